@@ -1,0 +1,182 @@
+//! Phone numbers: everything is stored in E.164 ("+14155550100"), whatever way it was typed,
+//! and the inbox search matches on digits so any typed form finds the contact.
+
+use std::fmt;
+use std::str::FromStr;
+
+use phonenumber::country;
+use serde::{Deserialize, Serialize};
+
+/// A phone number in E.164 form.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "+14155550100")]
+pub struct E164(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error("{0:?} is not a phone number")]
+    Unparseable(String),
+    #[error("{0:?} is not a valid phone number")]
+    Invalid(String),
+    #[error("{0:?} is not a country code this server knows (use two letters, like US or GB)")]
+    UnknownRegion(String),
+}
+
+/// The country whose numbering plan applies to numbers typed without a leading `+`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Region(country::Id);
+
+impl Region {
+    #[must_use]
+    pub fn us() -> Self {
+        Self(country::Id::US)
+    }
+}
+
+impl fmt::Debug for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl FromStr for Region {
+    type Err = PhoneError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim()
+            .to_ascii_uppercase()
+            .parse::<country::Id>()
+            .map(Self)
+            .map_err(|_| PhoneError::UnknownRegion(s.to_owned()))
+    }
+}
+
+impl E164 {
+    /// Parses a number as a person would type it; national forms are read in `region`.
+    pub fn parse(raw: &str, region: Region) -> Result<Self, PhoneError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.len() > 64 {
+            return Err(PhoneError::Unparseable(raw.to_owned()));
+        }
+        let number = phonenumber::parse(Some(region.0), trimmed)
+            .map_err(|_| PhoneError::Unparseable(raw.to_owned()))?;
+        if !phonenumber::is_valid(&number) {
+            return Err(PhoneError::Invalid(raw.to_owned()));
+        }
+        Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The digits without the leading `+`, as kept for search.
+    #[must_use]
+    pub fn digits(&self) -> &str {
+        self.0.trim_start_matches('+')
+    }
+}
+
+impl fmt::Display for E164 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for E164 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "E164({})", self.0)
+    }
+}
+
+impl TryFrom<String> for E164 {
+    type Error = PhoneError;
+    /// Accepts only the canonical form, as stored; use [`E164::parse`] for typed input.
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let canonical = value.len() > 2
+            && value.len() <= 16
+            && value.starts_with('+')
+            && value[1..].bytes().all(|b| b.is_ascii_digit())
+            && !value[1..].starts_with('0');
+        if canonical { Ok(Self(value)) } else { Err(PhoneError::Invalid(value)) }
+    }
+}
+
+impl From<E164> for String {
+    fn from(value: E164) -> Self {
+        value.0
+    }
+}
+
+/// The digit string an inbox query should look for inside stored numbers, if the query is
+/// phone-like: a full number in any format becomes its E.164 digits; a fragment ("555 0100")
+/// keeps its digits, without a leading trunk or international prefix of zeros.
+#[must_use]
+pub fn search_digits(query: &str, region: Region) -> Option<String> {
+    let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 3 || !looks_like_phone(query) {
+        return None;
+    }
+    if let Ok(full) = E164::parse(query, region) {
+        return Some(full.digits().to_owned());
+    }
+    let fragment = digits.trim_start_matches('0');
+    (!fragment.is_empty()).then(|| fragment.to_owned())
+}
+
+/// True when the text is made only of what people type in phone numbers.
+fn looks_like_phone(query: &str) -> bool {
+    query
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.' | '/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn us(raw: &str) -> Result<E164, PhoneError> {
+        E164::parse(raw, Region::us())
+    }
+
+    #[test]
+    fn every_typed_form_normalises_to_the_same_e164() {
+        for raw in ["(415) 555-0100", "+1 415 555 0100", "415.555.0100", "+14155550100", "1-415-555-0100"] {
+            assert_eq!(us(raw).map(String::from), Ok("+14155550100".to_owned()), "{raw}");
+        }
+    }
+
+    #[test]
+    fn national_forms_follow_the_region() {
+        let gb: Region = "gb".parse().expect("GB is a region");
+        assert_eq!(E164::parse("020 7946 0018", gb).map(String::from), Ok("+442079460018".to_owned()));
+    }
+
+    #[test]
+    fn nonsense_is_refused() {
+        assert!(matches!(us("hello"), Err(PhoneError::Unparseable(_))));
+        assert!(matches!(us(""), Err(PhoneError::Unparseable(_))));
+        assert!(us("123").is_err());
+        assert!("XX".parse::<Region>().is_err());
+    }
+
+    #[test]
+    fn stored_form_is_checked_when_read_back() {
+        assert!(E164::try_from("+14155550100".to_owned()).is_ok());
+        assert!(E164::try_from("4155550100".to_owned()).is_err());
+        assert!(E164::try_from("+1415555010a".to_owned()).is_err());
+    }
+
+    #[test]
+    fn search_digits_for_each_form() {
+        let r = Region::us();
+        assert_eq!(search_digits("(415) 555-0100", r).as_deref(), Some("14155550100"));
+        assert_eq!(search_digits("+1 415 555 0100", r).as_deref(), Some("14155550100"));
+        assert_eq!(search_digits("5550100", r).as_deref(), Some("5550100"));
+        assert_eq!(search_digits("555-01", r).as_deref(), Some("55501"));
+        assert_eq!(search_digits("Alice", r), None);
+        assert_eq!(search_digits("Room 101", r), None);
+        assert_eq!(search_digits("41", r), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! Team members and what they may do.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::UserId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Configures numbers and users, sees everything, may do everything.
+    Admin,
+    /// A team member; what they see follows their scope.
+    User,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Sees every contact.
+    All,
+    /// Sees only the contacts assigned to them.
+    Assigned,
+}
+
+impl Role {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::User => "user",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Self::Admin),
+            "user" => Some(Self::User),
+            _ => None,
+        }
+    }
+}
+
+impl Scope {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Assigned => "assigned",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "all" => Some(Self::All),
+            "assigned" => Some(Self::Assigned),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub scope: Scope,
+    /// May download recordings as files (playing needs only access to the contact).
+    pub can_download: bool,
+    /// May delete conversations, and with them their recordings.
+    pub can_delete: bool,
+    /// A disabled user can no longer sign in, and their sessions and tokens stop working.
+    pub disabled: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl User {
+    #[must_use]
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// Emails are compared without regard to case or surrounding space.
+#[must_use]
+pub fn normalise_email(raw: &str) -> Option<String> {
+    let email = raw.trim().to_lowercase();
+    let (local, domain) = email.split_once('@')?;
+    let plausible = !local.is_empty()
+        && !domain.is_empty()
+        && !domain.contains('@')
+        && email.len() <= 254
+        && !email.chars().any(char::is_whitespace);
+    plausible.then_some(email)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_compared_case_insensitively() {
+        assert_eq!(normalise_email("  Ana@Example.COM "), Some("ana@example.com".to_owned()));
+        assert_eq!(normalise_email("not-an-email"), None);
+        assert_eq!(normalise_email("a@b@c"), None);
+        assert_eq!(normalise_email("a b@c"), None);
+    }
+
+    #[test]
+    fn role_and_scope_round_trip() {
+        for role in [Role::Admin, Role::User] {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        for scope in [Scope::All, Scope::Assigned] {
+            assert_eq!(Scope::parse(scope.as_str()), Some(scope));
+        }
+        assert_eq!(Scope::parse("everyone"), None);
+    }
+}
