@@ -138,7 +138,11 @@ impl CallTimes {
             (CallStatus::Answered, None) => Some(started_at),
             (_, answered) => answered,
         };
-        Ok(Self { started_at, answered_at, ended_at })
+        Ok(Self {
+            started_at,
+            answered_at,
+            ended_at,
+        })
     }
 
     /// Talk time: from answer to hang-up, in whole seconds (rounded to nearest). Zero for a call
@@ -215,7 +219,13 @@ mod tests {
             Err(CallTimesError::AnsweredButNotAnswered("busy"))
         );
         assert_eq!(
-            CallTimes::new(CallStatus::Answered, NOW + Duration::hours(1), None, None, NOW),
+            CallTimes::new(
+                CallStatus::Answered,
+                NOW + Duration::hours(1),
+                None,
+                None,
+                NOW
+            ),
             Err(CallTimesError::StartsInFuture)
         );
     }

@@ -29,18 +29,27 @@ impl ManualClock {
     }
 
     pub fn advance(&self, by: Duration) {
-        let mut now = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *now = truncate_to_millis(*now + by);
     }
 
     pub fn set(&self, to: OffsetDateTime) {
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = truncate_to_millis(to);
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = truncate_to_millis(to);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> OffsetDateTime {
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -68,6 +77,9 @@ mod tests {
     #[test]
     fn truncation_keeps_milliseconds_and_moves_to_utc() {
         let t = datetime!(2026-01-01 10:00:00.123_456_789 +01:00);
-        assert_eq!(truncate_to_millis(t), datetime!(2026-01-01 09:00:00.123 UTC));
+        assert_eq!(
+            truncate_to_millis(t),
+            datetime!(2026-01-01 09:00:00.123 UTC)
+        );
     }
 }

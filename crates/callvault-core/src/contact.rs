@@ -17,7 +17,8 @@ pub struct Contact {
     pub email: Option<String>,
     /// Team members this contact is assigned to; users with scope `assigned` see only these.
     pub assigned_user_ids: Vec<UserId>,
-    pub conversation_id: ConversationId,
+    /// The contact's conversation; none after it was deleted, until the next call or message.
+    pub conversation_id: Option<ConversationId>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }

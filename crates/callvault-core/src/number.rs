@@ -89,7 +89,10 @@ mod tests {
     use time::macros::datetime;
 
     fn change(on: bool, at: OffsetDateTime) -> RecordingChange {
-        RecordingChange { call_recording: on, effective_at: at }
+        RecordingChange {
+            call_recording: on,
+            effective_at: at,
+        }
     }
 
     #[test]
@@ -99,16 +102,31 @@ mod tests {
             change(true, datetime!(2026-01-01 10:00 UTC)),
             change(false, datetime!(2026-01-01 11:00 UTC)),
         ];
-        assert!(!recording_allowed_at(&history, datetime!(2026-01-01 09:59:59 UTC)));
-        assert!(recording_allowed_at(&history, datetime!(2026-01-01 10:00 UTC)));
-        assert!(recording_allowed_at(&history, datetime!(2026-01-01 10:30 UTC)));
-        assert!(!recording_allowed_at(&history, datetime!(2026-01-01 11:30 UTC)));
+        assert!(!recording_allowed_at(
+            &history,
+            datetime!(2026-01-01 09:59:59 UTC)
+        ));
+        assert!(recording_allowed_at(
+            &history,
+            datetime!(2026-01-01 10:00 UTC)
+        ));
+        assert!(recording_allowed_at(
+            &history,
+            datetime!(2026-01-01 10:30 UTC)
+        ));
+        assert!(!recording_allowed_at(
+            &history,
+            datetime!(2026-01-01 11:30 UTC)
+        ));
     }
 
     #[test]
     fn calls_before_the_history_take_the_first_setting() {
         let history = [change(true, datetime!(2026-01-01 09:00 UTC))];
-        assert!(recording_allowed_at(&history, datetime!(2025-06-01 09:00 UTC)));
+        assert!(recording_allowed_at(
+            &history,
+            datetime!(2025-06-01 09:00 UTC)
+        ));
         assert!(!recording_allowed_at(&[], datetime!(2025-06-01 09:00 UTC)));
     }
 }

@@ -84,7 +84,11 @@ pub fn can(user: &User, action: ContactAction, assigned: &[UserId]) -> Decision 
         ContactAction::Delete => user.is_admin() || user.can_delete,
         ContactAction::Download => user.is_admin() || user.can_download,
     };
-    if allowed { Decision::Allow } else { Decision::Forbidden }
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::Forbidden
+    }
 }
 
 /// May `user` do `action` to the organisation?
@@ -140,7 +144,10 @@ mod tests {
         assert_eq!(can(&u, ContactAction::View, &[other]), Decision::NotFound);
         assert_eq!(can(&u, ContactAction::View, &[]), Decision::NotFound);
         // Not seeing wins over every other rule: no hint that the contact exists.
-        assert_eq!(can(&u, ContactAction::Download, &[other]), Decision::NotFound);
+        assert_eq!(
+            can(&u, ContactAction::Download, &[other]),
+            Decision::NotFound
+        );
         assert_eq!(can(&u, ContactAction::Delete, &[other]), Decision::NotFound);
         assert_eq!(contact_scope(&u), ContactScope::AssignedTo(u.id));
     }
@@ -155,7 +162,10 @@ mod tests {
     #[test]
     fn download_and_delete_are_permissions_of_their_own() {
         let plain = user(Role::User, Scope::All, false, false);
-        assert_eq!(can(&plain, ContactAction::Download, &[]), Decision::Forbidden);
+        assert_eq!(
+            can(&plain, ContactAction::Download, &[]),
+            Decision::Forbidden
+        );
         assert_eq!(can(&plain, ContactAction::Delete, &[]), Decision::Forbidden);
         let trusted = user(Role::User, Scope::All, true, true);
         assert_eq!(can(&trusted, ContactAction::Download, &[]), Decision::Allow);
@@ -171,7 +181,11 @@ mod tests {
         assert!(can_org(&admin, OrgAction::ManageNumbers));
         let u = user(Role::User, Scope::All, true, true);
         assert_eq!(can(&u, ContactAction::Assign, &[]), Decision::Forbidden);
-        for action in [OrgAction::ManageUsers, OrgAction::ManageNumbers, OrgAction::ReportCalls] {
+        for action in [
+            OrgAction::ManageUsers,
+            OrgAction::ManageNumbers,
+            OrgAction::ReportCalls,
+        ] {
             assert!(!can_org(&u, action), "{action:?}");
         }
         assert!(can_org(&u, OrgAction::CreateContact));

@@ -63,7 +63,9 @@ impl E164 {
         if !phonenumber::is_valid(&number) {
             return Err(PhoneError::Invalid(raw.to_owned()));
         }
-        Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()))
+        Ok(Self(
+            number.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
     }
 
     #[must_use]
@@ -99,7 +101,11 @@ impl TryFrom<String> for E164 {
             && value.starts_with('+')
             && value[1..].bytes().all(|b| b.is_ascii_digit())
             && !value[1..].starts_with('0');
-        if canonical { Ok(Self(value)) } else { Err(PhoneError::Invalid(value)) }
+        if canonical {
+            Ok(Self(value))
+        } else {
+            Err(PhoneError::Invalid(value))
+        }
     }
 }
 
@@ -142,15 +148,28 @@ mod tests {
 
     #[test]
     fn every_typed_form_normalises_to_the_same_e164() {
-        for raw in ["(415) 555-0100", "+1 415 555 0100", "415.555.0100", "+14155550100", "1-415-555-0100"] {
-            assert_eq!(us(raw).map(String::from), Ok("+14155550100".to_owned()), "{raw}");
+        for raw in [
+            "(415) 555-0100",
+            "+1 415 555 0100",
+            "415.555.0100",
+            "+14155550100",
+            "1-415-555-0100",
+        ] {
+            assert_eq!(
+                us(raw).map(String::from),
+                Ok("+14155550100".to_owned()),
+                "{raw}"
+            );
         }
     }
 
     #[test]
     fn national_forms_follow_the_region() {
         let gb: Region = "gb".parse().expect("GB is a region");
-        assert_eq!(E164::parse("020 7946 0018", gb).map(String::from), Ok("+442079460018".to_owned()));
+        assert_eq!(
+            E164::parse("020 7946 0018", gb).map(String::from),
+            Ok("+442079460018".to_owned())
+        );
     }
 
     #[test]
@@ -171,8 +190,14 @@ mod tests {
     #[test]
     fn search_digits_for_each_form() {
         let r = Region::us();
-        assert_eq!(search_digits("(415) 555-0100", r).as_deref(), Some("14155550100"));
-        assert_eq!(search_digits("+1 415 555 0100", r).as_deref(), Some("14155550100"));
+        assert_eq!(
+            search_digits("(415) 555-0100", r).as_deref(),
+            Some("14155550100")
+        );
+        assert_eq!(
+            search_digits("+1 415 555 0100", r).as_deref(),
+            Some("14155550100")
+        );
         assert_eq!(search_digits("5550100", r).as_deref(), Some("5550100"));
         assert_eq!(search_digits("555-01", r).as_deref(), Some("55501"));
         assert_eq!(search_digits("Alice", r), None);

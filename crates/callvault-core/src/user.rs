@@ -104,7 +104,10 @@ mod tests {
 
     #[test]
     fn emails_are_compared_case_insensitively() {
-        assert_eq!(normalise_email("  Ana@Example.COM "), Some("ana@example.com".to_owned()));
+        assert_eq!(
+            normalise_email("  Ana@Example.COM "),
+            Some("ana@example.com".to_owned())
+        );
         assert_eq!(normalise_email("not-an-email"), None);
         assert_eq!(normalise_email("a@b@c"), None);
         assert_eq!(normalise_email("a b@c"), None);

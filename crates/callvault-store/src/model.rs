@@ -1,0 +1,318 @@
+//! What goes into the store and what comes out, in portable types: typed ids, `OffsetDateTime`,
+//! plain Rust values. Nothing here knows which database sits behind the trait.
+
+use callvault_core::call::{Call, CallStatus, CallTimes, Direction};
+use callvault_core::contact::Contact;
+use callvault_core::conversation::Channel;
+use callvault_core::number::{ForwardTarget, Provider};
+use callvault_core::permissions::ContactScope;
+use callvault_core::phone::E164;
+use callvault_core::recording::{Peaks, Recording};
+use callvault_core::user::{Role, Scope};
+use callvault_core::{
+    CallId, ContactId, ConversationId, EventId, JobId, RecordingId, TokenId, UserId,
+};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Already normalised (see `callvault_core::user::normalise_email`).
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub scope: Scope,
+    pub can_download: bool,
+    pub can_delete: bool,
+    pub password_hash: Option<String>,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub scope: Option<Scope>,
+    pub can_download: Option<bool>,
+    pub can_delete: Option<bool>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TokenInfo {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewContact {
+    pub name: String,
+    pub phone: E164,
+    pub phone_raw: String,
+    pub email: Option<String>,
+    pub assigned: Vec<UserId>,
+}
+
+/// Changes to a contact; `None` leaves a field as it is, `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct ContactPatch {
+    pub name: Option<String>,
+    pub phone: Option<(E164, String)>,
+    pub email: Option<Option<String>>,
+    pub assigned: Option<Vec<UserId>>,
+}
+
+/// A user as shown next to what they did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct UserRef {
+    pub id: UserId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ContactRef {
+    pub id: ContactId,
+    pub name: String,
+    pub phone: E164,
+}
+
+/// Who may see something: the contact it belongs to and that contact's assignees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub contact_id: ContactId,
+    pub assigned: Vec<UserId>,
+}
+
+/// Where an inbox page starts: just after this conversation in newest-first order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConversationCursor {
+    pub activity_at: OffsetDateTime,
+    pub id: ConversationId,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConversationQuery {
+    pub scope: ContactScope,
+    /// Matches contacts whose folded name contains this (already folded) text...
+    pub name: Option<String>,
+    /// ...or whose E.164 digits contain these digits.
+    pub digits: Option<String>,
+    pub channel: Option<Channel>,
+    pub after: Option<ConversationCursor>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationSummary {
+    pub id: ConversationId,
+    pub contact: ContactRef,
+    pub last_message_channel: Option<Channel>,
+    pub last_message_at: Option<OffsetDateTime>,
+    pub activity_at: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<ConversationCursor>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConversationDetail {
+    pub id: ConversationId,
+    pub contact: Contact,
+    pub last_message_channel: Option<Channel>,
+    pub last_message_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    /// Oldest first.
+    pub events: Vec<TimelineEvent>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TimelineEvent {
+    pub id: EventId,
+    pub channel: Channel,
+    pub occurred_at: OffsetDateTime,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum EventKind {
+    Call(Box<CallRecord>),
+    Sms {
+        direction: Direction,
+        body: String,
+    },
+    Note {
+        body: String,
+        author: Option<UserRef>,
+    },
+}
+
+/// A call with what the timeline and the API show beside it.
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    pub call: Call,
+    pub handled_by: Option<UserRef>,
+    pub recording: Option<RecordingRef>,
+    pub access: Access,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RecordingRef {
+    pub id: RecordingId,
+    pub duration_ms: u64,
+    pub channels: u16,
+}
+
+/// A call as a phone system or provider reports it.
+#[derive(Debug, Clone)]
+pub struct NewCall {
+    pub number: E164,
+    pub contact_phone: E164,
+    pub contact_phone_raw: String,
+    /// Name for the contact if it has to be created; the formatted number otherwise.
+    pub contact_name: Option<String>,
+    pub direction: Direction,
+    pub status: CallStatus,
+    pub times: CallTimes,
+    pub handled_by: Option<UserId>,
+    pub source: String,
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportedCall {
+    pub record: CallRecord,
+    /// False when the report repeated one already stored (same source and external id).
+    pub created: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRecording {
+    pub id: RecordingId,
+    pub call_id: CallId,
+    pub blob_key: String,
+    pub duration_ms: u64,
+    pub channels: u16,
+    pub sample_rate: u32,
+    pub bytes: u64,
+    pub sha256: String,
+    pub peaks: Peaks,
+}
+
+/// A recording with the call and contact it belongs to.
+#[derive(Debug, Clone)]
+pub struct RecordingRecord {
+    pub recording: Recording,
+    pub conversation_id: ConversationId,
+    pub contact_name: String,
+    pub call_started_at: OffsetDateTime,
+    pub transcript_status: Option<String>,
+    pub access: Access,
+}
+
+/// What deleting a conversation or contact left to do outside the database.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deleted {
+    /// Jobs that remove the audio objects; run them now, or the worker will.
+    pub cleanup_jobs: Vec<JobId>,
+}
+
+/// The job that removes an audio object once no recording refers to it: enqueued in the
+/// transaction that drops the last reference, or before an object is written.
+pub const COLLECT_BLOB: &str = "collect_blob";
+
+#[must_use]
+pub fn collect_blob_job(key: &str, run_at: OffsetDateTime) -> NewJob {
+    NewJob {
+        kind: COLLECT_BLOB.to_owned(),
+        payload: serde_json::json!({ "key": key }),
+        run_at,
+        max_attempts: 20,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub run_at: OffsetDateTime,
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Dead,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: JobId,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub state: JobState,
+    /// Including the one now running.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub run_at: OffsetDateTime,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAudit {
+    pub at: OffsetDateTime,
+    pub actor: Option<UserId>,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub id: callvault_core::AuditId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor: Option<UserRef>,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewNumber {
+    pub e164: E164,
+    pub label: String,
+    pub provider: Provider,
+    pub call_recording: bool,
+    pub consent_announcement: Option<String>,
+    pub forward_to: Vec<ForwardTarget>,
+}
+
+/// Changes to a number; `None` leaves a field as it is, `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct NumberPatch {
+    pub label: Option<String>,
+    pub provider: Option<Provider>,
+    pub call_recording: Option<bool>,
+    pub consent_announcement: Option<Option<String>>,
+    pub forward_to: Option<Vec<ForwardTarget>>,
+}

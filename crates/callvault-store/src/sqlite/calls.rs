@@ -1,0 +1,261 @@
+//! Calls: reporting them (with the not-retroactive recording rule) and reading them back.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use callvault_core::call::{Call, CallStatus, CallTimes, Direction};
+use callvault_core::conversation::Channel;
+use callvault_core::number::recording_allowed_at;
+use callvault_core::{CallId, ContactId, ConversationId, EventId, NumberId};
+use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+use time::OffsetDateTime;
+
+use super::SqliteStore;
+use super::codec::{RowExt, enum_col, flag, ms, opt_ms};
+use super::contacts::{assigned_from_row, insert_contact};
+use super::conversations::{ensure_conversation, touch};
+use super::numbers::recording_history_in;
+use crate::{
+    Access, CallRecord, CallStore, NewCall, NewContact, RecordingRef, ReportedCall, StoreError,
+    StoreResult, UserRef,
+};
+
+/// The columns `record_from_row` reads, from `calls k`.
+macro_rules! call_columns {
+    () => {
+        "k.id, k.conversation_id, k.contact_id, k.number_id, k.source, k.external_id, k.direction,
+         k.status, k.from_addr, k.to_addr, k.started_at, k.answered_at, k.ended_at, k.handled_by,
+         k.recording_allowed,
+         h.name AS handled_by_name,
+         r.id AS recording_id, r.duration_ms AS recording_duration_ms, r.channels AS recording_channels,
+         (SELECT json_group_array(a.user_id) FROM contact_assignments a
+          WHERE a.contact_id = k.contact_id) AS assigned
+         FROM calls k
+         LEFT JOIN users h ON h.id = k.handled_by
+         LEFT JOIN recordings r ON r.call_id = k.id"
+    };
+}
+
+fn call_from_row(row: &SqliteRow) -> StoreResult<Call> {
+    Ok(Call {
+        id: row.parsed("id")?,
+        conversation_id: row.parsed("conversation_id")?,
+        contact_id: row.parsed("contact_id")?,
+        number_id: row.parsed("number_id")?,
+        direction: enum_col(row, "direction", Direction::parse)?,
+        status: enum_col(row, "status", CallStatus::parse)?,
+        from: row.text("from_addr")?,
+        to: row.text("to_addr")?,
+        times: CallTimes {
+            started_at: row.time("started_at")?,
+            answered_at: row.opt_time("answered_at")?,
+            ended_at: row.opt_time("ended_at")?,
+        },
+        handled_by: row.opt_parsed("handled_by")?,
+        recording_allowed: row.flag("recording_allowed")?,
+        recording_id: row.opt_parsed("recording_id")?,
+        source: row.text("source")?,
+        external_id: row.opt_text("external_id")?,
+    })
+}
+
+fn record_from_row(row: &SqliteRow) -> StoreResult<CallRecord> {
+    let call = call_from_row(row)?;
+    let handled_by = match (call.handled_by, row.opt_text("handled_by_name")?) {
+        (Some(id), Some(name)) => Some(UserRef { id, name }),
+        _ => None,
+    };
+    let recording = match call.recording_id {
+        Some(id) => Some(RecordingRef {
+            id,
+            duration_ms: row.unsigned("recording_duration_ms")?,
+            channels: row.unsigned("recording_channels")?,
+        }),
+        None => None,
+    };
+    let access = Access {
+        contact_id: call.contact_id,
+        assigned: assigned_from_row(row)?,
+    };
+    Ok(CallRecord {
+        call,
+        handled_by,
+        recording,
+        access,
+    })
+}
+
+pub(super) async fn call_record_in(
+    conn: &mut SqliteConnection,
+    id: CallId,
+) -> StoreResult<Option<CallRecord>> {
+    let sql = concat!("SELECT ", call_columns!(), " WHERE k.id = ?");
+    let row = sqlx::query(sql)
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(record_from_row).transpose()
+}
+
+pub(super) async fn call_records_of_conversation(
+    conn: &mut SqliteConnection,
+    id: ConversationId,
+) -> StoreResult<HashMap<CallId, CallRecord>> {
+    let sql = concat!("SELECT ", call_columns!(), " WHERE k.conversation_id = ?");
+    let rows = sqlx::query(sql)
+        .bind(id.to_string())
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|row| record_from_row(row).map(|r| (r.call.id, r)))
+        .collect()
+}
+
+async fn existing_call(
+    conn: &mut SqliteConnection,
+    source: &str,
+    external_id: &str,
+) -> StoreResult<Option<CallId>> {
+    let id: Option<String> =
+        sqlx::query_scalar("SELECT id FROM calls WHERE source = ? AND external_id = ?")
+            .bind(source)
+            .bind(external_id)
+            .fetch_optional(conn)
+            .await?;
+    id.map(|id| id.parse().map_err(|_| StoreError::corrupt("bad call id")))
+        .transpose()
+}
+
+#[async_trait]
+impl CallStore for SqliteStore {
+    async fn report_call(&self, new: NewCall, now: OffsetDateTime) -> StoreResult<ReportedCall> {
+        let mut tx = self.write().await?;
+        if let Some(external_id) = &new.external_id {
+            if let Some(id) = existing_call(&mut tx, &new.source, external_id).await? {
+                let record = call_record_in(&mut tx, id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                tx.commit().await?;
+                return Ok(ReportedCall {
+                    record,
+                    created: false,
+                });
+            }
+        }
+        let number: NumberId =
+            match sqlx::query_scalar::<_, String>("SELECT id FROM phone_numbers WHERE e164 = ?")
+                .bind(new.number.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                Some(id) => id
+                    .parse()
+                    .map_err(|_| StoreError::corrupt("bad number id"))?,
+                None => return Err(StoreError::MissingReference("number")),
+            };
+        // The rule of the product: the setting in effect when the call started decides, and the
+        // answer is frozen on the call.
+        let history = recording_history_in(&mut tx, number).await?;
+        let recording_allowed = recording_allowed_at(&history, new.times.started_at);
+
+        let existing_contact: Option<String> =
+            sqlx::query_scalar("SELECT id FROM contacts WHERE phone_e164 = ?")
+                .bind(new.contact_phone.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let contact: ContactId = match existing_contact {
+            Some(id) => id
+                .parse()
+                .map_err(|_| StoreError::corrupt("bad contact id"))?,
+            None => {
+                // A contact met on a call is assigned to whoever handled it, so a team member
+                // who sees only their own contacts sees the caller they just spoke to.
+                let contact = NewContact {
+                    name: new
+                        .contact_name
+                        .clone()
+                        .unwrap_or_else(|| new.contact_phone.to_string()),
+                    phone: new.contact_phone.clone(),
+                    phone_raw: new.contact_phone_raw.clone(),
+                    email: None,
+                    assigned: new.handled_by.into_iter().collect(),
+                };
+                insert_contact(&mut tx, &contact, now).await?
+            }
+        };
+        let conversation = ensure_conversation(&mut tx, contact, now).await?;
+
+        let (from, to) = match new.direction {
+            Direction::Inbound => (new.contact_phone.to_string(), new.number.to_string()),
+            Direction::Outbound => (new.number.to_string(), new.contact_phone.to_string()),
+        };
+        let id = CallId::new();
+        sqlx::query(
+            "INSERT INTO calls (id, conversation_id, contact_id, number_id, source, external_id,
+                direction, status, from_addr, to_addr, started_at, answered_at, ended_at, handled_by,
+                recording_allowed, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(conversation.to_string())
+        .bind(contact.to_string())
+        .bind(number.to_string())
+        .bind(&new.source)
+        .bind(&new.external_id)
+        .bind(new.direction.as_str())
+        .bind(new.status.as_str())
+        .bind(from)
+        .bind(to)
+        .bind(ms(new.times.started_at))
+        .bind(opt_ms(new.times.answered_at))
+        .bind(opt_ms(new.times.ended_at))
+        .bind(new.handled_by.map(|u| u.to_string()))
+        .bind(flag(recording_allowed))
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StoreError::MissingReference("user")
+            }
+            _ => StoreError::backend(e),
+        })?;
+        sqlx::query(
+            "INSERT INTO events (id, conversation_id, channel, occurred_at, call_id) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(EventId::new().to_string())
+        .bind(conversation.to_string())
+        .bind(Channel::Call.as_str())
+        .bind(ms(new.times.started_at))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        touch(&mut tx, conversation, Channel::Call, new.times.started_at).await?;
+        let record = call_record_in(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(ReportedCall {
+            record,
+            created: true,
+        })
+    }
+
+    async fn call(&self, id: CallId) -> StoreResult<Option<CallRecord>> {
+        let mut conn = self.reader.acquire().await?;
+        call_record_in(&mut conn, id).await
+    }
+
+    async fn call_by_external_id(
+        &self,
+        source: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<Call>> {
+        let mut conn = self.reader.acquire().await?;
+        match existing_call(&mut conn, source, external_id).await? {
+            Some(id) => Ok(call_record_in(&mut conn, id).await?.map(|r| r.call)),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The `Store` trait, split by area so each backend implements it one file per area.
+//! Signatures use only portable types: a PostgreSQL backend implements the same trait and
+//! callers never change.
+
+use async_trait::async_trait;
+use callvault_core::call::Call;
+use callvault_core::contact::Contact;
+use callvault_core::number::{PhoneNumber, RecordingChange};
+use callvault_core::phone::E164;
+use callvault_core::recording::Recording;
+use callvault_core::user::User;
+use callvault_core::{
+    AuditId, CallId, ContactId, ConversationId, JobId, NumberId, RecordingId, TokenId, UserId,
+};
+use time::{Duration, OffsetDateTime};
+
+use crate::StoreResult;
+use crate::model::*;
+
+/// Everything the server keeps. Use it as `Arc<dyn Store>`.
+pub trait Store:
+    UserStore + ContactStore + NumberStore + CallStore + RecordingStore + JobStore + AuditStore
+{
+    /// Which backend this is, for logs ("sqlite", "postgres").
+    fn backend(&self) -> &'static str;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Answers once the database does.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Fails with `Conflict("email_taken")` when the email is in use.
+    async fn create_user(&self, user: NewUser, now: OffsetDateTime) -> StoreResult<User>;
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    /// The user and their password hash, for signing in.
+    async fn credentials(&self, email: &str) -> StoreResult<Option<(User, Option<String>)>>;
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    async fn count_users(&self) -> StoreResult<u64>;
+    async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User>;
+    /// Sets the password and ends every session of the user.
+    async fn set_password(&self, id: UserId, password_hash: &str) -> StoreResult<()>;
+
+    async fn create_session(&self, session: NewSession) -> StoreResult<()>;
+    /// The user of a live session; expired sessions and disabled users give `None`.
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<User>>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    async fn create_token(
+        &self,
+        user_id: UserId,
+        name: &str,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<TokenInfo>;
+    /// The user a token belongs to; disabled users give `None`.
+    async fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;
+    async fn tokens(&self, user_id: UserId) -> StoreResult<Vec<TokenInfo>>;
+    async fn delete_token(&self, user_id: UserId, id: TokenId) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait ContactStore: Send + Sync {
+    /// Creates the contact with its (empty) conversation. `Conflict("phone_taken")` when
+    /// another contact has the number; `MissingReference("user")` for an unknown assignee.
+    async fn create_contact(
+        &self,
+        contact: NewContact,
+        now: OffsetDateTime,
+    ) -> StoreResult<Contact>;
+    async fn contact(&self, id: ContactId) -> StoreResult<Option<Contact>>;
+    async fn contact_by_phone(&self, phone: &E164) -> StoreResult<Option<Contact>>;
+    async fn update_contact(&self, id: ContactId, patch: ContactPatch) -> StoreResult<Contact>;
+    /// Deletes the contact, its conversation and everything in it; audio objects are left to
+    /// the returned jobs.
+    async fn delete_contact(&self, id: ContactId, now: OffsetDateTime) -> StoreResult<Deleted>;
+
+    /// The inbox: newest activity first, filtered by scope, text and channel.
+    async fn conversations(
+        &self,
+        query: ConversationQuery,
+    ) -> StoreResult<Page<ConversationSummary>>;
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationDetail>>;
+    /// Deletes the conversation with its events, calls, recordings and transcripts. The contact
+    /// stays; its next call starts a new conversation. Audio objects are left to the returned
+    /// jobs, enqueued in the same transaction so a crash cannot lose them.
+    async fn delete_conversation(
+        &self,
+        id: ConversationId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Deleted>;
+}
+
+#[async_trait]
+pub trait NumberStore: Send + Sync {
+    /// `Conflict("number_taken")` when the number is already configured.
+    async fn create_number(
+        &self,
+        number: NewNumber,
+        now: OffsetDateTime,
+    ) -> StoreResult<PhoneNumber>;
+    async fn number(&self, id: NumberId) -> StoreResult<Option<PhoneNumber>>;
+    async fn number_by_e164(&self, e164: &E164) -> StoreResult<Option<PhoneNumber>>;
+    async fn numbers(&self) -> StoreResult<Vec<PhoneNumber>>;
+    /// A change of `call_recording` takes effect at `now` and only for calls starting from then.
+    async fn update_number(
+        &self,
+        id: NumberId,
+        patch: NumberPatch,
+        now: OffsetDateTime,
+    ) -> StoreResult<PhoneNumber>;
+    /// Every value `call_recording` has had, oldest first.
+    async fn recording_history(&self, id: NumberId) -> StoreResult<Vec<RecordingChange>>;
+}
+
+#[async_trait]
+pub trait CallStore: Send + Sync {
+    /// Stores a reported call in one transaction: finds or creates the contact and its
+    /// conversation, freezes `recording_allowed` from the number's setting at the call's start,
+    /// and adds the timeline event. A repeat of a report (same source and external id) returns
+    /// the stored call unchanged. `MissingReference("number")` when the number is unknown.
+    async fn report_call(&self, call: NewCall, now: OffsetDateTime) -> StoreResult<ReportedCall>;
+    async fn call(&self, id: CallId) -> StoreResult<Option<CallRecord>>;
+    async fn call_by_external_id(
+        &self,
+        source: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<Call>>;
+}
+
+#[async_trait]
+pub trait RecordingStore: Send + Sync {
+    /// Records that the audio object is in place. `Conflict("recording_exists")` when the call has
+    /// one and `replace` is false; with `replace`, the old object is handed to a cleanup job.
+    /// `guard` is the cleanup job enqueued before the object was written; it is dropped here,
+    /// in the same transaction, because the object now belongs to a row.
+    async fn add_recording(
+        &self,
+        recording: NewRecording,
+        replace: bool,
+        guard: Option<JobId>,
+        now: OffsetDateTime,
+    ) -> StoreResult<(Recording, Deleted)>;
+    async fn recording(&self, id: RecordingId) -> StoreResult<Option<RecordingRecord>>;
+    /// Whether any recording row refers to this object key.
+    async fn blob_in_use(&self, key: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    async fn enqueue(&self, job: NewJob, now: OffsetDateTime) -> StoreResult<JobId>;
+    /// Takes the oldest job of these kinds that is due, or whose lease ran out, and leases it.
+    async fn claim_next(
+        &self,
+        kinds: &[&str],
+        worker: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> StoreResult<Option<Job>>;
+    /// Leases one job by id if it is free to run now.
+    async fn claim(
+        &self,
+        id: JobId,
+        worker: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> StoreResult<Option<Job>>;
+    /// Extends the lease of a running job.
+    async fn heartbeat(&self, id: JobId, worker: &str, until: OffsetDateTime) -> StoreResult<()>;
+    /// The job is done: it is removed.
+    async fn complete(&self, id: JobId) -> StoreResult<()>;
+    /// The attempt failed: retry at `retry_at`, or keep the job as dead with its error.
+    async fn fail(
+        &self,
+        id: JobId,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    async fn job(&self, id: JobId) -> StoreResult<Option<Job>>;
+    /// Jobs not yet done (queued or running), by kind.
+    async fn pending_jobs(&self, kind: &str) -> StoreResult<u64>;
+    /// The soonest time a queued job of these kinds becomes due.
+    async fn next_due(&self, kinds: &[&str]) -> StoreResult<Option<OffsetDateTime>>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn audit(&self, entry: NewAudit) -> StoreResult<AuditId>;
+    /// Newest first.
+    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}

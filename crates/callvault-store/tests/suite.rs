@@ -1,0 +1,981 @@
+//! One story of the store, told against the `Store` trait. It runs on SQLite in a temporary
+//! folder; a backend is added to the suite by teaching `fresh_store` to open it.
+
+use std::sync::Arc;
+
+use callvault_core::call::{CallStatus, CallTimes, Direction};
+use callvault_core::conversation::Channel;
+use callvault_core::number::Provider;
+use callvault_core::permissions::ContactScope;
+use callvault_core::phone::{E164, Region};
+use callvault_core::recording::Peaks;
+use callvault_core::user::{Role, Scope, User};
+use callvault_core::{ConversationId, RecordingId, UserId};
+use callvault_store::*;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const T0: OffsetDateTime = datetime!(2026-02-02 09:00 UTC);
+
+struct Fixture {
+    store: Arc<dyn Store>,
+    _dir: tempfile::TempDir,
+}
+
+async fn fresh_store() -> Fixture {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let store = open(&url).await.expect("store opens");
+    Fixture { store, _dir: dir }
+}
+
+fn phone(raw: &str) -> E164 {
+    E164::parse(raw, Region::us()).expect("test numbers are valid")
+}
+
+async fn user(store: &dyn Store, email: &str, scope: Scope) -> User {
+    store
+        .create_user(
+            NewUser {
+                email: email.into(),
+                name: email.split('@').next().unwrap_or(email).into(),
+                role: Role::User,
+                scope,
+                can_download: true,
+                can_delete: false,
+                password_hash: Some("hash".into()),
+            },
+            T0,
+        )
+        .await
+        .expect("user is created")
+}
+
+async fn number(
+    store: &dyn Store,
+    e164: &str,
+    recording: bool,
+    at: OffsetDateTime,
+) -> callvault_core::number::PhoneNumber {
+    store
+        .create_number(
+            NewNumber {
+                e164: phone(e164),
+                label: "Sales".into(),
+                provider: Provider::Pbx,
+                call_recording: recording,
+                consent_announcement: None,
+                forward_to: vec![],
+            },
+            at,
+        )
+        .await
+        .expect("number is created")
+}
+
+fn call(
+    number: &str,
+    contact: &str,
+    started_at: OffsetDateTime,
+    external_id: Option<&str>,
+) -> NewCall {
+    NewCall {
+        number: phone(number),
+        contact_phone: phone(contact),
+        contact_phone_raw: contact.into(),
+        contact_name: None,
+        direction: Direction::Inbound,
+        status: CallStatus::Answered,
+        times: CallTimes::new(
+            CallStatus::Answered,
+            started_at,
+            Some(started_at + Duration::seconds(5)),
+            Some(started_at + Duration::seconds(65)),
+            started_at + Duration::hours(1),
+        )
+        .expect("consistent times"),
+        handled_by: None,
+        source: "pbx".into(),
+        external_id: external_id.map(Into::into),
+    }
+}
+
+fn recording_for(call: callvault_core::CallId) -> NewRecording {
+    let id = RecordingId::new();
+    NewRecording {
+        id,
+        call_id: call,
+        blob_key: format!("{id}.mp3"),
+        duration_ms: 60_000,
+        channels: 2,
+        sample_rate: 8000,
+        bytes: 1234,
+        sha256: "00".repeat(32),
+        peaks: Peaks::default(),
+    }
+}
+
+fn inbox(scope: ContactScope) -> ConversationQuery {
+    ConversationQuery {
+        scope,
+        name: None,
+        digits: None,
+        channel: None,
+        after: None,
+        limit: 50,
+    }
+}
+
+#[tokio::test]
+async fn users_sessions_and_tokens() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    let ana = user(s, "ana@example.com", Scope::All).await;
+    assert_eq!(s.count_users().await.ok(), Some(1));
+    let again = s
+        .create_user(
+            NewUser {
+                email: "ana@example.com".into(),
+                name: "Other".into(),
+                role: Role::Admin,
+                scope: Scope::All,
+                can_download: true,
+                can_delete: true,
+                password_hash: None,
+            },
+            T0,
+        )
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict("email_taken"))));
+
+    let (found, hash) = s
+        .credentials("ana@example.com")
+        .await
+        .ok()
+        .flatten()
+        .expect("found");
+    assert_eq!(found, ana);
+    assert_eq!(hash.as_deref(), Some("hash"));
+
+    s.create_session(NewSession {
+        token_hash: "s1".into(),
+        user_id: ana.id,
+        created_at: T0,
+        expires_at: T0 + Duration::hours(1),
+    })
+    .await
+    .expect("session");
+    assert_eq!(
+        s.session_user("s1", T0).await.ok().flatten().map(|u| u.id),
+        Some(ana.id)
+    );
+    assert!(
+        s.session_user("s1", T0 + Duration::hours(2))
+            .await
+            .ok()
+            .flatten()
+            .is_none(),
+        "expired"
+    );
+
+    // A new password ends every session.
+    s.set_password(ana.id, "new-hash")
+        .await
+        .expect("password set");
+    assert!(s.session_user("s1", T0).await.ok().flatten().is_none());
+
+    let token = s
+        .create_token(ana.id, "pbx", "t1", T0)
+        .await
+        .expect("token");
+    assert_eq!(
+        s.token_user("t1").await.ok().flatten().map(|u| u.id),
+        Some(ana.id)
+    );
+    assert_eq!(s.tokens(ana.id).await.ok().map(|t| t.len()), Some(1));
+
+    // A disabled user's token stops working.
+    let updated = s
+        .update_user(
+            ana.id,
+            UserPatch {
+                disabled: Some(true),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .expect("updated");
+    assert!(updated.disabled);
+    assert!(s.token_user("t1").await.ok().flatten().is_none());
+    s.delete_token(ana.id, token.id).await.expect("deleted");
+    assert!(matches!(
+        s.delete_token(ana.id, token.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.update_user(UserId::new(), UserPatch::default()).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn contacts_get_a_conversation_and_unique_phones() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    let contact = s
+        .create_contact(
+            NewContact {
+                name: "Élodie Martin".into(),
+                phone: phone("(415) 555-0100"),
+                phone_raw: "(415) 555-0100".into(),
+                email: Some("elodie@example.com".into()),
+                assigned: vec![ana.id],
+            },
+            T0,
+        )
+        .await
+        .expect("contact");
+    assert_eq!(contact.phone.as_str(), "+14155550100");
+    assert_eq!(contact.assigned_user_ids, vec![ana.id]);
+    assert!(contact.conversation_id.is_some());
+
+    let same_phone = s
+        .create_contact(
+            NewContact {
+                name: "Dup".into(),
+                phone: phone("+1 415 555 0100"),
+                phone_raw: "x".into(),
+                email: None,
+                assigned: vec![],
+            },
+            T0,
+        )
+        .await;
+    assert!(matches!(
+        same_phone,
+        Err(StoreError::Conflict("phone_taken"))
+    ));
+
+    let ghost = s
+        .create_contact(
+            NewContact {
+                name: "Ghost".into(),
+                phone: phone("+1 415 555 0199"),
+                phone_raw: "x".into(),
+                email: None,
+                assigned: vec![UserId::new()],
+            },
+            T0,
+        )
+        .await;
+    assert!(matches!(ghost, Err(StoreError::MissingReference("user"))));
+    assert!(
+        s.contact_by_phone(&phone("+1 415 555 0199"))
+            .await
+            .ok()
+            .flatten()
+            .is_none(),
+        "nothing half-made"
+    );
+
+    let patched = s
+        .update_contact(
+            contact.id,
+            ContactPatch {
+                name: Some("Élodie M.".into()),
+                email: Some(None),
+                assigned: Some(vec![]),
+                ..ContactPatch::default()
+            },
+        )
+        .await
+        .expect("patched");
+    assert_eq!(patched.name, "Élodie M.");
+    assert_eq!(patched.email, None);
+    assert!(patched.assigned_user_ids.is_empty());
+    assert_eq!(patched.phone, contact.phone, "untouched fields stay");
+}
+
+#[tokio::test]
+async fn inbox_search_scope_channel_and_pages() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    number(s, "+1 415 555 0000", false, T0).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let reported = s
+            .report_call(
+                call(
+                    "+1 415 555 0000",
+                    &format!("+1 415 555 01{i:02}"),
+                    T0 + Duration::minutes(i),
+                    None,
+                ),
+                T0 + Duration::hours(1),
+            )
+            .await
+            .expect("call");
+        ids.push(reported.record.call.conversation_id);
+    }
+    let named = s
+        .create_contact(
+            NewContact {
+                name: "Zoë Álvarez".into(),
+                phone: phone("+44 20 7946 0018"),
+                phone_raw: "020 7946 0018".into(),
+                email: None,
+                assigned: vec![ana.id],
+            },
+            T0 + Duration::hours(2),
+        )
+        .await
+        .expect("contact");
+
+    // Newest activity first; the contact without calls sorts by its creation.
+    let all = s
+        .conversations(inbox(ContactScope::All))
+        .await
+        .expect("list");
+    assert_eq!(all.items.len(), 8);
+    assert_eq!(all.items[0].contact.id, named.id);
+    assert_eq!(all.items[1].id, ids[6]);
+    assert_eq!(all.items[7].id, ids[0]);
+
+    // Pages of three walk the same order with no gaps or repeats.
+    let mut walked: Vec<ConversationId> = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .conversations(ConversationQuery {
+                limit: 3,
+                after,
+                ..inbox(ContactScope::All)
+            })
+            .await
+            .expect("page");
+        walked.extend(page.items.iter().map(|c| c.id));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(walked, all.items.iter().map(|c| c.id).collect::<Vec<_>>());
+
+    let by_name = s
+        .conversations(ConversationQuery {
+            name: Some("zoë".into()),
+            ..inbox(ContactScope::All)
+        })
+        .await
+        .expect("by name");
+    assert_eq!(
+        by_name
+            .items
+            .iter()
+            .map(|c| c.contact.id)
+            .collect::<Vec<_>>(),
+        vec![named.id]
+    );
+
+    let by_digits = s
+        .conversations(ConversationQuery {
+            digits: Some("5550103".into()),
+            ..inbox(ContactScope::All)
+        })
+        .await
+        .expect("by digits");
+    assert_eq!(by_digits.items.len(), 1);
+    assert_eq!(by_digits.items[0].contact.phone.as_str(), "+14155550103");
+
+    let wildcard = s
+        .conversations(ConversationQuery {
+            name: Some("%".into()),
+            ..inbox(ContactScope::All)
+        })
+        .await
+        .expect("wildcard");
+    assert!(
+        wildcard.items.is_empty(),
+        "LIKE wildcards in the query match literally"
+    );
+
+    let calls_only = s
+        .conversations(ConversationQuery {
+            channel: Some(Channel::Call),
+            ..inbox(ContactScope::All)
+        })
+        .await
+        .expect("calls");
+    assert_eq!(calls_only.items.len(), 7);
+    assert!(
+        calls_only
+            .items
+            .iter()
+            .all(|c| c.last_message_channel == Some(Channel::Call))
+    );
+
+    let scoped = s
+        .conversations(inbox(ContactScope::AssignedTo(ana.id)))
+        .await
+        .expect("scoped");
+    assert_eq!(
+        scoped
+            .items
+            .iter()
+            .map(|c| c.contact.id)
+            .collect::<Vec<_>>(),
+        vec![named.id]
+    );
+}
+
+#[tokio::test]
+async fn recording_permission_is_frozen_at_the_start_of_the_call() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    let n = number(s, "+1 415 555 0000", false, T0).await;
+    let now = T0 + Duration::hours(3);
+
+    let before = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0101",
+                T0 + Duration::minutes(10),
+                Some("a"),
+            ),
+            now,
+        )
+        .await
+        .expect("call");
+    assert!(!before.record.call.recording_allowed);
+
+    s.update_number(
+        n.id,
+        NumberPatch {
+            call_recording: Some(true),
+            ..NumberPatch::default()
+        },
+        T0 + Duration::hours(1),
+    )
+    .await
+    .expect("turned on");
+    assert_eq!(
+        s.recording_history(n.id).await.ok().map(|h| h.len()),
+        Some(2)
+    );
+
+    // Turning recording on later changes nothing for the earlier call...
+    let reread = s
+        .call(before.record.call.id)
+        .await
+        .ok()
+        .flatten()
+        .expect("call");
+    assert!(!reread.call.recording_allowed);
+    let upload = s
+        .add_recording(recording_for(before.record.call.id), false, None, now)
+        .await;
+    assert!(matches!(
+        upload,
+        Err(StoreError::Conflict("recording_disabled"))
+    ));
+    // ...even when the phone system reports it only now.
+    let late_report = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0102",
+                T0 + Duration::minutes(30),
+                Some("b"),
+            ),
+            now,
+        )
+        .await
+        .expect("call");
+    assert!(!late_report.record.call.recording_allowed);
+
+    let after = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0101",
+                T0 + Duration::hours(2),
+                Some("c"),
+            ),
+            now,
+        )
+        .await
+        .expect("call");
+    assert!(after.record.call.recording_allowed);
+    assert_eq!(
+        after.record.call.conversation_id, before.record.call.conversation_id,
+        "same contact, same conversation"
+    );
+
+    // Saving the same value again adds no history.
+    s.update_number(
+        n.id,
+        NumberPatch {
+            call_recording: Some(true),
+            ..NumberPatch::default()
+        },
+        now,
+    )
+    .await
+    .expect("same");
+    assert_eq!(
+        s.recording_history(n.id).await.ok().map(|h| h.len()),
+        Some(2)
+    );
+}
+
+#[tokio::test]
+async fn repeated_reports_are_idempotent_and_unknown_numbers_refused() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    number(s, "+1 415 555 0000", true, T0).await;
+    let mut first = call(
+        "+1 415 555 0000",
+        "+1 415 555 0101",
+        T0 + Duration::minutes(1),
+        Some("uniq-1"),
+    );
+    first.handled_by = Some(ana.id);
+    first.contact_name = Some("Bruno".into());
+    let a = s
+        .report_call(first.clone(), T0 + Duration::hours(1))
+        .await
+        .expect("first");
+    let b = s
+        .report_call(first, T0 + Duration::hours(1))
+        .await
+        .expect("repeat");
+    assert!(a.created);
+    assert!(!b.created);
+    assert_eq!(a.record.call.id, b.record.call.id);
+    assert_eq!(a.record.handled_by.as_ref().map(|u| u.id), Some(ana.id));
+    // The new contact is assigned to who handled the call, so they can see it.
+    assert_eq!(a.record.access.assigned, vec![ana.id]);
+    let contact = s
+        .contact(a.record.call.contact_id)
+        .await
+        .ok()
+        .flatten()
+        .expect("contact");
+    assert_eq!(contact.name, "Bruno");
+    let conv = s
+        .conversation(a.record.call.conversation_id)
+        .await
+        .ok()
+        .flatten()
+        .expect("conversation");
+    assert_eq!(conv.events.len(), 1);
+    assert_eq!(conv.last_message_channel, Some(Channel::Call));
+    assert_eq!(conv.last_message_at, Some(T0 + Duration::minutes(1)));
+
+    let unknown = s
+        .report_call(call("+1 415 555 0009", "+1 415 555 0101", T0, None), T0)
+        .await;
+    assert!(matches!(
+        unknown,
+        Err(StoreError::MissingReference("number"))
+    ));
+    let mut ghost = call("+1 415 555 0000", "+1 415 555 0177", T0, None);
+    ghost.handled_by = Some(UserId::new());
+    assert!(matches!(
+        s.report_call(ghost, T0).await,
+        Err(StoreError::MissingReference("user"))
+    ));
+    assert!(
+        s.contact_by_phone(&phone("+1 415 555 0177"))
+            .await
+            .ok()
+            .flatten()
+            .is_none(),
+        "nothing half-made"
+    );
+}
+
+#[tokio::test]
+async fn timeline_keeps_order_when_reports_arrive_late() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    number(s, "+1 415 555 0000", true, T0).await;
+    let now = T0 + Duration::hours(5);
+    let late = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0101",
+                T0 + Duration::hours(2),
+                None,
+            ),
+            now,
+        )
+        .await
+        .expect("call");
+    s.report_call(
+        call(
+            "+1 415 555 0000",
+            "+1 415 555 0101",
+            T0 + Duration::hours(1),
+            None,
+        ),
+        now,
+    )
+    .await
+    .expect("call");
+    let conv = s
+        .conversation(late.record.call.conversation_id)
+        .await
+        .ok()
+        .flatten()
+        .expect("conversation");
+    let starts: Vec<_> = conv.events.iter().map(|e| e.occurred_at).collect();
+    assert_eq!(
+        starts,
+        vec![T0 + Duration::hours(1), T0 + Duration::hours(2)],
+        "oldest first"
+    );
+    assert_eq!(
+        conv.last_message_at,
+        Some(T0 + Duration::hours(2)),
+        "an older report does not move the inbox"
+    );
+}
+
+#[tokio::test]
+async fn recordings_replace_and_guard_jobs() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    number(s, "+1 415 555 0000", true, T0).await;
+    let c = s
+        .report_call(call("+1 415 555 0000", "+1 415 555 0101", T0, None), T0)
+        .await
+        .expect("call")
+        .record
+        .call;
+
+    let first = recording_for(c.id);
+    let guard = s
+        .enqueue(
+            collect_blob_job(&first.blob_key, T0 + Duration::hours(1)),
+            T0,
+        )
+        .await
+        .expect("guard");
+    let (rec, deleted) = s
+        .add_recording(first.clone(), false, Some(guard), T0)
+        .await
+        .expect("stored");
+    assert!(deleted.cleanup_jobs.is_empty());
+    assert!(
+        s.job(guard).await.ok().flatten().is_none(),
+        "the guard goes with the commit"
+    );
+    assert!(s.blob_in_use(&first.blob_key).await.unwrap_or(false));
+
+    let got = s.recording(rec.id).await.ok().flatten().expect("recording");
+    assert_eq!(got.recording, rec);
+    assert_eq!(got.conversation_id, c.conversation_id);
+    assert_eq!(got.access.contact_id, c.contact_id);
+
+    let again = s.add_recording(recording_for(c.id), false, None, T0).await;
+    assert!(matches!(
+        again,
+        Err(StoreError::Conflict("recording_exists"))
+    ));
+
+    let (replacement, deleted) = s
+        .add_recording(recording_for(c.id), true, None, T0)
+        .await
+        .expect("replaced");
+    assert_eq!(deleted.cleanup_jobs.len(), 1);
+    let cleanup = s
+        .job(deleted.cleanup_jobs[0])
+        .await
+        .ok()
+        .flatten()
+        .expect("cleanup job");
+    assert_eq!(cleanup.kind, COLLECT_BLOB);
+    assert_eq!(cleanup.payload["key"], first.blob_key.as_str());
+    assert!(!s.blob_in_use(&first.blob_key).await.unwrap_or(true));
+    assert!(s.recording(rec.id).await.ok().flatten().is_none());
+    assert_eq!(
+        s.call(c.id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|r| r.recording)
+            .map(|r| r.id),
+        Some(replacement.id)
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_conversation_takes_everything_and_queues_the_audio() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    number(s, "+1 415 555 0000", true, T0).await;
+    let c1 = s
+        .report_call(call("+1 415 555 0000", "+1 415 555 0101", T0, None), T0)
+        .await
+        .expect("call")
+        .record
+        .call;
+    let c2 = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0101",
+                T0 + Duration::minutes(5),
+                None,
+            ),
+            T0,
+        )
+        .await
+        .expect("call")
+        .record
+        .call;
+    let r1 = recording_for(c1.id);
+    let r2 = recording_for(c2.id);
+    s.add_recording(r1.clone(), false, None, T0)
+        .await
+        .expect("r1");
+    s.add_recording(r2.clone(), false, None, T0)
+        .await
+        .expect("r2");
+
+    let deleted = s
+        .delete_conversation(c1.conversation_id, T0)
+        .await
+        .expect("deleted");
+    assert_eq!(deleted.cleanup_jobs.len(), 2);
+    let mut keys = Vec::new();
+    for id in &deleted.cleanup_jobs {
+        let job = s.job(*id).await.ok().flatten().expect("job");
+        keys.push(job.payload["key"].as_str().unwrap_or_default().to_owned());
+    }
+    keys.sort();
+    let mut expected = vec![r1.blob_key.clone(), r2.blob_key.clone()];
+    expected.sort();
+    assert_eq!(keys, expected);
+
+    assert!(
+        s.conversation(c1.conversation_id)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+    assert!(s.call(c1.id).await.ok().flatten().is_none());
+    assert!(s.recording(r2.id).await.ok().flatten().is_none());
+    assert!(!s.blob_in_use(&r1.blob_key).await.unwrap_or(true));
+    assert!(matches!(
+        s.delete_conversation(c1.conversation_id, T0).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // The contact stays; its next call opens a new conversation.
+    let contact = s
+        .contact(c1.contact_id)
+        .await
+        .ok()
+        .flatten()
+        .expect("contact stays");
+    assert_eq!(contact.conversation_id, None);
+    let c3 = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0101",
+                T0 + Duration::minutes(9),
+                None,
+            ),
+            T0,
+        )
+        .await
+        .expect("call")
+        .record
+        .call;
+    assert_ne!(c3.conversation_id, c1.conversation_id);
+
+    // Deleting the contact takes its conversation along.
+    let gone = s
+        .delete_contact(c3.contact_id, T0)
+        .await
+        .expect("contact deleted");
+    assert!(gone.cleanup_jobs.is_empty());
+    assert!(
+        s.conversation(c3.conversation_id)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn jobs_are_leased_retried_and_buried() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    let lease = Duration::minutes(5);
+    let later = s
+        .enqueue(
+            NewJob {
+                kind: "a".into(),
+                payload: serde_json::json!({"n": 2}),
+                run_at: T0 + Duration::minutes(10),
+                max_attempts: 2,
+            },
+            T0,
+        )
+        .await
+        .expect("enqueued");
+    let now_job = s
+        .enqueue(
+            NewJob {
+                kind: "a".into(),
+                payload: serde_json::json!({"n": 1}),
+                run_at: T0,
+                max_attempts: 2,
+            },
+            T0,
+        )
+        .await
+        .expect("enqueued");
+    s.enqueue(
+        NewJob {
+            kind: "other".into(),
+            payload: serde_json::json!({}),
+            run_at: T0,
+            max_attempts: 1,
+        },
+        T0,
+    )
+    .await
+    .expect("enqueued");
+    assert_eq!(s.pending_jobs("a").await.ok(), Some(2));
+    assert_eq!(s.next_due(&["a"]).await.ok().flatten(), Some(T0));
+
+    let claimed = s
+        .claim_next(&["a"], "w1", T0, lease)
+        .await
+        .ok()
+        .flatten()
+        .expect("due job");
+    assert_eq!(claimed.id, now_job);
+    assert_eq!(claimed.attempts, 1);
+    assert!(
+        s.claim_next(&["a"], "w2", T0, lease)
+            .await
+            .ok()
+            .flatten()
+            .is_none(),
+        "the other is not due"
+    );
+    assert!(
+        s.claim(now_job, "w2", T0, lease)
+            .await
+            .ok()
+            .flatten()
+            .is_none(),
+        "leased to w1"
+    );
+
+    // w1 dies; after the lease the job is free again.
+    let reclaimed = s
+        .claim_next(&["a"], "w2", T0 + Duration::minutes(6), lease)
+        .await
+        .ok()
+        .flatten()
+        .expect("lease ran out");
+    assert_eq!(reclaimed.id, now_job);
+    assert_eq!(reclaimed.attempts, 2);
+    s.heartbeat(now_job, "w2", T0 + Duration::minutes(20))
+        .await
+        .expect("heartbeat");
+    assert!(
+        s.heartbeat(now_job, "w1", T0 + Duration::minutes(20))
+            .await
+            .is_err(),
+        "w1 lost it"
+    );
+
+    // Out of attempts: kept as dead with the error.
+    s.fail(
+        now_job,
+        "boom",
+        Some(T0 + Duration::minutes(7)),
+        T0 + Duration::minutes(6),
+    )
+    .await
+    .expect("failed");
+    let dead = s.job(now_job).await.ok().flatten().expect("kept");
+    assert_eq!(dead.state, JobState::Dead);
+    assert_eq!(dead.last_error.as_deref(), Some("boom"));
+    assert!(
+        s.claim_next(&["a"], "w3", T0 + Duration::minutes(8), lease)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+
+    let second = s
+        .claim_next(&["a"], "w3", T0 + Duration::minutes(10), lease)
+        .await
+        .ok()
+        .flatten()
+        .expect("due now");
+    assert_eq!(second.id, later);
+    s.fail(
+        later,
+        "try again",
+        Some(T0 + Duration::minutes(11)),
+        T0 + Duration::minutes(10),
+    )
+    .await
+    .expect("retry");
+    assert_eq!(
+        s.job(later).await.ok().flatten().map(|j| j.state),
+        Some(JobState::Queued)
+    );
+    let third = s
+        .claim_next(&["a"], "w3", T0 + Duration::minutes(11), lease)
+        .await
+        .ok()
+        .flatten()
+        .expect("retried");
+    s.complete(third.id).await.expect("done");
+    assert!(s.job(later).await.ok().flatten().is_none());
+    assert_eq!(s.pending_jobs("a").await.ok(), Some(0));
+}
+
+#[tokio::test]
+async fn audit_log_is_newest_first() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    let ana = user(s, "ana@example.com", Scope::All).await;
+    for (i, action) in ["number.update", "conversation.delete"].iter().enumerate() {
+        s.audit(NewAudit {
+            at: T0 + Duration::minutes(i64::try_from(i).unwrap_or(0)),
+            actor: Some(ana.id),
+            action: (*action).into(),
+            target_kind: "x".into(),
+            target_id: None,
+            detail: serde_json::json!({"i": i}),
+        })
+        .await
+        .expect("audited");
+    }
+    let log = s.audit_log(10).await.expect("log");
+    assert_eq!(
+        log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        vec!["conversation.delete", "number.update"]
+    );
+    assert_eq!(log[0].actor.as_ref().map(|a| a.name.as_str()), Some("ana"));
+}
