@@ -1,0 +1,173 @@
+//! Decoding with symphonia into planar `f32` blocks, one block per packet, so memory stays
+//! bounded whatever the length of the call.
+
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions, well_known};
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::MetadataOptions;
+
+use crate::AudioError;
+
+/// Share of packets that may fail to decode before the file counts as corrupt: phone systems
+/// do write the odd damaged frame, but a file that is mostly damage is not a recording.
+const MAX_BAD_PACKET_SHARE: f64 = 0.2;
+
+pub struct AudioReader {
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
+    track_id: u32,
+    codec_name: &'static str,
+    /// Sample rate and channel count, fixed by the first decoded block.
+    spec: Option<(u32, u16)>,
+    planes: Vec<Vec<f32>>,
+    packets: u64,
+    bad_packets: u64,
+}
+
+/// One decoded stretch of audio: a plane of samples per channel.
+pub struct Block<'a> {
+    pub sample_rate: u32,
+    pub planes: &'a [Vec<f32>],
+}
+
+impl Block<'_> {
+    #[must_use]
+    pub fn frames(&self) -> usize {
+        self.planes.first().map_or(0, Vec::len)
+    }
+}
+
+fn codec_name(id: symphonia::core::codecs::audio::AudioCodecId) -> &'static str {
+    match id {
+        well_known::CODEC_ID_MP3 => "mp3",
+        _ => "other",
+    }
+}
+
+fn demux_error(e: SymphoniaError) -> AudioError {
+    match e {
+        SymphoniaError::Unsupported(what) => AudioError::Unsupported(what.into()),
+        SymphoniaError::IoError(e) => AudioError::Io(e),
+        other => AudioError::Corrupt(other.to_string()),
+    }
+}
+
+impl AudioReader {
+    /// Recognises the container and codec. `extension` is a hint only; content decides.
+    pub fn open(source: Box<dyn MediaSource>, extension: Option<&str>) -> Result<Self, AudioError> {
+        let stream = MediaSourceStream::new(source, Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = extension {
+            hint.with_extension(ext);
+        }
+        let format = symphonia::default::get_probe()
+            .probe(
+                &hint,
+                stream,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
+            .map_err(|e| match e {
+                SymphoniaError::IoError(_) | SymphoniaError::Unsupported(_) => {
+                    AudioError::Unsupported("not a recognised audio format".into())
+                }
+                other => AudioError::Corrupt(other.to_string()),
+            })?;
+        let track = format
+            .default_track(TrackType::Audio)
+            .ok_or_else(|| AudioError::Unsupported("the file has no audio track".into()))?;
+        let params = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .ok_or_else(|| AudioError::Unsupported("the audio track has no codec".into()))?;
+        let decoder = symphonia::default::get_codecs()
+            .make_audio_decoder(params, &AudioDecoderOptions::default())
+            .map_err(|_| AudioError::Unsupported("no decoder for this codec".into()))?;
+        Ok(Self {
+            track_id: track.id,
+            codec_name: codec_name(params.codec),
+            format,
+            decoder,
+            spec: None,
+            planes: Vec::new(),
+            packets: 0,
+            bad_packets: 0,
+        })
+    }
+
+    #[must_use]
+    pub fn codec_name(&self) -> &'static str {
+        self.codec_name
+    }
+
+    /// Sample rate and channel count, once the first block is decoded.
+    #[must_use]
+    pub fn format(&self) -> Option<(u32, u16)> {
+        self.spec
+    }
+
+    /// The next block of audio, or `None` at the end.
+    pub fn next_block(&mut self) -> Result<Option<Block<'_>>, AudioError> {
+        loop {
+            let packet = match self.format.next_packet() {
+                Ok(Some(packet)) => packet,
+                Ok(None) => return self.finish(),
+                // A file cut short ends where the data ends.
+                Err(SymphoniaError::IoError(e))
+                    if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+                {
+                    return self.finish();
+                }
+                Err(e) => return Err(demux_error(e)),
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            self.packets += 1;
+            let decoded = match self.decoder.decode(&packet) {
+                Ok(decoded) => decoded,
+                Err(SymphoniaError::DecodeError(_) | SymphoniaError::IoError(_)) => {
+                    self.bad_packets += 1;
+                    continue;
+                }
+                Err(e) => return Err(demux_error(e)),
+            };
+            let rate = decoded.spec().rate();
+            let channels = u16::try_from(decoded.spec().channels().count())
+                .map_err(|_| AudioError::Unsupported("too many channels".into()))?;
+            match self.spec {
+                None if rate == 0 || channels == 0 => {
+                    return Err(AudioError::Corrupt("no sample rate or channels".into()));
+                }
+                None => self.spec = Some((rate, channels)),
+                Some(spec) if spec != (rate, channels) => {
+                    return Err(AudioError::Corrupt("the format changes midway".into()));
+                }
+                Some(_) => {}
+            }
+            if decoded.frames() == 0 {
+                continue;
+            }
+            decoded.copy_to_vecs_planar::<f32>(&mut self.planes);
+            return Ok(Some(Block {
+                sample_rate: rate,
+                planes: &self.planes,
+            }));
+        }
+    }
+
+    fn finish(&mut self) -> Result<Option<Block<'_>>, AudioError> {
+        #[allow(clippy::cast_precision_loss, reason = "a ratio of packet counts")]
+        let bad_share = self.bad_packets as f64 / self.packets.max(1) as f64;
+        if self.packets > 0 && bad_share > MAX_BAD_PACKET_SHARE {
+            return Err(AudioError::Corrupt(format!(
+                "{} of {} packets could not be decoded",
+                self.bad_packets, self.packets
+            )));
+        }
+        Ok(None)
+    }
+}
