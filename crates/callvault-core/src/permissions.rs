@@ -33,6 +33,8 @@ pub enum OrgAction {
     ReadAuditLog,
     ViewNumbers,
     CreateContact,
+    /// Choose who a new contact is assigned to.
+    AssignContacts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +104,8 @@ pub fn can_org(user: &User, action: OrgAction) -> bool {
         OrgAction::ManageUsers
         | OrgAction::ManageNumbers
         | OrgAction::ReportCalls
-        | OrgAction::ReadAuditLog => user.is_admin(),
+        | OrgAction::ReadAuditLog
+        | OrgAction::AssignContacts => user.is_admin(),
     }
 }
 

@@ -113,6 +113,28 @@ pub struct ConversationQuery {
     pub limit: u32,
 }
 
+/// Where a contacts page starts: just after this contact in name order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactCursor {
+    pub name_folded: String,
+    pub id: ContactId,
+}
+
+#[derive(Debug, Clone)]
+pub struct ContactQuery {
+    pub scope: ContactScope,
+    pub name: Option<String>,
+    pub digits: Option<String>,
+    pub after: Option<ContactCursor>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct ContactPage {
+    pub items: Vec<Contact>,
+    pub next: Option<ContactCursor>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationSummary {
     pub id: ConversationId,

@@ -73,6 +73,8 @@ pub trait ContactStore: Send + Sync {
         now: OffsetDateTime,
     ) -> StoreResult<Contact>;
     async fn contact(&self, id: ContactId) -> StoreResult<Option<Contact>>;
+    /// Contacts by name, filtered by scope and text like the inbox.
+    async fn contacts(&self, query: ContactQuery) -> StoreResult<ContactPage>;
     async fn contact_by_phone(&self, phone: &E164) -> StoreResult<Option<Contact>>;
     async fn update_contact(&self, id: ContactId, patch: ContactPatch) -> StoreResult<Contact>;
     /// Deletes the contact, its conversation and everything in it; audio objects are left to

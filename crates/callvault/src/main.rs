@@ -1,1 +1,77 @@
-fn main() {}
+//! `callvault`: the one binary. `serve` runs the server; the other commands manage users and
+//! tokens against the same database.
+
+mod commands;
+mod config;
+
+use clap::{Parser, Subcommand};
+use config::{ConfigArgs, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    name = "callvault",
+    version,
+    about = "Self-hosted call recording for teams"
+)]
+struct Cli {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server and, unless --no-worker, the background workers.
+    Serve {
+        /// Do not run background jobs in this process (run `callvault worker` elsewhere).
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run the background workers only.
+    Worker,
+    /// Manage users.
+    #[command(subcommand)]
+    User(commands::user::UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(commands::token::TokenCommand),
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let config = match cli.config.resolve(&|name| std::env::var(name).ok()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("callvault: configuration: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_format);
+    let result = match cli.command {
+        Command::Serve { no_worker } => commands::serve::run(config, !no_worker).await,
+        Command::Worker => commands::serve::run_worker(config).await,
+        Command::User(cmd) => commands::user::run(config, cmd).await,
+        Command::Token(cmd) => commands::token::run(config, cmd).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("callvault: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -131,17 +131,17 @@ async fn existing_call(
 impl CallStore for SqliteStore {
     async fn report_call(&self, new: NewCall, now: OffsetDateTime) -> StoreResult<ReportedCall> {
         let mut tx = self.write().await?;
-        if let Some(external_id) = &new.external_id {
-            if let Some(id) = existing_call(&mut tx, &new.source, external_id).await? {
-                let record = call_record_in(&mut tx, id)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                tx.commit().await?;
-                return Ok(ReportedCall {
-                    record,
-                    created: false,
-                });
-            }
+        if let Some(external_id) = &new.external_id
+            && let Some(id) = existing_call(&mut tx, &new.source, external_id).await?
+        {
+            let record = call_record_in(&mut tx, id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            tx.commit().await?;
+            return Ok(ReportedCall {
+                record,
+                created: false,
+            });
         }
         let number: NumberId =
             match sqlx::query_scalar::<_, String>("SELECT id FROM phone_numbers WHERE e164 = ?")

@@ -2,17 +2,18 @@
 
 use async_trait::async_trait;
 use callvault_core::contact::{Contact, fold_for_search};
+use callvault_core::permissions::ContactScope;
 use callvault_core::phone::E164;
 use callvault_core::{ContactId, ConversationId, UserId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 use time::OffsetDateTime;
 
-use super::codec::{RowExt, ms};
+use super::codec::{RowExt, like_contains, ms};
 use super::{SqliteStore, conversations};
 use crate::{
-    ContactPatch, ContactStore, ConversationDetail, ConversationQuery, ConversationSummary,
-    Deleted, NewContact, Page, StoreError, StoreResult,
+    ContactCursor, ContactPage, ContactPatch, ContactQuery, ContactStore, ConversationDetail,
+    ConversationQuery, ConversationSummary, Deleted, NewContact, Page, StoreError, StoreResult,
 };
 
 /// The columns `contact_from_row` reads, from `contacts c`.
@@ -134,6 +135,51 @@ impl ContactStore for SqliteStore {
     async fn contact(&self, id: ContactId) -> StoreResult<Option<Contact>> {
         let mut conn = self.reader.acquire().await?;
         contact_in(&mut conn, id).await
+    }
+
+    async fn contacts(&self, query: ContactQuery) -> StoreResult<ContactPage> {
+        let assigned_to = match query.scope {
+            ContactScope::All => None,
+            ContactScope::AssignedTo(user) => Some(user.to_string()),
+        };
+        let limit = query.limit.clamp(1, 500);
+        let sql = concat!(
+            "SELECT ",
+            contact_columns!(),
+            r", c.name_folded FROM contacts c
+              WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM contact_assignments a
+                                           WHERE a.contact_id = c.id AND a.user_id = ?1))
+                AND ((?2 IS NULL AND ?3 IS NULL)
+                     OR c.name_folded LIKE ?2 ESCAPE '\'
+                     OR c.phone_digits LIKE ?3)
+                AND (?4 IS NULL OR c.name_folded > ?4 OR (c.name_folded = ?4 AND c.id > ?5))
+              ORDER BY c.name_folded, c.id
+              LIMIT ?6"
+        );
+        let rows = sqlx::query(sql)
+            .bind(assigned_to)
+            .bind(query.name.as_deref().map(like_contains))
+            .bind(query.digits.as_deref().map(|d| format!("%{d}%")))
+            .bind(query.after.as_ref().map(|c| c.name_folded.clone()))
+            .bind(query.after.as_ref().map(|c| c.id.to_string()))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.reader)
+            .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut last_folded = String::new();
+        for row in rows.iter().take(limit as usize) {
+            items.push(contact_from_row(row)?);
+            last_folded = row.text("name_folded")?;
+        }
+        let next = (rows.len() > limit as usize)
+            .then(|| {
+                items.last().map(|c| ContactCursor {
+                    name_folded: last_folded,
+                    id: c.id,
+                })
+            })
+            .flatten();
+        Ok(ContactPage { items, next })
     }
 
     async fn contact_by_phone(&self, phone: &E164) -> StoreResult<Option<Contact>> {

@@ -1,0 +1,60 @@
+//! The audit log: who signed in, changed settings, downloaded or deleted what.
+
+use axum::Json;
+use axum::extract::State;
+use callvault_core::permissions::OrgAction;
+use callvault_core::user::User;
+use callvault_store::{AuditEntry, NewAudit};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{CurrentUser, require_org};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::ApiQuery;
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
+}
+
+/// Writes an audit entry. A failure to audit is logged but does not undo what was done.
+pub async fn record(
+    state: &AppState,
+    actor: Option<&User>,
+    action: &str,
+    target_kind: &str,
+    target_id: Option<String>,
+    detail: serde_json::Value,
+) {
+    let entry = NewAudit {
+        at: state.now(),
+        actor: actor.map(|u| u.id),
+        action: action.to_owned(),
+        target_kind: target_kind.to_owned(),
+        target_id,
+        detail,
+    };
+    if let Err(e) = state.store.audit(entry).await {
+        tracing::error!(error = %e, action, "could not write the audit log");
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// How many entries, newest first (1–1000, default 100).
+    pub limit: Option<u32>,
+}
+
+/// The newest audit entries (admins).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditQuery),
+    responses((status = 200, body = Vec<AuditEntry>), (status = 403, body = ErrorBody)))]
+async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
+    require_org(&user, OrgAction::ReadAuditLog)?;
+    Ok(Json(state.store.audit_log(q.limit.unwrap_or(100)).await?))
+}

@@ -1,0 +1,247 @@
+//! Signing in and out, the signed-in user, their password and their API tokens.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use callvault_core::TokenId;
+use callvault_core::user::{User, normalise_email};
+use callvault_store::{NewSession, TokenInfo};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::audit;
+use crate::auth::secrets::{hash_secret, new_api_token, new_secret};
+use crate::auth::{CurrentUser, SESSION_COOKIE, password, session_from_headers};
+use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
+use crate::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(change_password))
+        .routes(routes!(me))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(delete_token))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+fn session_cookie(state: &AppState, value: &str, max_age_s: i64) -> HeaderValue {
+    let secure = if state.settings.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}"
+    );
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Starts a session for `user` and returns the cookie that carries it.
+async fn start_session(state: &AppState, user: &User) -> ApiResult<HeaderValue> {
+    let secret = new_secret();
+    let now = state.now();
+    state
+        .store
+        .create_session(NewSession {
+            token_hash: hash_secret(&secret),
+            user_id: user.id,
+            created_at: now,
+            expires_at: now + state.settings.session_ttl,
+        })
+        .await?;
+    Ok(session_cookie(
+        state,
+        &secret,
+        state.settings.session_ttl.whole_seconds(),
+    ))
+}
+
+/// Signs in with email and password and sets the session cookie.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
+    let email = normalise_email(&req.email).unwrap_or_default();
+    let found = state.store.credentials(&email).await?;
+    let (user, hash) = match found {
+        Some((user, hash)) if !user.disabled => (Some(user), hash),
+        _ => (None, None),
+    };
+    if !password::verify(req.password, hash).await {
+        tracing::warn!(email = %email, "failed sign-in");
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "the email or password is wrong",
+        ));
+    }
+    let Some(user) = user else {
+        return Err(ApiError::unauthenticated());
+    };
+    let cookie = start_session(&state, &user).await?;
+    audit::record(
+        &state,
+        Some(&user),
+        "auth.login",
+        "user",
+        Some(user.id.to_string()),
+        serde_json::json!({}),
+    )
+    .await;
+    Ok((AppendHeaders([(SET_COOKIE, cookie)]), Json(user)).into_response())
+}
+
+/// Ends the session and clears its cookie.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    if let Some(session) = session_from_headers(&headers) {
+        state.store.delete_session(&hash_secret(&session)).await?;
+    }
+    Ok((
+        StatusCode::NO_CONTENT,
+        AppendHeaders([(SET_COOKIE, session_cookie(&state, "", 0))]),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Changes your own password. Every session ends; the one making the change gets a new one.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = ChangePassword,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn change_password(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<ChangePassword>,
+) -> ApiResult<Response> {
+    password::check_new_password(&req.new_password)?;
+    let hash = state
+        .store
+        .credentials(&user.email)
+        .await?
+        .and_then(|(_, hash)| hash);
+    if !password::verify(req.current_password, hash).await {
+        return Err(ApiError::invalid(
+            "invalid_credentials",
+            "the current password is wrong",
+        ));
+    }
+    let new_hash = password::hash(req.new_password).await?;
+    state.store.set_password(user.id, &new_hash).await?;
+    audit::record(
+        &state,
+        Some(&user),
+        "user.password",
+        "user",
+        Some(user.id.to_string()),
+        serde_json::json!({}),
+    )
+    .await;
+    let cookie = start_session(&state, &user).await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        AppendHeaders([(SET_COOKIE, cookie)]),
+    )
+        .into_response())
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = User)))]
+async fn me(CurrentUser(user): CurrentUser) -> Json<User> {
+    Json(user)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// What the token is for ("PBX", "backup script").
+    pub name: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub info: TokenInfo,
+    /// Shown once; only its hash is kept.
+    pub token: String,
+}
+
+/// Your API tokens (without their secrets).
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", responses((status = 200, body = Vec<TokenInfo>)))]
+async fn list_tokens(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> ApiResult<Json<Vec<TokenInfo>>> {
+    Ok(Json(state.store.tokens(user.id).await?))
+}
+
+/// Creates an API token acting as you; the secret is in this answer only.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = NewToken,
+    responses((status = 201, body = CreatedToken), (status = 422, body = ErrorBody)))]
+async fn create_token(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<NewToken>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    let name = callvault_core::contact::clean_name(&req.name)
+        .ok_or_else(|| ApiError::invalid("invalid_name", "give the token a short name"))?;
+    let token = new_api_token();
+    let info = state
+        .store
+        .create_token(user.id, &name, &hash_secret(&token), state.now())
+        .await?;
+    audit::record(
+        &state,
+        Some(&user),
+        "token.create",
+        "token",
+        Some(info.id.to_string()),
+        serde_json::json!({"name": name}),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(CreatedToken { info, token })))
+}
+
+/// Revokes one of your API tokens.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth", params(("id" = TokenId, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_token(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<TokenId>,
+) -> ApiResult<StatusCode> {
+    state
+        .store
+        .delete_token(user.id, id)
+        .await
+        .or_not_found("token")?;
+    audit::record(
+        &state,
+        Some(&user),
+        "token.delete",
+        "token",
+        Some(id.to_string()),
+        serde_json::json!({}),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,153 @@
+//! The Inbox and the conversation behind each entry: the link people share.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use callvault_core::ConversationId;
+use callvault_core::conversation::Channel;
+use callvault_core::permissions::{ContactAction, contact_scope};
+use callvault_core::user::User;
+use callvault_store::{ConversationCursor, ConversationDetail, ConversationQuery};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::views::{ConversationListItem, ConversationView};
+use super::{audit, paging};
+use crate::auth::{CurrentUser, require};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(get, delete))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InboxQuery {
+    /// Part of the contact's name, or their phone number in any format.
+    pub q: Option<String>,
+    /// Quick Filters: only conversations whose last message was on this channel.
+    pub channel: Option<Channel>,
+    /// 1–200, default 50.
+    pub limit: Option<u32>,
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InboxPage {
+    /// Newest activity first.
+    pub items: Vec<ConversationListItem>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The Inbox: conversations you may see, newest activity first.
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", params(InboxQuery),
+    responses((status = 200, body = InboxPage), (status = 400, body = ErrorBody)))]
+async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(q): ApiQuery<InboxQuery>,
+) -> ApiResult<Json<InboxPage>> {
+    let text = paging::text_filter(q.q.as_deref(), state.settings.default_region)?;
+    let after = paging::decode_cursor::<(i128, ConversationId)>(q.cursor.as_deref())?
+        .map(|(nanos, id)| {
+            OffsetDateTime::from_unix_timestamp_nanos(nanos)
+                .map(|activity_at| ConversationCursor { activity_at, id })
+                .map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_cursor",
+                        "the cursor is not one this server gave out",
+                    )
+                })
+        })
+        .transpose()?;
+    let page = state
+        .store
+        .conversations(ConversationQuery {
+            scope: contact_scope(&user),
+            name: text.name,
+            digits: text.digits,
+            channel: q.channel,
+            after,
+            limit: paging::limit(q.limit)?,
+        })
+        .await?;
+    Ok(Json(InboxPage {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page
+            .next
+            .map(|c| paging::encode_cursor(&(c.activity_at.unix_timestamp_nanos(), c.id))),
+    }))
+}
+
+async fn visible(
+    state: &AppState,
+    user: &User,
+    id: ConversationId,
+    action: ContactAction,
+) -> ApiResult<ConversationDetail> {
+    let conversation = state
+        .store
+        .conversation(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("conversation"))?;
+    require(
+        user,
+        action,
+        &conversation.contact.assigned_user_ids,
+        "conversation",
+    )?;
+    Ok(conversation)
+}
+
+/// A conversation: the contact and the timeline of calls and messages, oldest first.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = ConversationId, Path)),
+    responses((status = 200, body = ConversationView), (status = 404, body = ErrorBody)))]
+async fn get(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<ConversationId>,
+) -> ApiResult<Json<ConversationView>> {
+    Ok(Json(
+        visible(&state, &user, id, ContactAction::View)
+            .await?
+            .into(),
+    ))
+}
+
+/// Deletes the conversation with its calls, recordings (audio files included) and transcripts.
+/// The contact stays.
+#[utoipa::path(delete, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = ConversationId, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<ConversationId>,
+) -> ApiResult<StatusCode> {
+    let conversation = visible(&state, &user, id, ContactAction::Delete).await?;
+    let deleted = state.store.delete_conversation(id, state.now()).await?;
+    // The audio goes now; should that fail, the queued jobs finish it later.
+    state.jobs.run_now(&deleted.cleanup_jobs).await;
+    audit::record(
+        &state,
+        Some(&user),
+        "conversation.delete",
+        "conversation",
+        Some(id.to_string()),
+        serde_json::json!({
+            "contact_id": conversation.contact.id,
+            "contact_name": conversation.contact.name,
+            "events": conversation.events.len(),
+            "recordings": deleted.cleanup_jobs.len(),
+        }),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,206 @@
+//! The business's phone numbers and their Edit Configuration: call recording, the consent
+//! announcement, and who calls ring.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use callvault_core::NumberId;
+use callvault_core::UserId;
+use callvault_core::contact::clean_name;
+use callvault_core::number::{ForwardTarget, MAX_ANNOUNCEMENT_CHARS, PhoneNumber, Provider};
+use callvault_core::permissions::OrgAction;
+use callvault_store::{NewNumber, NumberPatch};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::audit;
+use super::contacts::parse_phone;
+use crate::auth::{CurrentUser, require_org};
+use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
+use crate::extract::{ApiJson, ApiPath, nullable};
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get, update))
+}
+
+/// Most phones one number rings.
+const MAX_FORWARD_TARGETS: usize = 20;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardTargetInput {
+    /// Any common format; stored as E.164.
+    pub phone: String,
+    /// The team member who answers at this phone.
+    pub user_id: Option<UserId>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateNumber {
+    pub e164: String,
+    pub label: String,
+    pub provider: Provider,
+    #[serde(default)]
+    pub call_recording: bool,
+    pub consent_announcement: Option<String>,
+    #[serde(default)]
+    pub forward_to: Vec<ForwardTargetInput>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateNumber {
+    pub label: Option<String>,
+    pub provider: Option<Provider>,
+    /// Applies to calls that start from now on; calls already started keep what they had.
+    pub call_recording: Option<bool>,
+    /// `null` removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub consent_announcement: Option<Option<String>>,
+    pub forward_to: Option<Vec<ForwardTargetInput>>,
+}
+
+fn parse_label(raw: &str) -> ApiResult<String> {
+    clean_name(raw)
+        .ok_or_else(|| ApiError::invalid("invalid_label", "a label must be 1 to 200 characters"))
+}
+
+/// An announcement as kept: trimmed; blank means none.
+fn parse_announcement(raw: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > MAX_ANNOUNCEMENT_CHARS
+        || text.chars().any(|c| c.is_control() && c != '\n')
+    {
+        return Err(ApiError::invalid(
+            "invalid_announcement",
+            format!(
+                "the announcement must be plain text of at most {MAX_ANNOUNCEMENT_CHARS} characters"
+            ),
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+fn parse_targets(state: &AppState, raw: &[ForwardTargetInput]) -> ApiResult<Vec<ForwardTarget>> {
+    if raw.len() > MAX_FORWARD_TARGETS {
+        return Err(ApiError::invalid(
+            "too_many_targets",
+            format!("at most {MAX_FORWARD_TARGETS} forward targets"),
+        ));
+    }
+    raw.iter()
+        .map(|t| {
+            Ok(ForwardTarget {
+                phone: parse_phone(&t.phone, state)?,
+                user_id: t.user_id,
+            })
+        })
+        .collect()
+}
+
+/// Every configured number.
+#[utoipa::path(get, path = "/api/v1/numbers", tag = "numbers", responses((status = 200, body = Vec<PhoneNumber>)))]
+async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> ApiResult<Json<Vec<PhoneNumber>>> {
+    require_org(&user, OrgAction::ViewNumbers)?;
+    Ok(Json(state.store.numbers().await?))
+}
+
+/// Configures a number (admins).
+#[utoipa::path(post, path = "/api/v1/numbers", tag = "numbers", request_body = CreateNumber,
+    responses((status = 201, body = PhoneNumber), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<CreateNumber>,
+) -> ApiResult<(StatusCode, Json<PhoneNumber>)> {
+    require_org(&user, OrgAction::ManageNumbers)?;
+    let new = NewNumber {
+        e164: parse_phone(&req.e164, &state)?,
+        label: parse_label(&req.label)?,
+        provider: req.provider,
+        call_recording: req.call_recording,
+        consent_announcement: parse_announcement(req.consent_announcement.as_deref())?,
+        forward_to: parse_targets(&state, &req.forward_to)?,
+    };
+    let number = state.store.create_number(new, state.now()).await?;
+    audit::record(
+        &state,
+        Some(&user),
+        "number.create",
+        "number",
+        Some(number.id.to_string()),
+        serde_json::to_value(&number).unwrap_or_default(),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(number)))
+}
+
+/// One number.
+#[utoipa::path(get, path = "/api/v1/numbers/{id}", tag = "numbers", params(("id" = NumberId, Path)),
+    responses((status = 200, body = PhoneNumber), (status = 404, body = ErrorBody)))]
+async fn get(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<NumberId>,
+) -> ApiResult<Json<PhoneNumber>> {
+    require_org(&user, OrgAction::ViewNumbers)?;
+    state
+        .store
+        .number(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("number"))
+}
+
+/// Edit Configuration (admins): turning Call Recording on or off applies to calls that start
+/// afterwards, never to calls already started.
+#[utoipa::path(patch, path = "/api/v1/numbers/{id}", tag = "numbers", params(("id" = NumberId, Path)), request_body = UpdateNumber,
+    responses((status = 200, body = PhoneNumber), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<NumberId>,
+    ApiJson(req): ApiJson<UpdateNumber>,
+) -> ApiResult<Json<PhoneNumber>> {
+    require_org(&user, OrgAction::ManageNumbers)?;
+    let patch = NumberPatch {
+        label: req.label.as_deref().map(parse_label).transpose()?,
+        provider: req.provider,
+        call_recording: req.call_recording,
+        consent_announcement: match req.consent_announcement {
+            Some(text) => Some(parse_announcement(text.as_deref())?),
+            None => None,
+        },
+        forward_to: req
+            .forward_to
+            .as_deref()
+            .map(|t| parse_targets(&state, t))
+            .transpose()?,
+    };
+    let number = state
+        .store
+        .update_number(id, patch, state.now())
+        .await
+        .or_not_found("number")?;
+    audit::record(
+        &state,
+        Some(&user),
+        "number.update",
+        "number",
+        Some(id.to_string()),
+        serde_json::to_value(&number).unwrap_or_default(),
+    )
+    .await;
+    Ok(Json(number))
+}

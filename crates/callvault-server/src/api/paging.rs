@@ -1,0 +1,102 @@
+//! Inbox-style lists: the search text a user types, and opaque page cursors.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use callvault_core::contact::fold_for_search;
+use callvault_core::phone::{Region, search_digits};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+/// What a search box's text matches: a name fragment, and phone digits when it looks like
+/// (part of) a phone number, whatever way it was typed.
+pub struct TextFilter {
+    pub name: Option<String>,
+    pub digits: Option<String>,
+}
+
+pub fn text_filter(q: Option<&str>, region: Region) -> Result<TextFilter, ApiError> {
+    let q = q.map(str::trim).filter(|q| !q.is_empty());
+    let Some(q) = q else {
+        return Ok(TextFilter {
+            name: None,
+            digits: None,
+        });
+    };
+    if q.chars().count() > 100 {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "the search text is too long",
+        ));
+    }
+    Ok(TextFilter {
+        name: Some(fold_for_search(q)),
+        digits: search_digits(q, region),
+    })
+}
+
+pub fn limit(requested: Option<u32>) -> Result<u32, ApiError> {
+    match requested {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be 1 to {MAX_LIMIT}"),
+        )),
+    }
+}
+
+/// Cursors are opaque to clients: base64 of a small JSON value.
+pub fn encode_cursor<T: Serialize>(value: &T) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default())
+}
+
+pub fn decode_cursor<T: DeserializeOwned>(raw: Option<&str>) -> Result<Option<T>, ApiError> {
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_cursor",
+                "the cursor is not one this server gave out",
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let c = encode_cursor(&(12_i64, "x"));
+        assert_eq!(
+            decode_cursor::<(i64, String)>(Some(&c)).ok().flatten(),
+            Some((12, "x".to_owned()))
+        );
+        assert!(decode_cursor::<(i64, String)>(Some("!!!")).is_err());
+        assert!(
+            decode_cursor::<(i64, String)>(None)
+                .ok()
+                .flatten()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn search_text_is_folded_and_phone_like_text_gives_digits() {
+        let f = text_filter(Some(" (415) 555-0100 "), Region::us()).expect("filter");
+        assert_eq!(f.digits.as_deref(), Some("14155550100"));
+        let f = text_filter(Some("Ana"), Region::us()).expect("filter");
+        assert_eq!((f.name.as_deref(), f.digits), (Some("ana"), None));
+    }
+}

@@ -1,0 +1,229 @@
+//! What the API answers with: the stored records shaped for clients.
+
+use callvault_core::call::{CallStatus, Direction};
+use callvault_core::contact::Contact;
+use callvault_core::conversation::Channel;
+use callvault_core::recording::Peaks;
+use callvault_core::{CallId, ContactId, ConversationId, EventId, NumberId, RecordingId};
+use callvault_store::{
+    CallRecord, ContactRef, ConversationDetail, ConversationSummary, EventKind, RecordingRecord,
+    RecordingRef, TimelineEvent, UserRef,
+};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "milliseconds of audio fit an f64 exactly"
+)]
+fn seconds(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RecordingSummary {
+    pub id: RecordingId,
+    /// Length of the audio in seconds.
+    pub duration_s: f64,
+    pub channels: u16,
+}
+
+impl From<RecordingRef> for RecordingSummary {
+    fn from(r: RecordingRef) -> Self {
+        Self {
+            id: r.id,
+            duration_s: seconds(r.duration_ms),
+            channels: r.channels,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CallView {
+    pub id: CallId,
+    pub conversation_id: ConversationId,
+    pub contact_id: ContactId,
+    pub number_id: NumberId,
+    pub direction: Direction,
+    pub status: CallStatus,
+    pub from: String,
+    pub to: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub answered_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
+    /// Talk time in whole seconds: from answer to hang-up.
+    pub duration_s: u64,
+    /// The team member who took the call.
+    pub handled_by: Option<UserRef>,
+    /// Whether the number recorded calls when this one started; fixed for the call's life.
+    pub recording_allowed: bool,
+    pub recording: Option<RecordingSummary>,
+    pub source: String,
+    pub external_id: Option<String>,
+}
+
+impl From<CallRecord> for CallView {
+    fn from(r: CallRecord) -> Self {
+        let c = r.call;
+        Self {
+            id: c.id,
+            conversation_id: c.conversation_id,
+            contact_id: c.contact_id,
+            number_id: c.number_id,
+            direction: c.direction,
+            status: c.status,
+            from: c.from,
+            to: c.to,
+            started_at: c.times.started_at,
+            answered_at: c.times.answered_at,
+            ended_at: c.times.ended_at,
+            duration_s: c.times.talk_seconds(),
+            handled_by: r.handled_by,
+            recording_allowed: c.recording_allowed,
+            recording: r.recording.map(Into::into),
+            source: c.source,
+            external_id: c.external_id,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConversationListItem {
+    pub id: ConversationId,
+    pub contact: ContactRef,
+    pub last_message_channel: Option<Channel>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_message_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<ConversationSummary> for ConversationListItem {
+    fn from(s: ConversationSummary) -> Self {
+        Self {
+            id: s.id,
+            contact: s.contact,
+            last_message_channel: s.last_message_channel,
+            last_message_at: s.last_message_at,
+            created_at: s.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SmsView {
+    pub direction: Direction,
+    pub body: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NoteView {
+    pub body: String,
+    pub author: Option<UserRef>,
+}
+
+/// One entry of a timeline; exactly one of `call`, `sms` and `note` is present, as `channel` says.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventView {
+    pub id: EventId,
+    pub channel: Channel,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms: Option<SmsView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<NoteView>,
+}
+
+impl From<TimelineEvent> for EventView {
+    fn from(e: TimelineEvent) -> Self {
+        let (call, sms, note) = match e.kind {
+            EventKind::Call(record) => (Some(CallView::from(*record)), None, None),
+            EventKind::Sms { direction, body } => (None, Some(SmsView { direction, body }), None),
+            EventKind::Note { body, author } => (None, None, Some(NoteView { body, author })),
+        };
+        Self {
+            id: e.id,
+            channel: e.channel,
+            occurred_at: e.occurred_at,
+            call,
+            sms,
+            note,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConversationView {
+    pub id: ConversationId,
+    pub contact: Contact,
+    pub last_message_channel: Option<Channel>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_message_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Oldest first.
+    pub events: Vec<EventView>,
+}
+
+impl From<ConversationDetail> for ConversationView {
+    fn from(d: ConversationDetail) -> Self {
+        Self {
+            id: d.id,
+            contact: d.contact,
+            last_message_channel: d.last_message_channel,
+            last_message_at: d.last_message_at,
+            created_at: d.created_at,
+            events: d.events.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RecordingView {
+    pub id: RecordingId,
+    pub call_id: CallId,
+    pub conversation_id: ConversationId,
+    pub duration_ms: u64,
+    pub duration_s: f64,
+    pub channels: u16,
+    pub sample_rate: u32,
+    /// Size of the MP3 in bytes.
+    pub bytes: u64,
+    /// Hex SHA-256 of the MP3.
+    pub sha256: String,
+    pub peaks: Peaks,
+    /// `none` until a transcript is asked for; then `queued`, `running`, `done` or `failed`.
+    pub transcript_status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub audio_url: String,
+    pub download_url: String,
+}
+
+impl From<RecordingRecord> for RecordingView {
+    fn from(r: RecordingRecord) -> Self {
+        let rec = r.recording;
+        Self {
+            audio_url: format!("/api/v1/recordings/{}/audio", rec.id),
+            download_url: format!("/api/v1/recordings/{}/download", rec.id),
+            id: rec.id,
+            call_id: rec.call_id,
+            conversation_id: r.conversation_id,
+            duration_ms: rec.duration_ms,
+            duration_s: seconds(rec.duration_ms),
+            channels: rec.channels,
+            sample_rate: rec.sample_rate,
+            bytes: rec.bytes,
+            sha256: rec.sha256,
+            peaks: rec.peaks,
+            transcript_status: r.transcript_status.unwrap_or_else(|| "none".to_owned()),
+            created_at: rec.created_at,
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! The signed-in user, from an API token (`Authorization: Bearer …`) or the session cookie.
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use callvault_core::user::User;
+
+use super::secrets::hash_secret;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "callvault_session";
+
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub User);
+
+/// The session id the request carries in its cookie, if any.
+pub fn session_from_headers(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(value) = parts.headers.get(AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(ApiError::unauthenticated)?;
+            let user = state.store.token_user(&hash_secret(token)).await?;
+            return user.map(CurrentUser).ok_or_else(ApiError::unauthenticated);
+        }
+        if let Some(session) = session_from_headers(&parts.headers) {
+            let user = state
+                .store
+                .session_user(&hash_secret(&session), state.now())
+                .await?;
+            return user.map(CurrentUser).ok_or_else(ApiError::unauthenticated);
+        }
+        Err(ApiError::unauthenticated())
+    }
+}

@@ -1,0 +1,10 @@
+//! Who is asking: sessions (the web UI's cookie) and API tokens, passwords, and the checks
+//! that apply the core's permission rules at each door.
+
+mod current_user;
+mod guard;
+pub mod password;
+pub mod secrets;
+
+pub use current_user::{CurrentUser, SESSION_COOKIE, session_from_headers};
+pub use guard::{require, require_org};

@@ -1,0 +1,224 @@
+//! The one error type at the HTTP edge. Every failure becomes `{"error": {"code", "message"}}`
+//! with a fitting status; database and storage details go to the log, never to the client.
+
+use std::borrow::Cow;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use callvault_blob::BlobError;
+use callvault_store::StoreError;
+use serde::Serialize;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: Cow<'static, str>,
+    pub message: Cow<'static, str>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, snake_case; programs branch on this.
+    pub code: String,
+    /// For people; may change.
+    pub message: String,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(what: &'static str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such {what}"),
+        )
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in, or send an API token as Authorization: Bearer <token>",
+        )
+    }
+
+    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// The request was understood but its content is not acceptable.
+    pub fn invalid(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    pub fn too_large(limit: u64) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body is larger than the limit of {limit} bytes"),
+        )
+    }
+
+    /// Something failed on our side. The cause is logged here and not shown to the client.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on the server",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            Json(ErrorBody {
+                error: ErrorDetail {
+                    code: self.code.into_owned(),
+                    message: self.message.into_owned(),
+                },
+            }),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "not found"),
+            StoreError::Conflict(code) => Self::conflict(code, conflict_message(code)),
+            StoreError::MissingReference(what) => Self::invalid(
+                match what {
+                    "user" => "unknown_user",
+                    "number" => "unknown_number",
+                    _ => "unknown_reference",
+                },
+                format!("the request names a {what} that does not exist"),
+            ),
+            StoreError::Unsupported(_) | StoreError::Backend(_) => Self::internal(&e),
+        }
+    }
+}
+
+/// Names what was not found when the store says so.
+pub trait NotFoundAs<T> {
+    fn or_not_found(self, what: &'static str) -> ApiResult<T>;
+}
+
+impl<T> NotFoundAs<T> for Result<T, StoreError> {
+    fn or_not_found(self, what: &'static str) -> ApiResult<T> {
+        self.map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found(what),
+            other => other.into(),
+        })
+    }
+}
+
+fn conflict_message(code: &str) -> &'static str {
+    match code {
+        "email_taken" => "a user with this email already exists",
+        "phone_taken" => "another contact already has this phone number",
+        "number_taken" => "this phone number is already configured",
+        "recording_exists" => "the call already has a recording; add ?replace=true to replace it",
+        "recording_disabled" => "recording was off for this number when the call started",
+        _ => "the request conflicts with what is stored",
+    }
+}
+
+impl From<BlobError> for ApiError {
+    fn from(e: BlobError) -> Self {
+        Self::internal(&e)
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::MissingJsonContentType(_) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with Content-Type: application/json",
+            ),
+            JsonRejection::JsonSyntaxError(e) => Self::bad_request("malformed_json", e.body_text()),
+            JsonRejection::JsonDataError(e) => Self::invalid("invalid_body", e.body_text()),
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "the body is too large",
+                )
+            }
+            other => Self::bad_request("bad_body", other.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(_: PathRejection) -> Self {
+        // A path id that does not even parse names nothing that could exist.
+        Self::new(StatusCode::NOT_FOUND, "not_found", "not found")
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        Self::bad_request("invalid_query", r.body_text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_errors_do_not_leak() {
+        let e = ApiError::from(StoreError::Backend("disk I/O error at /secret/path".into()));
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.message.contains("secret"));
+    }
+
+    #[test]
+    fn store_conflicts_keep_their_code() {
+        let e = ApiError::from(StoreError::Conflict("recording_exists"));
+        assert_eq!(e.status, StatusCode::CONFLICT);
+        assert_eq!(e.code, "recording_exists");
+    }
+}

@@ -1,0 +1,25 @@
+//! Removes an audio object once no recording refers to it. Enqueued in the transaction that
+//! drops the last reference (a deleted conversation, a replaced recording) and before an
+//! upload writes its object, so no crash can leave audio behind.
+
+use callvault_blob::BlobStore;
+use callvault_store::Store;
+
+use super::JobError;
+
+pub async fn run(
+    store: &dyn Store,
+    blobs: &BlobStore,
+    payload: &serde_json::Value,
+) -> Result<(), JobError> {
+    let key = payload
+        .get("key")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| JobError::new("the job has no object key"))?;
+    if store.blob_in_use(key).await.map_err(JobError::new)? {
+        return Ok(());
+    }
+    blobs.delete(key).await.map_err(JobError::new)?;
+    tracing::info!(key, "audio object removed");
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! The background workers: they take due jobs from the store's queue, run them, and retry
+//! failures with backoff. Jobs survive restarts because they live in the store; a worker that
+//! dies mid-job loses its lease and another picks the job up.
+
+mod collect_blob;
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use callvault_blob::BlobStore;
+use callvault_core::{Clock, JobId};
+use callvault_store::{COLLECT_BLOB, Job, Store};
+use time::Duration;
+use tokio::sync::Notify;
+
+use crate::metrics::Metrics;
+
+/// Every kind of job this server runs.
+const KINDS: &[&str] = &[COLLECT_BLOB];
+
+/// How long a worker holds a job before others may assume it died.
+const LEASE: Duration = Duration::minutes(5);
+
+/// Longest a worker sleeps before looking at the queue again, in case a job was enqueued by
+/// another process.
+const IDLE_POLL: StdDuration = StdDuration::from_secs(5);
+
+#[derive(Clone)]
+pub struct JobRunner(Arc<Inner>);
+
+struct Inner {
+    store: Arc<dyn Store>,
+    blobs: BlobStore,
+    clock: Arc<dyn Clock>,
+    metrics: Metrics,
+    wake: Notify,
+    name: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct JobError(String);
+
+impl JobError {
+    fn new(e: impl std::fmt::Display) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// Wait before attempt `n + 1`: 2^n seconds, at most an hour.
+fn backoff(attempts: u32) -> Duration {
+    Duration::seconds(1_i64 << attempts.min(12)).min(Duration::hours(1))
+}
+
+impl JobRunner {
+    pub fn new(
+        store: Arc<dyn Store>,
+        blobs: BlobStore,
+        clock: Arc<dyn Clock>,
+        metrics: Metrics,
+    ) -> Self {
+        let name = format!("{}-{}", std::process::id(), callvault_core::JobId::new());
+        Self(Arc::new(Inner {
+            store,
+            blobs,
+            clock,
+            metrics,
+            wake: Notify::new(),
+            name,
+        }))
+    }
+
+    /// Tells idle workers there is new work.
+    pub fn wake(&self) {
+        self.0.wake.notify_waiters();
+    }
+
+    /// Runs these jobs now if nobody else has them; what fails stays queued for the workers.
+    pub async fn run_now(&self, ids: &[JobId]) {
+        for id in ids {
+            match self
+                .0
+                .store
+                .claim(*id, &self.0.name, self.0.clock.now(), LEASE)
+                .await
+            {
+                Ok(Some(job)) => self.execute(job).await,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, job = %id, "could not claim job"),
+            }
+        }
+        self.wake();
+    }
+
+    /// Works through the queue until `shutdown` resolves.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        tracing::info!(worker = %self.0.name, "worker started");
+        loop {
+            let next = self
+                .0
+                .store
+                .claim_next(KINDS, &self.0.name, self.0.clock.now(), LEASE)
+                .await;
+            match next {
+                Ok(Some(job)) => {
+                    self.execute(job).await;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "could not read the job queue"),
+            }
+            let wait = self.idle_wait().await;
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.0.wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+        tracing::info!(worker = %self.0.name, "worker stopped");
+    }
+
+    async fn idle_wait(&self) -> StdDuration {
+        let due = self.0.store.next_due(KINDS).await.ok().flatten();
+        due.map_or(IDLE_POLL, |due| {
+            let until = due - self.0.clock.now();
+            StdDuration::try_from(until)
+                .unwrap_or(StdDuration::ZERO)
+                .min(IDLE_POLL)
+        })
+        .max(StdDuration::from_millis(20))
+    }
+
+    async fn execute(&self, job: Job) {
+        let inner = &self.0;
+        let outcome = match job.kind.as_str() {
+            COLLECT_BLOB => collect_blob::run(&*inner.store, &inner.blobs, &job.payload).await,
+            other => Err(JobError(format!("unknown job kind {other:?}"))),
+        };
+        let now = inner.clock.now();
+        let recorded = match &outcome {
+            Ok(()) => {
+                inner.metrics.job_finished(&job.kind, "done");
+                inner.store.complete(job.id).await
+            }
+            Err(e) => {
+                let retry = (job.attempts < job.max_attempts).then(|| now + backoff(job.attempts));
+                tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e,
+                    retry = retry.is_some(), "job failed");
+                inner
+                    .metrics
+                    .job_finished(&job.kind, if retry.is_some() { "retry" } else { "dead" });
+                inner.store.fail(job.id, &e.to_string(), retry, now).await
+            }
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(job = %job.id, error = %e, "could not record the job's outcome");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        assert_eq!(backoff(1), Duration::seconds(2));
+        assert_eq!(backoff(3), Duration::seconds(8));
+        assert_eq!(backoff(30), Duration::hours(1));
+    }
+}

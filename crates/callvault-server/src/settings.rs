@@ -1,0 +1,53 @@
+//! What the server needs to know about its surroundings, decided once by the binary.
+
+use std::path::PathBuf;
+
+use callvault_core::phone::Region;
+use time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The URL people and providers use to reach the server (webhook signatures and cookie
+    /// security follow it).
+    pub public_url: String,
+    /// Where temporary uploads are kept while they are checked.
+    pub data_dir: PathBuf,
+    /// How to read phone numbers typed without a country code.
+    pub default_region: Region,
+    /// Largest JSON body accepted.
+    pub max_json_bytes: usize,
+    /// Largest recording upload accepted.
+    pub max_upload_bytes: u64,
+    /// How long a sign-in lasts.
+    pub session_ttl: Duration,
+    /// Whether this process runs the background workers.
+    pub workers: bool,
+}
+
+impl Settings {
+    /// Settings for a server whose data lives in `data_dir`, with every other value at its
+    /// default.
+    #[must_use]
+    pub fn new(public_url: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            public_url: public_url.into(),
+            data_dir: data_dir.into(),
+            default_region: Region::us(),
+            max_json_bytes: 1024 * 1024,
+            max_upload_bytes: 1024 * 1024 * 1024,
+            session_ttl: Duration::days(14),
+            workers: true,
+        }
+    }
+
+    /// Cookies are marked Secure when people reach the server over HTTPS.
+    #[must_use]
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    #[must_use]
+    pub fn upload_dir(&self) -> PathBuf {
+        self.data_dir.join("tmp")
+    }
+}

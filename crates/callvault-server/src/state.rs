@@ -1,0 +1,55 @@
+//! What every handler shares.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use callvault_blob::BlobStore;
+use callvault_core::Clock;
+use callvault_store::Store;
+
+use crate::jobs::JobRunner;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
+    pub store: Arc<dyn Store>,
+    pub blobs: BlobStore,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Settings,
+    pub metrics: Metrics,
+    pub jobs: JobRunner,
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        blobs: BlobStore,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Self {
+        let metrics = Metrics::new();
+        let jobs = JobRunner::new(store.clone(), blobs.clone(), clock.clone(), metrics.clone());
+        Self(Arc::new(Shared {
+            store,
+            blobs,
+            clock,
+            settings,
+            metrics,
+            jobs,
+        }))
+    }
+
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}

@@ -1,0 +1,30 @@
+//! One module per command.
+
+pub mod serve;
+pub mod token;
+pub mod user;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use callvault_blob::BlobStore;
+use callvault_core::SystemClock;
+use callvault_server::{AppState, Settings};
+use secrecy::ExposeSecret;
+
+use crate::config::Config;
+
+/// Opens the database and the audio store the config names, with the data folder in place.
+pub async fn open_state(config: &Config, workers: bool) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
+    let store = callvault_store::open(config.database_url.expose_secret())
+        .await
+        .context("opening the database")?;
+    let blobs = BlobStore::open(&config.blob_url).context("opening the audio store")?;
+    let mut settings = Settings::new(&config.public_url, &config.data_dir);
+    settings.default_region = config.default_region;
+    settings.max_upload_bytes = config.max_upload_bytes;
+    settings.workers = workers;
+    Ok(AppState::new(store, blobs, Arc::new(SystemClock), settings))
+}

@@ -1,0 +1,71 @@
+//! `callvault serve` and `callvault worker`.
+
+use anyhow::Context;
+use callvault_server::bootstrap;
+use tokio::net::TcpListener;
+
+use super::open_state;
+use crate::config::Config;
+
+pub async fn run(config: Config, workers: bool) -> anyhow::Result<()> {
+    let state = open_state(&config, workers).await?;
+    if let Some(admin) = bootstrap::ensure_first_admin(&state)
+        .await
+        .context("creating the first admin")?
+    {
+        println!("callvault: this is the first start, so an admin account was created.");
+        println!("  email:    {}", admin.email);
+        println!("  password: {}", admin.password);
+        println!(
+            "This password is shown only now. Sign in and change it (POST /api/v1/auth/password),"
+        );
+        println!(
+            "or set a new one with: callvault user passwd --email {}",
+            admin.email
+        );
+    }
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        public_url = %config.public_url,
+        database = state.store.backend(),
+        audio = state.blobs.description(),
+        workers,
+        "callvault is serving"
+    );
+    callvault_server::serve(listener, state, shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("callvault stopped");
+    Ok(())
+}
+
+pub async fn run_worker(config: Config) -> anyhow::Result<()> {
+    let state = open_state(&config, true).await?;
+    state.jobs.clone().run(shutdown_signal()).await;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so the server finishes what it is doing and stops.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

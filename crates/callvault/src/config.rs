@@ -1,0 +1,380 @@
+//! Configuration, layered: built-in defaults, then the TOML file (`--config`), then
+//! `CALLVAULT_*` environment variables, then flags. Secrets may also come from a file named
+//! by `CALLVAULT_<NAME>_FILE`. A Debug print of the config never shows a secret.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use callvault_core::phone::Region;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The settings every command shares, as given on the command line or in the environment.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ConfigArgs {
+    /// TOML file with any of these settings (keys as the flags, without the dashes).
+    #[arg(long, env = "CALLVAULT_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "CALLVAULT_LISTEN", global = true, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Where data lives, created on first start [default: ./data]
+    #[arg(long, env = "CALLVAULT_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database [default: sqlite://<data-dir>/callvault.db]
+    #[arg(
+        long,
+        env = "CALLVAULT_DATABASE_URL",
+        global = true,
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+    /// Where recordings' audio is stored [default: file://<data-dir>/recordings]
+    #[arg(long, env = "CALLVAULT_BLOB_URL", global = true, value_name = "URL")]
+    pub blob_url: Option<String>,
+    /// The URL people and the telephony provider use to reach this server [default: http://<listen>]
+    #[arg(long, env = "CALLVAULT_PUBLIC_URL", global = true, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Whisper model directory (CTranslate2 format) [default: <data-dir>/models/whisper-tiny.en]
+    #[arg(long, env = "CALLVAULT_ASR_MODEL", global = true, value_name = "DIR")]
+    pub asr_model: Option<PathBuf>,
+    /// Twilio account whose numbers call in
+    #[arg(
+        long,
+        env = "CALLVAULT_TWILIO_ACCOUNT_SID",
+        global = true,
+        value_name = "SID"
+    )]
+    pub twilio_account_sid: Option<String>,
+    /// Twilio auth token: signs webhooks and fetches recordings
+    #[arg(
+        long,
+        env = "CALLVAULT_TWILIO_AUTH_TOKEN",
+        global = true,
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub twilio_auth_token: Option<String>,
+    /// Recording media is fetched only from URLs under this base [default: https://api.twilio.com]
+    #[arg(
+        long,
+        env = "CALLVAULT_TWILIO_API_BASE",
+        global = true,
+        value_name = "URL"
+    )]
+    pub twilio_api_base: Option<String>,
+    /// Country for phone numbers typed without a country code, as two letters [default: US]
+    #[arg(
+        long,
+        env = "CALLVAULT_DEFAULT_REGION",
+        global = true,
+        value_name = "CC"
+    )]
+    pub default_region: Option<String>,
+    /// Largest recording upload accepted, in bytes [default: 1073741824]
+    #[arg(
+        long,
+        env = "CALLVAULT_MAX_UPLOAD_BYTES",
+        global = true,
+        value_name = "BYTES"
+    )]
+    pub max_upload_bytes: Option<u64>,
+    /// Log lines as text or JSON [default: text]
+    #[arg(long, env = "CALLVAULT_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// The same settings, as a TOML file gives them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    blob_url: Option<String>,
+    public_url: Option<String>,
+    asr_model: Option<PathBuf>,
+    twilio_account_sid: Option<String>,
+    twilio_auth_token: Option<String>,
+    twilio_api_base: Option<String>,
+    default_region: Option<String>,
+    max_upload_bytes: Option<u64>,
+    log_format: Option<LogFormat>,
+}
+
+/// The settings in force.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: SecretString,
+    pub blob_url: String,
+    pub public_url: String,
+    pub asr_model: PathBuf,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<SecretString>,
+    pub twilio_api_base: String,
+    pub default_region: Region,
+    pub max_upload_bytes: u64,
+    pub log_format: LogFormat,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &redact_url(self.database_url.expose_secret()),
+            )
+            .field("blob_url", &self.blob_url)
+            .field("public_url", &self.public_url)
+            .field("asr_model", &self.asr_model)
+            .field("twilio_account_sid", &self.twilio_account_sid)
+            .field(
+                "twilio_auth_token",
+                &self.twilio_auth_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("twilio_api_base", &self.twilio_api_base)
+            .field("default_region", &self.default_region)
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+/// Hides the password in a URL like `postgres://user:secret@host/db`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:[redacted]@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// Reads a secret from the file `CALLVAULT_<NAME>_FILE` names, if it is set.
+fn secret_file(name: &str, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<String>> {
+    let var = format!("CALLVAULT_{name}_FILE");
+    let Some(path) = env(&var) else {
+        return Ok(None);
+    };
+    let content =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {var} ({path})"))?;
+    Ok(Some(content.trim_end_matches(['\n', '\r']).to_owned()))
+}
+
+fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut table: toml::Table = text
+        .parse()
+        .with_context(|| format!("{} is not valid TOML", path.display()))?;
+    // Keys may be written like the flags (data-dir) or like the variables (data_dir).
+    table = table
+        .into_iter()
+        .map(|(k, v)| (k.replace('_', "-"), v))
+        .collect();
+    table
+        .try_into()
+        .with_context(|| format!("in {}", path.display()))
+}
+
+impl ConfigArgs {
+    /// Resolves the settings in force, looking up `*_FILE` secrets through `env`.
+    pub fn resolve(&self, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+        let file = match &self.config {
+            Some(path) => read_file_config(path)?,
+            None => FileConfig::default(),
+        };
+        let listen = self
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let data_dir = self
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = match self.database_url.clone() {
+            Some(url) => url,
+            None => secret_file("DATABASE_URL", env)?
+                .or(file.database_url)
+                .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("callvault.db").display())),
+        };
+        let twilio_account_sid = match self.twilio_account_sid.clone() {
+            Some(sid) => Some(sid),
+            None => secret_file("TWILIO_ACCOUNT_SID", env)?.or(file.twilio_account_sid),
+        };
+        let twilio_auth_token = match self.twilio_auth_token.clone() {
+            Some(token) => Some(token),
+            None => secret_file("TWILIO_AUTH_TOKEN", env)?.or(file.twilio_auth_token),
+        };
+        let region_text = self
+            .default_region
+            .clone()
+            .or(file.default_region)
+            .unwrap_or_else(|| "US".into());
+        let default_region: Region = region_text
+            .parse()
+            .map_err(|e| anyhow::anyhow!("default-region: {e}"))?;
+        let public_url = self
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            bail!("public-url must start with http:// or https:// (got {public_url:?})");
+        }
+        Ok(Config {
+            listen,
+            blob_url: self
+                .blob_url
+                .clone()
+                .or(file.blob_url)
+                .unwrap_or_else(|| format!("file://{}", data_dir.join("recordings").display())),
+            public_url,
+            asr_model: self
+                .asr_model
+                .clone()
+                .or(file.asr_model)
+                .unwrap_or_else(|| data_dir.join("models").join("whisper-tiny.en")),
+            twilio_account_sid,
+            twilio_auth_token: twilio_auth_token.map(SecretString::from),
+            twilio_api_base: self
+                .twilio_api_base
+                .clone()
+                .or(file.twilio_api_base)
+                .unwrap_or_else(|| "https://api.twilio.com".into())
+                .trim_end_matches('/')
+                .to_owned(),
+            default_region,
+            max_upload_bytes: self
+                .max_upload_bytes
+                .or(file.max_upload_bytes)
+                .unwrap_or(1024 * 1024 * 1024),
+            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+            database_url: SecretString::from(database_url),
+            data_dir,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_follow_the_data_dir_and_listen_address() {
+        let args = ConfigArgs {
+            data_dir: Some("/srv/cv".into()),
+            ..ConfigArgs::default()
+        };
+        let c = args.resolve(&no_env).expect("resolves");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            c.database_url.expose_secret(),
+            "sqlite:///srv/cv/callvault.db"
+        );
+        assert_eq!(c.blob_url, "file:///srv/cv/recordings");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.asr_model, PathBuf::from("/srv/cv/models/whisper-tiny.en"));
+        assert_eq!(c.twilio_api_base, "https://api.twilio.com");
+    }
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_defaults() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("callvault.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\ndata_dir = \"/from/file\"\npublic-url = \"https://calls.example.com/\"\n")
+            .expect("write");
+        let args = ConfigArgs {
+            config: Some(path),
+            data_dir: Some("/from/flag".into()),
+            ..ConfigArgs::default()
+        };
+        let c = args.resolve(&no_env).expect("resolves");
+        assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.data_dir, PathBuf::from("/from/flag"));
+        assert_eq!(c.public_url, "https://calls.example.com");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_an_error() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("callvault.toml");
+        std::fs::write(&path, "listne = \"0.0.0.0:9000\"\n").expect("write");
+        let err = ConfigArgs {
+            config: Some(path),
+            ..ConfigArgs::default()
+        }
+        .resolve(&no_env);
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_never_show_in_debug() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "s3cr3t-token\n").expect("write");
+        let db_file = dir.path().join("db");
+        std::fs::write(&db_file, "postgres://app:hunter2@db.internal/callvault").expect("write");
+        let token_path = token_file.display().to_string();
+        let db_path = db_file.display().to_string();
+        let env = move |name: &str| match name {
+            "CALLVAULT_TWILIO_AUTH_TOKEN_FILE" => Some(token_path.clone()),
+            "CALLVAULT_DATABASE_URL_FILE" => Some(db_path.clone()),
+            _ => None,
+        };
+        let c = ConfigArgs::default().resolve(&env).expect("resolves");
+        assert_eq!(
+            c.twilio_auth_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
+            Some("s3cr3t-token".into())
+        );
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("postgres://app:[redacted]@db.internal/callvault"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let bad_region = ConfigArgs {
+            default_region: Some("Narnia".into()),
+            ..ConfigArgs::default()
+        };
+        assert!(bad_region.resolve(&no_env).is_err());
+        let bad_url = ConfigArgs {
+            public_url: Some("calls.example.com".into()),
+            ..ConfigArgs::default()
+        };
+        assert!(bad_url.resolve(&no_env).is_err());
+    }
+}
