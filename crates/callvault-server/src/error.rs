@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use callvault_blob::BlobError;
@@ -166,28 +166,6 @@ fn conflict_message(code: &str) -> &'static str {
 impl From<BlobError> for ApiError {
     fn from(e: BlobError) -> Self {
         Self::internal(&e)
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> Self {
-        match r {
-            JsonRejection::MissingJsonContentType(_) => Self::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the body as JSON with Content-Type: application/json",
-            ),
-            JsonRejection::JsonSyntaxError(e) => Self::bad_request("malformed_json", e.body_text()),
-            JsonRejection::JsonDataError(e) => Self::invalid("invalid_body", e.body_text()),
-            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Self::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    "the body is too large",
-                )
-            }
-            other => Self::bad_request("bad_body", other.body_text()),
-        }
     }
 }
 

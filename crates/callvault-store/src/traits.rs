@@ -87,6 +87,14 @@ pub trait ContactStore: Send + Sync {
         query: ConversationQuery,
     ) -> StoreResult<Page<ConversationSummary>>;
     async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationDetail>>;
+    /// Adds a team member's note to the timeline; it counts as the latest message.
+    async fn add_note(
+        &self,
+        conversation: ConversationId,
+        author: UserId,
+        body: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<TimelineEvent>;
     /// Deletes the conversation with its events, calls, recordings and transcripts. The contact
     /// stays; its next call starts a new conversation. Audio objects are left to the returned
     /// jobs, enqueued in the same transaction so a crash cannot lose them.

@@ -13,17 +13,18 @@ use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::{ConversationListItem, ConversationView};
+use super::views::{ConversationListItem, ConversationView, EventView};
 use super::{audit, paging};
 use crate::auth::{CurrentUser, require};
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiPath, ApiQuery};
+use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(get, delete))
+        .routes(routes!(add_note))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -120,6 +121,40 @@ async fn get(
             .await?
             .into(),
     ))
+}
+
+/// Longest note kept, in characters.
+const MAX_NOTE_CHARS: usize = 5000;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNote {
+    pub body: String,
+}
+
+/// Adds a note to the conversation's timeline, signed by you.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/notes", tag = "conversations", params(("id" = ConversationId, Path)),
+    request_body = NewNote, responses((status = 201, body = EventView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_note(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(req): ApiJson<NewNote>,
+) -> ApiResult<(StatusCode, Json<EventView>)> {
+    visible(&state, &user, id, ContactAction::View).await?;
+    let body = req.body.trim();
+    if body.is_empty() || body.chars().count() > MAX_NOTE_CHARS {
+        return Err(ApiError::invalid(
+            "invalid_note",
+            format!("a note must be 1 to {MAX_NOTE_CHARS} characters"),
+        ));
+    }
+    let event = state
+        .store
+        .add_note(id, user.id, body, state.now())
+        .await
+        .or_not_found("conversation")?;
+    Ok((StatusCode::CREATED, Json(event.into())))
 }
 
 /// Deletes the conversation with its calls, recordings (audio files included) and transcripts.

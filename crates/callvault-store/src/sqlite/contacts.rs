@@ -14,6 +14,7 @@ use super::{SqliteStore, conversations};
 use crate::{
     ContactCursor, ContactPage, ContactPatch, ContactQuery, ContactStore, ConversationDetail,
     ConversationQuery, ConversationSummary, Deleted, NewContact, Page, StoreError, StoreResult,
+    TimelineEvent,
 };
 
 /// The columns `contact_from_row` reads, from `contacts c`.
@@ -270,6 +271,19 @@ impl ContactStore for SqliteStore {
     async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationDetail>> {
         let mut conn = self.reader.acquire().await?;
         conversations::detail(&mut conn, id).await
+    }
+
+    async fn add_note(
+        &self,
+        conversation: ConversationId,
+        author: UserId,
+        body: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<TimelineEvent> {
+        let mut tx = self.write().await?;
+        let event = conversations::add_note(&mut tx, conversation, author, body, now).await?;
+        tx.commit().await?;
+        Ok(event)
     }
 
     async fn delete_conversation(

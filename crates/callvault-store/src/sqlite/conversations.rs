@@ -4,7 +4,7 @@ use callvault_core::call::Direction;
 use callvault_core::conversation::Channel;
 use callvault_core::permissions::ContactScope;
 use callvault_core::phone::E164;
-use callvault_core::{ContactId, ConversationId, JobId};
+use callvault_core::{ContactId, ConversationId, EventId, JobId, UserId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use time::OffsetDateTime;
@@ -71,6 +71,49 @@ pub(super) async fn touch(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+pub(super) async fn add_note(
+    tx: &mut Transaction<'static, Sqlite>,
+    conversation: ConversationId,
+    author: UserId,
+    body: &str,
+    now: OffsetDateTime,
+) -> StoreResult<TimelineEvent> {
+    let author_name: Option<String> = sqlx::query_scalar("SELECT name FROM users WHERE id = ?")
+        .bind(author.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    let author_name = author_name.ok_or(StoreError::MissingReference("user"))?;
+    let id = EventId::new();
+    sqlx::query(
+        "INSERT INTO events (id, conversation_id, channel, occurred_at, body, author_user_id)
+         VALUES (?, ?, 'note', ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(conversation.to_string())
+    .bind(ms(now))
+    .bind(body)
+    .bind(author.to_string())
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        _ => StoreError::backend(e),
+    })?;
+    touch(tx, conversation, Channel::Note, now).await?;
+    Ok(TimelineEvent {
+        id,
+        channel: Channel::Note,
+        occurred_at: now,
+        kind: EventKind::Note {
+            body: body.to_owned(),
+            author: Some(UserRef {
+                id: author,
+                name: author_name,
+            }),
+        },
+    })
 }
 
 /// Deletes a conversation and everything in it, and enqueues removal of its audio objects in

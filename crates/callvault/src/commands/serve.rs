@@ -27,8 +27,10 @@ pub async fn run(config: Config, workers: bool) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    println!("callvault: serving on http://{address}");
     tracing::info!(
-        address = %listener.local_addr()?,
+        %address,
         public_url = %config.public_url,
         database = state.store.backend(),
         audio = state.blobs.description(),

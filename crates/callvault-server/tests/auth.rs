@@ -1,0 +1,253 @@
+//! Signing in with a password (the session cookie), API tokens, and their ends.
+
+mod common;
+
+use callvault_core::user::{Role, Scope};
+use common::TestServer;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use time::Duration;
+
+async fn login(server: &TestServer, email: &str, password: &str) -> common::Reply {
+    server
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": email, "password": password}),
+        )
+        .await
+}
+
+fn cookie_of(reply: &common::Reply) -> String {
+    reply
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn with_cookie(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    cookie: &str,
+    body: Option<serde_json::Value>,
+) -> common::Reply {
+    let cookie = cookie.to_owned();
+    server
+        .anonymous()
+        .send(method, path, move |r| {
+            let r = r.header("cookie", cookie);
+            match body {
+                Some(b) => r.json(&b),
+                None => r,
+            }
+        })
+        .await
+}
+
+#[tokio::test]
+async fn sign_in_use_the_session_and_sign_out() {
+    let server = TestServer::start().await;
+    server
+        .user("ana@example.com", Role::User, Scope::All, true, false)
+        .await;
+
+    for (email, password) in [
+        ("ana@example.com", "wrong password!"),
+        ("nobody@example.com", "correct horse battery"),
+    ] {
+        let r = login(&server, email, password).await;
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            "{email}"
+        );
+        assert!(r.header("set-cookie").is_empty());
+    }
+
+    let ok = login(&server, " ANA@example.com ", "correct horse battery").await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.json()["email"], "ana@example.com");
+    let set = ok.header("set-cookie");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"),
+        "{set}"
+    );
+    let cookie = cookie_of(&ok);
+
+    let me = with_cookie(&server, Method::GET, "/api/v1/me", &cookie, None).await;
+    assert_eq!(
+        (me.status, me.json()["email"].clone()),
+        (StatusCode::OK, json!("ana@example.com"))
+    );
+
+    let out = with_cookie(&server, Method::POST, "/api/v1/auth/logout", &cookie, None).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert!(out.header("set-cookie").contains("Max-Age=0"));
+    assert_eq!(
+        with_cookie(&server, Method::GET, "/api/v1/me", &cookie, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn sessions_expire() {
+    let server = TestServer::start().await;
+    server
+        .user("ana@example.com", Role::User, Scope::All, true, false)
+        .await;
+    let cookie = cookie_of(&login(&server, "ana@example.com", "correct horse battery").await);
+    server.clock.advance(Duration::days(13));
+    assert_eq!(
+        with_cookie(&server, Method::GET, "/api/v1/me", &cookie, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    server.clock.advance(Duration::days(2));
+    assert_eq!(
+        with_cookie(&server, Method::GET, "/api/v1/me", &cookie, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_other_sessions() {
+    let server = TestServer::start().await;
+    server
+        .user("ana@example.com", Role::User, Scope::All, true, false)
+        .await;
+    let laptop = cookie_of(&login(&server, "ana@example.com", "correct horse battery").await);
+    let phone = cookie_of(&login(&server, "ana@example.com", "correct horse battery").await);
+
+    let change =
+        |current: &str, new: &str| json!({"current_password": current, "new_password": new});
+    let wrong = with_cookie(
+        &server,
+        Method::POST,
+        "/api/v1/auth/password",
+        &laptop,
+        Some(change("nope nope nope", "a much better passphrase")),
+    )
+    .await;
+    assert_eq!(
+        (wrong.status, wrong.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_credentials")
+    );
+    let short = with_cookie(
+        &server,
+        Method::POST,
+        "/api/v1/auth/password",
+        &laptop,
+        Some(change("correct horse battery", "short")),
+    )
+    .await;
+    assert_eq!(
+        (short.status, short.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "weak_password")
+    );
+
+    let ok = with_cookie(
+        &server,
+        Method::POST,
+        "/api/v1/auth/password",
+        &laptop,
+        Some(change("correct horse battery", "a much better passphrase")),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::NO_CONTENT);
+    let renewed = cookie_of(&ok);
+    assert_eq!(
+        with_cookie(&server, Method::GET, "/api/v1/me", &renewed, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        with_cookie(&server, Method::GET, "/api/v1/me", &phone, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login(&server, "ana@example.com", "correct horse battery")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login(&server, "ana@example.com", "a much better passphrase")
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn api_tokens_are_shown_once_and_can_be_revoked() {
+    let server = TestServer::start().await;
+    let ana = server
+        .user("ana@example.com", Role::User, Scope::All, true, false)
+        .await;
+    let bob = server
+        .user("bob@example.com", Role::User, Scope::All, true, false)
+        .await;
+    let created = ana.post("/api/v1/tokens", json!({"name": "PBX"})).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let token = created.json()["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(token.starts_with("cv_"));
+    let id = created.json()["id"].as_str().unwrap_or_default().to_owned();
+
+    let as_token = common::Client {
+        token: Some(token.clone()),
+        ..ana.clone()
+    };
+    assert_eq!(
+        as_token.get("/api/v1/me").await.json()["email"],
+        "ana@example.com"
+    );
+    let listed = ana.get("/api/v1/tokens").await;
+    assert!(
+        !String::from_utf8_lossy(&listed.body).contains(&token),
+        "the secret is never shown again"
+    );
+    assert_eq!(listed.json().as_array().map(Vec::len), Some(2));
+
+    assert_eq!(
+        bob.delete(&format!("/api/v1/tokens/{id}")).await.status,
+        StatusCode::NOT_FOUND,
+        "not Bob's token"
+    );
+    assert_eq!(
+        ana.delete(&format!("/api/v1/tokens/{id}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        as_token.get("/api/v1/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    for header in ["Bearer", "Basic YWJjOmRlZg==", "Bearer cv_not-a-token"] {
+        let r = server
+            .anonymous()
+            .send(Method::GET, "/api/v1/me", |r| {
+                r.header("authorization", header)
+            })
+            .await;
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            "{header}"
+        );
+        assert_eq!(r.header("www-authenticate"), "Bearer");
+    }
+}

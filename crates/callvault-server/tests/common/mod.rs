@@ -1,0 +1,344 @@
+//! A real server for each test: SQLite and a recordings folder in a temporary directory, bound
+//! to port 0, driven over HTTP. Time comes from a manual clock the test controls.
+
+#![allow(dead_code, reason = "each test file uses part of the harness")]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use callvault_blob::BlobStore;
+use callvault_core::user::{Role, Scope, User};
+use callvault_core::{Clock, ManualClock};
+use callvault_server::{AppState, Settings};
+use callvault_store::{NewUser, Store};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+pub const START: OffsetDateTime = datetime!(2026-03-02 09:00 UTC);
+
+pub struct TestServer {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub store: Arc<dyn Store>,
+    pub data_dir: PathBuf,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub struct Options {
+    pub max_upload_bytes: u64,
+    pub workers: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 50 * 1024 * 1024,
+            workers: true,
+        }
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let mut server = Self::start_in(dir.path(), Options::default()).await;
+        server._dir = Some(dir);
+        server
+    }
+
+    /// Starts a server on data already in `data_dir` (to test restarts).
+    pub async fn start_in(data_dir: &Path, options: Options) -> Self {
+        let url = format!("sqlite://{}", data_dir.join("callvault.db").display());
+        let store = callvault_store::open(&url).await.expect("store opens");
+        let blobs = BlobStore::open(&format!("file://{}", data_dir.join("recordings").display()))
+            .expect("blobs");
+        let clock = Arc::new(ManualClock::new(START));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("port");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let mut settings = Settings::new(&base, data_dir);
+        settings.max_upload_bytes = options.max_upload_bytes;
+        settings.workers = options.workers;
+        let state = AppState::new(store.clone(), blobs, clock.clone(), settings);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(callvault_server::serve(listener, state, async move {
+            let _ = rx.await;
+        }));
+        let server = Self {
+            base,
+            http: reqwest::Client::new(),
+            clock,
+            store,
+            data_dir: data_dir.to_owned(),
+            shutdown: Some(tx),
+            task: Some(task),
+            _dir: None,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    /// Polls /readyz until the server answers ready.
+    async fn wait_ready(&self) {
+        for _ in 0..500 {
+            if let Ok(r) = self.http.get(format!("{}/readyz", self.base)).send().await
+                && r.status() == StatusCode::OK
+            {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the server never became ready");
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// A user made directly in the store, with an API token: the seed every test starts from.
+    pub async fn user(
+        &self,
+        email: &str,
+        role: Role,
+        scope: Scope,
+        can_download: bool,
+        can_delete: bool,
+    ) -> Client {
+        let user = self
+            .store
+            .create_user(
+                NewUser {
+                    email: email.into(),
+                    name: email.split('@').next().unwrap_or(email).to_owned(),
+                    role,
+                    scope,
+                    can_download,
+                    can_delete,
+                    password_hash: Some(
+                        callvault_server::hash_password("correct horse battery").expect("hash"),
+                    ),
+                },
+                self.clock.now(),
+            )
+            .await
+            .expect("user");
+        let token = callvault_server::new_api_token();
+        self.store
+            .create_token(
+                user.id,
+                "test",
+                &callvault_server::hash_secret(&token),
+                START,
+            )
+            .await
+            .expect("token");
+        Client {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            token: Some(token),
+            user: Some(user),
+        }
+    }
+
+    pub async fn admin(&self) -> Client {
+        self.user("admin@example.com", Role::Admin, Scope::All, true, true)
+            .await
+    }
+
+    pub fn anonymous(&self) -> Client {
+        Client {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            token: None,
+            user: None,
+        }
+    }
+
+    /// Files under the recordings folder (audio objects), and under the upload spool.
+    pub fn audio_files(&self) -> Vec<PathBuf> {
+        files_under(&self.data_dir.join("recordings"))
+    }
+
+    pub fn spooled_files(&self) -> Vec<PathBuf> {
+        files_under(&self.data_dir.join("tmp"))
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// An HTTP client acting as one user.
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub token: Option<String>,
+    pub user: Option<User>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// The error code of a JSON error answer.
+    pub fn code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+impl Client {
+    pub fn id(&self) -> String {
+        self.user
+            .as_ref()
+            .map(|u| u.id.to_string())
+            .unwrap_or_default()
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        let resp = build(req).send().await.expect("request reaches the server");
+        Reply {
+            status: resp.status(),
+            headers: resp.headers().clone(),
+            body: resp.bytes().await.expect("body").to_vec(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, |r| r).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(Method::DELETE, path, |r| r).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, |r| r.json(&body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, path, |r| r.json(&body)).await
+    }
+
+    /// Sends a body as it is, with the given content type.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let ct = content_type.to_owned();
+        self.send(method, path, move |r| {
+            r.header("content-type", ct).body(body)
+        })
+        .await
+    }
+
+    pub async fn upload(&self, call_id: &str, audio: Vec<u8>) -> Reply {
+        self.raw(
+            Method::PUT,
+            &format!("/api/v1/calls/{call_id}/recording"),
+            "audio/mpeg",
+            audio,
+        )
+        .await
+    }
+
+    // Seeding helpers, all through the API.
+
+    pub async fn number(&self, e164: &str, recording: bool) -> Value {
+        let r = self
+            .post("/api/v1/numbers", json!({"e164": e164, "label": "Sales", "provider": "pbx", "call_recording": recording}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json());
+        r.json()
+    }
+
+    pub async fn report(&self, body: Value) -> Reply {
+        self.post("/api/v1/calls", body).await
+    }
+
+    /// An answered inbound call of one minute, started `minutes` after START.
+    pub async fn answered_call(&self, number: &str, contact: &str, minutes: i64) -> Value {
+        let start = START + time::Duration::minutes(minutes);
+        let r = self
+            .report(json!({
+                "number": number,
+                "contact_phone": contact,
+                "direction": "inbound",
+                "status": "answered",
+                "started_at": rfc3339(start),
+                "answered_at": rfc3339(start + time::Duration::seconds(4)),
+                "ended_at": rfc3339(start + time::Duration::seconds(64)),
+            }))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json());
+        r.json()
+    }
+}
+
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .expect("formats")
+}
+
+/// The two-channel test call (see fixtures/make-fixtures.sh).
+pub fn call_mp3() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/call-2ch.mp3"))
+        .expect("fixture")
+}
+
+pub fn json_of(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or_default().to_owned()
+}

@@ -1,0 +1,129 @@
+//! The OpenAPI document is generated from the handlers; here we check it against the server:
+//! every documented operation is routed, and the contract's paths are all documented.
+
+mod common;
+
+use common::TestServer;
+use reqwest::{Method, StatusCode};
+
+const CONTRACT: &[(&str, &str)] = &[
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/users"),
+    ("post", "/api/v1/users"),
+    ("patch", "/api/v1/users/{id}"),
+    ("get", "/api/v1/contacts"),
+    ("post", "/api/v1/contacts"),
+    ("get", "/api/v1/contacts/{id}"),
+    ("patch", "/api/v1/contacts/{id}"),
+    ("delete", "/api/v1/contacts/{id}"),
+    ("get", "/api/v1/numbers"),
+    ("post", "/api/v1/numbers"),
+    ("get", "/api/v1/numbers/{id}"),
+    ("patch", "/api/v1/numbers/{id}"),
+    ("get", "/api/v1/conversations"),
+    ("get", "/api/v1/conversations/{id}"),
+    ("delete", "/api/v1/conversations/{id}"),
+    ("post", "/api/v1/calls"),
+    ("get", "/api/v1/calls/{id}"),
+    ("put", "/api/v1/calls/{id}/recording"),
+    ("get", "/api/v1/recordings/{id}"),
+    ("get", "/api/v1/recordings/{id}/audio"),
+    ("get", "/api/v1/recordings/{id}/download"),
+];
+
+#[tokio::test]
+async fn the_document_matches_the_routes() {
+    let server = TestServer::start().await;
+    let anonymous = server.anonymous();
+    let doc = anonymous.get("/api/v1/openapi.json").await;
+    assert_eq!(doc.status, StatusCode::OK);
+    let doc = doc.json();
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("3.")
+    );
+    let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+
+    for (method, path) in CONTRACT {
+        assert!(
+            paths.get(*path).and_then(|p| p.get(*method)).is_some(),
+            "{method} {path} is documented"
+        );
+    }
+
+    let public = ["/api/v1/auth/login", "/api/v1/auth/logout"];
+    let mut checked = 0;
+    for (path, item) in &paths {
+        let concrete = path.replace("{id}", "0195f5a0-0000-7000-8000-000000000000");
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let r = anonymous.send(m, &concrete, |r| r).await;
+            if public.contains(&path.as_str()) {
+                assert_ne!(r.status, StatusCode::NOT_FOUND, "{method} {path} is routed");
+                assert_ne!(
+                    r.status,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path} is routed"
+                );
+            } else {
+                assert_eq!(
+                    r.status,
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {path} is routed and needs a sign-in"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= CONTRACT.len());
+
+    let unknown = anonymous.get("/api/v1/nothing-here").await;
+    assert_eq!(
+        (unknown.status, unknown.code().as_str()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let wrong_method = anonymous
+        .send(Method::PUT, "/api/v1/conversations", |r| r)
+        .await;
+    assert_eq!(
+        (wrong_method.status, wrong_method.code().as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
+}
+
+#[tokio::test]
+async fn operations_endpoints_answer() {
+    let server = TestServer::start().await;
+    let anonymous = server.anonymous();
+    let health = anonymous.get("/healthz").await;
+    assert_eq!(
+        (
+            health.status,
+            String::from_utf8_lossy(&health.body).into_owned()
+        ),
+        (StatusCode::OK, "ok".to_owned())
+    );
+    assert_eq!(anonymous.get("/readyz").await.status, StatusCode::OK);
+    let metrics = anonymous.get("/metrics").await;
+    let text = String::from_utf8_lossy(&metrics.body).into_owned();
+    assert!(
+        text.contains(
+            "callvault_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("# EOF"));
+    assert!(
+        !anonymous
+            .get("/healthz")
+            .await
+            .header("x-request-id")
+            .is_empty()
+    );
+}

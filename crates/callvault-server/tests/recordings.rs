@@ -1,0 +1,294 @@
+//! Recordings: upload, metadata, seeking with byte ranges, download, bad audio, replacement,
+//! and deletion that leaves no audio behind, even across a crash.
+
+mod common;
+
+use common::{Options, TestServer, call_mp3, json_of};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const NUMBER: &str = "+1 415 555 0000";
+
+async fn recorded_call(admin: &common::Client) -> (Value, String) {
+    admin.number(NUMBER, true).await;
+    let call = admin.answered_call(NUMBER, "+14155550101", -30).await;
+    let r = admin.upload(&json_of(&call, "id"), call_mp3()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json());
+    (call, json_of(&r.json(), "recording_id"))
+}
+
+#[tokio::test]
+async fn an_uploaded_recording_plays_seeks_and_downloads() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let (call, rec) = recorded_call(&admin).await;
+    let mp3 = call_mp3();
+
+    let meta = admin.get(&format!("/api/v1/recordings/{rec}")).await.json();
+    assert_eq!(meta["channels"], 2);
+    assert_eq!(meta["sample_rate"], 8000);
+    let duration = meta["duration_s"].as_f64().unwrap_or_default();
+    assert!((duration - 7.632).abs() < 0.25, "{duration}");
+    assert_eq!(meta["bytes"], mp3.len());
+    assert_eq!(meta["sha256"], hex::encode(Sha256::digest(&mp3)));
+    assert_eq!(meta["peaks"]["channels"].as_array().map(Vec::len), Some(2));
+    assert_eq!(meta["transcript_status"], "none");
+    assert_eq!(meta["conversation_id"], call["conversation_id"]);
+
+    let view = admin
+        .get(&format!("/api/v1/calls/{}", json_of(&call, "id")))
+        .await
+        .json();
+    assert_eq!(view["recording"]["id"], rec.as_str());
+
+    let whole = admin.get(&format!("/api/v1/recordings/{rec}/audio")).await;
+    assert_eq!(whole.status, StatusCode::OK);
+    assert_eq!(whole.header("content-type"), "audio/mpeg");
+    assert_eq!(whole.header("accept-ranges"), "bytes");
+    assert_eq!(whole.body, mp3);
+
+    let n = mp3.len();
+    for (range, expect) in [
+        ("bytes=0-99", 0..100),
+        ("bytes=100-", 100..n),
+        ("bytes=-50", n - 50..n),
+    ] {
+        let part = admin
+            .send(
+                Method::GET,
+                &format!("/api/v1/recordings/{rec}/audio"),
+                |r| r.header("range", range),
+            )
+            .await;
+        assert_eq!(part.status, StatusCode::PARTIAL_CONTENT, "{range}");
+        assert_eq!(
+            part.header("content-range"),
+            format!("bytes {}-{}/{n}", expect.start, expect.end - 1)
+        );
+        assert_eq!(part.body, mp3[expect].to_vec(), "{range}");
+    }
+    let past = admin
+        .send(
+            Method::GET,
+            &format!("/api/v1/recordings/{rec}/audio"),
+            |r| r.header("range", format!("bytes={n}-")),
+        )
+        .await;
+    assert_eq!(past.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(past.header("content-range"), format!("bytes */{n}"));
+
+    let file = admin
+        .get(&format!("/api/v1/recordings/{rec}/download"))
+        .await;
+    assert_eq!(file.status, StatusCode::OK);
+    let disposition = file.header("content-disposition");
+    assert!(
+        disposition.starts_with("attachment; filename=\"+14155550101 2026-03-02 08-30 UTC.mp3\""),
+        "{disposition}"
+    );
+    assert_eq!(file.body, mp3);
+}
+
+#[tokio::test]
+async fn bad_audio_is_refused_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = TestServer::start_in(
+        dir.path(),
+        Options {
+            max_upload_bytes: 20_000,
+            workers: true,
+        },
+    )
+    .await;
+    let admin = server.admin().await;
+    admin.number(NUMBER, true).await;
+    let call = admin.answered_call(NUMBER, "+14155550101", -30).await;
+    let id = json_of(&call, "id");
+    let noise: Vec<u8> = (0..15_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let mut wav = b"RIFF\x24\x00\x00\x00WAVEfmt ".to_vec();
+    wav.extend_from_slice(&[0u8; 200]);
+    let cases: [(&str, Vec<u8>, StatusCode, &str); 5] = [
+        (
+            "empty",
+            Vec::new(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_audio",
+        ),
+        (
+            "text",
+            b"not audio at all".repeat(40),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_audio",
+        ),
+        (
+            "noise",
+            noise,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_audio",
+        ),
+        (
+            "wav header",
+            wav,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_audio",
+        ),
+        (
+            "too large",
+            call_mp3(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+        ),
+    ];
+    for (what, body, status, code) in cases {
+        let r = admin.upload(&id, body).await;
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (status, code),
+            "{what}: {:?}",
+            r.json()
+        );
+        assert!(server.audio_files().is_empty(), "{what}: no audio object");
+        assert!(
+            server.spooled_files().is_empty(),
+            "{what}: no temporary file"
+        );
+        let view = admin.get(&format!("/api/v1/calls/{id}")).await.json();
+        assert!(view["recording"].is_null(), "{what}: no recording row");
+    }
+    let unknown = admin
+        .upload("0195f5a0-0000-7000-8000-000000000000", call_mp3())
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_second_upload_needs_replace_and_the_old_audio_goes() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let (call, first) = recorded_call(&admin).await;
+    let id = json_of(&call, "id");
+    assert_eq!(server.audio_files().len(), 1);
+
+    let again = admin.upload(&id, call_mp3()).await;
+    assert_eq!(
+        (again.status, again.code().as_str()),
+        (StatusCode::CONFLICT, "recording_exists")
+    );
+
+    let replaced = admin
+        .raw(
+            Method::PUT,
+            &format!("/api/v1/calls/{id}/recording?replace=true"),
+            "audio/mpeg",
+            call_mp3(),
+        )
+        .await;
+    assert_eq!(replaced.status, StatusCode::CREATED);
+    let second = json_of(&replaced.json(), "recording_id");
+    assert_ne!(second, first);
+    assert_eq!(
+        admin
+            .get(&format!("/api/v1/recordings/{first}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let files = server.audio_files();
+    assert_eq!(files.len(), 1, "only the new audio remains: {files:?}");
+    assert!(files[0].to_string_lossy().contains(&second));
+}
+
+#[tokio::test]
+async fn deleting_a_conversation_removes_its_recordings_audio_files_included() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let (call, rec) = recorded_call(&admin).await;
+    let conversation = json_of(&call, "conversation_id");
+    let contact = admin
+        .get(&format!("/api/v1/conversations/{conversation}"))
+        .await
+        .json()["contact"]["id"]
+        .clone();
+    assert_eq!(server.audio_files().len(), 1);
+
+    let r = admin
+        .delete(&format!("/api/v1/conversations/{conversation}"))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(server.audio_files().is_empty(), "the MP3 is gone from disk");
+    for path in [
+        format!("/api/v1/conversations/{conversation}"),
+        format!("/api/v1/calls/{}", json_of(&call, "id")),
+        format!("/api/v1/recordings/{rec}"),
+        format!("/api/v1/recordings/{rec}/audio"),
+    ] {
+        assert_eq!(
+            admin.get(&path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let kept = admin
+        .get(&format!(
+            "/api/v1/contacts/{}",
+            contact.as_str().unwrap_or_default()
+        ))
+        .await;
+    assert_eq!(kept.status, StatusCode::OK, "the contact stays");
+    assert!(kept.json()["conversation_id"].is_null());
+    let pending = server
+        .store
+        .pending_jobs(callvault_store::COLLECT_BLOB)
+        .await
+        .ok();
+    assert_eq!(pending, Some(0), "no cleanup left over");
+}
+
+#[tokio::test]
+async fn audio_of_a_deletion_interrupted_by_a_crash_is_removed_at_the_next_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = TestServer::start_in(
+        dir.path(),
+        Options {
+            workers: false,
+            ..Options::default()
+        },
+    )
+    .await;
+    let admin = server.admin().await;
+    let (call, _) = recorded_call(&admin).await;
+    let conversation: callvault_core::ConversationId =
+        json_of(&call, "conversation_id").parse().expect("id");
+    // The rows are deleted and the cleanup queued, then the process dies before removing the file.
+    let deleted = server
+        .store
+        .delete_conversation(conversation, common::START)
+        .await
+        .expect("deleted");
+    assert_eq!(deleted.cleanup_jobs.len(), 1);
+    assert_eq!(server.audio_files().len(), 1, "the file outlived the crash");
+    server.stop().await;
+
+    let restarted = TestServer::start_in(dir.path(), Options::default()).await;
+    for _ in 0..500 {
+        if restarted.audio_files().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        restarted.audio_files().is_empty(),
+        "the queued cleanup ran after the restart"
+    );
+    assert_eq!(
+        restarted
+            .store
+            .pending_jobs(callvault_store::COLLECT_BLOB)
+            .await
+            .ok(),
+        Some(0)
+    );
+}
