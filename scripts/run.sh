@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Builds and starts the server with its defaults: SQLite and a recordings folder under ./data,
+# listening on 127.0.0.1:8080. Extra arguments go to `callvault serve` (see --help).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/callvault-target}"
+exec cargo run --release --locked -p callvault -- serve "$@"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every check and every test, on a fresh machine or a warm one. Builds are cached outside the
+# clone (CARGO_TARGET_DIR) so a second run is incremental.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/callvault-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "lints"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
+step "tests"
+cargo test --locked --workspace
+
+step "all checks passed"
