@@ -121,12 +121,6 @@ impl BlobStore {
         }
     }
 
-    /// Writes bytes held in memory as an object.
-    pub async fn put_bytes(&self, key: &str, bytes: Bytes) -> BlobResult<()> {
-        self.inner.put(&Self::path(key)?, bytes.into()).await?;
-        Ok(())
-    }
-
     /// Reads an object, or the byte range of it, as a stream.
     pub async fn get(&self, key: &str, range: Option<Range<u64>>) -> BlobResult<BlobRead> {
         let options = GetOptions {

@@ -71,15 +71,15 @@ pub struct RecordingChange {
 }
 
 /// Whether a call that started at `started_at` may be recorded, given the history of the
-/// number's setting (oldest first). A call older than the whole history takes the first
-/// setting: the number existed in the phone system before it was configured here.
+/// number's setting (oldest first): the setting in effect at that moment. A call that started
+/// before the number was configured here had no setting in effect, so it is not recorded:
+/// recording is never granted after the fact.
 #[must_use]
 pub fn recording_allowed_at(history: &[RecordingChange], started_at: OffsetDateTime) -> bool {
     history
         .iter()
         .take_while(|change| change.effective_at <= started_at)
         .last()
-        .or_else(|| history.first())
         .is_some_and(|change| change.call_recording)
 }
 
@@ -121,9 +121,9 @@ mod tests {
     }
 
     #[test]
-    fn calls_before_the_history_take_the_first_setting() {
+    fn calls_from_before_the_number_was_configured_are_not_recorded() {
         let history = [change(true, datetime!(2026-01-01 09:00 UTC))];
-        assert!(recording_allowed_at(
+        assert!(!recording_allowed_at(
             &history,
             datetime!(2025-06-01 09:00 UTC)
         ));

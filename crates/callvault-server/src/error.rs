@@ -159,6 +159,8 @@ fn conflict_message(code: &str) -> &'static str {
         "number_taken" => "this phone number is already configured",
         "recording_exists" => "the call already has a recording; add ?replace=true to replace it",
         "recording_disabled" => "recording was off for this number when the call started",
+        "upload_expired" => "the upload took too long to store; send it again",
+        "last_admin" => "this is the last active admin; make someone else admin first",
         _ => "the request conflicts with what is stored",
     }
 }

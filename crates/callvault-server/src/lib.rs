@@ -83,6 +83,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    api::sweep_spool(&state.settings);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = state.settings.workers.then(|| {
         let mut rx = stop_rx.clone();

@@ -1,4 +1,6 @@
-//! HTTP byte ranges (RFC 9110 §14), so players can seek without downloading the whole file.
+//! HTTP byte ranges and entity tags (RFC 9110 §13–14), so players can seek without downloading
+//! the whole file. A recording's bytes never change under its id, so `If-Range` needs no
+//! handling: any validator the client holds is still current.
 
 use std::ops::Range;
 
@@ -13,45 +15,63 @@ pub enum RangeRequest {
 }
 
 /// Reads a `Range` header against an object of `size` bytes. One range is served; a header
-/// asking for several, or in another unit, gets the whole object.
+/// asking for several, in another unit, or that does not parse gets the whole object.
 #[must_use]
 pub fn parse(header: Option<&str>, size: u64) -> RangeRequest {
-    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+    let Some(header) = header.map(str::trim) else {
         return RangeRequest::Full;
     };
-    if spec.contains(',') || size == 0 {
+    let unit_ok = header
+        .get(..6)
+        .is_some_and(|unit| unit.eq_ignore_ascii_case("bytes="));
+    if !unit_ok || size == 0 {
+        return RangeRequest::Full;
+    }
+    let spec = &header[6..];
+    if spec.contains(',') {
         return RangeRequest::Full;
     }
     let Some((first, last)) = spec.trim().split_once('-') else {
         return RangeRequest::Full;
     };
-    let (first, last) = (first.trim(), last.trim());
-    let parse_num = |s: &str| -> Option<u64> {
+    let number = |s: &str| -> Option<u64> {
+        let s = s.trim();
         (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
             .then(|| s.parse().ok())
             .flatten()
     };
-    match (first.is_empty(), last.is_empty()) {
+    match (first.trim().is_empty(), last.trim().is_empty()) {
         // "bytes=-N": the last N bytes.
-        (true, false) => match parse_num(last) {
+        (true, false) => match number(last) {
             Some(0) => RangeRequest::Unsatisfiable,
             Some(n) => RangeRequest::Partial(size.saturating_sub(n)..size),
             None => RangeRequest::Full,
         },
         // "bytes=A-": from A to the end.
-        (false, true) => match parse_num(first) {
+        (false, true) => match number(first) {
             Some(a) if a >= size => RangeRequest::Unsatisfiable,
             Some(a) => RangeRequest::Partial(a..size),
             None => RangeRequest::Full,
         },
-        // "bytes=A-B", B inclusive.
-        (false, false) => match (parse_num(first), parse_num(last)) {
+        // "bytes=A-B", B inclusive; B before A makes the header invalid, so it is ignored.
+        (false, false) => match (number(first), number(last)) {
+            (Some(a), Some(b)) if b < a => RangeRequest::Full,
             (Some(a), Some(_)) if a >= size => RangeRequest::Unsatisfiable,
-            (Some(a), Some(b)) if b >= a => RangeRequest::Partial(a..(b + 1).min(size)),
+            (Some(a), Some(b)) => RangeRequest::Partial(a..b.saturating_add(1).min(size)),
             _ => RangeRequest::Full,
         },
         (true, true) => RangeRequest::Full,
     }
+}
+
+/// Whether an `If-None-Match` header matches `etag`, by weak comparison (§13.1.2).
+#[must_use]
+pub fn none_match(header: &str, etag: &str) -> bool {
+    let opaque = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+    let ours = opaque(etag);
+    header
+        .split(',')
+        .any(|tag| tag.trim() == "*" || opaque(tag) == ours)
 }
 
 #[cfg(test)]
@@ -80,6 +100,11 @@ mod tests {
             parse(Some("bytes=990-2000"), 1000),
             RangeRequest::Partial(990..1000)
         );
+        assert_eq!(parse(Some("Bytes=0-0"), 1000), RangeRequest::Partial(0..1));
+        assert_eq!(
+            parse(Some("bytes=0-18446744073709551615"), 1000),
+            RangeRequest::Partial(0..1000)
+        );
     }
 
     #[test]
@@ -102,11 +127,23 @@ mod tests {
             "bytes=0-1,5-6",
             "bytes=a-b",
             "bytes=5-1",
+            "bytes=2000-1000",
             "bytes=-",
             "bytes=+1-2",
+            "byte",
         ] {
             assert_eq!(parse(Some(h), 1000), RangeRequest::Full, "{h}");
         }
         assert_eq!(parse(None, 1000), RangeRequest::Full);
+    }
+
+    #[test]
+    fn entity_tags_compare_weakly_and_in_lists() {
+        let tag = "\"abc\"";
+        assert!(none_match("\"abc\"", tag));
+        assert!(none_match("W/\"abc\"", tag));
+        assert!(none_match("\"x\", \"abc\"", tag));
+        assert!(none_match("*", tag));
+        assert!(!none_match("\"abd\"", tag));
     }
 }

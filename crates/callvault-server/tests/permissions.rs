@@ -5,7 +5,7 @@ mod common;
 
 use callvault_core::user::{Role, Scope};
 use common::{Client, TestServer, call_mp3, json_of};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const NUMBER: &str = "+1 415 555 0000";
@@ -35,7 +35,7 @@ struct Recorded {
 async fn recorded(admin: &Client, phone: &str, assigned: Vec<String>) -> Recorded {
     let contact = admin.post("/api/v1/contacts", json!({"name": format!("Contact {phone}"), "phone": phone, "assigned_user_ids": assigned})).await;
     assert_eq!(contact.status, StatusCode::CREATED, "{:?}", contact.json());
-    let call = admin.answered_call(NUMBER, phone, -30).await;
+    let call = admin.answered_call(NUMBER, phone, 1).await;
     let up = admin.upload(&json_of(&call, "id"), call_mp3()).await;
     assert_eq!(up.status, StatusCode::CREATED);
     Recorded {
@@ -104,7 +104,11 @@ async fn a_scoped_user_meets_404_at_every_door_of_an_unassigned_contact() {
         );
     }
     for path in doors(&w.mine) {
-        assert_eq!(w.ana.get(&path).await.status, StatusCode::OK, "{path}");
+        let r = w
+            .ana
+            .send(Method::GET, &path, |r| r.header("range", "bytes=0-"))
+            .await;
+        assert!(r.status.is_success(), "{path}: {}", r.status);
     }
     assert_eq!(
         ids(&w.ana.get("/api/v1/conversations").await.json()),
@@ -151,15 +155,21 @@ async fn a_scoped_user_meets_404_at_every_door_of_an_unassigned_contact() {
 #[tokio::test]
 async fn download_is_a_permission_of_its_own() {
     let w = world().await;
-    // Bob can see and play the recording...
+    let audio = format!("/api/v1/recordings/{}/audio", w.mine.recording);
+    // Bob can play the recording as a player does, by byte ranges, never cached...
+    let played = w
+        .bob
+        .send(Method::GET, &audio, |r| r.header("range", "bytes=0-"))
+        .await;
+    assert_eq!(played.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(played.header("cache-control"), "no-store");
+    assert_eq!(played.body, call_mp3());
+    // ...but not fetch the file whole, nor save it.
+    let whole = w.bob.get(&audio).await;
     assert_eq!(
-        w.bob
-            .get(&format!("/api/v1/recordings/{}/audio", w.mine.recording))
-            .await
-            .status,
-        StatusCode::OK
+        (whole.status, whole.code().as_str()),
+        (StatusCode::FORBIDDEN, "range_required")
     );
-    // ...but not save it.
     let r = w
         .bob
         .get(&format!("/api/v1/recordings/{}/download", w.mine.recording))
@@ -185,12 +195,20 @@ async fn download_is_a_permission_of_its_own() {
         ))
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let saved = w
+        .ana
+        .get(&format!("/api/v1/recordings/{}/download", w.mine.recording))
+        .await;
+    assert_eq!(saved.status, StatusCode::OK);
+    assert!(
+        saved
+            .header("content-disposition")
+            .starts_with("attachment")
+    );
     assert_eq!(
-        w.ana
-            .get(&format!("/api/v1/recordings/{}/download", w.mine.recording))
-            .await
-            .status,
-        StatusCode::OK
+        w.ana.get(&audio).await.status,
+        StatusCode::OK,
+        "who may download may fetch it whole"
     );
 }
 

@@ -12,7 +12,7 @@ const NUMBER: &str = "+1 415 555 0000";
 
 async fn recorded_call(admin: &common::Client) -> (Value, String) {
     admin.number(NUMBER, true).await;
-    let call = admin.answered_call(NUMBER, "+14155550101", -30).await;
+    let call = admin.answered_call(NUMBER, "+14155550101", 5).await;
     let r = admin.upload(&json_of(&call, "id"), call_mp3()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json());
     (call, json_of(&r.json(), "recording_id"))
@@ -78,13 +78,25 @@ async fn an_uploaded_recording_plays_seeks_and_downloads() {
     assert_eq!(past.status, StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(past.header("content-range"), format!("bytes */{n}"));
 
+    let etag = whole.header("etag");
+    assert_eq!(etag, format!("\"{}\"", hex::encode(Sha256::digest(&mp3))));
+    let fresh = admin
+        .send(
+            Method::GET,
+            &format!("/api/v1/recordings/{rec}/audio"),
+            |r| r.header("if-none-match", format!("W/{etag}")),
+        )
+        .await;
+    assert_eq!(fresh.status, StatusCode::NOT_MODIFIED);
+    assert!(fresh.body.is_empty());
+
     let file = admin
         .get(&format!("/api/v1/recordings/{rec}/download"))
         .await;
     assert_eq!(file.status, StatusCode::OK);
     let disposition = file.header("content-disposition");
     assert!(
-        disposition.starts_with("attachment; filename=\"+14155550101 2026-03-02 08-30 UTC.mp3\""),
+        disposition.starts_with("attachment; filename=\"+14155550101 2026-03-02 09-05 UTC.mp3\""),
         "{disposition}"
     );
     assert_eq!(file.body, mp3);
@@ -103,7 +115,7 @@ async fn bad_audio_is_refused_and_leaves_nothing_behind() {
     .await;
     let admin = server.admin().await;
     admin.number(NUMBER, true).await;
-    let call = admin.answered_call(NUMBER, "+14155550101", -30).await;
+    let call = admin.answered_call(NUMBER, "+14155550101", 5).await;
     let id = json_of(&call, "id");
     let noise: Vec<u8> = (0..15_000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
@@ -272,7 +284,16 @@ async fn audio_of_a_deletion_interrupted_by_a_crash_is_removed_at_the_next_start
     assert_eq!(server.audio_files().len(), 1, "the file outlived the crash");
     server.stop().await;
 
+    // The crash also cut an upload short: its spooled file was left behind.
+    let spool = dir.path().join("tmp");
+    std::fs::create_dir_all(&spool).expect("spool folder");
+    std::fs::write(spool.join(".tmpINTERRUPTED"), b"half an upload").expect("leftover");
+
     let restarted = TestServer::start_in(dir.path(), Options::default()).await;
+    assert!(
+        restarted.spooled_files().is_empty(),
+        "interrupted uploads are swept at start"
+    );
     for _ in 0..500 {
         if restarted.audio_files().is_empty() {
             break;

@@ -36,6 +36,8 @@ pub struct UserPatch {
     pub can_download: Option<bool>,
     pub can_delete: Option<bool>,
     pub disabled: Option<bool>,
+    /// A new password hash; setting one ends the user's sessions.
+    pub password_hash: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -146,8 +148,8 @@ pub struct ConversationSummary {
 }
 
 #[derive(Debug, Clone)]
-pub struct Page<T> {
-    pub items: Vec<T>,
+pub struct ConversationPage {
+    pub items: Vec<ConversationSummary>,
     pub next: Option<ConversationCursor>,
 }
 

@@ -3,7 +3,6 @@
 //! callers never change.
 
 use async_trait::async_trait;
-use callvault_core::call::Call;
 use callvault_core::contact::Contact;
 use callvault_core::number::{PhoneNumber, RecordingChange};
 use callvault_core::phone::E164;
@@ -37,6 +36,8 @@ pub trait UserStore: Send + Sync {
     async fn credentials(&self, email: &str) -> StoreResult<Option<(User, Option<String>)>>;
     async fn users(&self) -> StoreResult<Vec<User>>;
     async fn count_users(&self) -> StoreResult<u64>;
+    /// Applies the patch in one transaction. `Conflict("last_admin")` when it would leave no
+    /// active admin.
     async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User>;
     /// Sets the password and ends every session of the user.
     async fn set_password(&self, id: UserId, password_hash: &str) -> StoreResult<()>;
@@ -82,11 +83,10 @@ pub trait ContactStore: Send + Sync {
     async fn delete_contact(&self, id: ContactId, now: OffsetDateTime) -> StoreResult<Deleted>;
 
     /// The inbox: newest activity first, filtered by scope, text and channel.
-    async fn conversations(
-        &self,
-        query: ConversationQuery,
-    ) -> StoreResult<Page<ConversationSummary>>;
+    async fn conversations(&self, query: ConversationQuery) -> StoreResult<ConversationPage>;
     async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationDetail>>;
+    /// Who may see a conversation, without loading its timeline.
+    async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Access>>;
     /// Adds a team member's note to the timeline; it counts as the latest message.
     async fn add_note(
         &self,
@@ -133,13 +133,10 @@ pub trait CallStore: Send + Sync {
     /// conversation, freezes `recording_allowed` from the number's setting at the call's start,
     /// and adds the timeline event. A repeat of a report (same source and external id) returns
     /// the stored call unchanged. `MissingReference("number")` when the number is unknown.
+    /// Whoever handled the call is added to the contact's assignees, so a team member who sees
+    /// only assigned contacts sees the caller they spoke to.
     async fn report_call(&self, call: NewCall, now: OffsetDateTime) -> StoreResult<ReportedCall>;
     async fn call(&self, id: CallId) -> StoreResult<Option<CallRecord>>;
-    async fn call_by_external_id(
-        &self,
-        source: &str,
-        external_id: &str,
-    ) -> StoreResult<Option<Call>>;
 }
 
 #[async_trait]
@@ -164,6 +161,7 @@ pub trait RecordingStore: Send + Sync {
 pub trait JobStore: Send + Sync {
     async fn enqueue(&self, job: NewJob, now: OffsetDateTime) -> StoreResult<JobId>;
     /// Takes the oldest job of these kinds that is due, or whose lease ran out, and leases it.
+    /// A job whose lease ran out with no attempts left is buried as dead instead.
     async fn claim_next(
         &self,
         kinds: &[&str],
@@ -179,18 +177,25 @@ pub trait JobStore: Send + Sync {
         now: OffsetDateTime,
         lease: Duration,
     ) -> StoreResult<Option<Job>>;
-    /// Extends the lease of a running job.
+    /// Extends the lease of a job `worker` is running; `NotFound` if it no longer holds it.
     async fn heartbeat(&self, id: JobId, worker: &str, until: OffsetDateTime) -> StoreResult<()>;
-    /// The job is done: it is removed.
-    async fn complete(&self, id: JobId) -> StoreResult<()>;
-    /// The attempt failed: retry at `retry_at`, or keep the job as dead with its error.
+    /// `worker` finished the job: it is removed. `NotFound` if the worker no longer held it
+    /// (its lease ran out and someone else took the job).
+    async fn complete(&self, id: JobId, worker: &str) -> StoreResult<()>;
+    /// `worker`'s attempt failed: the job is retried at `retry_at`, or kept as dead with its
+    /// error when `retry_at` is `None` (the failure is permanent) or no attempts are left.
+    /// `NotFound` if the worker no longer held the job.
     async fn fail(
         &self,
         id: JobId,
+        worker: &str,
         error: &str,
         retry_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> StoreResult<()>;
+    /// Removes a job that nobody has started (a guard no longer needed); `NotFound` if it is
+    /// running or gone.
+    async fn cancel(&self, id: JobId) -> StoreResult<()>;
     async fn job(&self, id: JobId) -> StoreResult<Option<Job>>;
     /// Jobs not yet done (queued or running), by kind.
     async fn pending_jobs(&self, kind: &str) -> StoreResult<u64>;

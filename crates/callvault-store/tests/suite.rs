@@ -514,6 +514,21 @@ async fn recording_permission_is_frozen_at_the_start_of_the_call() {
         "same contact, same conversation"
     );
 
+    // A call from before the number was configured here is never recorded.
+    let before_setup = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0103",
+                T0 - Duration::days(30),
+                Some("d"),
+            ),
+            now,
+        )
+        .await
+        .expect("call");
+    assert!(!before_setup.record.call.recording_allowed);
+
     // Saving the same value again adds no history.
     s.update_number(
         n.id,
@@ -558,7 +573,11 @@ async fn repeated_reports_are_idempotent_and_unknown_numbers_refused() {
     assert_eq!(a.record.call.id, b.record.call.id);
     assert_eq!(a.record.handled_by.as_ref().map(|u| u.id), Some(ana.id));
     // The new contact is assigned to who handled the call, so they can see it.
-    assert_eq!(a.record.access.assigned, vec![ana.id]);
+    assert_eq!(
+        a.record.access.assigned,
+        vec![ana.id],
+        "the handler may see the caller"
+    );
     let contact = s
         .contact(a.record.call.contact_id)
         .await
@@ -780,6 +799,13 @@ async fn deleting_a_conversation_takes_everything_and_queues_the_audio() {
     ));
 
     // The contact stays; its next call opens a new conversation.
+    assert!(
+        s.conversation_access(c1.conversation_id)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
     let contact = s
         .contact(c1.contact_id)
         .await
@@ -906,8 +932,17 @@ async fn jobs_are_leased_retried_and_buried() {
     );
 
     // Out of attempts: kept as dead with the error.
+    assert!(
+        matches!(
+            s.fail(now_job, "w1", "late", Some(T0), T0 + Duration::minutes(6))
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "w1 no longer holds the job, so its outcome is not recorded"
+    );
     s.fail(
         now_job,
+        "w2",
         "boom",
         Some(T0 + Duration::minutes(7)),
         T0 + Duration::minutes(6),
@@ -934,6 +969,7 @@ async fn jobs_are_leased_retried_and_buried() {
     assert_eq!(second.id, later);
     s.fail(
         later,
+        "w3",
         "try again",
         Some(T0 + Duration::minutes(11)),
         T0 + Duration::minutes(10),
@@ -950,7 +986,11 @@ async fn jobs_are_leased_retried_and_buried() {
         .ok()
         .flatten()
         .expect("retried");
-    s.complete(third.id).await.expect("done");
+    assert!(matches!(
+        s.complete(third.id, "w1").await,
+        Err(StoreError::NotFound)
+    ));
+    s.complete(third.id, "w3").await.expect("done");
     assert!(s.job(later).await.ok().flatten().is_none());
     assert_eq!(s.pending_jobs("a").await.ok(), Some(0));
 }
@@ -978,4 +1018,260 @@ async fn audit_log_is_newest_first() {
         vec!["conversation.delete", "number.update"]
     );
     assert_eq!(log[0].actor.as_ref().map(|a| a.name.as_str()), Some("ana"));
+}
+
+#[tokio::test]
+async fn an_expired_lease_with_no_attempts_left_is_buried() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    let lease = Duration::minutes(5);
+    let id = s
+        .enqueue(
+            NewJob {
+                kind: "a".into(),
+                payload: serde_json::json!({}),
+                run_at: T0,
+                max_attempts: 1,
+            },
+            T0,
+        )
+        .await
+        .expect("enqueued");
+    s.claim_next(&["a"], "w1", T0, lease)
+        .await
+        .ok()
+        .flatten()
+        .expect("claimed");
+    // w1 dies mid-job and its lease runs out: the job is not handed out again.
+    assert!(
+        s.claim_next(&["a"], "w2", T0 + Duration::minutes(6), lease)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+    assert!(
+        s.claim(id, "w2", T0 + Duration::minutes(6), lease)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+    let dead = s.job(id).await.ok().flatten().expect("kept");
+    assert_eq!(dead.state, JobState::Dead);
+    assert!(
+        dead.last_error
+            .unwrap_or_default()
+            .contains("stopped while running")
+    );
+
+    let queued = s
+        .enqueue(
+            NewJob {
+                kind: "a".into(),
+                payload: serde_json::json!({}),
+                run_at: T0 + Duration::hours(1),
+                max_attempts: 3,
+            },
+            T0,
+        )
+        .await
+        .expect("enqueued");
+    s.cancel(queued)
+        .await
+        .expect("a job nobody started can be cancelled");
+    assert!(s.job(queued).await.ok().flatten().is_none());
+}
+
+#[tokio::test]
+async fn the_last_active_admin_cannot_be_demoted_or_disabled() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    let admin = s
+        .create_user(
+            NewUser {
+                email: "root@example.com".into(),
+                name: "Root".into(),
+                role: Role::Admin,
+                scope: Scope::All,
+                can_download: true,
+                can_delete: true,
+                password_hash: None,
+            },
+            T0,
+        )
+        .await
+        .expect("admin");
+    let demote = s
+        .update_user(
+            admin.id,
+            UserPatch {
+                role: Some(Role::User),
+                name: Some("X".into()),
+                ..UserPatch::default()
+            },
+        )
+        .await;
+    assert!(matches!(demote, Err(StoreError::Conflict("last_admin"))));
+    let disable = s
+        .update_user(
+            admin.id,
+            UserPatch {
+                disabled: Some(true),
+                ..UserPatch::default()
+            },
+        )
+        .await;
+    assert!(matches!(disable, Err(StoreError::Conflict("last_admin"))));
+    let unchanged = s.user(admin.id).await.ok().flatten().expect("admin");
+    assert_eq!(
+        (unchanged.role, unchanged.disabled, unchanged.name.as_str()),
+        (Role::Admin, false, "Root"),
+        "nothing half-applied"
+    );
+
+    let ana = user(s, "ana@example.com", Scope::All).await;
+    s.update_user(
+        ana.id,
+        UserPatch {
+            role: Some(Role::Admin),
+            ..UserPatch::default()
+        },
+    )
+    .await
+    .expect("promoted");
+    s.update_user(
+        admin.id,
+        UserPatch {
+            role: Some(Role::User),
+            password_hash: Some("h2".into()),
+            ..UserPatch::default()
+        },
+    )
+    .await
+    .expect("another admin exists now");
+    let (_, hash) = s
+        .credentials("root@example.com")
+        .await
+        .ok()
+        .flatten()
+        .expect("found");
+    assert_eq!(hash.as_deref(), Some("h2"));
+}
+
+#[tokio::test]
+async fn whoever_handles_a_call_may_see_the_contact() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    let bob = user(s, "bob@example.com", Scope::Assigned).await;
+    number(s, "+1 415 555 0000", true, T0).await;
+    let mut first = call(
+        "+1 415 555 0000",
+        "+1 415 555 0101",
+        T0 + Duration::minutes(1),
+        None,
+    );
+    first.handled_by = Some(ana.id);
+    let a = s
+        .report_call(first, T0 + Duration::hours(1))
+        .await
+        .expect("call");
+    let mut second = call(
+        "+1 415 555 0000",
+        "+1 415 555 0101",
+        T0 + Duration::minutes(5),
+        None,
+    );
+    second.handled_by = Some(bob.id);
+    let b = s
+        .report_call(second, T0 + Duration::hours(1))
+        .await
+        .expect("call");
+    let mut both = vec![ana.id, bob.id];
+    both.sort();
+    assert_eq!(b.record.access.assigned, both);
+    let access = s
+        .conversation_access(a.record.call.conversation_id)
+        .await
+        .ok()
+        .flatten()
+        .expect("access");
+    assert_eq!(access.assigned, both);
+    assert_eq!(access.contact_id, a.record.call.contact_id);
+}
+
+#[tokio::test]
+async fn contacts_list_by_name_with_scope_and_pages() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    for (i, name) in ["delta", "Alpha", "charlie", "Bravo", "echo"]
+        .iter()
+        .enumerate()
+    {
+        s.create_contact(
+            NewContact {
+                name: (*name).into(),
+                phone: phone(&format!("+1 415 555 02{i:02}")),
+                phone_raw: "x".into(),
+                email: None,
+                assigned: if i % 2 == 0 { vec![ana.id] } else { vec![] },
+            },
+            T0,
+        )
+        .await
+        .expect("contact");
+    }
+    let query = |after, scope| ContactQuery {
+        scope,
+        name: None,
+        digits: None,
+        after,
+        limit: 2,
+    };
+    let mut names = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .contacts(query(after, ContactScope::All))
+            .await
+            .expect("page");
+        names.extend(page.items.iter().map(|c| c.name.clone()));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(names, vec!["Alpha", "Bravo", "charlie", "delta", "echo"]);
+    let mine = s
+        .contacts(ContactQuery {
+            limit: 50,
+            ..query(None, ContactScope::AssignedTo(ana.id))
+        })
+        .await
+        .expect("mine");
+    assert_eq!(
+        mine.items
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["charlie", "delta", "echo"]
+    );
+    let by_digits = s
+        .contacts(ContactQuery {
+            digits: Some("5550203".into()),
+            limit: 50,
+            ..query(None, ContactScope::All)
+        })
+        .await
+        .expect("digits");
+    assert_eq!(
+        by_digits
+            .items
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["Bravo"]
+    );
 }

@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{CurrentUser, require_org};
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
 use crate::state::AppState;
 
@@ -56,5 +56,15 @@ async fn list(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
     require_org(&user, OrgAction::ReadAuditLog)?;
-    Ok(Json(state.store.audit_log(q.limit.unwrap_or(100)).await?))
+    let limit = match q.limit {
+        None => 100,
+        Some(n @ 1..=1000) => n,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "limit must be 1 to 1000",
+            ));
+        }
+    };
+    Ok(Json(state.store.audit_log(limit).await?))
 }

@@ -76,21 +76,20 @@ async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let email = normalise_email(&req.email).unwrap_or_default();
-    let found = state.store.credentials(&email).await?;
-    let (user, hash) = match found {
+    // A missing or disabled account is checked against a decoy hash, so the answer takes as
+    // long and reads the same as for a wrong password.
+    let (user, hash) = match state.store.credentials(&email).await? {
         Some((user, hash)) if !user.disabled => (Some(user), hash),
         _ => (None, None),
     };
-    if !password::verify(req.password, hash).await {
+    let verified = password::verify(req.password, hash).await;
+    let Some(user) = user.filter(|_| verified) else {
         tracing::warn!(email = %email, "failed sign-in");
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_credentials",
             "the email or password is wrong",
         ));
-    }
-    let Some(user) = user else {
-        return Err(ApiError::unauthenticated());
     };
     let cookie = start_session(&state, &user).await?;
     audit::record(

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use super::{audit, paging};
 use crate::auth::{CurrentUser, require, require_org};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, nullable};
 use crate::state::AppState;
 
@@ -213,10 +213,22 @@ async fn delete(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<ContactId>,
 ) -> ApiResult<StatusCode> {
-    let contact = visible_contact(&state, &user, id, ContactAction::Delete).await?;
-    let deleted = state.store.delete_contact(id, state.now()).await?;
+    visible_contact(&state, &user, id, ContactAction::Delete).await?;
+    let deleted = state
+        .store
+        .delete_contact(id, state.now())
+        .await
+        .or_not_found("contact")?;
     state.jobs.run_now(&deleted.cleanup_jobs).await;
-    audit::record(&state, Some(&user), "contact.delete", "contact", Some(id.to_string()),
-        serde_json::json!({"name": contact.name, "phone": contact.phone, "recordings": deleted.cleanup_jobs.len()})).await;
+    // Ids and counts only: the person's details go with the contact.
+    audit::record(
+        &state,
+        Some(&user),
+        "contact.delete",
+        "contact",
+        Some(id.to_string()),
+        serde_json::json!({"recordings": deleted.cleanup_jobs.len()}),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,7 @@ use callvault_core::ConversationId;
 use callvault_core::conversation::Channel;
 use callvault_core::permissions::{ContactAction, contact_scope};
 use callvault_core::user::User;
-use callvault_store::{ConversationCursor, ConversationDetail, ConversationQuery};
+use callvault_store::{Access, ConversationCursor, ConversationQuery};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
@@ -88,24 +88,20 @@ async fn list(
     }))
 }
 
-async fn visible(
+/// Checks `action` on a conversation without loading its timeline.
+async fn allowed(
     state: &AppState,
     user: &User,
     id: ConversationId,
     action: ContactAction,
-) -> ApiResult<ConversationDetail> {
-    let conversation = state
+) -> ApiResult<Access> {
+    let access = state
         .store
-        .conversation(id)
+        .conversation_access(id)
         .await?
         .ok_or_else(|| ApiError::not_found("conversation"))?;
-    require(
-        user,
-        action,
-        &conversation.contact.assigned_user_ids,
-        "conversation",
-    )?;
-    Ok(conversation)
+    require(user, action, &access.assigned, "conversation")?;
+    Ok(access)
 }
 
 /// A conversation: the contact and the timeline of calls and messages, oldest first.
@@ -116,11 +112,18 @@ async fn get(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<ConversationId>,
 ) -> ApiResult<Json<ConversationView>> {
-    Ok(Json(
-        visible(&state, &user, id, ContactAction::View)
-            .await?
-            .into(),
-    ))
+    let conversation = state
+        .store
+        .conversation(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("conversation"))?;
+    require(
+        &user,
+        ContactAction::View,
+        &conversation.contact.assigned_user_ids,
+        "conversation",
+    )?;
+    Ok(Json(conversation.into()))
 }
 
 /// Longest note kept, in characters.
@@ -141,7 +144,7 @@ async fn add_note(
     ApiPath(id): ApiPath<ConversationId>,
     ApiJson(req): ApiJson<NewNote>,
 ) -> ApiResult<(StatusCode, Json<EventView>)> {
-    visible(&state, &user, id, ContactAction::View).await?;
+    allowed(&state, &user, id, ContactAction::View).await?;
     let body = req.body.trim();
     if body.is_empty() || body.chars().count() > MAX_NOTE_CHARS {
         return Err(ApiError::invalid(
@@ -166,8 +169,12 @@ async fn delete(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<ConversationId>,
 ) -> ApiResult<StatusCode> {
-    let conversation = visible(&state, &user, id, ContactAction::Delete).await?;
-    let deleted = state.store.delete_conversation(id, state.now()).await?;
+    let access = allowed(&state, &user, id, ContactAction::Delete).await?;
+    let deleted = state
+        .store
+        .delete_conversation(id, state.now())
+        .await
+        .or_not_found("conversation")?;
     // The audio goes now; should that fail, the queued jobs finish it later.
     state.jobs.run_now(&deleted.cleanup_jobs).await;
     audit::record(
@@ -176,12 +183,8 @@ async fn delete(
         "conversation.delete",
         "conversation",
         Some(id.to_string()),
-        serde_json::json!({
-            "contact_id": conversation.contact.id,
-            "contact_name": conversation.contact.name,
-            "events": conversation.events.len(),
-            "recordings": deleted.cleanup_jobs.len(),
-        }),
+        // Ids and counts only: the person's details go with the conversation.
+        serde_json::json!({"contact_id": access.contact_id, "recordings": deleted.cleanup_jobs.len()}),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)

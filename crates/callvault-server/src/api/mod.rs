@@ -12,7 +12,8 @@ mod recordings;
 mod users;
 pub mod views;
 
-pub use crate::auth::password::MIN_PASSWORD_CHARS;
+pub use crate::auth::password::password_problem;
+pub use recordings::sweep_spool;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};

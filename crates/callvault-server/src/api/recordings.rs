@@ -1,15 +1,13 @@
 //! Recordings: upload from a phone system, metadata, streaming with byte ranges for the
 //! player, and download as a file.
 
-use std::io::Write;
-
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use callvault_audio::AudioError;
-use callvault_core::permissions::{ContactAction, OrgAction};
+use callvault_core::permissions::{ContactAction, Decision, OrgAction, can};
 use callvault_core::recording::Recording;
 use callvault_core::user::User;
 use callvault_core::{CallId, RecordingId};
@@ -18,6 +16,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::Duration;
+use tokio::io::AsyncWriteExt;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -72,9 +71,13 @@ async fn spool(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<S
         return Err(ApiError::too_large(limit));
     }
     let dir = state.settings.upload_dir();
-    std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal(&e))?;
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    // Removed when dropped, whatever happens below; a crash leaves it to the sweep at start.
     let file = tempfile::NamedTempFile::new_in(&dir).map_err(|e| ApiError::internal(&e))?;
-    let mut out = std::io::BufWriter::new(file.reopen().map_err(|e| ApiError::internal(&e))?);
+    let handle = file.reopen().map_err(|e| ApiError::internal(&e))?;
+    let mut out = tokio::io::BufWriter::new(tokio::fs::File::from_std(handle));
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
     let mut stream = body.into_data_stream();
@@ -86,15 +89,34 @@ async fn spool(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<S
             return Err(ApiError::too_large(limit));
         }
         hasher.update(&chunk);
-        // Small blocking writes to a local buffered file; cheaper than a thread hop per chunk.
-        out.write_all(&chunk).map_err(|e| ApiError::internal(&e))?;
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
     }
-    out.flush().map_err(|e| ApiError::internal(&e))?;
+    out.flush().await.map_err(|e| ApiError::internal(&e))?;
     Ok(Spooled {
         file,
         bytes,
         sha256: hex::encode(hasher.finalize()),
     })
+}
+
+/// Removes uploads a crash interrupted: at start no upload is in progress, so whatever is in
+/// the spool folder belongs to nobody.
+pub fn sweep_spool(settings: &crate::Settings) {
+    let Ok(entries) = std::fs::read_dir(settings.upload_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => {
+                tracing::info!(file = %entry.path().display(), "removed an interrupted upload")
+            }
+            Err(e) => {
+                tracing::warn!(file = %entry.path().display(), error = %e, "could not remove an interrupted upload")
+            }
+        }
+    }
 }
 
 fn audio_error(e: AudioError) -> ApiError {
@@ -187,7 +209,7 @@ async fn upload(
         Err(e) => {
             // Undo now rather than in an hour; the guard stays queued in case this fails too.
             if state.blobs.delete(&key).await.is_ok() {
-                let _ = state.store.complete(guard).await;
+                let _ = state.store.cancel(guard).await;
             }
             return Err(e);
         }
@@ -195,20 +217,12 @@ async fn upload(
     state.jobs.run_now(&replaced.cleanup_jobs).await;
     audit::record(&state, Some(&user), "recording.upload", "recording", Some(id.to_string()),
         serde_json::json!({"call_id": call_id, "bytes": recording.bytes, "replaced": !replaced.cleanup_jobs.is_empty()})).await;
-    let view = RecordingView::from(RecordingRecord {
-        recording,
-        conversation_id: call.call.conversation_id,
-        contact_name: String::new(),
-        call_started_at: call.call.times.started_at,
-        transcript_status: None,
-        access: call.access,
-    });
     Ok((
         StatusCode::CREATED,
         Json(UploadedRecording {
             recording_id: id,
-            duration_s: view.duration_s,
-            channels: view.channels,
+            duration_s: super::views::seconds(recording.duration_ms),
+            channels: recording.channels,
         }),
     ))
 }
@@ -243,29 +257,54 @@ fn etag(recording: &Recording) -> String {
     format!("\"{}\"", recording.sha256)
 }
 
+/// Largest piece of audio sent at once to someone who may play but not download: players ask
+/// for ranges and come back for more, while saving the file whole takes deliberate effort.
+/// A deterrent, not DRM: whoever can hear a recording can capture it.
+const PLAY_ONLY_CHUNK: u64 = 1024 * 1024;
+
+/// How the audio may be sent to this user.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// The whole file, cacheable privately.
+    Download,
+    /// Byte ranges of at most [`PLAY_ONLY_CHUNK`], never stored by the browser.
+    PlayOnly,
+}
+
 /// Sends the MP3, or the byte range asked for.
 async fn send_audio(
     state: &AppState,
     recording: &Recording,
     headers: &HeaderMap,
+    delivery: Delivery,
 ) -> ApiResult<Response> {
     let size = recording.bytes;
     let tag = etag(recording);
+    let cache = match delivery {
+        // Private: recordings are personal data; revalidated so a deleted one is not kept fresh.
+        Delivery::Download => "private, no-cache",
+        Delivery::PlayOnly => "no-store",
+    };
     let wanted = range::parse(
         headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
         size,
     );
-    let not_modified = headers
+    let cached = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        == Some(tag.as_str());
-    if not_modified && wanted == RangeRequest::Full {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+        .is_some_and(|h| range::none_match(h, &tag));
+    if cached && delivery == Delivery::Download {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [
+                (header::ETAG, tag),
+                (header::CACHE_CONTROL, cache.to_owned()),
+            ],
+        )
+            .into_response());
     }
-    let (status, range) = match wanted {
-        RangeRequest::Full => (StatusCode::OK, None),
-        RangeRequest::Partial(r) => (StatusCode::PARTIAL_CONTENT, Some(r)),
-        RangeRequest::Unsatisfiable => {
+    let range = match (wanted, delivery) {
+        (RangeRequest::Unsatisfiable, _) => {
             return Ok((
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 [
@@ -275,18 +314,36 @@ async fn send_audio(
             )
                 .into_response());
         }
+        (RangeRequest::Full, Delivery::Download) => None,
+        (RangeRequest::Full, Delivery::PlayOnly) => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "range_required",
+                "your account may play recordings but not download them; ask for byte ranges as audio players do",
+            ));
+        }
+        (RangeRequest::Partial(r), Delivery::Download) => Some(r),
+        (RangeRequest::Partial(r), Delivery::PlayOnly) => {
+            Some(r.start..r.end.min(r.start + PLAY_ONLY_CHUNK))
+        }
     };
-    let read = state.blobs.get(&recording.blob_key, range.clone()).await?;
+    let read = state.blobs.get(&recording.blob_key, range.clone()).await.map_err(|e| match e {
+        callvault_blob::BlobError::NotFound => {
+            tracing::error!(recording = %recording.id, key = %recording.blob_key, "a recording's audio object is missing");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "audio_missing", "the recording's audio is missing on the server")
+        }
+        other => other.into(),
+    })?;
     let mut response = Response::new(Body::from_stream(read.body));
-    *response.status_mut() = status;
+    *response.status_mut() = if range.is_some() {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/mpeg"));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    // Private: recordings are personal data; revalidated so a deleted one is not kept fresh.
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-cache"),
-    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(
         header::CONTENT_LENGTH,
         HeaderValue::from(read.range.end - read.range.start),
@@ -308,11 +365,12 @@ async fn send_audio(
     Ok(response)
 }
 
-/// The MP3 for the player; supports `Range` (206) for seeking.
+/// The MP3 for the player, with `Range` (206) for seeking. Users without the download
+/// permission get byte ranges only (at most 1 MiB each, not cacheable).
 #[utoipa::path(get, path = "/api/v1/recordings/{id}/audio", tag = "recordings", params(("id" = RecordingId, Path)),
     responses((status = 200, content_type = "audio/mpeg", body = Vec<u8>),
               (status = 206, content_type = "audio/mpeg", body = Vec<u8>),
-              (status = 404, body = ErrorBody), (status = 416)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 416)))]
 async fn audio(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -320,7 +378,13 @@ async fn audio(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let record = visible(&state, &user, id).await?;
-    send_audio(&state, &record.recording, &headers).await
+    let delivery =
+        if can(&user, ContactAction::Download, &record.access.assigned) == Decision::Allow {
+            Delivery::Download
+        } else {
+            Delivery::PlayOnly
+        };
+    send_audio(&state, &record.recording, &headers, delivery).await
 }
 
 /// A file name people recognise: the contact and when the call started.
@@ -382,7 +446,13 @@ async fn download(
         &record.access.assigned,
         "recording",
     )?;
-    let mut response = send_audio(&state, &record.recording, &HeaderMap::new()).await?;
+    let mut response = send_audio(
+        &state,
+        &record.recording,
+        &HeaderMap::new(),
+        Delivery::Download,
+    )
+    .await?;
     response.headers_mut().insert(
         header::CONTENT_DISPOSITION,
         content_disposition(&download_name(&record)),

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use super::audit;
 use crate::auth::{CurrentUser, password, require_org};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
@@ -145,7 +145,7 @@ async fn get(
 }
 
 /// Changes a user's role, scope, permissions, name, password or whether they are disabled
-/// (admins). The last active admin cannot be demoted or disabled.
+/// (admins), all or nothing. The last active admin cannot be demoted or disabled.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = UserId, Path)), request_body = UpdateUser,
     responses((status = 200, body = User), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn update(
@@ -155,29 +155,6 @@ async fn update(
     ApiJson(req): ApiJson<UpdateUser>,
 ) -> ApiResult<Json<User>> {
     require_org(&admin, OrgAction::ManageUsers)?;
-    let target = state
-        .store
-        .user(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    let loses_admin = target.is_admin()
-        && !target.disabled
-        && (req.role.is_some_and(|r| r != Role::Admin) || req.disabled == Some(true));
-    if loses_admin {
-        let other_admins = state
-            .store
-            .users()
-            .await?
-            .iter()
-            .filter(|u| u.is_admin() && !u.disabled && u.id != id)
-            .count();
-        if other_admins == 0 {
-            return Err(ApiError::conflict(
-                "last_admin",
-                "this is the last active admin; make someone else admin first",
-            ));
-        }
-    }
     let name = req.name.as_deref().map(clean_user_name).transpose()?;
     let password_hash = match req.password {
         Some(pw) => {
@@ -193,16 +170,13 @@ async fn update(
         can_download: req.can_download,
         can_delete: req.can_delete,
         disabled: req.disabled,
+        password_hash,
     };
-    let mut user = state.store.update_user(id, patch).await?;
-    if let Some(hash) = password_hash {
-        state.store.set_password(id, &hash).await?;
-        user = state
-            .store
-            .user(id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("user"))?;
-    }
+    let user = state
+        .store
+        .update_user(id, patch)
+        .await
+        .or_not_found("user")?;
     audit::record(
         &state,
         Some(&admin),

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
     clippy::cast_precision_loss,
     reason = "milliseconds of audio fit an f64 exactly"
 )]
-fn seconds(ms: u64) -> f64 {
+pub fn seconds(ms: u64) -> f64 {
     ms as f64 / 1000.0
 }
 

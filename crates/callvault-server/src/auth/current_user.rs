@@ -35,7 +35,9 @@ impl FromRequestParts<AppState> for CurrentUser {
             let token = value
                 .to_str()
                 .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token)
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .ok_or_else(ApiError::unauthenticated)?;

@@ -12,22 +12,29 @@ use crate::error::ApiError;
 pub const MIN_PASSWORD_CHARS: usize = 10;
 pub const MAX_PASSWORD_CHARS: usize = 1024;
 
-/// Checks a new password's length; says what is wrong in words people understand.
-pub fn check_new_password(password: &str) -> Result<(), ApiError> {
+/// What is wrong with a new password, in words people understand, if anything.
+#[must_use]
+pub fn password_problem(password: &str) -> Option<String> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
-        return Err(ApiError::invalid(
-            "weak_password",
-            format!("a password needs at least {MIN_PASSWORD_CHARS} characters"),
-        ));
+        Some(format!(
+            "a password needs at least {MIN_PASSWORD_CHARS} characters"
+        ))
+    } else if chars > MAX_PASSWORD_CHARS {
+        Some(format!(
+            "a password may have at most {MAX_PASSWORD_CHARS} characters"
+        ))
+    } else {
+        None
     }
-    if chars > MAX_PASSWORD_CHARS {
-        return Err(ApiError::invalid(
-            "invalid_password",
-            "that password is too long",
-        ));
+}
+
+/// Checks a new password for the API.
+pub fn check_new_password(password: &str) -> Result<(), ApiError> {
+    match password_problem(password) {
+        Some(problem) => Err(ApiError::invalid("weak_password", problem)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 pub fn hash_blocking(password: &str) -> Result<String, String> {

@@ -26,7 +26,8 @@ pub fn new_api_token() -> String {
     format!("{TOKEN_PREFIX}{}", new_secret())
 }
 
-/// A password people can type: 20 letters and digits (about 119 bits).
+/// A password people can type: 20 characters from 57 unambiguous letters and digits
+/// (about 116 bits).
 #[must_use]
 pub fn new_password() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";

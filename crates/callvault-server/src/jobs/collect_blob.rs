@@ -15,7 +15,7 @@ pub async fn run(
     let key = payload
         .get("key")
         .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| JobError::new("the job has no object key"))?;
+        .ok_or_else(|| JobError::permanent("the job has no object key"))?;
     if store.blob_in_use(key).await.map_err(JobError::new)? {
         return Ok(());
     }

@@ -38,12 +38,27 @@ struct Inner {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct JobError(String);
+#[error("{message}")]
+pub struct JobError {
+    message: String,
+    /// Retrying cannot help (a malformed job, say): the job is buried at once.
+    permanent: bool,
+}
 
 impl JobError {
+    /// A failure that may pass: the job is retried with backoff while attempts remain.
     fn new(e: impl std::fmt::Display) -> Self {
-        Self(e.to_string())
+        Self {
+            message: e.to_string(),
+            permanent: false,
+        }
+    }
+
+    fn permanent(e: impl std::fmt::Display) -> Self {
+        Self {
+            message: e.to_string(),
+            permanent: true,
+        }
     }
 }
 
@@ -133,28 +148,53 @@ impl JobRunner {
 
     async fn execute(&self, job: Job) {
         let inner = &self.0;
-        let outcome = match job.kind.as_str() {
-            COLLECT_BLOB => collect_blob::run(&*inner.store, &inner.blobs, &job.payload).await,
-            other => Err(JobError(format!("unknown job kind {other:?}"))),
+        let work = async {
+            match job.kind.as_str() {
+                COLLECT_BLOB => collect_blob::run(&*inner.store, &inner.blobs, &job.payload).await,
+                other => Err(JobError::permanent(format!("unknown job kind {other:?}"))),
+            }
+        };
+        // Keep the lease while the work runs, so no other worker takes the job meanwhile.
+        let outcome = tokio::select! {
+            outcome = work => outcome,
+            () = self.keep_lease(&job) => Err(JobError::new("lost the job's lease")),
         };
         let now = inner.clock.now();
         let recorded = match &outcome {
             Ok(()) => {
                 inner.metrics.job_finished(&job.kind, "done");
-                inner.store.complete(job.id).await
+                inner.store.complete(job.id, &inner.name).await
             }
             Err(e) => {
-                let retry = (job.attempts < job.max_attempts).then(|| now + backoff(job.attempts));
+                // The store buries the job when no attempts are left.
+                let retry = (!e.permanent).then(|| now + backoff(job.attempts));
+                let last = e.permanent || job.attempts >= job.max_attempts;
                 tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e,
-                    retry = retry.is_some(), "job failed");
+                    retry = !last, "job failed");
                 inner
                     .metrics
-                    .job_finished(&job.kind, if retry.is_some() { "retry" } else { "dead" });
-                inner.store.fail(job.id, &e.to_string(), retry, now).await
+                    .job_finished(&job.kind, if last { "dead" } else { "retry" });
+                inner
+                    .store
+                    .fail(job.id, &inner.name, &e.to_string(), retry, now)
+                    .await
             }
         };
         if let Err(e) = recorded {
-            tracing::warn!(job = %job.id, error = %e, "could not record the job's outcome");
+            tracing::warn!(job = %job.id, error = %e, "could not record the job's outcome (another worker may hold it)");
+        }
+    }
+
+    /// Renews the job's lease every third of its length; returns only if the lease is lost.
+    async fn keep_lease(&self, job: &Job) {
+        let every = StdDuration::try_from(LEASE / 3).unwrap_or(StdDuration::from_secs(60));
+        loop {
+            tokio::time::sleep(every).await;
+            let until = self.0.clock.now() + LEASE;
+            if let Err(e) = self.0.store.heartbeat(job.id, &self.0.name, until).await {
+                tracing::warn!(job = %job.id, error = %e, "could not renew the job's lease");
+                return;
+            }
         }
     }
 }

@@ -148,6 +148,7 @@ impl TestServer {
             http: self.http.clone(),
             token: Some(token),
             user: Some(user),
+            clock: self.clock.clone(),
         }
     }
 
@@ -162,6 +163,7 @@ impl TestServer {
             http: self.http.clone(),
             token: None,
             user: None,
+            clock: self.clock.clone(),
         }
     }
 
@@ -198,6 +200,8 @@ pub struct Client {
     pub http: reqwest::Client,
     pub token: Option<String>,
     pub user: Option<User>,
+    /// The server's clock, so seeding can move time past the calls it reports.
+    pub clock: Arc<ManualClock>,
 }
 
 pub struct Reply {
@@ -309,9 +313,13 @@ impl Client {
         self.post("/api/v1/calls", body).await
     }
 
-    /// An answered inbound call of one minute, started `minutes` after START.
+    /// An answered inbound call of one minute, started `minutes` after START (before it when
+    /// negative). The clock moves past the call's end if it is not there yet.
     pub async fn answered_call(&self, number: &str, contact: &str, minutes: i64) -> Value {
         let start = START + time::Duration::minutes(minutes);
+        if self.clock.now() < start + time::Duration::minutes(2) {
+            self.clock.set(start + time::Duration::minutes(2));
+        }
         let r = self
             .report(json!({
                 "number": number,

@@ -12,7 +12,7 @@ use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 
 use super::SqliteStore;
-use super::codec::{RowExt, enum_col, flag, ms, opt_ms};
+use super::codec::{RowExt, enum_col, flag, missing_on_fk, ms, opt_ms};
 use super::contacts::{assigned_from_row, insert_contact};
 use super::conversations::{ensure_conversation, touch};
 use super::numbers::recording_history_in;
@@ -157,7 +157,8 @@ impl CallStore for SqliteStore {
         // The rule of the product: the setting in effect when the call started decides, and the
         // answer is frozen on the call.
         let history = recording_history_in(&mut tx, number).await?;
-        let recording_allowed = recording_allowed_at(&history, new.times.started_at);
+        // A start reported slightly ahead of our clock is judged by the setting known now.
+        let recording_allowed = recording_allowed_at(&history, new.times.started_at.min(now));
 
         let existing_contact: Option<String> =
             sqlx::query_scalar("SELECT id FROM contacts WHERE phone_e164 = ?")
@@ -184,6 +185,18 @@ impl CallStore for SqliteStore {
                 insert_contact(&mut tx, &contact, now).await?
             }
         };
+        // Whoever handled the call may see the contact: a team member who sees only their own
+        // contacts sees the caller they just spoke to.
+        if let Some(handler) = new.handled_by {
+            sqlx::query(
+                "INSERT OR IGNORE INTO contact_assignments (contact_id, user_id) VALUES (?, ?)",
+            )
+            .bind(contact.to_string())
+            .bind(handler.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| missing_on_fk(e, "user"))?;
+        }
         let conversation = ensure_conversation(&mut tx, contact, now).await?;
 
         let (from, to) = match new.direction {
@@ -215,12 +228,7 @@ impl CallStore for SqliteStore {
         .bind(ms(now))
         .execute(&mut *tx)
         .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                StoreError::MissingReference("user")
-            }
-            _ => StoreError::backend(e),
-        })?;
+        .map_err(|e| missing_on_fk(e, "user"))?;
         sqlx::query(
             "INSERT INTO events (id, conversation_id, channel, occurred_at, call_id) VALUES (?, ?, ?, ?, ?)",
         )
@@ -245,17 +253,5 @@ impl CallStore for SqliteStore {
     async fn call(&self, id: CallId) -> StoreResult<Option<CallRecord>> {
         let mut conn = self.reader.acquire().await?;
         call_record_in(&mut conn, id).await
-    }
-
-    async fn call_by_external_id(
-        &self,
-        source: &str,
-        external_id: &str,
-    ) -> StoreResult<Option<Call>> {
-        let mut conn = self.reader.acquire().await?;
-        match existing_call(&mut conn, source, external_id).await? {
-            Some(id) => Ok(call_record_in(&mut conn, id).await?.map(|r| r.call)),
-            None => Ok(None),
-        }
     }
 }

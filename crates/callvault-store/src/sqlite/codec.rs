@@ -80,6 +80,19 @@ pub(super) fn enum_col<T>(
     parse(&raw).ok_or_else(|| StoreError::corrupt(format!("bad value in {col}: {raw:?}")))
 }
 
+/// Like [`enum_col`] for a column that may be NULL.
+pub(super) fn opt_enum_col<T>(
+    row: &SqliteRow,
+    col: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> StoreResult<Option<T>> {
+    row.opt_text(col)?
+        .map(|raw| {
+            parse(&raw).ok_or_else(|| StoreError::corrupt(format!("bad value in {col}: {raw:?}")))
+        })
+        .transpose()
+}
+
 pub(super) fn flag(v: bool) -> i64 {
     i64::from(v)
 }
@@ -88,6 +101,32 @@ pub(super) fn flag(v: bool) -> i64 {
 pub(super) fn json_list<S: AsRef<str>>(items: &[S]) -> String {
     serde_json::to_string(&items.iter().map(AsRef::as_ref).collect::<Vec<_>>())
         .unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The user a scope limits a list to, as bound in `(? IS NULL OR <assigned to ?>)`.
+pub(super) fn scope_user(scope: callvault_core::permissions::ContactScope) -> Option<String> {
+    match scope {
+        callvault_core::permissions::ContactScope::All => None,
+        callvault_core::permissions::ContactScope::AssignedTo(user) => Some(user.to_string()),
+    }
+}
+
+/// The LIKE patterns for a name fragment and phone digits, as the inbox and contacts bind them.
+pub(super) fn text_patterns(
+    name: Option<&str>,
+    digits: Option<&str>,
+) -> (Option<String>, Option<String>) {
+    (name.map(like_contains), digits.map(|d| format!("%{d}%")))
+}
+
+/// Maps a foreign-key violation to "the input names a `what` that does not exist".
+pub(super) fn missing_on_fk(e: sqlx::Error, what: &'static str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::MissingReference(what)
+        }
+        _ => StoreError::backend(e),
+    }
 }
 
 /// Escapes LIKE wildcards so user text matches literally (used with `ESCAPE '\'`).

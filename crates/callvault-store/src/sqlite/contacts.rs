@@ -2,19 +2,18 @@
 
 use async_trait::async_trait;
 use callvault_core::contact::{Contact, fold_for_search};
-use callvault_core::permissions::ContactScope;
 use callvault_core::phone::E164;
 use callvault_core::{ContactId, ConversationId, UserId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 use time::OffsetDateTime;
 
-use super::codec::{RowExt, like_contains, ms};
+use super::codec::{RowExt, missing_on_fk, ms, scope_user, text_patterns};
 use super::{SqliteStore, conversations};
 use crate::{
-    ContactCursor, ContactPage, ContactPatch, ContactQuery, ContactStore, ConversationDetail,
-    ConversationQuery, ConversationSummary, Deleted, NewContact, Page, StoreError, StoreResult,
-    TimelineEvent,
+    Access, ContactCursor, ContactPage, ContactPatch, ContactQuery, ContactStore,
+    ConversationDetail, ConversationPage, ConversationQuery, Deleted, NewContact, StoreError,
+    StoreResult, TimelineEvent,
 };
 
 /// The columns `contact_from_row` reads, from `contacts c`.
@@ -108,12 +107,7 @@ async fn assign(
         .bind(user.to_string())
         .execute(&mut **tx)
         .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                StoreError::MissingReference("user")
-            }
-            _ => StoreError::backend(e),
-        })?;
+        .map_err(|e| missing_on_fk(e, "user"))?;
     }
     Ok(())
 }
@@ -139,11 +133,8 @@ impl ContactStore for SqliteStore {
     }
 
     async fn contacts(&self, query: ContactQuery) -> StoreResult<ContactPage> {
-        let assigned_to = match query.scope {
-            ContactScope::All => None,
-            ContactScope::AssignedTo(user) => Some(user.to_string()),
-        };
         let limit = query.limit.clamp(1, 500);
+        let (name, digits) = text_patterns(query.name.as_deref(), query.digits.as_deref());
         let sql = concat!(
             "SELECT ",
             contact_columns!(),
@@ -158,9 +149,9 @@ impl ContactStore for SqliteStore {
               LIMIT ?6"
         );
         let rows = sqlx::query(sql)
-            .bind(assigned_to)
-            .bind(query.name.as_deref().map(like_contains))
-            .bind(query.digits.as_deref().map(|d| format!("%{d}%")))
+            .bind(scope_user(query.scope))
+            .bind(name)
+            .bind(digits)
             .bind(query.after.as_ref().map(|c| c.name_folded.clone()))
             .bind(query.after.as_ref().map(|c| c.id.to_string()))
             .bind(i64::from(limit) + 1)
@@ -261,11 +252,12 @@ impl ContactStore for SqliteStore {
         Ok(Deleted { cleanup_jobs })
     }
 
-    async fn conversations(
-        &self,
-        query: ConversationQuery,
-    ) -> StoreResult<Page<ConversationSummary>> {
+    async fn conversations(&self, query: ConversationQuery) -> StoreResult<ConversationPage> {
         conversations::list(&self.reader, query).await
+    }
+
+    async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Access>> {
+        conversations::access(&self.reader, id).await
     }
 
     async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationDetail>> {

@@ -2,7 +2,6 @@
 
 use callvault_core::call::Direction;
 use callvault_core::conversation::Channel;
-use callvault_core::permissions::ContactScope;
 use callvault_core::phone::E164;
 use callvault_core::{ContactId, ConversationId, EventId, JobId, UserId};
 use sqlx::sqlite::SqliteRow;
@@ -10,12 +9,14 @@ use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use time::OffsetDateTime;
 
 use super::calls::call_records_of_conversation;
-use super::codec::{RowExt, enum_col, ms, opt_ms};
+use super::codec::{RowExt, enum_col, ms, opt_enum_col, opt_ms, scope_user, text_patterns};
+use super::contacts::assigned_from_row;
 use super::contacts::contact_in;
 use super::jobs::enqueue_in;
 use crate::{
-    ContactRef, ConversationCursor, ConversationDetail, ConversationQuery, ConversationSummary,
-    EventKind, Page, StoreError, StoreResult, TimelineEvent, UserRef, collect_blob_job,
+    Access, ContactRef, ConversationCursor, ConversationDetail, ConversationPage,
+    ConversationQuery, ConversationSummary, EventKind, StoreError, StoreResult, TimelineEvent,
+    UserRef, collect_blob_job,
 };
 
 /// The contact's conversation, created if it has none.
@@ -155,10 +156,7 @@ fn summary_from_row(row: &SqliteRow) -> StoreResult<ConversationSummary> {
             name: row.text("name")?,
             phone,
         },
-        last_message_channel: row
-            .opt_text("last_message_channel")?
-            .map(|c| Channel::parse(&c).ok_or_else(|| StoreError::corrupt("bad channel")))
-            .transpose()?,
+        last_message_channel: opt_enum_col(row, "last_message_channel", Channel::parse)?,
         last_message_at: row.opt_time("last_message_at")?,
         activity_at: row.time("activity_at")?,
         created_at: row.time("created_at")?,
@@ -168,12 +166,9 @@ fn summary_from_row(row: &SqliteRow) -> StoreResult<ConversationSummary> {
 pub(super) async fn list(
     pool: &SqlitePool,
     query: ConversationQuery,
-) -> StoreResult<Page<ConversationSummary>> {
-    let assigned_to = match query.scope {
-        ContactScope::All => None,
-        ContactScope::AssignedTo(user) => Some(user.to_string()),
-    };
+) -> StoreResult<ConversationPage> {
     let limit = query.limit.clamp(1, 500);
+    let (name, digits) = text_patterns(query.name.as_deref(), query.digits.as_deref());
     let rows = sqlx::query(
         r"SELECT v.id, v.last_message_channel, v.last_message_at, v.activity_at, v.created_at,
                  c.id AS contact_id, c.name, c.phone_e164
@@ -188,10 +183,10 @@ pub(super) async fn list(
           ORDER BY v.activity_at DESC, v.id DESC
           LIMIT ?7",
     )
-    .bind(assigned_to)
+    .bind(scope_user(query.scope))
     .bind(query.channel.map(Channel::as_str))
-    .bind(query.name.as_deref().map(super::codec::like_contains))
-    .bind(query.digits.as_deref().map(|d| format!("%{d}%")))
+    .bind(name)
+    .bind(digits)
     .bind(opt_ms(query.after.map(|c| c.activity_at)))
     .bind(query.after.map(|c| c.id.to_string()))
     .bind(i64::from(limit) + 1)
@@ -210,7 +205,27 @@ pub(super) async fn list(
     } else {
         None
     };
-    Ok(Page { items, next })
+    Ok(ConversationPage { items, next })
+}
+
+/// The contact behind a conversation and who it is assigned to.
+pub(super) async fn access(pool: &SqlitePool, id: ConversationId) -> StoreResult<Option<Access>> {
+    let row = sqlx::query(
+        "SELECT v.contact_id,
+                (SELECT json_group_array(a.user_id) FROM contact_assignments a
+                 WHERE a.contact_id = v.contact_id) AS assigned
+         FROM conversations v WHERE v.id = ?",
+    )
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        Ok(Access {
+            contact_id: row.parsed("contact_id")?,
+            assigned: assigned_from_row(&row)?,
+        })
+    })
+    .transpose()
 }
 
 pub(super) async fn detail(
@@ -276,10 +291,7 @@ pub(super) async fn detail(
     }
     Ok(Some(ConversationDetail {
         id,
-        last_message_channel: row
-            .opt_text("last_message_channel")?
-            .map(|c| Channel::parse(&c).ok_or_else(|| StoreError::corrupt("bad channel")))
-            .transpose()?,
+        last_message_channel: opt_enum_col(&row, "last_message_channel", Channel::parse)?,
         last_message_at: row.opt_time("last_message_at")?,
         created_at: row.time("created_at")?,
         contact,

@@ -55,6 +55,15 @@ pub(super) async fn enqueue_in(
     Ok(id)
 }
 
+/// `NotFound` when an update touched no job: it was not (or no longer) in the state asked for.
+fn found(rows: u64) -> StoreResult<()> {
+    if rows == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn enqueue(&self, job: NewJob, now: OffsetDateTime) -> StoreResult<JobId> {
@@ -71,6 +80,19 @@ impl JobStore for SqliteStore {
         now: OffsetDateTime,
         lease: Duration,
     ) -> StoreResult<Option<Job>> {
+        let mut tx = self.write().await?;
+        // A job whose worker keeps dying (its lease runs out) must not be retried forever.
+        sqlx::query(
+            "UPDATE jobs SET state = 'dead', lease_until = NULL, worker = NULL, updated_at = ?1,
+                             last_error = COALESCE(last_error || '; ', '') ||
+                                          'the worker stopped while running it, ' || attempts || ' times'
+             WHERE state = 'running' AND lease_until <= ?1 AND attempts >= max_attempts
+               AND kind IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(ms(now))
+        .bind(json_list(kinds))
+        .execute(&mut *tx)
+        .await?;
         let row = sqlx::query(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?1,
                              worker = ?2, updated_at = ?3
@@ -85,9 +107,11 @@ impl JobStore for SqliteStore {
         .bind(worker)
         .bind(ms(now))
         .bind(json_list(kinds))
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *tx)
         .await?;
-        row.as_ref().map(job_from_row).transpose()
+        let job = row.as_ref().map(job_from_row).transpose()?;
+        tx.commit().await?;
+        Ok(job)
     }
 
     async fn claim(
@@ -100,7 +124,7 @@ impl JobStore for SqliteStore {
         let row = sqlx::query(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?1,
                              worker = ?2, updated_at = ?3
-             WHERE id = ?4
+             WHERE id = ?4 AND attempts < max_attempts
                AND ((state = 'queued' AND run_at <= ?3) OR (state = 'running' AND lease_until <= ?3))
              RETURNING id, kind, payload, state, attempts, max_attempts, run_at, last_error",
         )
@@ -122,42 +146,50 @@ impl JobStore for SqliteStore {
         .bind(worker)
         .execute(&self.writer)
         .await?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        found(done.rows_affected())
     }
 
-    async fn complete(&self, id: JobId) -> StoreResult<()> {
-        sqlx::query("DELETE FROM jobs WHERE id = ?")
-            .bind(id.to_string())
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+    async fn complete(&self, id: JobId, worker: &str) -> StoreResult<()> {
+        let done =
+            sqlx::query("DELETE FROM jobs WHERE id = ? AND worker = ? AND state = 'running'")
+                .bind(id.to_string())
+                .bind(worker)
+                .execute(&self.writer)
+                .await?;
+        found(done.rows_affected())
     }
 
     async fn fail(
         &self,
         id: JobId,
+        worker: &str,
         error: &str,
         retry_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE jobs SET
                 state = CASE WHEN ?1 IS NULL OR attempts >= max_attempts THEN 'dead' ELSE 'queued' END,
                 run_at = COALESCE(?1, run_at),
                 lease_until = NULL, worker = NULL, last_error = ?2, updated_at = ?3
-             WHERE id = ?4",
+             WHERE id = ?4 AND worker = ?5 AND state = 'running'",
         )
         .bind(retry_at.map(ms))
         .bind(error)
         .bind(ms(now))
         .bind(id.to_string())
+        .bind(worker)
         .execute(&self.writer)
         .await?;
-        Ok(())
+        found(done.rows_affected())
+    }
+
+    async fn cancel(&self, id: JobId) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM jobs WHERE id = ? AND state = 'queued'")
+            .bind(id.to_string())
+            .execute(&self.writer)
+            .await?;
+        found(done.rows_affected())
     }
 
     async fn job(&self, id: JobId) -> StoreResult<Option<Job>> {

@@ -1,6 +1,8 @@
 //! The business's phone numbers, their forward targets and the history of their recording
 //! setting.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use callvault_core::NumberId;
 use callvault_core::number::{ForwardTarget, PhoneNumber, Provider, RecordingChange};
@@ -9,7 +11,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 use time::OffsetDateTime;
 
-use super::codec::{RowExt, enum_col, flag, ms};
+use super::codec::{RowExt, enum_col, flag, missing_on_fk, ms};
 use super::{SqliteStore, conflict_on_unique};
 use crate::{NewNumber, NumberPatch, NumberStore, StoreError, StoreResult};
 
@@ -24,23 +26,36 @@ fn e164(raw: String) -> StoreResult<E164> {
     E164::try_from(raw).map_err(|e| StoreError::corrupt(e.to_string()))
 }
 
-async fn number_from_row(conn: &mut SqliteConnection, row: &SqliteRow) -> StoreResult<PhoneNumber> {
-    let id: NumberId = row.parsed("id")?;
-    let targets = sqlx::query(
-        "SELECT phone_e164, user_id FROM forward_targets WHERE number_id = ? ORDER BY position",
+/// Forward targets by number, in ring order: of one number, or of all when `only` is `None`.
+async fn forward_targets(
+    conn: &mut SqliteConnection,
+    only: Option<NumberId>,
+) -> StoreResult<HashMap<NumberId, Vec<ForwardTarget>>> {
+    let rows = sqlx::query(
+        "SELECT number_id, phone_e164, user_id FROM forward_targets
+         WHERE ?1 IS NULL OR number_id = ?1 ORDER BY number_id, position",
     )
-    .bind(id.to_string())
-    .fetch_all(&mut *conn)
+    .bind(only.map(|id| id.to_string()))
+    .fetch_all(conn)
     .await?;
-    let forward_to = targets
-        .iter()
-        .map(|t| {
-            Ok(ForwardTarget {
-                phone: e164(t.text("phone_e164")?)?,
-                user_id: t.opt_parsed("user_id")?,
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
+    let mut targets: HashMap<NumberId, Vec<ForwardTarget>> = HashMap::new();
+    for row in &rows {
+        targets
+            .entry(row.parsed("number_id")?)
+            .or_default()
+            .push(ForwardTarget {
+                phone: e164(row.text("phone_e164")?)?,
+                user_id: row.opt_parsed("user_id")?,
+            });
+    }
+    Ok(targets)
+}
+
+fn number_from_row(
+    row: &SqliteRow,
+    targets: &mut HashMap<NumberId, Vec<ForwardTarget>>,
+) -> StoreResult<PhoneNumber> {
+    let id: NumberId = row.parsed("id")?;
     Ok(PhoneNumber {
         id,
         e164: e164(row.text("e164")?)?,
@@ -48,26 +63,37 @@ async fn number_from_row(conn: &mut SqliteConnection, row: &SqliteRow) -> StoreR
         provider: enum_col(row, "provider", Provider::parse)?,
         call_recording: row.flag("call_recording")?,
         consent_announcement: row.opt_text("consent_announcement")?,
-        forward_to,
+        forward_to: targets.remove(&id).unwrap_or_default(),
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })
 }
 
-async fn number_in(conn: &mut SqliteConnection, id: NumberId) -> StoreResult<Option<PhoneNumber>> {
+/// One number, looked up by a column of `phone_numbers n` (`n.id` or `n.e164`).
+async fn number_where(
+    conn: &mut SqliteConnection,
+    by_e164: bool,
+    key: &str,
+) -> StoreResult<Option<PhoneNumber>> {
     let sql = concat!(
         "SELECT ",
         number_columns!(),
-        " FROM phone_numbers n WHERE n.id = ?"
+        " FROM phone_numbers n WHERE (?1 AND n.e164 = ?2) OR (NOT ?1 AND n.id = ?2)"
     );
-    let row = sqlx::query(sql)
-        .bind(id.to_string())
+    let Some(row) = sqlx::query(sql)
+        .bind(by_e164)
+        .bind(key)
         .fetch_optional(&mut *conn)
-        .await?;
-    match row {
-        Some(row) => Ok(Some(number_from_row(conn, &row).await?)),
-        None => Ok(None),
-    }
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut targets = forward_targets(conn, Some(row.parsed("id")?)).await?;
+    number_from_row(&row, &mut targets).map(Some)
+}
+
+async fn number_in(conn: &mut SqliteConnection, id: NumberId) -> StoreResult<Option<PhoneNumber>> {
+    number_where(conn, false, &id.to_string()).await
 }
 
 async fn set_forward_targets(
@@ -89,12 +115,7 @@ async fn set_forward_targets(
         .bind(target.user_id.map(|u| u.to_string()))
         .execute(&mut **tx)
         .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                StoreError::MissingReference("user")
-            }
-            _ => StoreError::backend(e),
-        })?;
+        .map_err(|e| missing_on_fk(e, "user"))?;
     }
     Ok(())
 }
@@ -176,19 +197,7 @@ impl NumberStore for SqliteStore {
 
     async fn number_by_e164(&self, e164: &E164) -> StoreResult<Option<PhoneNumber>> {
         let mut conn = self.reader.acquire().await?;
-        let sql = concat!(
-            "SELECT ",
-            number_columns!(),
-            " FROM phone_numbers n WHERE n.e164 = ?"
-        );
-        let row = sqlx::query(sql)
-            .bind(e164.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
-        match row {
-            Some(row) => Ok(Some(number_from_row(&mut conn, &row).await?)),
-            None => Ok(None),
-        }
+        number_where(&mut conn, true, e164.as_str()).await
     }
 
     async fn numbers(&self) -> StoreResult<Vec<PhoneNumber>> {
@@ -199,11 +208,10 @@ impl NumberStore for SqliteStore {
             " FROM phone_numbers n ORDER BY n.label COLLATE NOCASE, n.e164"
         );
         let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
-        let mut numbers = Vec::with_capacity(rows.len());
-        for row in &rows {
-            numbers.push(number_from_row(&mut conn, row).await?);
-        }
-        Ok(numbers)
+        let mut targets = forward_targets(&mut conn, None).await?;
+        rows.iter()
+            .map(|row| number_from_row(row, &mut targets))
+            .collect()
     }
 
     async fn update_number(

@@ -69,10 +69,15 @@ impl RecordingStore for SqliteStore {
         .await
         .map_err(|e| super::conflict_on_unique(e, "recording_exists"))?;
         if let Some(guard) = guard {
-            sqlx::query("DELETE FROM jobs WHERE id = ?")
+            // If the guard already started, it may be deleting this very object: give up and
+            // let the caller clean up, rather than keep a row whose audio may vanish.
+            let dropped = sqlx::query("DELETE FROM jobs WHERE id = ? AND state = 'queued'")
                 .bind(guard.to_string())
                 .execute(&mut *tx)
                 .await?;
+            if dropped.rows_affected() == 0 {
+                return Err(StoreError::Conflict("upload_expired"));
+            }
         }
         tx.commit().await?;
         let recording = Recording {

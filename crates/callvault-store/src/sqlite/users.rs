@@ -6,7 +6,7 @@ use callvault_core::{TokenId, UserId};
 use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 
-use super::codec::{RowExt, enum_col, flag, ms};
+use super::codec::{RowExt, enum_col, flag, missing_on_fk, ms};
 use super::{SqliteStore, conflict_on_unique};
 use crate::{NewSession, NewUser, StoreError, StoreResult, TokenInfo, UserPatch, UserStore};
 
@@ -113,6 +113,13 @@ impl UserStore for SqliteStore {
     }
 
     async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User> {
+        let mut tx = self.write().await?;
+        let was_active_admin: Option<i64> =
+            sqlx::query_scalar("SELECT role = 'admin' AND disabled = 0 FROM users WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let was_active_admin = was_active_admin.ok_or(StoreError::NotFound)? != 0;
         let done = sqlx::query(
             "UPDATE users SET
                 name = COALESCE(?, name),
@@ -120,22 +127,48 @@ impl UserStore for SqliteStore {
                 scope = COALESCE(?, scope),
                 can_download = COALESCE(?, can_download),
                 can_delete = COALESCE(?, can_delete),
-                disabled = COALESCE(?, disabled)
+                disabled = COALESCE(?, disabled),
+                password_hash = COALESCE(?, password_hash)
              WHERE id = ?",
         )
-        .bind(patch.name)
+        .bind(&patch.name)
         .bind(patch.role.map(Role::as_str))
         .bind(patch.scope.map(Scope::as_str))
         .bind(patch.can_download.map(flag))
         .bind(patch.can_delete.map(flag))
         .bind(patch.disabled.map(flag))
+        .bind(&patch.password_hash)
         .bind(id.to_string())
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        self.user(id).await?.ok_or(StoreError::NotFound)
+        if patch.password_hash.is_some() || patch.disabled == Some(true) {
+            sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if was_active_admin && (patch.role.is_some() || patch.disabled.is_some()) {
+            // Checked inside the transaction, so two admins demoting each other cannot both win.
+            let admins: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if admins == 0 {
+                return Err(StoreError::Conflict("last_admin"));
+            }
+        }
+        let sql = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = ?");
+        let row = sqlx::query(sql)
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        let user = user_from_row(&row)?;
+        tx.commit().await?;
+        Ok(user)
     }
 
     async fn set_password(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
@@ -220,12 +253,7 @@ impl UserStore for SqliteStore {
         .bind(ms(now))
         .execute(&self.writer)
         .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                StoreError::MissingReference("user")
-            }
-            _ => StoreError::backend(e),
-        })?;
+        .map_err(|e| missing_on_fk(e, "user"))?;
         Ok(TokenInfo {
             id,
             user_id,

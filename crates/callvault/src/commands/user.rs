@@ -58,12 +58,8 @@ fn read_password() -> anyhow::Result<String> {
             .context("reading the password from standard input")?;
         line.trim_end_matches(['\n', '\r']).to_owned()
     };
-    let chars = password.chars().count();
-    if chars < callvault_server::api::MIN_PASSWORD_CHARS {
-        bail!(
-            "a password needs at least {} characters (give it on standard input)",
-            callvault_server::api::MIN_PASSWORD_CHARS
-        );
+    if let Some(problem) = callvault_server::api::password_problem(&password) {
+        bail!("{problem} (give it on standard input)");
     }
     Ok(password)
 }
