@@ -3,5 +3,8 @@
 # listening on 127.0.0.1:8080. Extra arguments go to `callvault serve` (see --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/deps.sh
+# cmake builds the bundled Opus decoder.
+need_packages cmake=cmake
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/callvault-target}"
 exec cargo run --release --locked -p callvault -- serve "$@"

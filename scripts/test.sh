@@ -8,6 +8,11 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() { printf '\n== %s\n' "$*"; }
 
+step "tools"
+. scripts/deps.sh
+# cmake builds the bundled Opus decoder; ffprobe checks the MP3s the tests make.
+need_packages cmake=cmake ffprobe=ffmpeg
+
 step "formatting"
 cargo fmt --all -- --check
 

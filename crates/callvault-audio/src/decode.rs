@@ -1,7 +1,7 @@
 //! Decoding with symphonia into planar `f32` blocks, one block per packet, so memory stays
 //! bounded whatever the length of the call.
 
-use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions, well_known};
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
@@ -36,13 +36,6 @@ impl Block<'_> {
     #[must_use]
     pub fn frames(&self) -> usize {
         self.planes.first().map_or(0, Vec::len)
-    }
-}
-
-fn codec_name(id: symphonia::core::codecs::audio::AudioCodecId) -> &'static str {
-    match id {
-        well_known::CODEC_ID_MP3 => "mp3",
-        _ => "other",
     }
 }
 
@@ -83,12 +76,12 @@ impl AudioReader {
             .as_ref()
             .and_then(|p| p.audio())
             .ok_or_else(|| AudioError::Unsupported("the audio track has no codec".into()))?;
-        let decoder = symphonia::default::get_codecs()
+        let decoder = crate::codecs::registry()
             .make_audio_decoder(params, &AudioDecoderOptions::default())
             .map_err(|_| AudioError::Unsupported("no decoder for this codec".into()))?;
         Ok(Self {
             track_id: track.id,
-            codec_name: codec_name(params.codec),
+            codec_name: crate::codecs::name(params.codec),
             format,
             decoder,
             spec: None,

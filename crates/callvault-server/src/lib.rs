@@ -6,6 +6,7 @@ mod auth;
 pub mod bootstrap;
 mod error;
 mod extract;
+pub mod ingest;
 pub mod jobs;
 mod metrics;
 mod ops;

@@ -6,16 +6,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use callvault_audio::AudioError;
 use callvault_core::permissions::{ContactAction, Decision, OrgAction, can};
 use callvault_core::recording::Recording;
 use callvault_core::user::User;
 use callvault_core::{CallId, RecordingId};
-use callvault_store::{NewRecording, RecordingRecord, collect_blob_job};
+use callvault_store::RecordingRecord;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use time::Duration;
 use tokio::io::AsyncWriteExt;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,6 +22,7 @@ use super::views::RecordingView;
 use crate::auth::{CurrentUser, require, require_org};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
+use crate::ingest;
 use crate::range::{self, RangeRequest};
 use crate::state::AppState;
 
@@ -35,9 +33,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audio))
         .routes(routes!(download))
 }
-
-/// How long an upload may take before its object, if left unreferenced, is collected.
-const UPLOAD_GUARD: Duration = Duration::hours(1);
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -51,17 +46,18 @@ pub struct UploadQuery {
 pub struct UploadedRecording {
     pub recording_id: RecordingId,
     pub duration_s: f64,
+    /// 1 or 2: two-channel calls keep the contact on the left and the team member on the right.
     pub channels: u16,
+    /// What was uploaded ("pcm_mulaw", "opus", …); it is stored as MP3.
+    pub source_codec: String,
 }
 
-/// The upload, spooled to a temporary file that disappears whatever happens.
-struct Spooled {
-    file: tempfile::NamedTempFile,
-    bytes: u64,
-    sha256: String,
-}
-
-async fn spool(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<Spooled> {
+/// Spools the body to a temporary file that disappears whatever happens.
+async fn spool(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> ApiResult<tempfile::NamedTempFile> {
     let limit = state.settings.max_upload_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -78,7 +74,6 @@ async fn spool(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<S
     let file = tempfile::NamedTempFile::new_in(&dir).map_err(|e| ApiError::internal(&e))?;
     let handle = file.reopen().map_err(|e| ApiError::internal(&e))?;
     let mut out = tokio::io::BufWriter::new(tokio::fs::File::from_std(handle));
-    let mut hasher = Sha256::new();
     let mut bytes = 0u64;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
@@ -88,17 +83,12 @@ async fn spool(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<S
         if bytes > limit {
             return Err(ApiError::too_large(limit));
         }
-        hasher.update(&chunk);
         out.write_all(&chunk)
             .await
             .map_err(|e| ApiError::internal(&e))?;
     }
     out.flush().await.map_err(|e| ApiError::internal(&e))?;
-    Ok(Spooled {
-        file,
-        bytes,
-        sha256: hex::encode(hasher.finalize()),
-    })
+    Ok(file)
 }
 
 /// Removes uploads a crash interrupted: at start no upload is in progress, so whatever is in
@@ -119,25 +109,13 @@ pub fn sweep_spool(settings: &crate::Settings) {
     }
 }
 
-fn audio_error(e: AudioError) -> ApiError {
-    match e {
-        AudioError::Unsupported(why) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_audio",
-            format!("this is not audio the server can store ({why}); send MP3"),
-        ),
-        AudioError::Corrupt(why) => {
-            ApiError::invalid("corrupt_audio", format!("the audio is damaged: {why}"))
-        }
-        AudioError::Io(e) => ApiError::internal(&e),
-    }
-}
-
-/// Stores a call's recording from a phone system: the raw audio is the body. Refused with 409
+/// Stores a call's recording from a phone system: the raw audio is the body, in any common
+/// format (WAV with PCM, G.711 µ-law/A-law or IMA ADPCM; MP3; FLAC; Ogg Vorbis or Opus; WebM
+/// Opus; AAC in M4A). It is stored as MP3 with its channels kept. Refused with 409
 /// `recording_disabled` when recording was off for the number when the call started.
 #[utoipa::path(put, path = "/api/v1/calls/{id}/recording", tag = "recordings",
     params(("id" = CallId, Path), UploadQuery),
-    request_body(content = Vec<u8>, content_type = "audio/mpeg", description = "The recording (MP3)"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The recording, in any supported format"),
     responses((status = 201, body = UploadedRecording), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
               (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -150,79 +128,19 @@ async fn upload(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<UploadedRecording>)> {
     require_org(&user, OrgAction::ReportCalls)?;
-    let call = state
-        .store
-        .call(call_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("call"))?;
-    // Checked before reading the body, to spare the upload; the store checks again on commit.
-    if !call.call.recording_allowed {
-        return Err(callvault_store::StoreError::Conflict("recording_disabled").into());
-    }
-    if call.recording.is_some() && !q.replace {
-        return Err(callvault_store::StoreError::Conflict("recording_exists").into());
-    }
+    ingest::recordable_call(&state, call_id, q.replace).await?;
     let spooled = spool(&state, &headers, body).await?;
-    let path = spooled.file.path().to_owned();
-    let analysis = tokio::task::spawn_blocking(move || callvault_audio::analyze_file(&path))
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .map_err(audio_error)?;
-    if analysis.codec != "mp3" {
-        return Err(audio_error(AudioError::Unsupported(format!(
-            "{} audio",
-            analysis.codec
-        ))));
-    }
-
-    let id = RecordingId::new();
-    let key = Recording::blob_key_for(id);
-    let now = state.now();
-    // If anything below dies halfway, this job removes the object nobody owns.
-    let guard = state
-        .store
-        .enqueue(collect_blob_job(&key, now + UPLOAD_GUARD), now)
-        .await?;
-    let stored = async {
-        state.blobs.put_file(&key, spooled.file.path()).await?;
-        let new = NewRecording {
-            id,
-            call_id,
-            blob_key: key.clone(),
-            duration_ms: analysis.duration_ms(),
-            channels: analysis.channels,
-            sample_rate: analysis.sample_rate,
-            bytes: spooled.bytes,
-            sha256: spooled.sha256.clone(),
-            peaks: analysis.peaks.clone(),
-        };
-        Ok::<_, ApiError>(
-            state
-                .store
-                .add_recording(new, q.replace, Some(guard), state.now())
-                .await?,
-        )
-    }
-    .await;
-    let (recording, replaced) = match stored {
-        Ok(done) => done,
-        Err(e) => {
-            // Undo now rather than in an hour; the guard stays queued in case this fails too.
-            if state.blobs.delete(&key).await.is_ok() {
-                let _ = state.store.cancel(guard).await;
-            }
-            return Err(e);
-        }
-    };
-    state.jobs.run_now(&replaced.cleanup_jobs).await;
-    audit::record(&state, Some(&user), "recording.upload", "recording", Some(id.to_string()),
-        serde_json::json!({"call_id": call_id, "bytes": recording.bytes, "replaced": !replaced.cleanup_jobs.is_empty()})).await;
+    let (recording, transcoded) =
+        ingest::store_recording(&state, call_id, spooled.path(), q.replace).await?;
+    audit::record(&state, Some(&user), "recording.upload", "recording", Some(recording.id.to_string()),
+        serde_json::json!({"call_id": call_id, "source_codec": transcoded.source_codec, "bytes": recording.bytes})).await;
     Ok((
         StatusCode::CREATED,
         Json(UploadedRecording {
-            recording_id: id,
+            recording_id: recording.id,
             duration_s: super::views::seconds(recording.duration_ms),
             channels: recording.channels,
+            source_codec: transcoded.source_codec.to_owned(),
         }),
     ))
 }

@@ -1,0 +1,123 @@
+//! A call's recording, from wherever it came (an upload, an import, a provider's media file),
+//! through the audio pipeline into the audio store and the database. Whatever fails along the
+//! way leaves nothing behind: no row, no object, no temporary file.
+
+use std::path::Path;
+
+use axum::http::StatusCode;
+use callvault_audio::{AudioError, Transcoded};
+use callvault_core::recording::Recording;
+use callvault_core::{CallId, RecordingId};
+use callvault_store::{CallRecord, NewRecording, StoreError, collect_blob_job};
+use time::Duration;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// How long storing may take before its object, if left unreferenced, is collected.
+const GUARD: Duration = Duration::hours(1);
+
+/// The call, if a recording may be stored for it: it exists, recording was on when it
+/// started, and it has no recording yet (or `replace` says to replace it). Checked before any
+/// audio is read; the store checks the same again when the row is written.
+pub async fn recordable_call(
+    state: &AppState,
+    call_id: CallId,
+    replace: bool,
+) -> ApiResult<CallRecord> {
+    let call = state
+        .store
+        .call(call_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("call"))?;
+    if !call.call.recording_allowed {
+        return Err(StoreError::Conflict("recording_disabled").into());
+    }
+    if call.recording.is_some() && !replace {
+        return Err(StoreError::Conflict("recording_exists").into());
+    }
+    Ok(call)
+}
+
+pub fn audio_error(e: AudioError) -> ApiError {
+    match e {
+        AudioError::Unsupported(why) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_audio",
+            format!(
+                "this is not audio the server can read ({why}); send WAV, MP3, FLAC, Ogg, Opus or M4A"
+            ),
+        ),
+        AudioError::Corrupt(why) => {
+            ApiError::invalid("corrupt_audio", format!("the audio is damaged: {why}"))
+        }
+        AudioError::Encode(_) | AudioError::Io(_) => ApiError::internal(&e),
+    }
+}
+
+/// Transcodes `source` to the stored MP3 and records it as the call's recording.
+pub async fn store_recording(
+    state: &AppState,
+    call_id: CallId,
+    source: &Path,
+    replace: bool,
+) -> ApiResult<(Recording, Transcoded)> {
+    let dir = state.settings.upload_dir();
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    // Removed when dropped, whatever happens; a crash leaves it to the sweep at start.
+    let mp3 = tempfile::Builder::new()
+        .suffix(".mp3")
+        .tempfile_in(&dir)
+        .map_err(|e| ApiError::internal(&e))?;
+    let (input, output) = (source.to_owned(), mp3.path().to_owned());
+    let transcoded =
+        tokio::task::spawn_blocking(move || callvault_audio::transcode_file(&input, &output))
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+            .map_err(audio_error)?;
+
+    let id = RecordingId::new();
+    let key = Recording::blob_key_for(id);
+    let now = state.now();
+    // If anything below dies halfway, this job removes the object nobody owns.
+    let guard = state
+        .store
+        .enqueue(collect_blob_job(&key, now + GUARD), now)
+        .await?;
+    let stored = async {
+        state.blobs.put_file(&key, mp3.path()).await?;
+        let new = NewRecording {
+            id,
+            call_id,
+            blob_key: key.clone(),
+            duration_ms: transcoded.duration_ms(),
+            channels: transcoded.profile.channels,
+            sample_rate: transcoded.profile.sample_rate,
+            bytes: transcoded.bytes,
+            sha256: transcoded.sha256.clone(),
+            peaks: transcoded.peaks.clone(),
+        };
+        Ok::<_, ApiError>(
+            state
+                .store
+                .add_recording(new, replace, Some(guard), state.now())
+                .await?,
+        )
+    }
+    .await;
+    match stored {
+        Ok((recording, replaced)) => {
+            state.jobs.run_now(&replaced.cleanup_jobs).await;
+            Ok((recording, transcoded))
+        }
+        Err(e) => {
+            // Undo now rather than in an hour; the guard stays queued in case this fails too.
+            if state.blobs.delete(&key).await.is_ok() {
+                let _ = state.store.cancel(guard).await;
+            }
+            Err(e)
+        }
+    }
+}
