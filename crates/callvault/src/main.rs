@@ -36,11 +36,14 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
+    /// Benchmarks against the tools callvault competes with.
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
 }
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,symphonia=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -66,6 +69,10 @@ async fn main() -> std::process::ExitCode {
         Command::Worker => commands::serve::run_worker(config).await,
         Command::User(cmd) => commands::user::run(config, cmd).await,
         Command::Token(cmd) => commands::token::run(config, cmd).await,
+        Command::Bench(cmd) => tokio::task::spawn_blocking(move || commands::bench::run(cmd))
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod bench;
 pub mod serve;
 pub mod token;
 pub mod user;

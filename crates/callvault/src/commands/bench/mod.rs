@@ -1,0 +1,31 @@
+//! `callvault bench …`: our pipelines against the tools they compete with, measured in the
+//! same run on the same inputs; the last line is always `ratio <anchor_time/our_time>`.
+
+mod audio;
+mod signal;
+
+#[derive(clap::Subcommand)]
+pub enum BenchCommand {
+    /// Decode + encode + peaks against `ffmpeg -c:a libmp3lame`, on generated calls.
+    Audio {
+        /// Length of each generated call, in minutes.
+        #[arg(long, default_value_t = 10)]
+        minutes: u32,
+        /// Timed runs per input; the best counts.
+        #[arg(long, default_value_t = 3)]
+        runs: u32,
+        /// Also transcode a two-hour two-channel call and report its peak memory.
+        #[arg(long)]
+        long: bool,
+    },
+    /// Transcodes one file and prints the process's peak memory (used by `bench audio`).
+    #[command(hide = true)]
+    AudioChild { input: std::path::PathBuf, output: std::path::PathBuf },
+}
+
+pub fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Audio { minutes, runs, long } => audio::run(minutes, runs.max(1), long),
+        BenchCommand::AudioChild { input, output } => audio::child(&input, &output),
+    }
+}
