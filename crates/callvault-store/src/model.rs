@@ -329,6 +329,9 @@ pub struct NewNumber {
     pub call_recording: bool,
     pub consent_announcement: Option<String>,
     pub forward_to: Vec<ForwardTarget>,
+    /// When the recording setting took effect, if earlier than now: a number that recorded on
+    /// its phone system before being configured here. Only at creation, when it has no calls.
+    pub recording_since: Option<OffsetDateTime>,
 }
 
 /// Changes to a number; `None` leaves a field as it is, `Some(None)` clears an optional one.

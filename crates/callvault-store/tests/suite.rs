@@ -66,6 +66,7 @@ async fn number(
                 call_recording: recording,
                 consent_announcement: None,
                 forward_to: vec![],
+                recording_since: None,
             },
             at,
         )
@@ -1274,4 +1275,53 @@ async fn contacts_list_by_name_with_scope_and_pages() {
             .collect::<Vec<_>>(),
         vec!["Bravo"]
     );
+}
+
+#[tokio::test]
+async fn a_new_number_may_say_since_when_its_phone_system_recorded() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    s.create_number(
+        NewNumber {
+            e164: phone("+1 415 555 0000"),
+            label: "Imported PBX line".into(),
+            provider: Provider::Pbx,
+            call_recording: true,
+            consent_announcement: None,
+            forward_to: vec![],
+            recording_since: Some(T0 - Duration::days(365)),
+        },
+        T0,
+    )
+    .await
+    .expect("number");
+    let old = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0101",
+                T0 - Duration::days(30),
+                None,
+            ),
+            T0,
+        )
+        .await
+        .expect("call");
+    assert!(
+        old.record.call.recording_allowed,
+        "recorded since a year ago"
+    );
+    let older = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0101",
+                T0 - Duration::days(400),
+                None,
+            ),
+            T0,
+        )
+        .await
+        .expect("call");
+    assert!(!older.record.call.recording_allowed, "but not before that");
 }

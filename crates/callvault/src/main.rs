@@ -36,6 +36,9 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
+    /// Import calls and recordings from a phone system.
+    #[command(subcommand)]
+    Import(commands::import::ImportCommand),
     /// Benchmarks against the tools callvault competes with.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -69,6 +72,7 @@ async fn main() -> std::process::ExitCode {
         Command::Worker => commands::serve::run_worker(config).await,
         Command::User(cmd) => commands::user::run(config, cmd).await,
         Command::Token(cmd) => commands::token::run(config, cmd).await,
+        Command::Import(cmd) => commands::import::run(config, cmd).await,
         Command::Bench(cmd) => tokio::task::spawn_blocking(move || commands::bench::run(cmd))
             .await
             .map_err(anyhow::Error::from)

@@ -11,6 +11,7 @@ use callvault_core::number::{ForwardTarget, MAX_ANNOUNCEMENT_CHARS, PhoneNumber,
 use callvault_core::permissions::OrgAction;
 use callvault_store::{NewNumber, NumberPatch};
 use serde::Deserialize;
+use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -50,6 +51,12 @@ pub struct CreateNumber {
     pub consent_announcement: Option<String>,
     #[serde(default)]
     pub forward_to: Vec<ForwardTargetInput>,
+    /// When this number's phone system started recording, if before now (RFC 3339). Lets
+    /// calls imported from its history keep their recordings; only when the number is
+    /// created, since it has no calls in callvault yet. Calls that started earlier are never
+    /// recorded.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub recording_since: Option<OffsetDateTime>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -132,6 +139,21 @@ async fn create(
         call_recording: req.call_recording,
         consent_announcement: parse_announcement(req.consent_announcement.as_deref())?,
         forward_to: parse_targets(&state, &req.forward_to)?,
+        recording_since: match req.recording_since {
+            Some(_) if !req.call_recording => {
+                return Err(ApiError::invalid(
+                    "invalid_recording_since",
+                    "recording_since needs call_recording on",
+                ));
+            }
+            Some(since) if since > state.now() => {
+                return Err(ApiError::invalid(
+                    "invalid_recording_since",
+                    "recording_since cannot be in the future",
+                ));
+            }
+            since => since,
+        },
     };
     let number = state.store.create_number(new, state.now()).await?;
     audit::record(

@@ -184,7 +184,8 @@ impl NumberStore for SqliteStore {
         .await
         .map_err(|e| conflict_on_unique(e, "number_taken"))?;
         set_forward_targets(&mut tx, id, &number.forward_to).await?;
-        record_change(&mut tx, id, number.call_recording, now).await?;
+        let since = number.recording_since.map_or(now, |since| since.min(now));
+        record_change(&mut tx, id, number.call_recording, since).await?;
         let created = number_in(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(created)

@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod bench;
+pub mod import;
 pub mod serve;
 pub mod token;
 pub mod user;

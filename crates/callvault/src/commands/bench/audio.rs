@@ -21,8 +21,20 @@ struct Input {
 }
 
 const INPUTS: &[Input] = &[
-    Input { label: "mono 8 kHz µ-law WAV", file: "ulaw-mono-8k.wav", make: &["-c:a", "pcm_mulaw", "-ac", "1", "-ar", "8000"], rate: 8000, channels: 1 },
-    Input { label: "two-channel 8 kHz PCM WAV", file: "pcm-2ch-8k.wav", make: &["-c:a", "pcm_s16le", "-ar", "8000"], rate: 8000, channels: 2 },
+    Input {
+        label: "mono 8 kHz µ-law WAV",
+        file: "ulaw-mono-8k.wav",
+        make: &["-c:a", "pcm_mulaw", "-ac", "1", "-ar", "8000"],
+        rate: 8000,
+        channels: 1,
+    },
+    Input {
+        label: "two-channel 8 kHz PCM WAV",
+        file: "pcm-2ch-8k.wav",
+        make: &["-c:a", "pcm_s16le", "-ar", "8000"],
+        rate: 8000,
+        channels: 2,
+    },
     Input {
         label: "stereo 44.1 kHz MP3",
         file: "stereo-44k.mp3",
@@ -61,11 +73,21 @@ fn times_real_time(audio_s: f64, took: Duration) -> f64 {
 /// Peak resident memory of a child that transcodes `input`, in MiB.
 fn peak_memory_mib(input: &Path, output: &Path) -> anyhow::Result<f64> {
     let exe = std::env::current_exe().context("finding this program")?;
-    let out = Command::new(exe).args(["bench", "audio-child"]).arg(input).arg(output).output()?;
+    let out = Command::new(exe)
+        .args(["bench", "audio-child"])
+        .arg(input)
+        .arg(output)
+        .output()?;
     if !out.status.success() {
-        bail!("the transcoding child failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "the transcoding child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    let kib: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().context("reading the child's peak memory")?;
+    let kib: f64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .context("reading the child's peak memory")?;
     Ok(kib / 1024.0)
 }
 
@@ -79,13 +101,24 @@ pub fn run(minutes: u32, runs: u32, long: bool) -> anyhow::Result<()> {
     let check = |path: &Path, input: &Input| -> anyhow::Result<()> {
         let probe = callvault_audio::load_16k(path).map(|(source, _)| source)?;
         if (probe.sample_rate, probe.channels) != (input.rate, input.channels) {
-            bail!("{} came out as {} Hz, {} channels", input.label, probe.sample_rate, probe.channels);
+            bail!(
+                "{} came out as {} Hz, {} channels",
+                input.label,
+                probe.sample_rate,
+                probe.channels
+            );
         }
         Ok(())
     };
     let source_text = source.to_string_lossy().into_owned();
-    println!("callvault bench audio: {} inputs of {minutes} min, best of {runs} runs, one core each", INPUTS.len());
-    println!("{:<28} {:>8} {:>11} {:>8} {:>11} {:>8}", "input", "audio", "ours", "x RT", "ffmpeg", "x RT");
+    println!(
+        "callvault bench audio: {} inputs of {minutes} min, best of {runs} runs, one core each",
+        INPUTS.len()
+    );
+    println!(
+        "{:<28} {:>8} {:>11} {:>8} {:>11} {:>8}",
+        "input", "audio", "ours", "x RT", "ffmpeg", "x RT"
+    );
     let (mut ours_total, mut theirs_total) = (Duration::ZERO, Duration::ZERO);
     for input in INPUTS {
         let path = dir.path().join(input.file);
@@ -102,12 +135,31 @@ pub fn run(minutes: u32, runs: u32, long: bool) -> anyhow::Result<()> {
             Ok(())
         })?;
         let profile = VoiceProfile::for_source(input.rate, input.channels);
-        let (kbps, channels, rate) = (format!("{}k", profile.kbps()), profile.channels.to_string(), profile.sample_rate.to_string());
+        let (kbps, channels, rate) = (
+            format!("{}k", profile.kbps()),
+            profile.channels.to_string(),
+            profile.sample_rate.to_string(),
+        );
         let theirs_out = dir.path().join("ffmpeg.mp3").to_string_lossy().into_owned();
         let theirs = best_of(runs, || {
             ffmpeg(&[
-                "-threads", "1", "-i", &path_text, "-c:a", "libmp3lame", "-b:a", &kbps, "-ac", &channels, "-ar", &rate,
-                "-compression_level", "5", "-joint_stereo", "0", &theirs_out,
+                "-threads",
+                "1",
+                "-i",
+                &path_text,
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                &kbps,
+                "-ac",
+                &channels,
+                "-ar",
+                &rate,
+                "-compression_level",
+                "5",
+                "-joint_stereo",
+                "0",
+                &theirs_out,
             ])
         })?;
         println!(
@@ -122,7 +174,14 @@ pub fn run(minutes: u32, runs: u32, long: bool) -> anyhow::Result<()> {
         ours_total += ours;
         theirs_total += theirs;
     }
-    println!("{:<28} {:>8} {:>9.3} s {:>8} {:>9.3} s", "total", "", ours_total.as_secs_f64(), "", theirs_total.as_secs_f64());
+    println!(
+        "{:<28} {:>8} {:>9.3} s {:>8} {:>9.3} s",
+        "total",
+        "",
+        ours_total.as_secs_f64(),
+        "",
+        theirs_total.as_secs_f64()
+    );
 
     let two_channel = dir.path().join(INPUTS[1].file);
     let mib = peak_memory_mib(&two_channel, &dir.path().join("child.mp3"))?;
@@ -137,14 +196,18 @@ pub fn run(minutes: u32, runs: u32, long: bool) -> anyhow::Result<()> {
             started.elapsed().as_secs_f64()
         );
     }
-    println!("ratio {:.2}", theirs_total.as_secs_f64() / ours_total.as_secs_f64().max(1e-9));
+    println!(
+        "ratio {:.2}",
+        theirs_total.as_secs_f64() / ours_total.as_secs_f64().max(1e-9)
+    );
     Ok(())
 }
 
 /// Transcodes one file and prints the peak resident memory of this process in KiB.
 pub fn child(input: &Path, output: &Path) -> anyhow::Result<()> {
     transcode_file(input, output)?;
-    let status = std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
     let peak = status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))

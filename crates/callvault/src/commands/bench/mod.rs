@@ -20,12 +20,19 @@ pub enum BenchCommand {
     },
     /// Transcodes one file and prints the process's peak memory (used by `bench audio`).
     #[command(hide = true)]
-    AudioChild { input: std::path::PathBuf, output: std::path::PathBuf },
+    AudioChild {
+        input: std::path::PathBuf,
+        output: std::path::PathBuf,
+    },
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
-        BenchCommand::Audio { minutes, runs, long } => audio::run(minutes, runs.max(1), long),
+        BenchCommand::Audio {
+            minutes,
+            runs,
+            long,
+        } => audio::run(minutes, runs.max(1), long),
         BenchCommand::AudioChild { input, output } => audio::child(&input, &output),
     }
 }

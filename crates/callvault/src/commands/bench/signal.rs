@@ -61,14 +61,26 @@ pub fn write_call(path: &Path, rate: u32, channels: u16, seconds: u32) -> std::i
         written += pause.min(total - written);
         speaker = 1 - speaker;
     }
-    let mut file = out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+    let mut file = out
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
     file.seek(SeekFrom::Start(0))?;
     let data = total * u64::from(channels) * 2;
-    write_header(&mut file, rate, channels, u32::try_from(data).unwrap_or(u32::MAX))?;
+    write_header(
+        &mut file,
+        rate,
+        channels,
+        u32::try_from(data).unwrap_or(u32::MAX),
+    )?;
     Ok(())
 }
 
-fn write_frame(out: &mut impl Write, channels: u16, speaker: usize, sample: f64) -> std::io::Result<()> {
+fn write_frame(
+    out: &mut impl Write,
+    channels: u16,
+    speaker: usize,
+    sample: f64,
+) -> std::io::Result<()> {
     #[allow(clippy::cast_possible_truncation, reason = "clamped to the i16 range")]
     let value = (sample.clamp(-1.0, 1.0) * 32767.0) as i16;
     if channels == 1 {

@@ -1,0 +1,227 @@
+//! `callvault import asterisk`: calls from Asterisk's `Master.csv`, with the MixMonitor
+//! recordings found beside them. Safe to run again: calls already imported are skipped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use callvault_core::call::{CallTimes, Direction};
+use callvault_core::phone::E164;
+use callvault_server::{AppState, ingest};
+use callvault_store::NewCall;
+use callvault_telephony::asterisk::{Cdr, caller_name, parties, read_cdrs, uniqueid_tokens};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::open_state;
+use crate::config::Config;
+
+#[derive(clap::Subcommand)]
+pub enum ImportCommand {
+    /// Calls from Asterisk's cdr_csv (Master.csv) and their MixMonitor recordings.
+    Asterisk {
+        /// The CDR file, usually /var/log/asterisk/cdr-csv/Master.csv.
+        #[arg(long, value_name = "FILE")]
+        cdr: PathBuf,
+        /// Folder searched (with its subfolders) for recordings named after each call's uniqueid,
+        /// usually /var/spool/asterisk/monitor.
+        #[arg(long, value_name = "DIR")]
+        recordings: Option<PathBuf>,
+        /// Time zone the CDR times are in (the PBX's), like Europe/Lisbon [default: this machine's]
+        #[arg(long, value_name = "ZONE")]
+        timezone: Option<String>,
+    },
+}
+
+/// What one run did.
+#[derive(Default)]
+struct Summary {
+    imported: u64,
+    recordings: u64,
+    skipped: BTreeMap<String, u64>,
+    failed: Vec<String>,
+}
+
+pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
+    let ImportCommand::Asterisk {
+        cdr,
+        recordings,
+        timezone,
+    } = command;
+    let zone = match &timezone {
+        Some(name) => {
+            jiff::tz::TimeZone::get(name).with_context(|| format!("unknown time zone {name:?}"))?
+        }
+        None => jiff::tz::TimeZone::system(),
+    };
+    let state = open_state(&config, false).await?;
+    let ours: Vec<E164> = state
+        .store
+        .numbers()
+        .await?
+        .into_iter()
+        .map(|n| n.e164)
+        .collect();
+    if ours.is_empty() {
+        bail!(
+            "no phone numbers are configured; add the PBX's numbers first (POST /api/v1/numbers)"
+        );
+    }
+    let index = match &recordings {
+        Some(dir) => index_recordings(dir)?,
+        None => HashMap::new(),
+    };
+    let text = std::fs::read(&cdr).with_context(|| format!("reading {}", cdr.display()))?;
+    let lines = text.iter().filter(|b| **b == b'\n').count() as u64;
+    let progress = ProgressBar::new(lines).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} calls {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut summary = Summary::default();
+    for record in read_cdrs(text.as_slice(), &zone) {
+        progress.inc(1);
+        match record {
+            Ok(record) => import_one(&state, &ours, &index, &record, &mut summary).await,
+            Err(e) => summary.failed.push(e.to_string()),
+        }
+        progress.set_message(format!("{} imported", summary.imported));
+    }
+    progress.finish_and_clear();
+
+    println!(
+        "imported {} calls, {} recordings",
+        summary.imported, summary.recordings
+    );
+    let skipped: u64 = summary.skipped.values().sum();
+    println!("skipped {skipped}");
+    for (reason, n) in &summary.skipped {
+        println!("  {n} × {reason}");
+    }
+    println!("failed {}", summary.failed.len());
+    for failure in &summary.failed {
+        println!("  {failure}");
+    }
+    callvault_server::api::record_audit(
+        &state,
+        "import.asterisk",
+        serde_json::json!({
+            "imported": summary.imported, "recordings": summary.recordings,
+            "skipped": skipped, "failed": summary.failed.len(),
+        }),
+    )
+    .await;
+    if !summary.failed.is_empty() {
+        bail!(
+            "{} records could not be imported (listed above)",
+            summary.failed.len()
+        );
+    }
+    Ok(())
+}
+
+async fn import_one(
+    state: &AppState,
+    ours: &[E164],
+    index: &HashMap<String, PathBuf>,
+    cdr: &Cdr,
+    summary: &mut Summary,
+) {
+    let region = state.settings.default_region;
+    let parsed = |raw: &str| E164::parse(raw, region).ok();
+    let parties = match parties(parsed(&cdr.src), parsed(&cdr.dst), |n| ours.contains(n)) {
+        Ok(parties) => parties,
+        Err(reason) => {
+            *summary.skipped.entry(reason).or_default() += 1;
+            return;
+        }
+    };
+    let status = cdr.disposition.status();
+    let times = match CallTimes::new(status, cdr.start, cdr.answer, cdr.end, state.now()) {
+        Ok(times) => times,
+        Err(e) => return summary.failed.push(format!("line {}: {e}", cdr.line)),
+    };
+    let (theirs_raw, name) = match parties.direction {
+        Direction::Inbound => (cdr.src.clone(), caller_name(&cdr.clid)),
+        Direction::Outbound => (cdr.dst.clone(), None),
+    };
+    let call = NewCall {
+        number: parties.ours,
+        contact_phone: parties.theirs,
+        contact_phone_raw: theirs_raw,
+        contact_name: name,
+        direction: parties.direction,
+        status,
+        times,
+        handled_by: None,
+        source: "asterisk".into(),
+        external_id: Some(cdr.uniqueid.clone()),
+    };
+    let reported = match state.store.report_call(call, state.now()).await {
+        Ok(reported) => reported,
+        Err(e) => return summary.failed.push(format!("line {}: {e}", cdr.line)),
+    };
+    if reported.created {
+        summary.imported += 1;
+    }
+    let Some(file) = index.get(&cdr.uniqueid) else {
+        if !reported.created {
+            *summary
+                .skipped
+                .entry("already imported".into())
+                .or_default() += 1;
+        }
+        return;
+    };
+    let record = &reported.record;
+    if record.recording.is_some() {
+        *summary
+            .skipped
+            .entry("already imported".into())
+            .or_default() += 1;
+    } else if !record.call.recording_allowed {
+        *summary
+            .skipped
+            .entry(
+                "recording left out: recording was off for the number when the call started".into(),
+            )
+            .or_default() += 1;
+    } else {
+        match ingest::store_recording(state, record.call.id, file, false).await {
+            Ok(_) => summary.recordings += 1,
+            Err(e) => summary.failed.push(format!(
+                "line {}: recording {}: {}",
+                cdr.line,
+                file.display(),
+                e.message
+            )),
+        }
+    }
+}
+
+/// Every file under `dir` by the uniqueids in its name; the largest wins when several share one.
+fn index_recordings(dir: &Path) -> anyhow::Result<HashMap<String, PathBuf>> {
+    let mut index: HashMap<String, (u64, PathBuf)> = HashMap::new();
+    let mut folders = vec![dir.to_owned()];
+    while let Some(folder) = folders.pop() {
+        let entries =
+            std::fs::read_dir(&folder).with_context(|| format!("reading {}", folder.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            for token in uniqueid_tokens(&name) {
+                let slot = index.entry(token.to_owned()).or_insert((0, path.clone()));
+                if meta.len() >= slot.0 {
+                    *slot = (meta.len(), path.clone());
+                }
+            }
+        }
+    }
+    Ok(index
+        .into_iter()
+        .map(|(id, (_, path))| (id, path))
+        .collect())
+}
