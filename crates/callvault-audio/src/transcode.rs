@@ -110,6 +110,9 @@ fn run(
     })
 }
 
+/// Sample rates a recording may have: telephony's lowest to studio's highest.
+const SAMPLE_RATES: std::ops::RangeInclusive<u32> = 4000..=384_000;
+
 struct Pipeline {
     peaks: PeaksBuilder,
     resampler: Option<StreamResampler>,
@@ -118,6 +121,12 @@ struct Pipeline {
 
 impl Pipeline {
     fn start(sample_rate: u32, channels: usize, dst: &Path) -> Result<Self, AudioError> {
+        // A header may claim anything; resampling from an absurd rate would plan an absurd FFT.
+        if !SAMPLE_RATES.contains(&sample_rate) {
+            return Err(AudioError::Unsupported(format!(
+                "a sample rate of {sample_rate} Hz"
+            )));
+        }
         let channels16 = u16::try_from(channels).unwrap_or(1);
         let profile = VoiceProfile::for_source(sample_rate, channels16);
         let resampler = (profile.sample_rate != sample_rate)

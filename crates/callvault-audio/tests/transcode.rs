@@ -158,6 +158,9 @@ fn damaged_and_lying_files_get_a_clear_answer_and_leave_no_output() {
     let mut absurd = wav.clone();
     absurd[22..24].copy_from_slice(&300u16.to_le_bytes());
     absurd[24..28].copy_from_slice(&0u32.to_le_bytes());
+    // A header that claims 1 Hz.
+    let mut one_hertz = wav.clone();
+    one_hertz[24..28].copy_from_slice(&1u32.to_le_bytes());
     let noise: Vec<u8> = (0..40_000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
@@ -167,6 +170,12 @@ fn damaged_and_lying_files_get_a_clear_answer_and_leave_no_output() {
         ("noise", noise),
         ("text", b"this is not audio at all, just words".repeat(100)),
         ("absurd header", absurd),
+        // Found by the fuzzer: an extensible WAV header claiming 4096 channels.
+        (
+            "4096 channels",
+            std::fs::read(fixtures().join("fuzz-wav-4096-channels.wav")).expect("fixture"),
+        ),
+        ("one hertz", one_hertz),
         ("truncated header", wav[..30].to_vec()),
     ];
     for (name, bytes) in cases {
