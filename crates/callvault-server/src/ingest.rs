@@ -72,6 +72,11 @@ pub async fn store_recording(
         .tempfile_in(&dir)
         .map_err(|e| ApiError::internal(&e))?;
     let (input, output) = (source.to_owned(), mp3.path().to_owned());
+    let _slot = state
+        .transcode_slots
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let transcoded =
         tokio::task::spawn_blocking(move || callvault_audio::transcode_file(&input, &output))
             .await

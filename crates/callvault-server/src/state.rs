@@ -21,6 +21,8 @@ pub struct Shared {
     pub settings: Settings,
     pub metrics: Metrics,
     pub jobs: JobRunner,
+    /// One transcode per core at a time: more would only make each slower.
+    pub transcode_slots: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -32,6 +34,7 @@ impl AppState {
     ) -> Self {
         let metrics = Metrics::new();
         let jobs = JobRunner::new(store.clone(), blobs.clone(), clock.clone(), metrics.clone());
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         Self(Arc::new(Shared {
             store,
             blobs,
@@ -39,6 +42,7 @@ impl AppState {
             settings,
             metrics,
             jobs,
+            transcode_slots: tokio::sync::Semaphore::new(cores),
         }))
     }
 
