@@ -298,8 +298,15 @@ async fn audio_of_a_deletion_interrupted_by_a_crash_is_removed_at_the_next_start
         restarted.spooled_files().is_empty(),
         "interrupted uploads are swept at start"
     );
+    // The worker removes the file, then marks its job done: wait for both.
+    let mut pending = None;
     for _ in 0..500 {
-        if restarted.audio_files().is_empty() {
+        pending = restarted
+            .store
+            .pending_jobs(callvault_store::COLLECT_BLOB)
+            .await
+            .ok();
+        if restarted.audio_files().is_empty() && pending == Some(0) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -308,14 +315,7 @@ async fn audio_of_a_deletion_interrupted_by_a_crash_is_removed_at_the_next_start
         restarted.audio_files().is_empty(),
         "the queued cleanup ran after the restart"
     );
-    assert_eq!(
-        restarted
-            .store
-            .pending_jobs(callvault_store::COLLECT_BLOB)
-            .await
-            .ok(),
-        Some(0)
-    );
+    assert_eq!(pending, Some(0), "and was marked done");
 }
 
 #[tokio::test]

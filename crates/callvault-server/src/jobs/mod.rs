@@ -9,7 +9,7 @@ use std::time::Duration as StdDuration;
 
 use callvault_blob::BlobStore;
 use callvault_core::{Clock, JobId};
-use callvault_store::{COLLECT_BLOB, Job, Store};
+use callvault_store::{COLLECT_BLOB, Job, JobState, Store};
 use time::Duration;
 use tokio::sync::Notify;
 
@@ -90,7 +90,8 @@ impl JobRunner {
         self.0.wake.notify_waiters();
     }
 
-    /// Runs these jobs now if nobody else has them; what fails stays queued for the workers.
+    /// Runs these jobs now, or waits (up to five seconds) for a worker already running them;
+    /// what fails stays queued for the workers.
     pub async fn run_now(&self, ids: &[JobId]) {
         for id in ids {
             match self
@@ -100,11 +101,24 @@ impl JobRunner {
                 .await
             {
                 Ok(Some(job)) => self.execute(job).await,
-                Ok(None) => {}
+                // Another worker got there first: give it a moment, so the caller can still
+                // answer once the work is done.
+                Ok(None) => self.wait_while_running(*id).await,
                 Err(e) => tracing::warn!(error = %e, job = %id, "could not claim job"),
             }
         }
         self.wake();
+    }
+
+    async fn wait_while_running(&self, id: JobId) {
+        for _ in 0..100 {
+            match self.0.store.job(id).await {
+                Ok(Some(job)) if job.state == JobState::Running => {
+                    tokio::time::sleep(StdDuration::from_millis(50)).await;
+                }
+                _ => return,
+            }
+        }
     }
 
     /// Works through the queue until `shutdown` resolves.
