@@ -1,4 +1,5 @@
-//! What phone systems and telephony providers send, read into callvault's terms. Pure: bytes
-//! and text in, values out; no network, no async runtime.
+//! What phone systems and telephony providers send, read into callvault's terms, and what is
+//! answered to them. Pure: bytes and text in, values out; no network, no async runtime.
 
 pub mod asterisk;
+pub mod twilio;
