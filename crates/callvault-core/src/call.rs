@@ -87,6 +87,9 @@ pub struct Call {
     /// Where the call came from ("pbx", "twilio", "asterisk") and its id there.
     pub source: String,
     pub external_id: Option<String>,
+    /// Why a call that may be recorded has no recording (the provider reported none, the
+    /// download failed), for people to read.
+    pub recording_note: Option<String>,
 }
 
 /// When a call started, was answered and ended, checked for consistency.

@@ -56,11 +56,13 @@ pub fn audio_error(e: AudioError) -> ApiError {
 }
 
 /// Transcodes `source` to the stored MP3 and records it as the call's recording.
+/// `source_ref` is the provider's id for the recording, if it has one.
 pub async fn store_recording(
     state: &AppState,
     call_id: CallId,
     source: &Path,
     replace: bool,
+    source_ref: Option<String>,
 ) -> ApiResult<(Recording, Transcoded)> {
     let dir = state.settings.upload_dir();
     tokio::fs::create_dir_all(&dir)
@@ -103,6 +105,7 @@ pub async fn store_recording(
             bytes: transcoded.bytes,
             sha256: transcoded.sha256.clone(),
             peaks: transcoded.peaks.clone(),
+            source_ref: source_ref.clone(),
         };
         Ok::<_, ApiError>(
             state

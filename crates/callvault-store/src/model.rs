@@ -224,6 +224,32 @@ pub struct ReportedCall {
     pub created: bool,
 }
 
+/// What a provider tells about a call as it goes. `None` leaves a field as it is; times
+/// already known are kept (callbacks may arrive out of order), and a final status is never
+/// turned back into `ringing`.
+#[derive(Debug, Clone, Default)]
+pub struct CallUpdate {
+    pub status: Option<CallStatus>,
+    pub answered_at: Option<OffsetDateTime>,
+    pub ended_at: Option<OffsetDateTime>,
+    /// Who took the call; they are added to the contact's assignees.
+    pub handled_by: Option<UserId>,
+    pub recording_note: Option<String>,
+}
+
+/// A text message, as a provider reports it.
+#[derive(Debug, Clone)]
+pub struct NewSms {
+    pub number: E164,
+    pub contact_phone: E164,
+    pub contact_phone_raw: String,
+    pub direction: Direction,
+    pub body: String,
+    /// The provider's id (Twilio's MessageSid); a repeat of it is ignored.
+    pub external_id: String,
+    pub at: OffsetDateTime,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewRecording {
     pub id: RecordingId,
@@ -235,6 +261,8 @@ pub struct NewRecording {
     pub bytes: u64,
     pub sha256: String,
     pub peaks: Peaks,
+    /// The provider's id for the recording (Twilio's RecordingSid); unique.
+    pub source_ref: Option<String>,
 }
 
 /// A recording with the call and contact it belongs to.
@@ -266,6 +294,7 @@ pub fn collect_blob_job(key: &str, run_at: OffsetDateTime) -> NewJob {
         payload: serde_json::json!({ "key": key }),
         run_at,
         max_attempts: 20,
+        dedupe_key: None,
     }
 }
 
@@ -275,6 +304,8 @@ pub struct NewJob {
     pub payload: serde_json::Value,
     pub run_at: OffsetDateTime,
     pub max_attempts: u32,
+    /// While a job with this key exists, another is refused (`Conflict("duplicate_job")`).
+    pub dedupe_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -87,6 +87,10 @@ pub trait ContactStore: Send + Sync {
     async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationDetail>>;
     /// Who may see a conversation, without loading its timeline.
     async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Access>>;
+    /// Adds a text message to the contact's conversation (both made if needed). Returns
+    /// `false` when a message with the same external id is already there.
+    /// `MissingReference("number")` when the number is not configured.
+    async fn record_sms(&self, sms: NewSms, now: OffsetDateTime) -> StoreResult<bool>;
     /// Adds a team member's note to the timeline; it counts as the latest message.
     async fn add_note(
         &self,
@@ -137,6 +141,13 @@ pub trait CallStore: Send + Sync {
     /// only assigned contacts sees the caller they spoke to.
     async fn report_call(&self, call: NewCall, now: OffsetDateTime) -> StoreResult<ReportedCall>;
     async fn call(&self, id: CallId) -> StoreResult<Option<CallRecord>>;
+    async fn call_by_external_id(
+        &self,
+        source: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<CallRecord>>;
+    /// Applies what a provider reported about a call as it progressed.
+    async fn update_call(&self, id: CallId, update: CallUpdate) -> StoreResult<CallRecord>;
 }
 
 #[async_trait]
@@ -153,12 +164,15 @@ pub trait RecordingStore: Send + Sync {
         now: OffsetDateTime,
     ) -> StoreResult<(Recording, Deleted)>;
     async fn recording(&self, id: RecordingId) -> StoreResult<Option<RecordingRecord>>;
+    /// The recording stored for a provider's recording id, if any.
+    async fn recording_by_source_ref(&self, source_ref: &str) -> StoreResult<Option<RecordingId>>;
     /// Whether any recording row refers to this object key.
     async fn blob_in_use(&self, key: &str) -> StoreResult<bool>;
 }
 
 #[async_trait]
 pub trait JobStore: Send + Sync {
+    /// `Conflict("duplicate_job")` while a job with the same `dedupe_key` exists.
     async fn enqueue(&self, job: NewJob, now: OffsetDateTime) -> StoreResult<JobId>;
     /// Takes the oldest job of these kinds that is due, or whose lease ran out, and leases it.
     /// A job whose lease ran out with no attempts left is buried as dead instead.

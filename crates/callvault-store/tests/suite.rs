@@ -113,6 +113,7 @@ fn recording_for(call: callvault_core::CallId) -> NewRecording {
         bytes: 1234,
         sha256: "00".repeat(32),
         peaks: Peaks::default(),
+        source_ref: None,
     }
 }
 
@@ -857,6 +858,7 @@ async fn jobs_are_leased_retried_and_buried() {
                 payload: serde_json::json!({"n": 2}),
                 run_at: T0 + Duration::minutes(10),
                 max_attempts: 2,
+                dedupe_key: None,
             },
             T0,
         )
@@ -869,6 +871,7 @@ async fn jobs_are_leased_retried_and_buried() {
                 payload: serde_json::json!({"n": 1}),
                 run_at: T0,
                 max_attempts: 2,
+                dedupe_key: None,
             },
             T0,
         )
@@ -880,6 +883,7 @@ async fn jobs_are_leased_retried_and_buried() {
             payload: serde_json::json!({}),
             run_at: T0,
             max_attempts: 1,
+            dedupe_key: None,
         },
         T0,
     )
@@ -1033,6 +1037,7 @@ async fn an_expired_lease_with_no_attempts_left_is_buried() {
                 payload: serde_json::json!({}),
                 run_at: T0,
                 max_attempts: 1,
+                dedupe_key: None,
             },
             T0,
         )
@@ -1073,6 +1078,7 @@ async fn an_expired_lease_with_no_attempts_left_is_buried() {
                 payload: serde_json::json!({}),
                 run_at: T0 + Duration::hours(1),
                 max_attempts: 3,
+                dedupe_key: None,
             },
             T0,
         )
@@ -1324,4 +1330,174 @@ async fn a_new_number_may_say_since_when_its_phone_system_recorded() {
         .await
         .expect("call");
     assert!(!older.record.call.recording_allowed, "but not before that");
+}
+
+#[tokio::test]
+async fn provider_updates_move_a_call_forward_only() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    number(s, "+1 415 555 0000", true, T0).await;
+    let mut ringing = call("+1 415 555 0000", "+1 415 555 0101", T0, Some("CA1"));
+    ringing.status = CallStatus::Ringing;
+    ringing.times = CallTimes::new(CallStatus::Ringing, T0, None, None, T0).expect("times");
+    let id = s
+        .report_call(ringing, T0)
+        .await
+        .expect("call")
+        .record
+        .call
+        .id;
+    assert_eq!(
+        s.call_by_external_id("pbx", "CA1")
+            .await
+            .ok()
+            .flatten()
+            .map(|r| r.call.id),
+        Some(id)
+    );
+
+    let answered = s
+        .update_call(
+            id,
+            CallUpdate {
+                status: Some(CallStatus::Answered),
+                answered_at: Some(T0 + Duration::seconds(5)),
+                handled_by: Some(ana.id),
+                ..CallUpdate::default()
+            },
+        )
+        .await
+        .expect("answered");
+    assert_eq!(answered.call.status, CallStatus::Answered);
+    assert_eq!(answered.handled_by.map(|u| u.id), Some(ana.id));
+    assert_eq!(
+        answered.access.assigned,
+        vec![ana.id],
+        "the handler sees the caller"
+    );
+
+    let later = s
+        .update_call(
+            id,
+            CallUpdate {
+                status: Some(CallStatus::Ringing),
+                answered_at: Some(T0 + Duration::seconds(9)),
+                ended_at: Some(T0 + Duration::seconds(65)),
+                recording_note: Some("no audio".into()),
+                ..CallUpdate::default()
+            },
+        )
+        .await
+        .expect("ended");
+    assert_eq!(
+        later.call.status,
+        CallStatus::Answered,
+        "never back to ringing"
+    );
+    assert_eq!(
+        later.call.times.answered_at,
+        Some(T0 + Duration::seconds(5)),
+        "the first answer time stays"
+    );
+    assert_eq!(later.call.times.talk_seconds(), 60);
+    assert_eq!(later.call.recording_note.as_deref(), Some("no audio"));
+    assert!(matches!(
+        s.update_call(callvault_core::CallId::new(), CallUpdate::default())
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn text_messages_land_in_the_timeline_once() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    number(s, "+1 415 555 0000", true, T0).await;
+    let sms = NewSms {
+        number: phone("+1 415 555 0000"),
+        contact_phone: phone("+1 415 555 0155"),
+        contact_phone_raw: "+14155550155".into(),
+        direction: Direction::Inbound,
+        body: "Can you call me back?".into(),
+        external_id: "SM1".into(),
+        at: T0 + Duration::minutes(3),
+    };
+    assert_eq!(s.record_sms(sms.clone(), T0).await.ok(), Some(true));
+    assert_eq!(
+        s.record_sms(sms.clone(), T0).await.ok(),
+        Some(false),
+        "a repeated callback adds nothing"
+    );
+    let contact = s
+        .contact_by_phone(&phone("+1 415 555 0155"))
+        .await
+        .ok()
+        .flatten()
+        .expect("contact made");
+    let conversation = s
+        .conversation(contact.conversation_id.expect("conversation"))
+        .await
+        .ok()
+        .flatten()
+        .expect("conversation");
+    assert_eq!(conversation.events.len(), 1);
+    assert_eq!(conversation.last_message_channel, Some(Channel::Sms));
+    assert!(
+        matches!(&conversation.events[0].kind, EventKind::Sms { body, .. } if body == "Can you call me back?")
+    );
+    let elsewhere = NewSms {
+        number: phone("+1 212 555 0100"),
+        external_id: "SM2".into(),
+        ..sms
+    };
+    assert!(matches!(
+        s.record_sms(elsewhere, T0).await,
+        Err(StoreError::MissingReference("number"))
+    ));
+}
+
+#[tokio::test]
+async fn jobs_with_a_key_are_queued_once_and_recordings_found_by_provider_id() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    let job = || NewJob {
+        kind: "fetch".into(),
+        payload: serde_json::json!({}),
+        run_at: T0,
+        max_attempts: 3,
+        dedupe_key: Some("RE1".into()),
+    };
+    let first = s.enqueue(job(), T0).await.expect("queued");
+    assert!(matches!(
+        s.enqueue(job(), T0).await,
+        Err(StoreError::Conflict("duplicate_job"))
+    ));
+    s.claim(first, "w", T0, Duration::minutes(1))
+        .await
+        .ok()
+        .flatten()
+        .expect("claimed");
+    s.complete(first, "w").await.expect("done");
+    s.enqueue(job(), T0)
+        .await
+        .expect("a finished job no longer blocks its key");
+
+    number(s, "+1 415 555 0000", true, T0).await;
+    let c = s
+        .report_call(call("+1 415 555 0000", "+1 415 555 0101", T0, None), T0)
+        .await
+        .expect("call")
+        .record
+        .call;
+    let mut rec = recording_for(c.id);
+    rec.source_ref = Some("RE1".into());
+    s.add_recording(rec.clone(), false, None, T0)
+        .await
+        .expect("stored");
+    assert_eq!(
+        s.recording_by_source_ref("RE1").await.ok().flatten(),
+        Some(rec.id)
+    );
+    assert_eq!(s.recording_by_source_ref("RE2").await.ok().flatten(), None);
 }

@@ -131,7 +131,7 @@ async fn upload(
     ingest::recordable_call(&state, call_id, q.replace).await?;
     let spooled = spool(&state, &headers, body).await?;
     let (recording, transcoded) =
-        ingest::store_recording(&state, call_id, spooled.path(), q.replace).await?;
+        ingest::store_recording(&state, call_id, spooled.path(), q.replace, None).await?;
     audit::record(&state, Some(&user), "recording.upload", "recording", Some(recording.id.to_string()),
         serde_json::json!({"call_id": call_id, "source_codec": transcoded.source_codec, "bytes": recording.bytes})).await;
     Ok((

@@ -61,6 +61,9 @@ pub struct CallView {
     /// Whether the number recorded calls when this one started; fixed for the call's life.
     pub recording_allowed: bool,
     pub recording: Option<RecordingSummary>,
+    /// Why there is no recording though recording was on (the provider reported none, or it
+    /// could not be fetched).
+    pub recording_note: Option<String>,
     pub source: String,
     pub external_id: Option<String>,
 }
@@ -84,6 +87,7 @@ impl From<CallRecord> for CallView {
             handled_by: r.handled_by,
             recording_allowed: c.recording_allowed,
             recording: r.recording.map(Into::into),
+            recording_note: c.recording_note,
             source: c.source,
             external_id: c.external_id,
         }

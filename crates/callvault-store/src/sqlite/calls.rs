@@ -6,18 +6,18 @@ use async_trait::async_trait;
 use callvault_core::call::{Call, CallStatus, CallTimes, Direction};
 use callvault_core::conversation::Channel;
 use callvault_core::number::recording_allowed_at;
-use callvault_core::{CallId, ContactId, ConversationId, EventId, NumberId};
+use callvault_core::{CallId, ConversationId, EventId, NumberId};
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 
 use super::SqliteStore;
 use super::codec::{RowExt, enum_col, flag, missing_on_fk, ms, opt_ms};
-use super::contacts::{assigned_from_row, insert_contact};
+use super::contacts::{assigned_from_row, contact_for_phone, let_handler_see};
 use super::conversations::{ensure_conversation, touch};
 use super::numbers::recording_history_in;
 use crate::{
-    Access, CallRecord, CallStore, NewCall, NewContact, RecordingRef, ReportedCall, StoreError,
+    Access, CallRecord, CallStore, CallUpdate, NewCall, RecordingRef, ReportedCall, StoreError,
     StoreResult, UserRef,
 };
 
@@ -26,7 +26,7 @@ macro_rules! call_columns {
     () => {
         "k.id, k.conversation_id, k.contact_id, k.number_id, k.source, k.external_id, k.direction,
          k.status, k.from_addr, k.to_addr, k.started_at, k.answered_at, k.ended_at, k.handled_by,
-         k.recording_allowed,
+         k.recording_allowed, k.recording_note,
          h.name AS handled_by_name,
          r.id AS recording_id, r.duration_ms AS recording_duration_ms, r.channels AS recording_channels,
          (SELECT json_group_array(a.user_id) FROM contact_assignments a
@@ -57,6 +57,7 @@ fn call_from_row(row: &SqliteRow) -> StoreResult<Call> {
         recording_id: row.opt_parsed("recording_id")?,
         source: row.text("source")?,
         external_id: row.opt_text("external_id")?,
+        recording_note: row.opt_text("recording_note")?,
     })
 }
 
@@ -160,42 +161,16 @@ impl CallStore for SqliteStore {
         // A start reported slightly ahead of our clock is judged by the setting known now.
         let recording_allowed = recording_allowed_at(&history, new.times.started_at.min(now));
 
-        let existing_contact: Option<String> =
-            sqlx::query_scalar("SELECT id FROM contacts WHERE phone_e164 = ?")
-                .bind(new.contact_phone.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let contact: ContactId = match existing_contact {
-            Some(id) => id
-                .parse()
-                .map_err(|_| StoreError::corrupt("bad contact id"))?,
-            None => {
-                // A contact met on a call is assigned to whoever handled it, so a team member
-                // who sees only their own contacts sees the caller they just spoke to.
-                let contact = NewContact {
-                    name: new
-                        .contact_name
-                        .clone()
-                        .unwrap_or_else(|| new.contact_phone.to_string()),
-                    phone: new.contact_phone.clone(),
-                    phone_raw: new.contact_phone_raw.clone(),
-                    email: None,
-                    assigned: new.handled_by.into_iter().collect(),
-                };
-                insert_contact(&mut tx, &contact, now).await?
-            }
-        };
-        // Whoever handled the call may see the contact: a team member who sees only their own
-        // contacts sees the caller they just spoke to.
+        let contact = contact_for_phone(
+            &mut tx,
+            &new.contact_phone,
+            &new.contact_phone_raw,
+            new.contact_name.as_deref(),
+            now,
+        )
+        .await?;
         if let Some(handler) = new.handled_by {
-            sqlx::query(
-                "INSERT OR IGNORE INTO contact_assignments (contact_id, user_id) VALUES (?, ?)",
-            )
-            .bind(contact.to_string())
-            .bind(handler.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| missing_on_fk(e, "user"))?;
+            let_handler_see(&mut tx, contact, handler).await?;
         }
         let conversation = ensure_conversation(&mut tx, contact, now).await?;
 
@@ -253,5 +228,53 @@ impl CallStore for SqliteStore {
     async fn call(&self, id: CallId) -> StoreResult<Option<CallRecord>> {
         let mut conn = self.reader.acquire().await?;
         call_record_in(&mut conn, id).await
+    }
+
+    async fn call_by_external_id(
+        &self,
+        source: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<CallRecord>> {
+        let mut conn = self.reader.acquire().await?;
+        match existing_call(&mut conn, source, external_id).await? {
+            Some(id) => call_record_in(&mut conn, id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn update_call(&self, id: CallId, update: CallUpdate) -> StoreResult<CallRecord> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE calls SET
+                status = CASE WHEN ?1 IS NULL OR ?1 = 'ringing' THEN status ELSE ?1 END,
+                answered_at = COALESCE(answered_at, ?2),
+                ended_at = COALESCE(ended_at, ?3),
+                handled_by = COALESCE(handled_by, ?4),
+                recording_note = COALESCE(?5, recording_note)
+             WHERE id = ?6",
+        )
+        .bind(update.status.map(CallStatus::as_str))
+        .bind(opt_ms(update.answered_at))
+        .bind(opt_ms(update.ended_at))
+        .bind(update.handled_by.map(|u| u.to_string()))
+        .bind(&update.recording_note)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| missing_on_fk(e, "user"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let record = call_record_in(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if let Some(handler) = update.handled_by {
+            let_handler_see(&mut tx, record.call.contact_id, handler).await?;
+        }
+        let record = call_record_in(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(record)
     }
 }

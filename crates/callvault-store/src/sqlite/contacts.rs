@@ -12,8 +12,8 @@ use super::codec::{RowExt, missing_on_fk, ms, scope_user, text_patterns};
 use super::{SqliteStore, conversations};
 use crate::{
     Access, ContactCursor, ContactPage, ContactPatch, ContactQuery, ContactStore,
-    ConversationDetail, ConversationPage, ConversationQuery, Deleted, NewContact, StoreError,
-    StoreResult, TimelineEvent,
+    ConversationDetail, ConversationPage, ConversationQuery, Deleted, NewContact, NewSms,
+    StoreError, StoreResult, TimelineEvent,
 };
 
 /// The columns `contact_from_row` reads, from `contacts c`.
@@ -88,6 +88,50 @@ pub(super) async fn insert_contact(
     .map_err(|e| super::conflict_on_unique(e, "phone_taken"))?;
     assign(tx, id, &contact.assigned).await?;
     Ok(id)
+}
+
+/// The contact with this number, created (named `name`, or after the number) if there is none.
+pub(super) async fn contact_for_phone(
+    tx: &mut Transaction<'static, Sqlite>,
+    phone: &E164,
+    phone_raw: &str,
+    name: Option<&str>,
+    now: OffsetDateTime,
+) -> StoreResult<ContactId> {
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT id FROM contacts WHERE phone_e164 = ?")
+            .bind(phone.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some(id) = existing {
+        return id
+            .parse()
+            .map_err(|_| StoreError::corrupt("bad contact id"));
+    }
+    let contact = NewContact {
+        name: name.map_or_else(|| phone.to_string(), str::to_owned),
+        phone: phone.clone(),
+        phone_raw: phone_raw.to_owned(),
+        email: None,
+        assigned: Vec::new(),
+    };
+    insert_contact(tx, &contact, now).await
+}
+
+/// Whoever handled a call may see its contact: a team member who sees only their own
+/// contacts sees the caller they just spoke to.
+pub(super) async fn let_handler_see(
+    tx: &mut Transaction<'static, Sqlite>,
+    contact: ContactId,
+    handler: UserId,
+) -> StoreResult<()> {
+    sqlx::query("INSERT OR IGNORE INTO contact_assignments (contact_id, user_id) VALUES (?, ?)")
+        .bind(contact.to_string())
+        .bind(handler.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| missing_on_fk(e, "user"))?;
+    Ok(())
 }
 
 async fn assign(
@@ -276,6 +320,13 @@ impl ContactStore for SqliteStore {
         let event = conversations::add_note(&mut tx, conversation, author, body, now).await?;
         tx.commit().await?;
         Ok(event)
+    }
+
+    async fn record_sms(&self, sms: NewSms, now: OffsetDateTime) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let created = conversations::record_sms(&mut tx, &sms, now).await?;
+        tx.commit().await?;
+        Ok(created)
     }
 
     async fn delete_conversation(

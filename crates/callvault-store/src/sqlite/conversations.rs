@@ -11,12 +11,12 @@ use time::OffsetDateTime;
 use super::calls::call_records_of_conversation;
 use super::codec::{RowExt, enum_col, ms, opt_enum_col, opt_ms, scope_user, text_patterns};
 use super::contacts::assigned_from_row;
-use super::contacts::contact_in;
+use super::contacts::{contact_for_phone, contact_in};
 use super::jobs::enqueue_in;
 use crate::{
     Access, ContactRef, ConversationCursor, ConversationDetail, ConversationPage,
-    ConversationQuery, ConversationSummary, EventKind, StoreError, StoreResult, TimelineEvent,
-    UserRef, collect_blob_job,
+    ConversationQuery, ConversationSummary, EventKind, NewSms, StoreError, StoreResult,
+    TimelineEvent, UserRef, collect_blob_job,
 };
 
 /// The contact's conversation, created if it has none.
@@ -72,6 +72,45 @@ pub(super) async fn touch(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Stores a text message in its contact's conversation; `false` if it was already there.
+pub(super) async fn record_sms(
+    tx: &mut Transaction<'static, Sqlite>,
+    sms: &NewSms,
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let number: Option<String> = sqlx::query_scalar("SELECT id FROM phone_numbers WHERE e164 = ?")
+        .bind(sms.number.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+    if number.is_none() {
+        return Err(StoreError::MissingReference("number"));
+    }
+    let seen: Option<String> = sqlx::query_scalar("SELECT id FROM events WHERE external_id = ?")
+        .bind(&sms.external_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if seen.is_some() {
+        return Ok(false);
+    }
+    let contact =
+        contact_for_phone(tx, &sms.contact_phone, &sms.contact_phone_raw, None, now).await?;
+    let conversation = ensure_conversation(tx, contact, now).await?;
+    sqlx::query(
+        "INSERT INTO events (id, conversation_id, channel, occurred_at, direction, body, external_id)
+         VALUES (?, ?, 'sms', ?, ?, ?, ?)",
+    )
+    .bind(EventId::new().to_string())
+    .bind(conversation.to_string())
+    .bind(ms(sms.at))
+    .bind(sms.direction.as_str())
+    .bind(&sms.body)
+    .bind(&sms.external_id)
+    .execute(&mut **tx)
+    .await?;
+    touch(tx, conversation, Channel::Sms, sms.at).await?;
+    Ok(true)
 }
 
 pub(super) async fn add_note(

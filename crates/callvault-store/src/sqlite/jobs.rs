@@ -40,8 +40,8 @@ pub(super) async fn enqueue_in(
 ) -> StoreResult<JobId> {
     let id = JobId::new();
     sqlx::query(
-        "INSERT INTO jobs (id, kind, payload, state, max_attempts, run_at, created_at, updated_at)
-         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
+        "INSERT INTO jobs (id, kind, payload, state, max_attempts, run_at, created_at, updated_at, dedupe_key)
+         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
     )
     .bind(id.to_string())
     .bind(&job.kind)
@@ -50,8 +50,10 @@ pub(super) async fn enqueue_in(
     .bind(ms(job.run_at))
     .bind(ms(now))
     .bind(ms(now))
+    .bind(&job.dedupe_key)
     .execute(&mut **tx)
-    .await?;
+    .await
+    .map_err(|e| super::conflict_on_unique(e, "duplicate_job"))?;
     Ok(id)
 }
 

@@ -52,8 +52,8 @@ impl RecordingStore for SqliteStore {
         }
         let peaks = serde_json::to_string(&new.peaks).map_err(StoreError::backend)?;
         sqlx::query(
-            "INSERT INTO recordings (id, call_id, blob_key, duration_ms, channels, sample_rate, bytes, sha256, peaks, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO recordings (id, call_id, blob_key, duration_ms, channels, sample_rate, bytes, sha256, peaks, created_at, source_ref)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(new.id.to_string())
         .bind(new.call_id.to_string())
@@ -65,6 +65,7 @@ impl RecordingStore for SqliteStore {
         .bind(&new.sha256)
         .bind(peaks)
         .bind(ms(now))
+        .bind(&new.source_ref)
         .execute(&mut *tx)
         .await
         .map_err(|e| super::conflict_on_unique(e, "recording_exists"))?;
@@ -137,6 +138,19 @@ impl RecordingStore for SqliteStore {
                 assigned: assigned_from_row(&row)?,
             },
         }))
+    }
+
+    async fn recording_by_source_ref(&self, source_ref: &str) -> StoreResult<Option<RecordingId>> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM recordings WHERE source_ref = ?")
+                .bind(source_ref)
+                .fetch_optional(&self.reader)
+                .await?;
+        id.map(|id| {
+            id.parse()
+                .map_err(|_| StoreError::corrupt("bad recording id"))
+        })
+        .transpose()
     }
 
     async fn blob_in_use(&self, key: &str) -> StoreResult<bool> {

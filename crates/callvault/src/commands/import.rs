@@ -185,7 +185,7 @@ async fn import_one(
             )
             .or_default() += 1;
     } else {
-        match ingest::store_recording(state, record.call.id, file, false).await {
+        match ingest::store_recording(state, record.call.id, file, false, None).await {
             Ok(_) => summary.recordings += 1,
             Err(e) => summary.failed.push(format!(
                 "line {}: recording {}: {}",
