@@ -13,6 +13,14 @@ step "tools"
 # cmake builds the bundled Opus decoder; ffprobe checks the MP3s the tests make.
 need_packages cmake=cmake ffprobe=ffmpeg
 
+# The official twilio library checks our webhook signatures (pinned, in a cached venv).
+venv="${CALLVAULT_VENV:-$HOME/.cache/callvault-venv}"
+if ! "$venv/bin/python" -c "import twilio" >/dev/null 2>&1; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet "twilio==9.13.0"
+fi
+export CALLVAULT_TEST_PYTHON="$venv/bin/python"
+
 step "formatting"
 cargo fmt --all -- --check
 

@@ -117,7 +117,7 @@ pub async fn store_recording(
     .await;
     match stored {
         Ok((recording, replaced)) => {
-            state.jobs.run_now(&replaced.cleanup_jobs).await;
+            state.jobs.run_now(state, &replaced.cleanup_jobs).await;
             Ok((recording, transcoded))
         }
         Err(e) => {

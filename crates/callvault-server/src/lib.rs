@@ -13,6 +13,7 @@ mod ops;
 mod range;
 pub mod settings;
 pub mod state;
+mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
     let max_json = state.settings.max_json_bytes;
     Router::new()
         .merge(api)
+        .merge(webhooks::routes())
         .route(
             "/api/v1/openapi.json",
             get(move || {
@@ -88,7 +90,7 @@ pub async fn serve(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = state.settings.workers.then(|| {
         let mut rx = stop_rx.clone();
-        tokio::spawn(state.jobs.clone().run(async move {
+        tokio::spawn(state.jobs.clone().run(state.clone(), async move {
             let _ = rx.wait_for(|stop| *stop).await;
         }))
     });

@@ -3,7 +3,18 @@
 use std::path::PathBuf;
 
 use callvault_core::phone::Region;
+use secrecy::SecretString;
 use time::Duration;
+
+/// The Twilio account whose numbers call in.
+#[derive(Debug, Clone)]
+pub struct TwilioSettings {
+    pub account_sid: String,
+    /// Signs webhooks and authenticates media downloads.
+    pub auth_token: SecretString,
+    /// Recording media is fetched only from URLs under this base.
+    pub api_base: String,
+}
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -22,6 +33,7 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// Whether this process runs the background workers.
     pub workers: bool,
+    pub twilio: Option<TwilioSettings>,
 }
 
 impl Settings {
@@ -37,6 +49,7 @@ impl Settings {
             max_upload_bytes: 1024 * 1024 * 1024,
             session_ttl: Duration::days(14),
             workers: true,
+            twilio: None,
         }
     }
 
@@ -44,6 +57,12 @@ impl Settings {
     #[must_use]
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    /// The public URL of one of our paths, as providers are told to call it.
+    #[must_use]
+    pub fn public(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url.trim_end_matches('/'))
     }
 
     #[must_use]

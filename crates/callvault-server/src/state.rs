@@ -23,6 +23,8 @@ pub struct Shared {
     pub jobs: JobRunner,
     /// One transcode per core at a time: more would only make each slower.
     pub transcode_slots: tokio::sync::Semaphore,
+    /// For fetching from providers.
+    pub http: reqwest::Client,
 }
 
 impl AppState {
@@ -33,7 +35,15 @@ impl AppState {
         settings: Settings,
     ) -> Self {
         let metrics = Metrics::new();
-        let jobs = JobRunner::new(store.clone(), blobs.clone(), clock.clone(), metrics.clone());
+        let jobs = JobRunner::default();
+        // Redirects are followed by hand, only within the provider's API (see the fetch job).
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(600))
+            .user_agent(concat!("callvault/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         Self(Arc::new(Shared {
             store,
@@ -43,6 +53,7 @@ impl AppState {
             metrics,
             jobs,
             transcode_slots: tokio::sync::Semaphore::new(cores),
+            http,
         }))
     }
 

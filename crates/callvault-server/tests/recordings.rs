@@ -113,7 +113,7 @@ async fn bad_audio_is_refused_and_leaves_nothing_behind() {
         dir.path(),
         Options {
             max_upload_bytes: 20_000,
-            workers: true,
+            ..Options::default()
         },
     )
     .await;

@@ -244,6 +244,16 @@ impl ConfigArgs {
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             bail!("public-url must start with http:// or https:// (got {public_url:?})");
         }
+        let twilio_api_base = self
+            .twilio_api_base
+            .clone()
+            .or(file.twilio_api_base)
+            .unwrap_or_else(|| "https://api.twilio.com".into())
+            .trim_end_matches('/')
+            .to_owned();
+        if !(twilio_api_base.starts_with("http://") || twilio_api_base.starts_with("https://")) {
+            bail!("twilio-api-base must start with http:// or https:// (got {twilio_api_base:?})");
+        }
         Ok(Config {
             listen,
             blob_url: self
@@ -259,13 +269,7 @@ impl ConfigArgs {
                 .unwrap_or_else(|| data_dir.join("models").join("whisper-tiny.en")),
             twilio_account_sid,
             twilio_auth_token: twilio_auth_token.map(SecretString::from),
-            twilio_api_base: self
-                .twilio_api_base
-                .clone()
-                .or(file.twilio_api_base)
-                .unwrap_or_else(|| "https://api.twilio.com".into())
-                .trim_end_matches('/')
-                .to_owned(),
+            twilio_api_base,
             default_region,
             max_upload_bytes: self
                 .max_upload_bytes

@@ -219,7 +219,7 @@ async fn delete(
         .delete_contact(id, state.now())
         .await
         .or_not_found("contact")?;
-    state.jobs.run_now(&deleted.cleanup_jobs).await;
+    state.jobs.run_now(&state, &deleted.cleanup_jobs).await;
     // Ids and counts only: the person's details go with the contact.
     audit::record(
         &state,

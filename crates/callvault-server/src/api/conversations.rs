@@ -176,7 +176,7 @@ async fn delete(
         .await
         .or_not_found("conversation")?;
     // The audio goes now; should that fail, the queued jobs finish it later.
-    state.jobs.run_now(&deleted.cleanup_jobs).await;
+    state.jobs.run_now(&state, &deleted.cleanup_jobs).await;
     audit::record(
         &state,
         Some(&user),

@@ -2,24 +2,21 @@
 //! drops the last reference (a deleted conversation, a replaced recording) and before an
 //! upload writes its object, so no crash can leave audio behind.
 
-use callvault_blob::BlobStore;
-use callvault_store::Store;
+use callvault_store::Job;
 
 use super::JobError;
+use crate::state::AppState;
 
-pub async fn run(
-    store: &dyn Store,
-    blobs: &BlobStore,
-    payload: &serde_json::Value,
-) -> Result<(), JobError> {
-    let key = payload
+pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
+    let key = job
+        .payload
         .get("key")
         .and_then(serde_json::Value::as_str)
         .ok_or_else(|| JobError::permanent("the job has no object key"))?;
-    if store.blob_in_use(key).await.map_err(JobError::new)? {
+    if state.store.blob_in_use(key).await.map_err(JobError::new)? {
         return Ok(());
     }
-    blobs.delete(key).await.map_err(JobError::new)?;
+    state.blobs.delete(key).await.map_err(JobError::new)?;
     tracing::info!(key, "audio object removed");
     Ok(())
 }

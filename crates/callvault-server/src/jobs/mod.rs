@@ -3,20 +3,22 @@
 //! dies mid-job loses its lease and another picks the job up.
 
 mod collect_blob;
+pub mod fetch_twilio_recording;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use callvault_blob::BlobStore;
-use callvault_core::{Clock, JobId};
-use callvault_store::{COLLECT_BLOB, Job, JobState, Store};
+use callvault_core::JobId;
+use callvault_store::{COLLECT_BLOB, Job, JobState};
 use time::Duration;
 use tokio::sync::Notify;
 
-use crate::metrics::Metrics;
+use crate::state::AppState;
 
 /// Every kind of job this server runs.
-const KINDS: &[&str] = &[COLLECT_BLOB];
+const KINDS: &[&str] = &[COLLECT_BLOB, fetch_twilio_recording::KIND];
 
 /// How long a worker holds a job before others may assume it died.
 const LEASE: Duration = Duration::minutes(5);
@@ -25,14 +27,11 @@ const LEASE: Duration = Duration::minutes(5);
 /// another process.
 const IDLE_POLL: StdDuration = StdDuration::from_secs(5);
 
+/// This process's worker: its name in leases, and the bell that wakes it.
 #[derive(Clone)]
 pub struct JobRunner(Arc<Inner>);
 
 struct Inner {
-    store: Arc<dyn Store>,
-    blobs: BlobStore,
-    clock: Arc<dyn Clock>,
-    metrics: Metrics,
     wake: Notify,
     name: String,
 }
@@ -67,24 +66,17 @@ fn backoff(attempts: u32) -> Duration {
     Duration::seconds(1_i64 << attempts.min(12)).min(Duration::hours(1))
 }
 
-impl JobRunner {
-    pub fn new(
-        store: Arc<dyn Store>,
-        blobs: BlobStore,
-        clock: Arc<dyn Clock>,
-        metrics: Metrics,
-    ) -> Self {
-        let name = format!("{}-{}", std::process::id(), callvault_core::JobId::new());
+impl Default for JobRunner {
+    fn default() -> Self {
+        let name = format!("{}-{}", std::process::id(), JobId::new());
         Self(Arc::new(Inner {
-            store,
-            blobs,
-            clock,
-            metrics,
             wake: Notify::new(),
             name,
         }))
     }
+}
 
+impl JobRunner {
     /// Tells idle workers there is new work.
     pub fn wake(&self) {
         self.0.wake.notify_waiters();
@@ -92,27 +84,26 @@ impl JobRunner {
 
     /// Runs these jobs now, or waits (up to five seconds) for a worker already running them;
     /// what fails stays queued for the workers.
-    pub async fn run_now(&self, ids: &[JobId]) {
+    pub async fn run_now(&self, state: &AppState, ids: &[JobId]) {
         for id in ids {
-            match self
-                .0
+            match state
                 .store
-                .claim(*id, &self.0.name, self.0.clock.now(), LEASE)
+                .claim(*id, &self.0.name, state.now(), LEASE)
                 .await
             {
-                Ok(Some(job)) => self.execute(job).await,
+                Ok(Some(job)) => self.execute(state, job).await,
                 // Another worker got there first: give it a moment, so the caller can still
                 // answer once the work is done.
-                Ok(None) => self.wait_while_running(*id).await,
+                Ok(None) => Self::wait_while_running(state, *id).await,
                 Err(e) => tracing::warn!(error = %e, job = %id, "could not claim job"),
             }
         }
         self.wake();
     }
 
-    async fn wait_while_running(&self, id: JobId) {
+    async fn wait_while_running(state: &AppState, id: JobId) {
         for _ in 0..100 {
-            match self.0.store.job(id).await {
+            match state.store.job(id).await {
                 Ok(Some(job)) if job.state == JobState::Running => {
                     tokio::time::sleep(StdDuration::from_millis(50)).await;
                 }
@@ -122,24 +113,23 @@ impl JobRunner {
     }
 
     /// Works through the queue until `shutdown` resolves.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+    pub async fn run(self, state: AppState, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         tracing::info!(worker = %self.0.name, "worker started");
         loop {
-            let next = self
-                .0
+            match state
                 .store
-                .claim_next(KINDS, &self.0.name, self.0.clock.now(), LEASE)
-                .await;
-            match next {
+                .claim_next(KINDS, &self.0.name, state.now(), LEASE)
+                .await
+            {
                 Ok(Some(job)) => {
-                    self.execute(job).await;
+                    self.execute(&state, job).await;
                     continue;
                 }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "could not read the job queue"),
             }
-            let wait = self.idle_wait().await;
+            let wait = Self::idle_wait(&state).await;
             tokio::select! {
                 () = &mut shutdown => break,
                 () = self.0.wake.notified() => {}
@@ -149,35 +139,44 @@ impl JobRunner {
         tracing::info!(worker = %self.0.name, "worker stopped");
     }
 
-    async fn idle_wait(&self) -> StdDuration {
-        let due = self.0.store.next_due(KINDS).await.ok().flatten();
+    async fn idle_wait(state: &AppState) -> StdDuration {
+        let due = state.store.next_due(KINDS).await.ok().flatten();
         due.map_or(IDLE_POLL, |due| {
-            let until = due - self.0.clock.now();
-            StdDuration::try_from(until)
+            StdDuration::try_from(due - state.now())
                 .unwrap_or(StdDuration::ZERO)
                 .min(IDLE_POLL)
         })
         .max(StdDuration::from_millis(20))
     }
 
-    async fn execute(&self, job: Job) {
-        let inner = &self.0;
+    /// Boxed, and declared `Send`: a job may store a recording, which runs cleanup jobs through
+    /// here again, and the compiler needs the cycle spelled out.
+    fn execute<'a>(
+        &'a self,
+        state: &'a AppState,
+        job: Job,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(self.execute_job(state, job))
+    }
+
+    async fn execute_job(&self, state: &AppState, job: Job) {
         let work = async {
             match job.kind.as_str() {
-                COLLECT_BLOB => collect_blob::run(&*inner.store, &inner.blobs, &job.payload).await,
+                COLLECT_BLOB => collect_blob::run(state, &job).await,
+                fetch_twilio_recording::KIND => fetch_twilio_recording::run(state, &job).await,
                 other => Err(JobError::permanent(format!("unknown job kind {other:?}"))),
             }
         };
         // Keep the lease while the work runs, so no other worker takes the job meanwhile.
         let outcome = tokio::select! {
             outcome = work => outcome,
-            () = self.keep_lease(&job) => Err(JobError::new("lost the job's lease")),
+            () = self.keep_lease(state, &job) => Err(JobError::new("lost the job's lease")),
         };
-        let now = inner.clock.now();
+        let now = state.now();
         let recorded = match &outcome {
             Ok(()) => {
-                inner.metrics.job_finished(&job.kind, "done");
-                inner.store.complete(job.id, &inner.name).await
+                state.metrics.job_finished(&job.kind, "done");
+                state.store.complete(job.id, &self.0.name).await
             }
             Err(e) => {
                 // The store buries the job when no attempts are left.
@@ -185,12 +184,12 @@ impl JobRunner {
                 let last = e.permanent || job.attempts >= job.max_attempts;
                 tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e,
                     retry = !last, "job failed");
-                inner
+                state
                     .metrics
                     .job_finished(&job.kind, if last { "dead" } else { "retry" });
-                inner
+                state
                     .store
-                    .fail(job.id, &inner.name, &e.to_string(), retry, now)
+                    .fail(job.id, &self.0.name, &e.to_string(), retry, now)
                     .await
             }
         };
@@ -200,17 +199,22 @@ impl JobRunner {
     }
 
     /// Renews the job's lease every third of its length; returns only if the lease is lost.
-    async fn keep_lease(&self, job: &Job) {
+    async fn keep_lease(&self, state: &AppState, job: &Job) {
         let every = StdDuration::try_from(LEASE / 3).unwrap_or(StdDuration::from_secs(60));
         loop {
             tokio::time::sleep(every).await;
-            let until = self.0.clock.now() + LEASE;
-            if let Err(e) = self.0.store.heartbeat(job.id, &self.0.name, until).await {
+            let until = state.now() + LEASE;
+            if let Err(e) = state.store.heartbeat(job.id, &self.0.name, until).await {
                 tracing::warn!(job = %job.id, error = %e, "could not renew the job's lease");
                 return;
             }
         }
     }
+}
+
+/// Whether this attempt is the job's last: an error now buries it.
+fn last_attempt(job: &Job) -> bool {
+    job.attempts >= job.max_attempts
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub mod twilio_sim;
+
 use callvault_blob::BlobStore;
 use callvault_core::user::{Role, Scope, User};
 use callvault_core::{Clock, ManualClock};
@@ -24,6 +26,7 @@ pub struct TestServer {
     pub clock: Arc<ManualClock>,
     pub store: Arc<dyn Store>,
     pub data_dir: PathBuf,
+    pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: Option<tempfile::TempDir>,
@@ -32,6 +35,7 @@ pub struct TestServer {
 pub struct Options {
     pub max_upload_bytes: u64,
     pub workers: bool,
+    pub twilio: Option<callvault_server::settings::TwilioSettings>,
 }
 
 impl Default for Options {
@@ -39,6 +43,7 @@ impl Default for Options {
         Self {
             max_upload_bytes: 50 * 1024 * 1024,
             workers: true,
+            twilio: None,
         }
     }
 }
@@ -65,17 +70,23 @@ impl TestServer {
         let mut settings = Settings::new(&base, data_dir);
         settings.max_upload_bytes = options.max_upload_bytes;
         settings.workers = options.workers;
+        settings.twilio = options.twilio;
         let state = AppState::new(store.clone(), blobs, clock.clone(), settings);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(callvault_server::serve(listener, state, async move {
-            let _ = rx.await;
-        }));
+        let task = tokio::spawn(callvault_server::serve(
+            listener,
+            state.clone(),
+            async move {
+                let _ = rx.await;
+            },
+        ));
         let server = Self {
             base,
             http: reqwest::Client::new(),
             clock,
             store,
             data_dir: data_dir.to_owned(),
+            state,
             shutdown: Some(tx),
             task: Some(task),
             _dir: None,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use callvault_blob::BlobStore;
 use callvault_core::SystemClock;
+use callvault_server::settings::TwilioSettings;
 use callvault_server::{AppState, Settings};
 use secrecy::ExposeSecret;
 
@@ -28,5 +29,14 @@ pub async fn open_state(config: &Config, workers: bool) -> anyhow::Result<AppSta
     settings.default_region = config.default_region;
     settings.max_upload_bytes = config.max_upload_bytes;
     settings.workers = workers;
+    settings.twilio = match (&config.twilio_account_sid, &config.twilio_auth_token) {
+        (Some(account_sid), Some(auth_token)) => Some(TwilioSettings {
+            account_sid: account_sid.clone(),
+            auth_token: auth_token.clone(),
+            api_base: config.twilio_api_base.clone(),
+        }),
+        (None, None) => None,
+        _ => anyhow::bail!("Twilio needs both --twilio-account-sid and --twilio-auth-token"),
+    };
     Ok(AppState::new(store, blobs, Arc::new(SystemClock), settings))
 }

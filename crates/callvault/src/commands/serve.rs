@@ -46,7 +46,11 @@ pub async fn run(config: Config, workers: bool) -> anyhow::Result<()> {
 
 pub async fn run_worker(config: Config) -> anyhow::Result<()> {
     let state = open_state(&config, true).await?;
-    state.jobs.clone().run(shutdown_signal()).await;
+    state
+        .jobs
+        .clone()
+        .run(state.clone(), shutdown_signal())
+        .await;
     Ok(())
 }
 
