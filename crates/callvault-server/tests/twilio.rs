@@ -660,3 +660,35 @@ async fn without_twilio_settings_the_webhooks_do_not_exist() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn outbound_calls_through_twilio_are_recorded_the_same_way() {
+    let w = world(true).await;
+    let call_sid = sid("CA", 70);
+    let r = w
+        .webhook(
+            "/webhooks/twilio/voice",
+            &[
+                ("CallSid", &call_sid),
+                ("From", NUMBER),
+                ("To", "+14155550177"),
+                ("Direction", "outbound-api"),
+            ],
+        )
+        .await;
+    let verbs = TwimlDoc::parse(&r).verbs();
+    assert_eq!(
+        verbs[0].name, "Say",
+        "the announcement is read to the contact too"
+    );
+    assert_eq!(
+        verbs[1].attrs.get("record").map(String::as_str),
+        Some("record-from-answer-dual")
+    );
+    let call = w.call_by_sid(&call_sid).await;
+    assert_eq!(
+        (call["direction"].clone(), call["to"].clone()),
+        (json!("outbound"), json!("+14155550177"))
+    );
+    assert_eq!(call["recording_allowed"], true);
+}
