@@ -54,6 +54,8 @@ pub struct PhoneNumber {
     /// Spoken to the caller before the call connects, when recording is on.
     pub consent_announcement: Option<String>,
     pub forward_to: Vec<ForwardTarget>,
+    /// Recordings of this number's calls are transcribed as soon as they are stored.
+    pub transcribe_automatically: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]

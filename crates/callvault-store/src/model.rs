@@ -360,6 +360,7 @@ pub struct NewNumber {
     pub call_recording: bool,
     pub consent_announcement: Option<String>,
     pub forward_to: Vec<ForwardTarget>,
+    pub transcribe_automatically: bool,
     /// When the recording setting took effect, if earlier than now: a number that recorded on
     /// its phone system before being configured here. Only at creation, when it has no calls.
     pub recording_since: Option<OffsetDateTime>,
@@ -373,4 +374,93 @@ pub struct NumberPatch {
     pub call_recording: Option<bool>,
     pub consent_announcement: Option<Option<String>>,
     pub forward_to: Option<Vec<ForwardTarget>>,
+    pub transcribe_automatically: Option<bool>,
+}
+
+/// Where a recording's transcript is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TranscriptStatus {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+impl TranscriptStatus {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => Self::Queued,
+            "running" => Self::Running,
+            "done" => Self::Done,
+            "failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// One stretch of speech in a transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TranscriptSegment {
+    /// Seconds from the start of the recording.
+    pub start: f64,
+    pub end: f64,
+    /// Who spoke: the contact's or team member's name, or Caller / Agent / Speaker.
+    pub speaker: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranscriptRecord {
+    pub status: TranscriptStatus,
+    /// 0 to 1.
+    pub progress: f64,
+    pub language: Option<String>,
+    pub error: Option<String>,
+    pub segments: Vec<TranscriptSegment>,
+}
+
+/// What asking for a transcript did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranscriptRequest {
+    pub status: TranscriptStatus,
+    /// The job queued for it, if this request queued one.
+    pub job: Option<JobId>,
+}
+
+/// The job that transcribes a recording.
+pub const TRANSCRIBE: &str = "transcribe";
+
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    pub scope: ContactScope,
+    /// Words as typed; matched as a phrase, ignoring case and accents.
+    pub text: String,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SearchHit {
+    pub recording_id: RecordingId,
+    pub conversation_id: ConversationId,
+    pub call_id: CallId,
+    pub contact_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub call_started_at: OffsetDateTime,
+    pub start: f64,
+    pub end: f64,
+    pub speaker: String,
+    /// The segment's text with the match in [brackets].
+    pub snippet: String,
 }

@@ -18,7 +18,14 @@ use crate::model::*;
 
 /// Everything the server keeps. Use it as `Arc<dyn Store>`.
 pub trait Store:
-    UserStore + ContactStore + NumberStore + CallStore + RecordingStore + JobStore + AuditStore
+    UserStore
+    + ContactStore
+    + NumberStore
+    + CallStore
+    + RecordingStore
+    + TranscriptStore
+    + JobStore
+    + AuditStore
 {
     /// Which backend this is, for logs ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
@@ -168,6 +175,47 @@ pub trait RecordingStore: Send + Sync {
     async fn recording_by_source_ref(&self, source_ref: &str) -> StoreResult<Option<RecordingId>>;
     /// Whether any recording row refers to this object key.
     async fn blob_in_use(&self, key: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait TranscriptStore: Send + Sync {
+    /// Asks for a recording's transcript: queues it (and its job, in the same transaction)
+    /// unless it is queued, running or done already. A failed one is queued again.
+    async fn request_transcript(
+        &self,
+        recording: RecordingId,
+        now: OffsetDateTime,
+    ) -> StoreResult<TranscriptRequest>;
+    async fn transcript(&self, recording: RecordingId) -> StoreResult<Option<TranscriptRecord>>;
+    async fn transcript_running(
+        &self,
+        recording: RecordingId,
+        progress: f64,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Stores the segments (replacing any) and marks the transcript done.
+    async fn transcript_done(
+        &self,
+        recording: RecordingId,
+        language: &str,
+        segments: &[TranscriptSegment],
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// The attempt failed and the job will try again: queued, with the error kept to show.
+    async fn transcript_retrying(
+        &self,
+        recording: RecordingId,
+        error: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    async fn transcript_failed(
+        &self,
+        recording: RecordingId,
+        error: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Segments whose text holds the phrase, newest call first, within the scope.
+    async fn search_transcripts(&self, query: SearchQuery) -> StoreResult<Vec<SearchHit>>;
 }
 
 #[async_trait]

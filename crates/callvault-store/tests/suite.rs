@@ -66,6 +66,7 @@ async fn number(
                 call_recording: recording,
                 consent_announcement: None,
                 forward_to: vec![],
+                transcribe_automatically: false,
                 recording_since: None,
             },
             at,
@@ -1295,6 +1296,7 @@ async fn a_new_number_may_say_since_when_its_phone_system_recorded() {
             call_recording: true,
             consent_announcement: None,
             forward_to: vec![],
+            transcribe_automatically: false,
             recording_since: Some(T0 - Duration::days(365)),
         },
         T0,
@@ -1500,4 +1502,199 @@ async fn jobs_with_a_key_are_queued_once_and_recordings_found_by_provider_id() {
         Some(rec.id)
     );
     assert_eq!(s.recording_by_source_ref("RE2").await.ok().flatten(), None);
+}
+
+fn segment(start: f64, speaker: &str, text: &str) -> TranscriptSegment {
+    TranscriptSegment {
+        start,
+        end: start + 2.0,
+        speaker: speaker.into(),
+        text: text.into(),
+    }
+}
+
+#[tokio::test]
+async fn transcripts_are_queued_once_stored_and_searched_within_scope() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    number(s, "+1 415 555 0000", true, T0).await;
+    let mut older = call("+1 415 555 0000", "+1 415 555 0101", T0, None);
+    older.handled_by = Some(ana.id);
+    let older = s.report_call(older, T0).await.expect("call").record.call;
+    let newer = call(
+        "+1 415 555 0000",
+        "+1 415 555 0202",
+        T0 + Duration::hours(1),
+        None,
+    );
+    let newer = s.report_call(newer, T0).await.expect("call").record.call;
+    let r_old = recording_for(older.id);
+    let r_new = recording_for(newer.id);
+    s.add_recording(r_old.clone(), false, None, T0)
+        .await
+        .expect("recording");
+    s.add_recording(r_new.clone(), false, None, T0)
+        .await
+        .expect("recording");
+
+    assert_eq!(s.transcript(r_old.id).await.expect("read"), None);
+    assert!(matches!(
+        s.request_transcript(RecordingId::new(), T0).await,
+        Err(StoreError::NotFound)
+    ));
+    let first = s.request_transcript(r_old.id, T0).await.expect("queued");
+    assert_eq!(first.status, TranscriptStatus::Queued);
+    let job = first.job.expect("a job is queued");
+    assert_eq!(
+        s.job(job).await.ok().flatten().expect("job").kind,
+        TRANSCRIBE
+    );
+    let again = s.request_transcript(r_old.id, T0).await.expect("same");
+    assert_eq!(
+        again,
+        TranscriptRequest {
+            status: TranscriptStatus::Queued,
+            job: None
+        }
+    );
+    assert_eq!(s.pending_jobs(TRANSCRIBE).await.expect("count"), 1);
+
+    s.transcript_running(r_old.id, 0.5, T0)
+        .await
+        .expect("progress");
+    let running = s.transcript(r_old.id).await.expect("read").expect("exists");
+    assert_eq!(running.status, TranscriptStatus::Running);
+    assert!((running.progress - 0.5).abs() < 1e-9);
+    s.transcript_done(
+        r_old.id,
+        "en",
+        &[
+            segment(
+                0.5,
+                "Maria Lopez",
+                "I would like to change my delivery address.",
+            ),
+            segment(
+                3.25,
+                "Ana",
+                "Of course, I can update the delivery address for you.",
+            ),
+        ],
+        T0,
+    )
+    .await
+    .expect("done");
+    let done = s.transcript(r_old.id).await.expect("read").expect("exists");
+    assert_eq!(done.status, TranscriptStatus::Done);
+    assert_eq!(done.language.as_deref(), Some("en"));
+    assert_eq!(done.segments.len(), 2);
+    assert_eq!(done.segments[1].speaker, "Ana");
+    assert!((done.segments[1].start - 3.25).abs() < 1e-9);
+    // Done stays done: asking again queues nothing.
+    assert_eq!(
+        s.request_transcript(r_old.id, T0).await.expect("done").job,
+        None
+    );
+
+    // A failure is kept with its reason; asking again queues it anew.
+    s.request_transcript(r_new.id, T0).await.expect("queued");
+    s.transcript_failed(r_new.id, "the model could not be loaded", T0)
+        .await
+        .expect("failed");
+    let failed = s.transcript(r_new.id).await.expect("read").expect("exists");
+    assert_eq!(failed.status, TranscriptStatus::Failed);
+    assert_eq!(
+        failed.error.as_deref(),
+        Some("the model could not be loaded")
+    );
+    let again = s
+        .request_transcript(r_new.id, T0)
+        .await
+        .expect("queued again");
+    assert_eq!(again.status, TranscriptStatus::Queued);
+    assert!(again.job.is_some(), "a failed transcript gets a new job");
+    s.transcript_running(r_new.id, 0.3, T0)
+        .await
+        .expect("running");
+    s.transcript_retrying(r_new.id, "the audio store did not answer", T0)
+        .await
+        .expect("retry");
+    let retrying = s.transcript(r_new.id).await.expect("read").expect("exists");
+    assert_eq!(retrying.status, TranscriptStatus::Queued);
+    assert_eq!(
+        retrying.error.as_deref(),
+        Some("the audio store did not answer")
+    );
+    assert_eq!(
+        s.request_transcript(r_new.id, T0)
+            .await
+            .expect("queued")
+            .job,
+        None
+    );
+    s.transcript_done(
+        r_new.id,
+        "en",
+        &[segment(1.0, "Caller", "Where is my DELIVERY address form?")],
+        T0,
+    )
+    .await
+    .expect("done");
+
+    let search = |scope, text: &str| SearchQuery {
+        scope,
+        text: text.into(),
+        limit: 20,
+    };
+    let hits = s
+        .search_transcripts(search(ContactScope::All, "delivery address"))
+        .await
+        .expect("search");
+    assert_eq!(hits.len(), 3, "{hits:?}");
+    assert_eq!(hits[0].recording_id, r_new.id, "newest call first");
+    assert!(
+        hits[0].snippet.contains("[DELIVERY address]"),
+        "{}",
+        hits[0].snippet
+    );
+    assert_eq!(hits[1].speaker, "Maria Lopez");
+    assert!(hits[1].start < hits[2].start, "a call's hits in time order");
+    assert_eq!(hits[1].conversation_id, older.conversation_id);
+    let scoped = s
+        .search_transcripts(search(ContactScope::AssignedTo(ana.id), "delivery address"))
+        .await
+        .expect("search");
+    assert_eq!(scoped.len(), 2);
+    assert!(scoped.iter().all(|h| h.recording_id == r_old.id));
+    assert!(
+        s.search_transcripts(search(ContactScope::All, "address delivery"))
+            .await
+            .expect("search")
+            .is_empty()
+    );
+    assert!(
+        s.search_transcripts(search(ContactScope::All, "\" OR *"))
+            .await
+            .expect("no syntax")
+            .is_empty()
+    );
+    assert!(
+        s.search_transcripts(search(ContactScope::All, "  "))
+            .await
+            .expect("blank")
+            .is_empty()
+    );
+
+    // Deleting the conversation leaves nothing to find.
+    s.delete_conversation(older.conversation_id, T0)
+        .await
+        .expect("deleted");
+    let left = s
+        .search_transcripts(search(ContactScope::All, "delivery"))
+        .await
+        .expect("search");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].recording_id, r_new.id);
+    assert_eq!(s.transcript(r_old.id).await.expect("read"), None);
 }

@@ -85,7 +85,7 @@ impl JobStore for SqliteStore {
         let mut tx = self.write().await?;
         // A job whose worker keeps dying (its lease runs out) must not be retried forever.
         sqlx::query(
-            "UPDATE jobs SET state = 'dead', lease_until = NULL, worker = NULL, updated_at = ?1,
+            "UPDATE jobs SET state = 'dead', lease_until = NULL, worker = NULL, updated_at = ?1, dedupe_key = NULL,
                              last_error = COALESCE(last_error || '; ', '') ||
                                           'the worker stopped while running it, ' || attempts || ' times'
              WHERE state = 'running' AND lease_until <= ?1 AND attempts >= max_attempts
@@ -172,6 +172,7 @@ impl JobStore for SqliteStore {
         let done = sqlx::query(
             "UPDATE jobs SET
                 state = CASE WHEN ?1 IS NULL OR attempts >= max_attempts THEN 'dead' ELSE 'queued' END,
+                dedupe_key = CASE WHEN ?1 IS NULL OR attempts >= max_attempts THEN NULL ELSE dedupe_key END,
                 run_at = COALESCE(?1, run_at),
                 lease_until = NULL, worker = NULL, last_error = ?2, updated_at = ?3
              WHERE id = ?4 AND worker = ?5 AND state = 'running'",

@@ -9,6 +9,7 @@ mod conversations;
 mod jobs;
 mod numbers;
 mod recordings;
+mod transcripts;
 mod users;
 
 use std::str::FromStr;

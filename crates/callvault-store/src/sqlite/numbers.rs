@@ -17,7 +17,7 @@ use crate::{NewNumber, NumberPatch, NumberStore, StoreError, StoreResult};
 
 macro_rules! number_columns {
     () => {
-        "n.id, n.e164, n.label, n.provider, n.call_recording, n.consent_announcement,
+        "n.id, n.e164, n.label, n.provider, n.call_recording, n.consent_announcement, n.transcribe_automatically,
          n.created_at, n.updated_at"
     };
 }
@@ -63,6 +63,7 @@ fn number_from_row(
         provider: enum_col(row, "provider", Provider::parse)?,
         call_recording: row.flag("call_recording")?,
         consent_announcement: row.opt_text("consent_announcement")?,
+        transcribe_automatically: row.flag("transcribe_automatically")?,
         forward_to: targets.remove(&id).unwrap_or_default(),
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
@@ -169,8 +170,8 @@ impl NumberStore for SqliteStore {
         let id = NumberId::new();
         let mut tx = self.write().await?;
         sqlx::query(
-            "INSERT INTO phone_numbers (id, e164, label, provider, call_recording, consent_announcement, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO phone_numbers (id, e164, label, provider, call_recording, consent_announcement, created_at, updated_at, transcribe_automatically)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.to_string())
         .bind(number.e164.as_str())
@@ -180,6 +181,7 @@ impl NumberStore for SqliteStore {
         .bind(&number.consent_announcement)
         .bind(ms(now))
         .bind(ms(now))
+        .bind(flag(number.transcribe_automatically))
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict_on_unique(e, "number_taken"))?;
@@ -229,7 +231,8 @@ impl NumberStore for SqliteStore {
                 provider = COALESCE(?2, provider),
                 call_recording = COALESCE(?3, call_recording),
                 consent_announcement = CASE WHEN ?4 THEN ?5 ELSE consent_announcement END,
-                updated_at = ?6
+                updated_at = ?6,
+                transcribe_automatically = COALESCE(?8, transcribe_automatically)
              WHERE id = ?7",
         )
         .bind(&patch.label)
@@ -239,6 +242,7 @@ impl NumberStore for SqliteStore {
         .bind(patch.consent_announcement.clone().flatten())
         .bind(ms(now))
         .bind(id.to_string())
+        .bind(patch.transcribe_automatically.map(flag))
         .execute(&mut *tx)
         .await?;
         if let Some(targets) = &patch.forward_to {
