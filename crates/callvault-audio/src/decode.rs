@@ -24,6 +24,8 @@ pub struct AudioReader {
     planes: Vec<Vec<f32>>,
     packets: u64,
     bad_packets: u64,
+    /// The length the container states, if it states one.
+    declared_seconds: Option<f64>,
 }
 
 /// One decoded stretch of audio: a plane of samples per channel.
@@ -96,21 +98,35 @@ impl AudioReader {
         let decoder = crate::codecs::registry()
             .make_audio_decoder(params, &AudioDecoderOptions::default())
             .map_err(|_| AudioError::Unsupported("no decoder for this codec".into()))?;
+        #[allow(clippy::cast_precision_loss, reason = "frames of audio")]
+        let declared_seconds = track
+            .num_frames
+            .zip(params.sample_rate)
+            .filter(|(_, rate)| *rate > 0)
+            .map(|(frames, rate)| frames as f64 / f64::from(rate));
+        let (track_id, codec_name) = (track.id, crate::codecs::name(params.codec));
         Ok(Self {
-            track_id: track.id,
-            codec_name: crate::codecs::name(params.codec),
+            track_id,
+            codec_name,
             format,
             decoder,
             spec: None,
             planes: Vec::new(),
             packets: 0,
             bad_packets: 0,
+            declared_seconds,
         })
     }
 
     #[must_use]
     pub fn codec_name(&self) -> &'static str {
         self.codec_name
+    }
+
+    /// The length in seconds the file states in its header, if it does (not checked).
+    #[must_use]
+    pub fn declared_seconds(&self) -> Option<f64> {
+        self.declared_seconds
     }
 
     /// Sample rate and channel count, once the first block is decoded.

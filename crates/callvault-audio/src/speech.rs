@@ -59,6 +59,13 @@ pub fn stream_16k(path: &Path, sink: &mut BlockSink<'_>) -> Result<SpeechSource,
     })
 }
 
+/// The length a file states in its header, for progress bars; `None` if it states none.
+pub fn declared_seconds(path: &Path) -> Result<Option<f64>, AudioError> {
+    let file = File::open(path)?;
+    let reader = AudioReader::open(Box::new(file), path.extension().and_then(|e| e.to_str()))?;
+    Ok(reader.declared_seconds())
+}
+
 /// The whole file at 16 kHz, one plane per channel. For short clips (a minute takes 3.8 MB
 /// per channel); stream long calls with [`stream_16k`] instead.
 pub fn load_16k(path: &Path) -> Result<(SpeechSource, Vec<Vec<f32>>), AudioError> {

@@ -1,0 +1,27 @@
+//! Transcription: Whisper on CTranslate2 (any faster-whisper model folder), over call audio,
+//! one channel per party, with silence skipped.
+
+mod engine;
+pub mod mel;
+pub mod packer;
+pub mod tokens;
+mod transcribe;
+pub mod vad;
+
+pub use engine::{Engine, EngineOptions, check_compute_type};
+pub use transcribe::{Segment, Transcript, speaker, transcribe};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AsrError {
+    /// The model folder is missing, incomplete or unreadable.
+    #[error("speech model: {0}")]
+    Model(String),
+    #[error(transparent)]
+    Audio(#[from] callvault_audio::AudioError),
+    /// The engine failed while running.
+    #[error("speech recognition: {0}")]
+    Engine(String),
+    /// Whoever asked stopped waiting.
+    #[error("transcription cancelled")]
+    Cancelled,
+}

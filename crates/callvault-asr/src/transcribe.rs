@@ -1,0 +1,204 @@
+//! A recording, transcribed: decoded and resampled as it streams, each channel gated for speech,
+//! the speech packed into windows, windows read in batches, and text the model did not finish
+//! before a window's edge read again from its last timestamp (Whisper's long-form rule).
+//! Memory holds only the windows waiting for a pass, whatever the length of the call.
+
+use std::collections::VecDeque;
+use std::path::Path;
+
+use crate::AsrError;
+use crate::engine::Engine;
+use crate::packer::{Packer, Piece, Window};
+use crate::vad::SpeechGate;
+
+/// Less than this left unread in a window is not worth another pass.
+const MIN_REST_SECONDS: f64 = 1.0;
+
+/// One stretch of speech by one party.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// Seconds from the start of the recording.
+    pub start: f64,
+    pub end: f64,
+    /// The channel it was heard on (0 is left: the contact in a two-channel call).
+    pub channel: usize,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    pub language: String,
+    /// Seconds of audio.
+    pub duration: f64,
+    pub channels: usize,
+    /// In order of time.
+    pub segments: Vec<Segment>,
+}
+
+/// Who speaks on a channel: in a two-channel call the left channel is the contact and the
+/// right the team member (the usual dual-channel layout); one channel holds everyone.
+#[must_use]
+pub fn speaker(
+    channel: usize,
+    channels: usize,
+    contact: Option<&str>,
+    agent: Option<&str>,
+) -> String {
+    match (channels, channel) {
+        (2, 0) => contact.unwrap_or("Caller").to_owned(),
+        (2, 1) => agent.unwrap_or("Agent").to_owned(),
+        _ => "Speaker".to_owned(),
+    }
+}
+
+struct Run<'a> {
+    engine: &'a Engine,
+    gates: Vec<SpeechGate>,
+    packers: Vec<Packer>,
+    ready: VecDeque<Window>,
+    segments: Vec<Segment>,
+}
+
+impl Run<'_> {
+    fn channels(&mut self, n: usize) {
+        while self.gates.len() < n {
+            self.packers.push(Packer::new(self.gates.len()));
+            self.gates.push(SpeechGate::default());
+        }
+    }
+
+    fn speech(&mut self, channel: usize, chunk: crate::vad::Chunk) {
+        let full = self.packers[channel].push(Piece {
+            origin: chunk.start,
+            samples: chunk.samples,
+        });
+        self.ready.extend(full);
+    }
+
+    /// Reads every ready window, a batch at a time; with `all`, a partial batch too.
+    fn read(&mut self, all: bool) -> Result<(), AsrError> {
+        while self.ready.len() >= self.engine.batch() || (all && !self.ready.is_empty()) {
+            let take = self.engine.batch().min(self.ready.len());
+            let batch: Vec<Window> = self.ready.drain(..take).collect();
+            let audio: Vec<Vec<f32>> = batch.iter().map(Window::audio).collect();
+            let results = self.engine.recognize(&audio)?;
+            for (window, result) in batch.into_iter().zip(results) {
+                self.take(window, result);
+            }
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, window: Window, result: crate::engine::WindowResult) {
+        if result.no_speech {
+            return;
+        }
+        let content = window.content_seconds();
+        for s in &result.parsed.segments {
+            let (start, end) = window.segment_to_channel(s.start, s.end.min(content));
+            self.segments.push(Segment {
+                start,
+                end,
+                channel: window.channel,
+                text: s.text.clone(),
+            });
+        }
+        // Whatever the model left after its last timestamp is read again, with what follows.
+        if let Some(consumed) = result.parsed.consumed
+            && consumed > MIN_REST_SECONDS
+            && content - consumed > MIN_REST_SECONDS
+        {
+            let rest = window.rest_after(consumed);
+            let full = self.packers[window.channel].push_front(rest);
+            self.ready.extend(full);
+        }
+    }
+}
+
+/// Transcribes a recording. `progress` hears how many seconds of audio have been read, and
+/// answers whether to go on (`false` stops with [`AsrError::Cancelled`]).
+pub fn transcribe(
+    engine: &Engine,
+    path: &Path,
+    progress: &mut dyn FnMut(f64) -> bool,
+) -> Result<Transcript, AsrError> {
+    let mut run = Run {
+        engine,
+        gates: Vec::new(),
+        packers: Vec::new(),
+        ready: VecDeque::new(),
+        segments: Vec::new(),
+    };
+    let mut failure: Option<AsrError> = None;
+    let mut heard = 0usize;
+    let source = callvault_audio::stream_16k(path, &mut |block| {
+        run.channels(block.len());
+        for (channel, plane) in block.iter().enumerate() {
+            for chunk in run.gates[channel].push(plane) {
+                run.speech(channel, chunk);
+            }
+        }
+        heard += block.first().map_or(0, Vec::len);
+        if let Err(e) = run.read(false) {
+            failure = Some(e);
+            return Err(callvault_audio::AudioError::Corrupt(
+                "transcription stopped".into(),
+            ));
+        }
+        #[allow(clippy::cast_precision_loss, reason = "seconds of audio")]
+        let go_on = progress(heard as f64 / crate::mel::SAMPLE_RATE as f64);
+        if !go_on {
+            failure = Some(AsrError::Cancelled);
+            return Err(callvault_audio::AudioError::Corrupt(
+                "transcription stopped".into(),
+            ));
+        }
+        Ok(())
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let source = source?;
+    for channel in 0..run.gates.len() {
+        if let Some(chunk) = run.gates[channel].finish() {
+            run.speech(channel, chunk);
+        }
+    }
+    // Flushing may put unfinished audio back into the packers: go round until all is read.
+    loop {
+        for packer in &mut run.packers {
+            run.ready.extend(packer.flush());
+        }
+        if run.ready.is_empty() {
+            break;
+        }
+        run.read(true)?;
+    }
+    let mut segments = run.segments;
+    segments.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.channel.cmp(&b.channel)));
+    #[allow(clippy::cast_precision_loss, reason = "seconds of audio")]
+    let duration = source.frames as f64 / crate::mel::SAMPLE_RATE as f64;
+    Ok(Transcript {
+        language: engine.language().to_owned(),
+        duration,
+        channels: usize::from(source.channels),
+        segments,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::speaker;
+
+    #[test]
+    fn speakers_follow_the_channels() {
+        assert_eq!(
+            speaker(0, 2, Some("Maria Lopez"), Some("Ana")),
+            "Maria Lopez"
+        );
+        assert_eq!(speaker(1, 2, Some("Maria Lopez"), Some("Ana")), "Ana");
+        assert_eq!(speaker(0, 2, None, None), "Caller");
+        assert_eq!(speaker(1, 2, None, None), "Agent");
+        assert_eq!(speaker(0, 1, Some("Maria Lopez"), Some("Ana")), "Speaker");
+    }
+}

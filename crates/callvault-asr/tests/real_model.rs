@@ -1,0 +1,80 @@
+//! The real model on real speech: espeak-ng voices (fixtures/make-fixtures.sh). The test
+//! command installs the default model and names it in `CALLVAULT_TEST_MODEL`.
+
+use std::path::{Path, PathBuf};
+
+use callvault_asr::{Engine, EngineOptions, transcribe};
+
+fn model() -> PathBuf {
+    let dir = std::env::var("CALLVAULT_TEST_MODEL")
+        .expect("CALLVAULT_TEST_MODEL names a Whisper model folder (the test command sets it)");
+    PathBuf::from(dir)
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(name)
+}
+
+fn words(text: &str) -> String {
+    text.to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
+        .collect()
+}
+
+#[test]
+fn a_two_channel_call_comes_back_with_its_words_times_and_parties() {
+    let engine = Engine::load(
+        &model(),
+        &EngineOptions {
+            threads: 2,
+            ..EngineOptions::default()
+        },
+    )
+    .expect("the model loads");
+    let mut last = 0.0;
+    let t = transcribe(&engine, &fixture("call-2ch.mp3"), &mut |s| {
+        last = s;
+        true
+    })
+    .expect("transcribes");
+    println!("{t:#?}");
+    assert_eq!(t.language, "en");
+    assert_eq!(t.channels, 2);
+    assert!((t.duration - 7.6).abs() < 0.3, "{}", t.duration);
+    assert!(last > 7.0, "progress reached the end: {last}");
+    let contact: Vec<_> = t.segments.iter().filter(|s| s.channel == 0).collect();
+    let agent: Vec<_> = t.segments.iter().filter(|s| s.channel == 1).collect();
+    let contact_text = words(
+        &contact
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let agent_text = words(
+        &agent
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    for w in ["hello", "calling", "invoice", "march"] {
+        assert!(
+            contact_text.contains(w),
+            "the contact said {w:?}: {contact_text}"
+        );
+    }
+    for w in ["thanks", "calling", "account"] {
+        assert!(agent_text.contains(w), "the agent said {w:?}: {agent_text}");
+    }
+    // The contact speaks from the start; the agent from 3.5 s (make-fixtures.sh).
+    assert!(contact[0].start < 2.0, "{:?}", contact[0]);
+    assert!((agent[0].start - 3.5).abs() < 2.0, "{:?}", agent[0]);
+    assert!(
+        t.segments.windows(2).all(|p| p[0].start <= p[1].start),
+        "merged by time"
+    );
+}
