@@ -141,6 +141,21 @@ impl BlobStore {
         Ok(BlobRead { size, range, body })
     }
 
+    /// Copies an object into a local file (for tools that need a path), streaming.
+    pub async fn get_to_file(&self, key: &str, file: &Path) -> BlobResult<u64> {
+        use tokio::io::AsyncWriteExt;
+        let mut read = self.get(key, None).await?;
+        let mut out = tokio::fs::File::create(file).await?;
+        let mut total = 0u64;
+        while let Some(chunk) = read.body.next().await {
+            let chunk = chunk?;
+            out.write_all(&chunk).await?;
+            total += chunk.len() as u64;
+        }
+        out.flush().await?;
+        Ok(total)
+    }
+
     /// The object's size, or `None` if there is no such object.
     pub async fn size(&self, key: &str) -> BlobResult<Option<u64>> {
         match self.inner.head(&Self::path(key)?).await {
@@ -196,6 +211,16 @@ mod tests {
         let whole = store.get("a/b.mp3", None).await.expect("whole");
         assert_eq!(whole.size, size);
         assert_eq!(collect(whole).await, content);
+        let copy = dir.path().join("copy.mp3");
+        assert_eq!(
+            store.get_to_file("a/b.mp3", &copy).await.expect("copied"),
+            size
+        );
+        assert_eq!(std::fs::read(&copy).expect("read"), content);
+        assert!(matches!(
+            store.get_to_file("a/missing.mp3", &copy).await,
+            Err(BlobError::NotFound)
+        ));
         let part = store.get("a/b.mp3", Some(100..200)).await.expect("part");
         assert_eq!(part.range, 100..200);
         assert_eq!(collect(part).await, content[100..200].to_vec());

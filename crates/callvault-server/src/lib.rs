@@ -12,6 +12,7 @@ mod metrics;
 mod ops;
 mod range;
 pub mod settings;
+pub mod speech;
 pub mod state;
 mod webhooks;
 

@@ -16,6 +16,17 @@ pub struct TwilioSettings {
     pub api_base: String,
 }
 
+/// Transcription.
+#[derive(Debug, Clone)]
+pub struct AsrSettings {
+    /// A CTranslate2 Whisper model folder.
+    pub model: PathBuf,
+    /// Whether `model` is the default folder, which the server fills with the default model
+    /// when it is missing.
+    pub install_default: bool,
+    pub engine: callvault_asr::EngineOptions,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The URL people and providers use to reach the server (webhook signatures and cookie
@@ -34,6 +45,7 @@ pub struct Settings {
     /// Whether this process runs the background workers.
     pub workers: bool,
     pub twilio: Option<TwilioSettings>,
+    pub asr: AsrSettings,
 }
 
 impl Settings {
@@ -41,15 +53,23 @@ impl Settings {
     /// default.
     #[must_use]
     pub fn new(public_url: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
         Self {
             public_url: public_url.into(),
-            data_dir: data_dir.into(),
             default_region: Region::us(),
             max_json_bytes: 1024 * 1024,
             max_upload_bytes: 1024 * 1024 * 1024,
             session_ttl: Duration::days(14),
             workers: true,
             twilio: None,
+            asr: AsrSettings {
+                model: data_dir
+                    .join("models")
+                    .join(crate::speech::DEFAULT_MODEL_DIR),
+                install_default: true,
+                engine: callvault_asr::EngineOptions::default(),
+            },
+            data_dir,
         }
     }
 

@@ -10,6 +10,7 @@ use callvault_store::Store;
 use crate::jobs::JobRunner;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
+use crate::speech::Speech;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
@@ -25,6 +26,8 @@ pub struct Shared {
     pub transcode_slots: tokio::sync::Semaphore,
     /// For fetching from providers.
     pub http: reqwest::Client,
+    /// The speech model, shared by transcription jobs.
+    pub speech: Arc<Speech>,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
             jobs,
             transcode_slots: tokio::sync::Semaphore::new(cores),
             http,
+            speech: Arc::new(Speech::default()),
         }))
     }
 

@@ -9,6 +9,7 @@ mod conversations;
 mod numbers;
 mod paging;
 mod recordings;
+mod transcripts;
 mod users;
 pub mod views;
 
@@ -69,5 +70,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(conversations::routes())
         .merge(calls::routes())
         .merge(recordings::routes())
+        .merge(transcripts::routes())
         .merge(audit::routes())
 }

@@ -51,6 +51,9 @@ pub struct CreateNumber {
     pub consent_announcement: Option<String>,
     #[serde(default)]
     pub forward_to: Vec<ForwardTargetInput>,
+    /// Transcribe each recording as soon as it is stored.
+    #[serde(default)]
+    pub transcribe_automatically: bool,
     /// When this number's phone system started recording, if before now (RFC 3339). Lets
     /// calls imported from its history keep their recordings; only when the number is
     /// created, since it has no calls in callvault yet. Calls that started earlier are never
@@ -71,6 +74,7 @@ pub struct UpdateNumber {
     #[schema(value_type = Option<String>)]
     pub consent_announcement: Option<Option<String>>,
     pub forward_to: Option<Vec<ForwardTargetInput>>,
+    pub transcribe_automatically: Option<bool>,
 }
 
 fn parse_label(raw: &str) -> ApiResult<String> {
@@ -139,6 +143,7 @@ async fn create(
         call_recording: req.call_recording,
         consent_announcement: parse_announcement(req.consent_announcement.as_deref())?,
         forward_to: parse_targets(&state, &req.forward_to)?,
+        transcribe_automatically: req.transcribe_automatically,
         recording_since: match req.recording_since {
             Some(_) if !req.call_recording => {
                 return Err(ApiError::invalid(
@@ -209,6 +214,7 @@ async fn update(
             .as_deref()
             .map(|t| parse_targets(&state, t))
             .transpose()?,
+        transcribe_automatically: req.transcribe_automatically,
     };
     let number = state
         .store

@@ -145,7 +145,11 @@ async fn upload(
     ))
 }
 
-async fn visible(state: &AppState, user: &User, id: RecordingId) -> ApiResult<RecordingRecord> {
+pub(super) async fn visible(
+    state: &AppState,
+    user: &User,
+    id: RecordingId,
+) -> ApiResult<RecordingRecord> {
     let record = state
         .store
         .recording(id)

@@ -4,6 +4,7 @@
 
 mod collect_blob;
 pub mod fetch_twilio_recording;
+pub mod transcribe;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,8 +18,12 @@ use tokio::sync::Notify;
 
 use crate::state::AppState;
 
-/// Every kind of job this server runs.
-const KINDS: &[&str] = &[COLLECT_BLOB, fetch_twilio_recording::KIND];
+/// The kinds of job this server runs, in lanes that run side by side: a long transcription
+/// never holds up a recording download or a cleanup. Each lane runs one job at a time.
+const LANES: &[&[&str]] = &[
+    &[COLLECT_BLOB, fetch_twilio_recording::KIND],
+    &[transcribe::KIND],
+];
 
 /// How long a worker holds a job before others may assume it died.
 const LEASE: Duration = Duration::minutes(5);
@@ -114,33 +119,61 @@ impl JobRunner {
 
     /// Works through the queue until `shutdown` resolves.
     pub async fn run(self, state: AppState, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
         tracing::info!(worker = %self.0.name, "worker started");
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let lanes = futures::future::join_all(LANES.iter().map(|kinds| {
+            let mut stopped = stopped.clone();
+            self.lane(&state, kinds, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+        }));
+        tokio::pin!(lanes);
+        tokio::select! {
+            _ = &mut lanes => {}
+            () = shutdown => {
+                stop.send_replace(true);
+                lanes.await;
+            }
+        }
+        tracing::info!(worker = %self.0.name, "worker stopped");
+    }
+
+    async fn lane(&self, state: &AppState, kinds: &[&str], shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
         loop {
             match state
                 .store
-                .claim_next(KINDS, &self.0.name, state.now(), LEASE)
+                .claim_next(kinds, &self.0.name, state.now(), LEASE)
                 .await
             {
                 Ok(Some(job)) => {
-                    self.execute(&state, job).await;
+                    // A shutdown stops the job where it is (a transcription may have minutes
+                    // to go) and hands it back to the queue for the next start.
+                    let id = job.id;
+                    tokio::select! {
+                        () = self.execute(state, job) => {}
+                        () = &mut shutdown => {
+                            let now = state.now();
+                            let _ = state.store.fail(id, &self.0.name, "the worker stopped while running it", Some(now), now).await;
+                            break;
+                        }
+                    }
                     continue;
                 }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "could not read the job queue"),
             }
-            let wait = Self::idle_wait(&state).await;
+            let wait = Self::idle_wait(state, kinds).await;
             tokio::select! {
                 () = &mut shutdown => break,
                 () = self.0.wake.notified() => {}
                 () = tokio::time::sleep(wait) => {}
             }
         }
-        tracing::info!(worker = %self.0.name, "worker stopped");
     }
 
-    async fn idle_wait(state: &AppState) -> StdDuration {
-        let due = state.store.next_due(KINDS).await.ok().flatten();
+    async fn idle_wait(state: &AppState, kinds: &[&str]) -> StdDuration {
+        let due = state.store.next_due(kinds).await.ok().flatten();
         due.map_or(IDLE_POLL, |due| {
             StdDuration::try_from(due - state.now())
                 .unwrap_or(StdDuration::ZERO)
@@ -164,6 +197,7 @@ impl JobRunner {
             match job.kind.as_str() {
                 COLLECT_BLOB => collect_blob::run(state, &job).await,
                 fetch_twilio_recording::KIND => fetch_twilio_recording::run(state, &job).await,
+                transcribe::KIND => transcribe::run(state, &job).await,
                 other => Err(JobError::permanent(format!("unknown job kind {other:?}"))),
             }
         };

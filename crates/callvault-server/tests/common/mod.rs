@@ -36,6 +36,8 @@ pub struct Options {
     pub max_upload_bytes: u64,
     pub workers: bool,
     pub twilio: Option<callvault_server::settings::TwilioSettings>,
+    /// The speech model; the one the test command installs (`CALLVAULT_TEST_MODEL`) by default.
+    pub asr_model: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -44,6 +46,7 @@ impl Default for Options {
             max_upload_bytes: 50 * 1024 * 1024,
             workers: true,
             twilio: None,
+            asr_model: std::env::var_os("CALLVAULT_TEST_MODEL").map(PathBuf::from),
         }
     }
 }
@@ -71,6 +74,12 @@ impl TestServer {
         settings.max_upload_bytes = options.max_upload_bytes;
         settings.workers = options.workers;
         settings.twilio = options.twilio;
+        if let Some(model) = options.asr_model {
+            settings.asr.model = model;
+            settings.asr.install_default = false;
+        }
+        // Two threads: the machine the tests run on has two cores.
+        settings.asr.engine.threads = 2;
         let state = AppState::new(store.clone(), blobs, clock.clone(), settings);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(callvault_server::serve(
@@ -350,6 +359,12 @@ impl Client {
 pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .expect("formats")
+}
+
+/// The 24-second two-channel call in four turns (see fixtures/make-fixtures.sh).
+pub fn turns_mp3() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/call-turns-2ch.mp3"))
+        .expect("fixture")
 }
 
 /// The two-channel test call (see fixtures/make-fixtures.sh).

@@ -1,0 +1,154 @@
+//! Transcribes a recording: its MP3 is copied out of the audio store, read by the speech model
+//! one channel per party, and the segments stored with the parties' names. Progress is written
+//! as it goes, so people see it move.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use callvault_core::RecordingId;
+use callvault_store::{Job, TranscriptSegment};
+use tokio::sync::watch;
+
+use super::{JobError, last_attempt};
+use crate::state::AppState;
+
+pub use callvault_store::TRANSCRIBE as KIND;
+
+/// Progress is written at most this often.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
+    let recording = job
+        .payload
+        .get("recording_id")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|id| id.parse::<RecordingId>().ok())
+        .ok_or_else(|| JobError::permanent("the job names no recording"))?;
+    let outcome = transcribe(state, recording).await;
+    if let Err(e) = &outcome {
+        let now = state.now();
+        let noted = if e.permanent || last_attempt(job) {
+            state
+                .store
+                .transcript_failed(recording, &e.to_string(), now)
+                .await
+        } else {
+            state
+                .store
+                .transcript_retrying(recording, &e.to_string(), now)
+                .await
+        };
+        if let Err(store) = noted {
+            tracing::warn!(%recording, error = %store, "could not record the transcript's failure");
+        }
+    }
+    outcome
+}
+
+async fn transcribe(state: &AppState, id: RecordingId) -> Result<(), JobError> {
+    // Deleted since it was asked for: nothing to do.
+    let Some(record) = state.store.recording(id).await.map_err(JobError::new)? else {
+        return Ok(());
+    };
+    let engine = state
+        .speech
+        .engine(&state.settings.asr)
+        .await
+        .map_err(JobError::permanent)?;
+    let handler = match state.store.call(record.recording.call_id).await {
+        Ok(Some(call)) => call.handled_by.map(|u| u.name),
+        Ok(None) => return Ok(()),
+        Err(e) => return Err(JobError::new(e)),
+    };
+
+    let dir = state.settings.upload_dir();
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(JobError::new)?;
+    let mp3 = tempfile::Builder::new()
+        .suffix(".mp3")
+        .tempfile_in(&dir)
+        .map_err(JobError::new)?;
+    state
+        .blobs
+        .get_to_file(&record.recording.blob_key, mp3.path())
+        .await
+        .map_err(|e| JobError::new(format!("reading the recording's audio: {e}")))?;
+
+    let _slot = state.speech.slot().await;
+    state
+        .store
+        .transcript_running(id, 0.0, state.now())
+        .await
+        .map_err(JobError::new)?;
+    #[allow(clippy::cast_precision_loss, reason = "seconds of a call")]
+    let total = (record.recording.duration_ms as f64 / 1000.0).max(0.001);
+    let (progress, mut heard) = watch::channel(0.0_f64);
+    // Dropped with this future (a lost lease, a shutdown): the model stops at its next block.
+    let keep_going = Arc::new(AtomicBool::new(true));
+    let _stop = StopOnDrop(keep_going.clone());
+    let path = mp3.path().to_owned();
+    let mut work = tokio::task::spawn_blocking(move || {
+        callvault_asr::transcribe(&engine, &path, &mut |seconds| {
+            progress.send_replace(seconds);
+            keep_going.load(Ordering::Relaxed)
+        })
+    });
+    let mut written = Instant::now();
+    let transcript = loop {
+        tokio::select! {
+            done = &mut work => break done.map_err(JobError::new)?,
+            Ok(()) = heard.changed() => {
+                if written.elapsed() >= PROGRESS_EVERY {
+                    written = Instant::now();
+                    let fraction = (*heard.borrow_and_update() / total).min(0.99);
+                    let _ = state.store.transcript_running(id, fraction, state.now()).await;
+                }
+            }
+        }
+    };
+    // A recording the model cannot read will not read better next time.
+    let transcript = transcript.map_err(|e| match e {
+        callvault_asr::AsrError::Audio(_) | callvault_asr::AsrError::Model(_) => {
+            JobError::permanent(e)
+        }
+        other => JobError::new(other),
+    })?;
+    // A contact nobody named carries its phone number as its name: "Caller" reads better.
+    let contact = Some(record.contact_name.as_str()).filter(|n| n.chars().any(char::is_alphabetic));
+    let segments: Vec<TranscriptSegment> = transcript
+        .segments
+        .into_iter()
+        .map(|s| TranscriptSegment {
+            start: s.start,
+            end: s.end,
+            speaker: callvault_asr::speaker(
+                s.channel,
+                transcript.channels,
+                contact,
+                handler.as_deref(),
+            ),
+            text: s.text,
+        })
+        .collect();
+    match state
+        .store
+        .transcript_done(id, &transcript.language, &segments, state.now())
+        .await
+    {
+        // The conversation was deleted meanwhile.
+        Err(callvault_store::StoreError::NotFound) => Ok(()),
+        other => other.map_err(JobError::new),
+    }?;
+    tracing::info!(recording = %id, segments = segments.len(), seconds = transcript.duration, "transcribed");
+    Ok(())
+}
+
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
