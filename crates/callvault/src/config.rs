@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use callvault_core::phone::Region;
+use callvault_server::speech::DEFAULT_MODEL_DIR;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -49,6 +50,20 @@ pub struct ConfigArgs {
     /// Whisper model directory (CTranslate2 format) [default: <data-dir>/models/whisper-tiny.en]
     #[arg(long, env = "CALLVAULT_ASR_MODEL", global = true, value_name = "DIR")]
     pub asr_model: Option<PathBuf>,
+    /// Threads one transcription uses (0: every core) [default: 0]
+    #[arg(long, env = "CALLVAULT_ASR_THREADS", global = true, value_name = "N")]
+    pub asr_threads: Option<usize>,
+    /// How the speech model computes: int8, int8_float32, float32, int16 or default [default: int8]
+    #[arg(
+        long,
+        env = "CALLVAULT_ASR_COMPUTE_TYPE",
+        global = true,
+        value_name = "TYPE"
+    )]
+    pub asr_compute_type: Option<String>,
+    /// Beam size of the speech model's search (1 is greedy) [default: 5]
+    #[arg(long, env = "CALLVAULT_ASR_BEAM_SIZE", global = true, value_name = "N")]
+    pub asr_beam_size: Option<usize>,
     /// Twilio account whose numbers call in
     #[arg(
         long,
@@ -105,6 +120,9 @@ struct FileConfig {
     blob_url: Option<String>,
     public_url: Option<String>,
     asr_model: Option<PathBuf>,
+    asr_threads: Option<usize>,
+    asr_compute_type: Option<String>,
+    asr_beam_size: Option<usize>,
     twilio_account_sid: Option<String>,
     twilio_auth_token: Option<String>,
     twilio_api_base: Option<String>,
@@ -122,6 +140,9 @@ pub struct Config {
     pub blob_url: String,
     pub public_url: String,
     pub asr_model: PathBuf,
+    /// Whether `asr_model` is the default folder (installed automatically when missing).
+    pub asr_model_is_default: bool,
+    pub asr: callvault_asr::EngineOptions,
     pub twilio_account_sid: Option<String>,
     pub twilio_auth_token: Option<SecretString>,
     pub twilio_api_base: String,
@@ -142,6 +163,7 @@ impl fmt::Debug for Config {
             .field("blob_url", &self.blob_url)
             .field("public_url", &self.public_url)
             .field("asr_model", &self.asr_model)
+            .field("asr", &self.asr)
             .field("twilio_account_sid", &self.twilio_account_sid)
             .field(
                 "twilio_auth_token",
@@ -254,6 +276,29 @@ impl ConfigArgs {
         if !(twilio_api_base.starts_with("http://") || twilio_api_base.starts_with("https://")) {
             bail!("twilio-api-base must start with http:// or https:// (got {twilio_api_base:?})");
         }
+        let asr_model = self.asr_model.clone().or(file.asr_model);
+        let defaults = callvault_asr::EngineOptions::default();
+        let asr = callvault_asr::EngineOptions {
+            threads: self
+                .asr_threads
+                .or(file.asr_threads)
+                .unwrap_or(defaults.threads),
+            compute_type: self
+                .asr_compute_type
+                .clone()
+                .or(file.asr_compute_type)
+                .unwrap_or(defaults.compute_type),
+            beam_size: self
+                .asr_beam_size
+                .or(file.asr_beam_size)
+                .unwrap_or(defaults.beam_size),
+            batch: defaults.batch,
+        };
+        callvault_asr::check_compute_type(&asr.compute_type)
+            .map_err(|e| anyhow::anyhow!("asr-compute-type: {e}"))?;
+        if !(1..=16).contains(&asr.beam_size) {
+            bail!("asr-beam-size must be 1 to 16 (got {})", asr.beam_size);
+        }
         Ok(Config {
             listen,
             blob_url: self
@@ -262,11 +307,9 @@ impl ConfigArgs {
                 .or(file.blob_url)
                 .unwrap_or_else(|| format!("file://{}", data_dir.join("recordings").display())),
             public_url,
-            asr_model: self
-                .asr_model
-                .clone()
-                .or(file.asr_model)
-                .unwrap_or_else(|| data_dir.join("models").join("whisper-tiny.en")),
+            asr_model_is_default: asr_model.is_none(),
+            asr_model: asr_model.unwrap_or_else(|| data_dir.join("models").join(DEFAULT_MODEL_DIR)),
+            asr,
             twilio_account_sid,
             twilio_auth_token: twilio_auth_token.map(SecretString::from),
             twilio_api_base,

@@ -39,6 +39,11 @@ enum Command {
     /// Import calls and recordings from a phone system.
     #[command(subcommand)]
     Import(commands::import::ImportCommand),
+    /// Manage the speech model.
+    #[command(subcommand)]
+    Model(commands::model::ModelCommand),
+    /// Print the transcript of a recording.
+    Transcribe(commands::transcribe::TranscribeArgs),
     /// Benchmarks against the tools callvault competes with.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -73,10 +78,24 @@ async fn main() -> std::process::ExitCode {
         Command::User(cmd) => commands::user::run(config, cmd).await,
         Command::Token(cmd) => commands::token::run(config, cmd).await,
         Command::Import(cmd) => commands::import::run(config, cmd).await,
-        Command::Bench(cmd) => tokio::task::spawn_blocking(move || commands::bench::run(cmd))
-            .await
-            .map_err(anyhow::Error::from)
-            .and_then(|r| r),
+        Command::Model(cmd) => {
+            tokio::task::spawn_blocking(move || commands::model::run(&config, &cmd))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r)
+        }
+        Command::Transcribe(args) => {
+            tokio::task::spawn_blocking(move || commands::transcribe::run(&config, &args))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r)
+        }
+        Command::Bench(cmd) => {
+            tokio::task::spawn_blocking(move || commands::bench::run(&config, cmd))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r)
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

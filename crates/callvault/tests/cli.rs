@@ -5,12 +5,27 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+/// The speech model the test command installed.
+fn test_model() -> String {
+    std::env::var("CALLVAULT_TEST_MODEL")
+        .expect("CALLVAULT_TEST_MODEL names a Whisper model folder (the test command sets it)")
+}
+
+/// The binary on a data folder, with the installed model named explicitly: a server on the
+/// default model folder would install the model on its first start.
 fn callvault(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_callvault"));
     cmd.env_remove("CALLVAULT_CONFIG")
         .env("CALLVAULT_DATA_DIR", data_dir)
+        .env("CALLVAULT_ASR_MODEL", test_model())
         .env("RUST_LOG", "warn");
     cmd
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(name)
 }
 
 /// A running `callvault serve`, its address, and what it printed before serving.
@@ -28,7 +43,11 @@ impl Drop for Running {
 }
 
 fn serve(data_dir: &Path) -> Running {
-    let mut child = callvault(data_dir)
+    serve_with(callvault(data_dir))
+}
+
+fn serve_with(mut command: Command) -> Running {
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -191,6 +210,128 @@ async fn users_and_tokens_from_the_command_line() {
 }
 
 #[test]
+fn transcribe_prints_who_said_what_and_when() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = callvault(dir.path())
+        .args(["transcribe", "--json"])
+        .arg(fixture("call-2ch.mp3"))
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["language"], "en");
+    assert!(
+        (json["duration"].as_f64().unwrap_or(0.0) - 7.6).abs() < 0.3,
+        "{json}"
+    );
+    let segments = json["segments"].as_array().cloned().unwrap_or_default();
+    let said = |who: &str| {
+        segments
+            .iter()
+            .filter(|s| s["speaker"] == who)
+            .map(|s| s["text"].as_str().unwrap_or_default().to_lowercase())
+            .collect::<String>()
+    };
+    assert!(said("Caller").contains("invoice"), "{json}");
+    assert!(said("Agent").contains("account"), "{json}");
+    let agent_start = segments
+        .iter()
+        .find(|s| s["speaker"] == "Agent")
+        .and_then(|s| s["start"].as_f64())
+        .unwrap_or(f64::NAN);
+    assert!(
+        (agent_start - 3.5).abs() <= 2.0,
+        "the agent spoke at 3.5 s: {agent_start}"
+    );
+
+    let text = callvault(dir.path())
+        .arg("transcribe")
+        .arg(fixture("call-2ch.mp3"))
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("[00:0") && l.contains("Caller:")),
+        "{text}"
+    );
+
+    let missing = callvault(dir.path())
+        .arg("transcribe")
+        .arg(dir.path().join("nothing.wav"))
+        .output()
+        .expect("runs");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nothing.wav"));
+    let no_model = callvault(dir.path())
+        .env("CALLVAULT_ASR_MODEL", dir.path().join("empty"))
+        .arg("transcribe")
+        .arg(fixture("call-2ch.mp3"))
+        .output()
+        .expect("runs");
+    assert!(!no_model.status.success());
+    assert!(String::from_utf8_lossy(&no_model.stderr).contains("callvault model fetch"));
+}
+
+#[tokio::test]
+async fn the_first_start_installs_the_speech_model_in_the_background() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let model = data.join("models").join("whisper-tiny.en");
+    let mut command = callvault(&data);
+    command.env_remove("CALLVAULT_ASR_MODEL");
+    let running = serve_with(command);
+    // Serving does not wait for the model.
+    assert_eq!(
+        status_of(&format!("{}/readyz", running.base), None).await,
+        200
+    );
+    let mut waited = 0;
+    while !model.join("model.bin").is_file() {
+        assert!(
+            waited < 1800,
+            "the model was not installed within three minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += 1;
+    }
+    for file in ["config.json", "vocabulary.txt"] {
+        assert!(model.join(file).is_file(), "{file}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(data.join("models"))
+        .expect("models")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        ["whisper-tiny.en"],
+        "nothing but the model is left behind"
+    );
+    drop(running);
+
+    // `model fetch` finds it installed.
+    let again = callvault(&data)
+        .env_remove("CALLVAULT_ASR_MODEL")
+        .args(["model", "fetch"])
+        .output()
+        .expect("runs");
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already installed"));
+    // A folder of the user's choosing is never filled by `model fetch`.
+    let custom = callvault(&data)
+        .env("CALLVAULT_ASR_MODEL", dir.path().join("mine"))
+        .args(["model", "fetch"])
+        .output()
+        .expect("runs");
+    assert!(!custom.status.success());
+    assert!(!dir.path().join("mine").exists());
+}
+
+#[test]
 fn every_command_has_help_and_bad_configuration_is_reported() {
     let dir = tempfile::tempdir().expect("tmp");
     for args in [
@@ -199,6 +340,9 @@ fn every_command_has_help_and_bad_configuration_is_reported() {
         vec!["worker", "--help"],
         vec!["user", "add", "--help"],
         vec!["token", "create", "--help"],
+        vec!["model", "fetch", "--help"],
+        vec!["transcribe", "--help"],
+        vec!["bench", "asr", "--help"],
     ] {
         let out = callvault(dir.path()).args(&args).output().expect("runs");
         assert!(out.status.success(), "{args:?}");

@@ -64,6 +64,7 @@ async fn calls_and_recordings_come_in_once_with_a_summary() {
         call_recording: true,
         consent_announcement: None,
         forward_to: vec![],
+        transcribe_automatically: false,
         recording_since: since,
     };
     // The main line recorded on the PBX since January; the second was configured only now.

@@ -2,8 +2,10 @@
 
 pub mod bench;
 pub mod import;
+pub mod model;
 pub mod serve;
 pub mod token;
+pub mod transcribe;
 pub mod user;
 
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use callvault_blob::BlobStore;
 use callvault_core::SystemClock;
-use callvault_server::settings::TwilioSettings;
+use callvault_server::settings::{AsrSettings, TwilioSettings};
 use callvault_server::{AppState, Settings};
 use secrecy::ExposeSecret;
 
@@ -29,6 +31,11 @@ pub async fn open_state(config: &Config, workers: bool) -> anyhow::Result<AppSta
     settings.default_region = config.default_region;
     settings.max_upload_bytes = config.max_upload_bytes;
     settings.workers = workers;
+    settings.asr = AsrSettings {
+        model: config.asr_model.clone(),
+        install_default: config.asr_model_is_default,
+        engine: config.asr.clone(),
+    };
     settings.twilio = match (&config.twilio_account_sid, &config.twilio_auth_token) {
         (Some(account_sid), Some(auth_token)) => Some(TwilioSettings {
             account_sid: account_sid.clone(),

@@ -9,6 +9,9 @@ use crate::config::Config;
 
 pub async fn run(config: Config, workers: bool) -> anyhow::Result<()> {
     let state = open_state(&config, workers).await?;
+    if workers {
+        install_model(&state);
+    }
     if let Some(admin) = bootstrap::ensure_first_admin(&state)
         .await
         .context("creating the first admin")?
@@ -46,12 +49,22 @@ pub async fn run(config: Config, workers: bool) -> anyhow::Result<()> {
 
 pub async fn run_worker(config: Config) -> anyhow::Result<()> {
     let state = open_state(&config, true).await?;
+    install_model(&state);
     state
         .jobs
         .clone()
         .run(state.clone(), shutdown_signal())
         .await;
     Ok(())
+}
+
+/// On first start the default speech model is installed in the background; transcription
+/// jobs wait for it and start when it is in place.
+fn install_model(state: &callvault_server::AppState) {
+    let jobs = state.jobs.clone();
+    state
+        .speech
+        .install_in_background(&state.settings.asr, move || jobs.wake());
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so the server finishes what it is doing and stops.

@@ -1,8 +1,11 @@
 //! `callvault bench …`: our pipelines against the tools they compete with, measured in the
 //! same run on the same inputs; the last line is always `ratio <anchor_time/our_time>`.
 
+mod asr;
 mod audio;
 mod signal;
+
+use crate::config::Config;
 
 #[derive(clap::Subcommand)]
 pub enum BenchCommand {
@@ -18,6 +21,13 @@ pub enum BenchCommand {
         #[arg(long)]
         long: bool,
     },
+    /// Transcription against faster-whisper (same model, threads, compute type and beam), on
+    /// two-channel calls spoken by espeak-ng voices; prints throughput and word error rates.
+    Asr {
+        /// Minutes of calls to transcribe (about a minute each).
+        #[arg(long, default_value_t = 5)]
+        minutes: u32,
+    },
     /// Transcodes one file and prints the process's peak memory (used by `bench audio`).
     #[command(hide = true)]
     AudioChild {
@@ -26,8 +36,13 @@ pub enum BenchCommand {
     },
 }
 
-pub fn run(command: BenchCommand) -> anyhow::Result<()> {
+pub fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     match command {
+        BenchCommand::Asr { minutes } => asr::run(&asr::Options {
+            model: config.asr_model.clone(),
+            minutes,
+            engine: config.asr.clone(),
+        }),
         BenchCommand::Audio {
             minutes,
             runs,

@@ -75,6 +75,28 @@ pub fn write_call(path: &Path, rate: u32, channels: u16, seconds: u32) -> std::i
     Ok(())
 }
 
+/// Writes two channels of samples as a 16-bit PCM WAV.
+pub fn write_stereo_wav(
+    path: &Path,
+    rate: u32,
+    left: &[f32],
+    right: &[f32],
+) -> std::io::Result<()> {
+    let frames = left.len().max(right.len());
+    let data = u32::try_from(frames * 4).unwrap_or(u32::MAX);
+    let mut out = BufWriter::new(File::create(path)?);
+    write_header(&mut out, rate, 2, data)?;
+    for i in 0..frames {
+        for plane in [left, right] {
+            let sample = plane.get(i).copied().unwrap_or(0.0);
+            #[allow(clippy::cast_possible_truncation, reason = "clamped to the i16 range")]
+            let value = (sample.clamp(-1.0, 1.0) * 32767.0) as i16;
+            out.write_all(&value.to_le_bytes())?;
+        }
+    }
+    out.flush()
+}
+
 fn write_frame(
     out: &mut impl Write,
     channels: u16,

@@ -1,0 +1,123 @@
+//! `callvault transcribe FILE`: a transcript of one recording, as text or JSON, with the
+//! server's model and settings.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use callvault_asr::{Engine, speaker};
+use callvault_server::speech::install;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::config::Config;
+
+#[derive(clap::Args)]
+pub struct TranscribeArgs {
+    /// A recording in any format callvault reads.
+    pub file: PathBuf,
+    /// Print JSON: {language, duration, segments: [{start, end, speaker, text}]}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct JsonTranscript {
+    language: String,
+    duration: f64,
+    segments: Vec<JsonSegment>,
+}
+
+#[derive(Serialize)]
+struct JsonSegment {
+    start: f64,
+    end: f64,
+    speaker: String,
+    text: String,
+}
+
+fn clock(seconds: f64) -> String {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "seconds of a call"
+    )]
+    let tenths = (seconds * 10.0).round().max(0.0) as u64;
+    format!(
+        "{:02}:{:02}.{}",
+        tenths / 600,
+        tenths / 10 % 60,
+        tenths % 10
+    )
+}
+
+pub fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        install::is_installed(&config.asr_model),
+        "no speech model in {}: install the default one with `callvault model fetch`, or pass --asr-model DIR",
+        config.asr_model.display()
+    );
+    let engine =
+        Engine::load(&config.asr_model, &config.asr).context("loading the speech model")?;
+    let duration = callvault_audio::declared_seconds(&args.file).ok().flatten();
+    let bar = match duration {
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "seconds of a call"
+        )]
+        Some(total) => ProgressBar::new(total.ceil() as u64).with_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} s of audio, {elapsed} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {pos} s of audio, {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    let transcript = callvault_asr::transcribe(&engine, &args.file, &mut |seconds| {
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "seconds of a call"
+        )]
+        bar.set_position(seconds as u64);
+        true
+    })
+    .with_context(|| format!("transcribing {}", args.file.display()))?;
+    bar.finish_and_clear();
+    let channels = transcript.channels;
+    let segments = transcript.segments.into_iter().map(|s| JsonSegment {
+        start: s.start,
+        end: s.end,
+        speaker: speaker(s.channel, channels, None, None),
+        text: s.text,
+    });
+    if args.json {
+        let out = JsonTranscript {
+            language: transcript.language,
+            duration: transcript.duration,
+            segments: segments.collect(),
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for s in segments {
+            println!(
+                "[{} → {}] {}: {}",
+                clock(s.start),
+                clock(s.end),
+                s.speaker,
+                s.text
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_read_as_minutes_and_seconds() {
+        assert_eq!(super::clock(0.0), "00:00.0");
+        assert_eq!(super::clock(83.26), "01:23.3");
+    }
+}
