@@ -61,6 +61,14 @@ pub struct ConfigArgs {
         value_name = "TYPE"
     )]
     pub asr_compute_type: Option<String>,
+    /// Windows of 30 s the speech model reads in one pass [default: 4]
+    #[arg(
+        long,
+        env = "CALLVAULT_ASR_BATCH_SIZE",
+        global = true,
+        value_name = "N"
+    )]
+    pub asr_batch_size: Option<usize>,
     /// Beam size of the speech model's search (1 is greedy) [default: 5]
     #[arg(long, env = "CALLVAULT_ASR_BEAM_SIZE", global = true, value_name = "N")]
     pub asr_beam_size: Option<usize>,
@@ -123,6 +131,7 @@ struct FileConfig {
     asr_threads: Option<usize>,
     asr_compute_type: Option<String>,
     asr_beam_size: Option<usize>,
+    asr_batch_size: Option<usize>,
     twilio_account_sid: Option<String>,
     twilio_auth_token: Option<String>,
     twilio_api_base: Option<String>,
@@ -292,10 +301,16 @@ impl ConfigArgs {
                 .asr_beam_size
                 .or(file.asr_beam_size)
                 .unwrap_or(defaults.beam_size),
-            batch: defaults.batch,
+            batch: self
+                .asr_batch_size
+                .or(file.asr_batch_size)
+                .unwrap_or(defaults.batch),
         };
         callvault_asr::check_compute_type(&asr.compute_type)
             .map_err(|e| anyhow::anyhow!("asr-compute-type: {e}"))?;
+        if !(1..=32).contains(&asr.batch) {
+            bail!("asr-batch-size must be 1 to 32 (got {})", asr.batch);
+        }
         if !(1..=16).contains(&asr.beam_size) {
             bail!("asr-beam-size must be 1 to 16 (got {})", asr.beam_size);
         }
