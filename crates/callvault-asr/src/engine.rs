@@ -65,6 +65,7 @@ pub struct Engine {
     prompt: Vec<String>,
     options: WhisperOptions,
     batch: usize,
+    replicas: usize,
     language: String,
 }
 
@@ -78,10 +79,19 @@ impl Engine {
                 )));
             }
         }
+        // The windows of a batch are shared out among replicas of one thread each rather than
+        // read by one replica on many threads: the decoder's matrices are small (384 wide for
+        // tiny), and threads spent more time handing work over than working.
+        let cores = match options.threads {
+            0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            n => n,
+        };
+        let replicas = cores.min(options.batch.max(1)).max(1);
         let config = Config {
             device: Device::CPU,
             compute_type: compute_type(&options.compute_type)?,
-            num_threads_per_replica: options.threads,
+            num_threads_per_replica: (cores / replicas).max(1),
+            device_indices: vec![0; replicas],
             ..Config::default()
         };
         let whisper = Whisper::new(dir, config)
@@ -114,6 +124,7 @@ impl Engine {
             prompt,
             options: whisper_options,
             batch: options.batch.max(1),
+            replicas,
             language,
         })
     }
@@ -128,8 +139,30 @@ impl Engine {
         &self.language
     }
 
-    /// Reads a batch of windows (each at most 30 s of 16 kHz audio).
+    /// Reads a batch of windows (each at most 30 s of 16 kHz audio), shared out among the
+    /// model's replicas.
     pub fn recognize(&self, windows: &[Vec<f32>]) -> Result<Vec<WindowResult>, AsrError> {
+        if self.replicas < 2 || windows.len() < 2 {
+            return self.recognize_on_one(windows);
+        }
+        let share = windows.len().div_ceil(self.replicas);
+        std::thread::scope(|scope| {
+            let running: Vec<_> = windows
+                .chunks(share)
+                .map(|part| scope.spawn(move || self.recognize_on_one(part)))
+                .collect();
+            let mut results = Vec::with_capacity(windows.len());
+            for handle in running {
+                let part = handle
+                    .join()
+                    .map_err(|_| AsrError::Engine("a recognition thread panicked".into()))??;
+                results.extend(part);
+            }
+            Ok(results)
+        })
+    }
+
+    fn recognize_on_one(&self, windows: &[Vec<f32>]) -> Result<Vec<WindowResult>, AsrError> {
         if windows.is_empty() {
             return Ok(Vec::new());
         }
