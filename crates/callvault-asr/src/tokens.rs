@@ -32,6 +32,9 @@ pub struct Parsed {
     /// How far into the window the output accounts for the audio; `None` when it covers all of
     /// it. Whatever comes after must be transcribed again.
     pub consumed: Option<f64>,
+    /// Text after the last timestamp that no timestamp closed: read again with what follows
+    /// when there is enough left, else kept as it is (from its start to the window's end).
+    pub open: Option<WindowSegment>,
 }
 
 /// GPT-2's table of which character stands for each byte.
@@ -154,7 +157,22 @@ impl Vocabulary {
             Some(_) if ends_with_closed_segment => None,
             Some(t) => Some(t),
         };
-        Parsed { segments, consumed }
+        let open = match (start, consumed) {
+            (Some(from), Some(_)) if !text.is_empty() => {
+                let words = self.decode(&text).trim().to_owned();
+                (!words.is_empty()).then_some(WindowSegment {
+                    start: from,
+                    end: f64::INFINITY,
+                    text: words,
+                })
+            }
+            _ => None,
+        };
+        Parsed {
+            segments,
+            consumed,
+            open,
+        }
     }
 }
 
@@ -256,8 +274,15 @@ mod tests {
         let p = v.parse(&ids);
         assert_eq!(p.segments.len(), 1);
         assert_eq!(p.consumed, Some(21.0));
+        let open = p.open.expect("the cut-off text is kept aside");
+        assert_eq!((open.start, open.text.as_str()), (21.0, "world!"));
         let ends_on_pair = [ts(&v, 0.0), 0, ts(&v, 20.0), ts(&v, 21.0)];
         assert_eq!(v.parse(&ends_on_pair).consumed, Some(21.0));
+        assert_eq!(v.parse(&ends_on_pair).open, None);
+        // Only an opening timestamp: nothing closed, and the words are still there.
+        let never_closed = v.parse(&[ts(&v, 0.0), 0, 1]);
+        assert!(never_closed.segments.is_empty());
+        assert_eq!(never_closed.open.map(|o| o.text), Some("Hello,".to_owned()));
     }
 
     #[test]

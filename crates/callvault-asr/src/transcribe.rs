@@ -103,14 +103,28 @@ impl Run<'_> {
                 text: s.text.clone(),
             });
         }
-        // Whatever the model left after its last timestamp is read again, with what follows.
-        if let Some(consumed) = result.parsed.consumed
-            && consumed > MIN_REST_SECONDS
-            && content - consumed > MIN_REST_SECONDS
-        {
-            let rest = window.rest_after(consumed);
-            let full = self.packers[window.channel].push_front(rest);
-            self.ready.extend(full);
+        // Whatever the model left after its last timestamp is read again, with what follows;
+        // when too little is left to be worth a pass (or nothing was closed at all), the open
+        // text is kept as it is, so no speech is lost.
+        match result.parsed.consumed {
+            Some(consumed)
+                if consumed > MIN_REST_SECONDS && content - consumed > MIN_REST_SECONDS =>
+            {
+                let rest = window.rest_after(consumed);
+                let full = self.packers[window.channel].push_front(rest);
+                self.ready.extend(full);
+            }
+            _ => {
+                if let Some(open) = &result.parsed.open {
+                    let (start, end) = window.segment_to_channel(open.start, content);
+                    self.segments.push(Segment {
+                        start,
+                        end,
+                        channel: window.channel,
+                        text: open.text.clone(),
+                    });
+                }
+            }
         }
     }
 }
@@ -165,12 +179,17 @@ pub fn transcribe(
         }
     }
     // Flushing may put unfinished audio back into the packers: go round until all is read.
+    #[allow(clippy::cast_precision_loss, reason = "seconds of audio")]
+    let heard_seconds = heard as f64 / crate::mel::SAMPLE_RATE as f64;
     loop {
         for packer in &mut run.packers {
             run.ready.extend(packer.flush());
         }
         if run.ready.is_empty() {
             break;
+        }
+        if !progress(heard_seconds) {
+            return Err(AsrError::Cancelled);
         }
         run.read(true)?;
     }

@@ -1642,6 +1642,56 @@ async fn transcripts_are_queued_once_stored_and_searched_within_scope() {
     .await
     .expect("done");
 
+    // A transcript whose job was buried without a word (its worker kept dying) is queued
+    // anew when asked for, instead of waiting forever.
+    let third = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0303",
+                T0 + Duration::hours(2),
+                None,
+            ),
+            T0,
+        )
+        .await
+        .expect("call")
+        .record
+        .call;
+    let r_third = recording_for(third.id);
+    s.add_recording(r_third.clone(), false, None, T0)
+        .await
+        .expect("recording");
+    let job = s
+        .request_transcript(r_third.id, T0)
+        .await
+        .expect("queued")
+        .job
+        .expect("job");
+    let claimed = s
+        .claim(job, "w", T0, Duration::minutes(5))
+        .await
+        .expect("claim");
+    assert!(claimed.is_some());
+    s.transcript_running(r_third.id, 0.4, T0)
+        .await
+        .expect("running");
+    s.fail(job, "w", "the worker stopped while running it", None, T0)
+        .await
+        .expect("buried");
+    let revived = s
+        .request_transcript(r_third.id, T0)
+        .await
+        .expect("queued again");
+    assert_eq!(revived.status, TranscriptStatus::Queued);
+    assert!(revived.job.is_some(), "a new job replaces the buried one");
+    assert_eq!(
+        s.request_transcript(r_third.id, T0)
+            .await
+            .expect("queued")
+            .job,
+        None
+    );
     let search = |scope, text: &str| SearchQuery {
         scope,
         text: text.into(),

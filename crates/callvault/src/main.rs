@@ -61,8 +61,25 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("callvault: starting the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run());
+    // Work left on blocking threads when the server stops (a model download, a model load)
+    // must not hold the exit: what it leaves is cleaned up at the next start.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    code
+}
+
+async fn run() -> std::process::ExitCode {
     let cli = Cli::parse();
     let config = match cli.config.resolve(&|name| std::env::var(name).ok()) {
         Ok(config) => config,

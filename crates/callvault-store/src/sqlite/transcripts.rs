@@ -56,7 +56,24 @@ impl TranscriptStore for SqliteStore {
                 .bind(recording.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
-        match status.as_deref().and_then(TranscriptStatus::parse) {
+        // A transcript whose job is gone (buried after its worker kept dying, say) is as good
+        // as failed: asking again queues it anew rather than leaving it waiting forever.
+        let job_alive: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM jobs WHERE kind = ? AND state IN ('queued', 'running')
+               AND json_extract(payload, '$.recording_id') = ? LIMIT 1",
+        )
+        .bind(TRANSCRIBE)
+        .bind(recording.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let status = status.as_deref().and_then(TranscriptStatus::parse);
+        let status = match status {
+            Some(TranscriptStatus::Queued | TranscriptStatus::Running) if job_alive.is_none() => {
+                Some(TranscriptStatus::Failed)
+            }
+            other => other,
+        };
+        match status {
             Some(
                 status @ (TranscriptStatus::Queued
                 | TranscriptStatus::Running
@@ -247,7 +264,7 @@ impl TranscriptStore for SqliteStore {
                     k.started_at, s.start_ms, s.end_ms, s.speaker,
                     snippet(transcript_segments_fts, 0, '[', ']', '…', 16) AS snippet
              FROM transcript_segments_fts f
-             JOIN transcript_segments s ON s.rowid = f.rowid
+             JOIN transcript_segments s ON s.id = f.rowid
              JOIN transcripts t ON t.id = s.transcript_id
              JOIN recordings r ON r.id = t.recording_id
              JOIN calls k ON k.id = r.call_id
