@@ -1679,6 +1679,17 @@ async fn transcripts_are_queued_once_stored_and_searched_within_scope() {
     s.fail(job, "w", "the worker stopped while running it", None, T0)
         .await
         .expect("buried");
+    let shown = s
+        .transcript(r_third.id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        shown.status,
+        TranscriptStatus::Failed,
+        "not left waiting forever"
+    );
+    assert!(shown.error.is_some_and(|e| e.contains("ask for it again")));
     let revived = s
         .request_transcript(r_third.id, T0)
         .await

@@ -36,6 +36,19 @@ fn phrase(text: &str) -> Option<String> {
     (!words.is_empty()).then(|| format!("\"{}\"", words.join(" ").replace('"', "\"\"")))
 }
 
+/// Whether a transcribe job for the recording is queued or running.
+async fn job_alive(conn: &mut sqlx::SqliteConnection, recording: RecordingId) -> StoreResult<bool> {
+    let alive: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM jobs WHERE kind = ? AND state IN ('queued', 'running')
+           AND json_extract(payload, '$.recording_id') = ? LIMIT 1",
+    )
+    .bind(TRANSCRIBE)
+    .bind(recording.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(alive.is_some())
+}
+
 #[async_trait]
 impl TranscriptStore for SqliteStore {
     async fn request_transcript(
@@ -58,17 +71,10 @@ impl TranscriptStore for SqliteStore {
                 .await?;
         // A transcript whose job is gone (buried after its worker kept dying, say) is as good
         // as failed: asking again queues it anew rather than leaving it waiting forever.
-        let job_alive: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM jobs WHERE kind = ? AND state IN ('queued', 'running')
-               AND json_extract(payload, '$.recording_id') = ? LIMIT 1",
-        )
-        .bind(TRANSCRIBE)
-        .bind(recording.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
+        let alive = job_alive(&mut tx, recording).await?;
         let status = status.as_deref().and_then(TranscriptStatus::parse);
         let status = match status {
-            Some(TranscriptStatus::Queued | TranscriptStatus::Running) if job_alive.is_none() => {
+            Some(TranscriptStatus::Queued | TranscriptStatus::Running) if !alive => {
                 Some(TranscriptStatus::Failed)
             }
             other => other,
@@ -123,7 +129,8 @@ impl TranscriptStore for SqliteStore {
     }
 
     async fn transcript(&self, recording: RecordingId) -> StoreResult<Option<TranscriptRecord>> {
-        let mut conn = self.reader.acquire().await?;
+        // One snapshot: the transcript and its job as they were at the same moment.
+        let mut conn = self.reader.begin().await?;
         let Some(row) = sqlx::query(
             "SELECT id, status, progress, language, error FROM transcripts WHERE recording_id = ?",
         )
@@ -152,11 +159,26 @@ impl TranscriptStore for SqliteStore {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         let progress: f64 = sqlx::Row::try_get(&row, "progress")?;
+        let mut error = row.opt_text("error")?;
+        // Its job is gone without a word (buried after its worker kept dying): say so rather
+        // than show it waiting forever.
+        let status = match status {
+            TranscriptStatus::Queued | TranscriptStatus::Running
+                if !job_alive(&mut conn, recording).await? =>
+            {
+                error = Some(error.unwrap_or_else(|| {
+                    "the transcription stopped before it finished; ask for it again".to_owned()
+                }));
+                TranscriptStatus::Failed
+            }
+            other => other,
+        };
+        conn.commit().await?;
         Ok(Some(TranscriptRecord {
             status,
             progress,
             language: row.opt_text("language")?,
-            error: row.opt_text("error")?,
+            error,
             segments,
         }))
     }
