@@ -26,11 +26,12 @@ pub struct MelExtractor {
     fft: Arc<dyn Fft<f32>>,
 }
 
+// The Slaney mel scale Whisper's features use: linear below 1 kHz, logarithmic above.
+const F_SP: f64 = 200.0 / 3.0;
+const MIN_LOG_HZ: f64 = 1000.0;
+
 fn hz_to_mel(f: f64) -> f64 {
-    const F_SP: f64 = 200.0 / 3.0;
-    const MIN_LOG_HZ: f64 = 1000.0;
-    let min_log_mel = MIN_LOG_HZ / F_SP;
-    let logstep = 6.4f64.ln() / 27.0;
+    let (min_log_mel, logstep) = (MIN_LOG_HZ / F_SP, 6.4f64.ln() / 27.0);
     if f < MIN_LOG_HZ {
         f / F_SP
     } else {
@@ -39,10 +40,7 @@ fn hz_to_mel(f: f64) -> f64 {
 }
 
 fn mel_to_hz(m: f64) -> f64 {
-    const F_SP: f64 = 200.0 / 3.0;
-    const MIN_LOG_HZ: f64 = 1000.0;
-    let min_log_mel = MIN_LOG_HZ / F_SP;
-    let logstep = 6.4f64.ln() / 27.0;
+    let (min_log_mel, logstep) = (MIN_LOG_HZ / F_SP, 6.4f64.ln() / 27.0);
     if m < min_log_mel {
         m * F_SP
     } else {

@@ -32,8 +32,9 @@ pub struct Window {
     pub pieces: Vec<(usize, Piece)>,
 }
 
+/// Seconds of 16 kHz audio in `samples`.
 #[allow(clippy::cast_precision_loss, reason = "sample counts of a call")]
-fn seconds(samples: usize) -> f64 {
+pub(crate) fn seconds(samples: usize) -> f64 {
     samples as f64 / SAMPLE_RATE as f64
 }
 

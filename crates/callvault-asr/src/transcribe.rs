@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::AsrError;
 use crate::engine::Engine;
-use crate::packer::{Packer, Piece, Window};
+use crate::packer::{Packer, Piece, Window, seconds};
 use crate::vad::SpeechGate;
 
 /// Less than this left unread in a window is not worth another pass.
@@ -159,8 +159,7 @@ pub fn transcribe(
                 "transcription stopped".into(),
             ));
         }
-        #[allow(clippy::cast_precision_loss, reason = "seconds of audio")]
-        let go_on = progress(heard as f64 / crate::mel::SAMPLE_RATE as f64);
+        let go_on = progress(seconds(heard));
         if !go_on {
             failure = Some(AsrError::Cancelled);
             return Err(callvault_audio::AudioError::Corrupt(
@@ -179,8 +178,6 @@ pub fn transcribe(
         }
     }
     // Flushing may put unfinished audio back into the packers: go round until all is read.
-    #[allow(clippy::cast_precision_loss, reason = "seconds of audio")]
-    let heard_seconds = heard as f64 / crate::mel::SAMPLE_RATE as f64;
     loop {
         for packer in &mut run.packers {
             run.ready.extend(packer.flush());
@@ -188,15 +185,14 @@ pub fn transcribe(
         if run.ready.is_empty() {
             break;
         }
-        if !progress(heard_seconds) {
+        if !progress(seconds(heard)) {
             return Err(AsrError::Cancelled);
         }
         run.read(true)?;
     }
     let mut segments = run.segments;
     segments.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.channel.cmp(&b.channel)));
-    #[allow(clippy::cast_precision_loss, reason = "seconds of audio")]
-    let duration = source.frames as f64 / crate::mel::SAMPLE_RATE as f64;
+    let duration = seconds(usize::try_from(source.frames).unwrap_or(usize::MAX));
     Ok(Transcript {
         language: engine.language().to_owned(),
         duration,

@@ -16,12 +16,22 @@ pub const SPEECH_RATE: u32 = 16_000;
 pub struct SpeechSource {
     pub sample_rate: u32,
     pub channels: u16,
-    /// Frames of 16 kHz audio produced per channel.
+    /// Frames produced per channel, at the rate asked for.
     pub frames: u64,
 }
 
 /// Decodes `path` and hands 16 kHz planar blocks (one plane per source channel) to `sink`.
 pub fn stream_16k(path: &Path, sink: &mut BlockSink<'_>) -> Result<SpeechSource, AudioError> {
+    stream_at(path, SPEECH_RATE, sink)
+}
+
+/// Decodes `path` and hands planar blocks at `rate` (one plane per source channel) to `sink`.
+/// `frames` in the answer counts frames at `rate`.
+pub fn stream_at(
+    path: &Path,
+    rate: u32,
+    sink: &mut BlockSink<'_>,
+) -> Result<SpeechSource, AudioError> {
     let file = File::open(path)?;
     let mut reader = AudioReader::open(Box::new(file), path.extension().and_then(|e| e.to_str()))?;
     let mut resampler: Option<Option<StreamResampler>> = None;
@@ -34,10 +44,8 @@ pub fn stream_16k(path: &Path, sink: &mut BlockSink<'_>) -> Result<SpeechSource,
         let stage = match &mut resampler {
             Some(stage) => stage,
             None => resampler.insert(
-                (block.sample_rate != SPEECH_RATE)
-                    .then(|| {
-                        StreamResampler::new(block.sample_rate, SPEECH_RATE, block.planes.len())
-                    })
+                (block.sample_rate != rate)
+                    .then(|| StreamResampler::new(block.sample_rate, rate, block.planes.len()))
                     .transpose()?,
             ),
         };

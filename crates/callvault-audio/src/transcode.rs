@@ -3,7 +3,6 @@
 //! one streaming pass with bounded memory.
 
 use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 use callvault_core::recording::Peaks;
@@ -180,15 +179,7 @@ fn mix_down(planes: &[Vec<f32>], out: &mut Vec<Vec<f32>>) {
 }
 
 fn sha256_of(path: &Path) -> Result<String, AudioError> {
-    let mut file = File::open(path)?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
+    std::io::copy(&mut File::open(path)?, &mut hasher)?;
     Ok(hex::encode(hasher.finalize()))
 }

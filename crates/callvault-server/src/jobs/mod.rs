@@ -221,7 +221,7 @@ impl JobRunner {
             Err(e) => {
                 // The store buries the job when no attempts are left.
                 let retry = (!e.permanent).then(|| now + backoff(job.attempts));
-                let last = e.permanent || job.attempts >= job.max_attempts;
+                let last = e.permanent || last_attempt(&job);
                 tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e,
                     retry = !last, "job failed");
                 state

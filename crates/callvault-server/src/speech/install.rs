@@ -4,7 +4,7 @@
 //! folder is either whole or absent.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -125,16 +125,8 @@ fn download(into: &Path, show_pip: bool) -> Result<PathBuf, InstallError> {
 }
 
 fn sha256_of(path: &Path) -> Result<String, InstallError> {
-    let mut file = BufReader::new(File::open(path)?);
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
+    std::io::copy(&mut File::open(path)?, &mut hasher)?;
     Ok(hex::encode(hasher.finalize()))
 }
 

@@ -49,6 +49,33 @@ async fn job_alive(conn: &mut sqlx::SqliteConnection, recording: RecordingId) ->
     Ok(alive.is_some())
 }
 
+impl SqliteStore {
+    /// Moves a transcript that is queued or running to `status`, setting its progress and
+    /// error where given. A done transcript stays done.
+    async fn move_unfinished(
+        &self,
+        recording: RecordingId,
+        status: &str,
+        progress: Option<f64>,
+        error: Option<&str>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE transcripts SET status = ?, progress = COALESCE(?, progress),
+                    error = COALESCE(?, error), updated_at = ?
+             WHERE recording_id = ? AND status IN ('queued', 'running')",
+        )
+        .bind(status)
+        .bind(progress)
+        .bind(error)
+        .bind(ms(now))
+        .bind(recording.to_string())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl TranscriptStore for SqliteStore {
     async fn request_transcript(
@@ -189,16 +216,14 @@ impl TranscriptStore for SqliteStore {
         progress: f64,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE transcripts SET status = 'running', progress = ?, updated_at = ?
-             WHERE recording_id = ? AND status IN ('queued', 'running')",
+        self.move_unfinished(
+            recording,
+            "running",
+            Some(progress.clamp(0.0, 1.0)),
+            None,
+            now,
         )
-        .bind(progress.clamp(0.0, 1.0))
-        .bind(ms(now))
-        .bind(recording.to_string())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn transcript_done(
@@ -250,16 +275,8 @@ impl TranscriptStore for SqliteStore {
         error: &str,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE transcripts SET status = 'queued', progress = 0, error = ?, updated_at = ?
-             WHERE recording_id = ? AND status IN ('queued', 'running')",
-        )
-        .bind(error)
-        .bind(ms(now))
-        .bind(recording.to_string())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.move_unfinished(recording, "queued", Some(0.0), Some(error), now)
+            .await
     }
 
     async fn transcript_failed(
@@ -268,13 +285,8 @@ impl TranscriptStore for SqliteStore {
         error: &str,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE transcripts SET status = 'failed', error = ?, updated_at = ? WHERE recording_id = ?")
-            .bind(error)
-            .bind(ms(now))
-            .bind(recording.to_string())
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        self.move_unfinished(recording, "failed", None, Some(error), now)
+            .await
     }
 
     async fn search_transcripts(&self, query: SearchQuery) -> StoreResult<Vec<SearchHit>> {

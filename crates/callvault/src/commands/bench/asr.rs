@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use callvault_asr::{Engine, EngineOptions};
-use callvault_audio::{AudioReader, StreamResampler};
 
 use super::signal::write_stereo_wav;
 
@@ -97,23 +96,11 @@ fn speak(voice: &str, text: &str, dir: &Path) -> anyhow::Result<Vec<f32>> {
     if !status.success() {
         bail!("espeak-ng failed for voice {voice}");
     }
-    let mut reader = AudioReader::open(Box::new(std::fs::File::open(&wav)?), Some("wav"))?;
     let mut samples = Vec::new();
-    let mut resampler: Option<StreamResampler> = None;
-    let mut sink = |planes: &[Vec<f32>]| {
+    callvault_audio::stream_at(&wav, RATE, &mut |planes| {
         samples.extend_from_slice(&planes[0]);
         Ok(())
-    };
-    while let Some(block) = reader.next_block()? {
-        let stage = match &mut resampler {
-            Some(r) => r,
-            None => resampler.insert(StreamResampler::new(block.sample_rate, RATE, 1)?),
-        };
-        stage.push(&block.planes[..1], &mut sink)?;
-    }
-    if let Some(r) = resampler {
-        r.finish(&mut sink)?;
-    }
+    })?;
     Ok(samples)
 }
 
