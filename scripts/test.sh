@@ -38,4 +38,20 @@ export CALLVAULT_TEST_MODEL="$model_home/models/whisper-tiny.en"
 step "tests"
 cargo test --locked --workspace
 
+step "browser tests"
+# Debian's Chromium driven by playwright-core (pinned in ui-tests/package-lock.json, installed
+# into a cache outside the clone) against the real binary.
+need_packages chromium=chromium node=nodejs npm=npm
+ui_node="${CALLVAULT_UI_NODE:-$HOME/.cache/callvault-ui-node}"
+mkdir -p "$ui_node"
+if ! cmp -s ui-tests/package-lock.json "$ui_node/package-lock.json" \
+  || [ ! -d "$ui_node/node_modules/playwright-core" ]; then
+  cp ui-tests/package.json ui-tests/package-lock.json "$ui_node/"
+  (cd "$ui_node" && npm ci --no-audit --no-fund --silent)
+fi
+cargo build --locked --quiet -p callvault
+CALLVAULT_BIN="$CARGO_TARGET_DIR/debug/callvault" CALLVAULT_UI_NODE="$ui_node" \
+  CALLVAULT_SCREENSHOTS="$CARGO_TARGET_DIR/ui-screenshots" node --test ui-tests/
+echo "screenshots: $CARGO_TARGET_DIR/ui-screenshots"
+
 step "all checks passed"

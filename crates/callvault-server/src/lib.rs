@@ -14,6 +14,7 @@ mod range;
 pub mod settings;
 pub mod speech;
 pub mod state;
+mod ui;
 mod webhooks;
 
 use std::future::Future;
@@ -21,8 +22,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -42,6 +44,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(webhooks::routes())
+        .merge(ui::routes())
         .route(
             "/api/v1/openapi.json",
             get(move || {
@@ -65,12 +68,21 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found(uri: Uri) -> ApiError {
+/// A browser gets the 404 page; a program gets the JSON error.
+async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
+    let wants_page = headers
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_page && !uri.path().starts_with("/api/") {
+        return ui::PageError::not_found().into_response();
+    }
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
         format!("nothing at {}", uri.path()),
     )
+    .into_response()
 }
 
 async fn method_not_allowed(method: Method) -> ApiError {

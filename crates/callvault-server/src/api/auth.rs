@@ -75,6 +75,12 @@ async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
+    let (user, cookie) = sign_in(&state, req).await?;
+    Ok((AppendHeaders([(SET_COOKIE, cookie)]), Json(user)).into_response())
+}
+
+/// Checks the credentials and starts a session; the web UI's sign-in form uses it too.
+pub(crate) async fn sign_in(state: &AppState, req: LoginRequest) -> ApiResult<(User, HeaderValue)> {
     let email = normalise_email(&req.email).unwrap_or_default();
     // A missing or disabled account is checked against a decoy hash, so the answer takes as
     // long and reads the same as for a wrong password.
@@ -91,9 +97,9 @@ async fn login(
             "the email or password is wrong",
         ));
     };
-    let cookie = start_session(&state, &user).await?;
+    let cookie = start_session(state, &user).await?;
     audit::record(
-        &state,
+        state,
         Some(&user),
         "auth.login",
         "user",
@@ -101,20 +107,26 @@ async fn login(
         serde_json::json!({}),
     )
     .await;
-    Ok((AppendHeaders([(SET_COOKIE, cookie)]), Json(user)).into_response())
+    Ok((user, cookie))
 }
 
 /// Ends the session and clears its cookie.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    if let Some(session) = session_from_headers(&headers) {
-        state.store.delete_session(&hash_secret(&session)).await?;
-    }
+    let cleared = sign_out(&state, &headers).await?;
     Ok((
         StatusCode::NO_CONTENT,
-        AppendHeaders([(SET_COOKIE, session_cookie(&state, "", 0))]),
+        AppendHeaders([(SET_COOKIE, cleared)]),
     )
         .into_response())
+}
+
+/// Ends the request's session, if any, and returns the cookie that clears it.
+pub(crate) async fn sign_out(state: &AppState, headers: &HeaderMap) -> ApiResult<HeaderValue> {
+    if let Some(session) = session_from_headers(headers) {
+        state.store.delete_session(&hash_secret(&session)).await?;
+    }
+    Ok(session_cookie(state, "", 0))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -56,6 +56,11 @@ async fn list(
     CurrentUser(user): CurrentUser,
     ApiQuery(q): ApiQuery<InboxQuery>,
 ) -> ApiResult<Json<InboxPage>> {
+    Ok(Json(inbox(&state, &user, q).await?))
+}
+
+/// One page of the Inbox as `user` sees it; the web UI renders the same page.
+pub(crate) async fn inbox(state: &AppState, user: &User, q: InboxQuery) -> ApiResult<InboxPage> {
     let text = paging::text_filter(q.q.as_deref(), state.settings.default_region)?;
     let after = paging::decode_cursor::<(i128, ConversationId)>(q.cursor.as_deref())?
         .map(|(nanos, id)| {
@@ -72,7 +77,7 @@ async fn list(
     let page = state
         .store
         .conversations(ConversationQuery {
-            scope: contact_scope(&user),
+            scope: contact_scope(user),
             name: text.name,
             digits: text.digits,
             channel: q.channel,
@@ -80,12 +85,12 @@ async fn list(
             limit: paging::limit(q.limit)?,
         })
         .await?;
-    Ok(Json(InboxPage {
+    Ok(InboxPage {
         items: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page
             .next
             .map(|c| paging::encode_cursor(&(c.activity_at.unix_timestamp_nanos(), c.id))),
-    }))
+    })
 }
 
 /// Checks `action` on a conversation without loading its timeline.
@@ -112,18 +117,27 @@ async fn get(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<ConversationId>,
 ) -> ApiResult<Json<ConversationView>> {
+    Ok(Json(conversation(&state, &user, id).await?))
+}
+
+/// The conversation if `user` may see it; 404 otherwise, whether it exists or not.
+pub(crate) async fn conversation(
+    state: &AppState,
+    user: &User,
+    id: ConversationId,
+) -> ApiResult<ConversationView> {
     let conversation = state
         .store
         .conversation(id)
         .await?
         .ok_or_else(|| ApiError::not_found("conversation"))?;
     require(
-        &user,
+        user,
         ContactAction::View,
         &conversation.contact.assigned_user_ids,
         "conversation",
     )?;
-    Ok(Json(conversation.into()))
+    Ok(conversation.into())
 }
 
 /// Longest note kept, in characters.

@@ -2,10 +2,10 @@
 //! themselves so the two cannot drift apart.
 
 mod audit;
-mod auth;
+pub(crate) mod auth;
 mod calls;
 mod contacts;
-mod conversations;
+pub(crate) mod conversations;
 mod numbers;
 mod paging;
 mod recordings;

@@ -1,0 +1,102 @@
+// The Inbox: search as you type, Quick Filters, and older conversations loaded on scroll.
+// Each update fetches this same page with the new query and takes its list, so the list is
+// rendered in one place only: the server's template.
+
+import { localizeTimes } from './app.js';
+
+const form = document.getElementById('inbox-form');
+const results = document.getElementById('inbox-results');
+const search = form.querySelector('input[name=q]');
+const filtersButton = document.getElementById('quick-filters-button');
+const filters = document.getElementById('quick-filters');
+
+let pending = null;
+
+function query() {
+  const params = new URLSearchParams();
+  if (search.value.trim()) params.set('q', search.value.trim());
+  const channel = form.querySelector('input[name=channel]:checked')?.value ?? 'all';
+  if (channel !== 'all') params.set('channel', channel);
+  return params.toString();
+}
+
+async function fetchPage(url) {
+  pending?.abort();
+  pending = new AbortController();
+  const response = await fetch(url, { signal: pending.signal, headers: { Accept: 'text/html' } });
+  if (!response.ok) throw new Error(`the server answered ${response.status}`);
+  return new DOMParser().parseFromString(await response.text(), 'text/html');
+}
+
+async function refresh() {
+  const qs = query();
+  const url = qs ? `/?${qs}` : '/';
+  try {
+    const page = await fetchPage(url);
+    results.replaceChildren(...page.getElementById('inbox-results').childNodes);
+    localizeTimes(results);
+    history.replaceState(null, '', url);
+    watchMore();
+    const active = form.querySelector('input[name=channel]:checked')?.value !== 'all';
+    filtersButton.querySelector('.dot')?.remove();
+    if (active) filtersButton.insertAdjacentHTML('beforeend', '<span class="dot" aria-hidden="true"></span>');
+  } catch (error) {
+    if (error.name !== 'AbortError') results.setAttribute('aria-busy', 'false');
+  }
+}
+
+let timer = 0;
+search.addEventListener('input', () => {
+  clearTimeout(timer);
+  timer = setTimeout(refresh, 250);
+});
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  clearTimeout(timer);
+  refresh();
+});
+for (const radio of form.querySelectorAll('input[name=channel]')) {
+  radio.addEventListener('change', refresh);
+}
+
+function setFiltersOpen(open) {
+  filters.classList.toggle('open', open);
+  filtersButton.setAttribute('aria-expanded', String(open));
+  if (open) form.querySelector('input[name=channel]:checked')?.focus();
+}
+filtersButton.addEventListener('click', () => setFiltersOpen(!filters.classList.contains('open')));
+filters.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' || event.key === 'Enter') {
+    event.preventDefault();
+    setFiltersOpen(false);
+    filtersButton.focus();
+  }
+});
+document.addEventListener('click', (event) => {
+  if (!event.target.closest('.filters')) setFiltersOpen(false);
+});
+
+// Older conversations arrive as the "Older conversations" link scrolls into view.
+let observer = null;
+function watchMore() {
+  observer?.disconnect();
+  const more = results.querySelector('[data-more]');
+  if (!more) return;
+  observer = new IntersectionObserver(async (entries) => {
+    if (!entries.some((e) => e.isIntersecting)) return;
+    observer.disconnect();
+    try {
+      const page = await fetchPage(more.href);
+      const next = page.getElementById('inbox-results');
+      results.querySelector('.conversation-list').append(...next.querySelectorAll('.conversation-list > li'));
+      localizeTimes(results);
+      const nextMore = next.querySelector('[data-more]');
+      if (nextMore) more.replaceWith(nextMore); else more.remove();
+      watchMore();
+    } catch (error) {
+      if (error.name !== 'AbortError') watchMore();
+    }
+  });
+  observer.observe(more);
+}
+watchMore();

@@ -1,0 +1,153 @@
+// The recording player: play/pause, restart, speed, mute, and a seek bar drawn as the
+// waveform from the stored peaks. The seek bar is a native range input laid over the
+// drawing, so clicking, dragging and the keyboard work as they do for any slider.
+
+import { api, clock, setIcon } from './app.js';
+
+const SEEK_STEP_S = 5;
+
+/** Bars of the waveform: for each, the loudest swing of each channel, 0..1. */
+function bars(peaks, count) {
+  const channels = peaks?.channels ?? [];
+  const buckets = channels[0]?.max.length ?? 0;
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    const from = Math.floor((i * buckets) / count);
+    const to = Math.max(from + 1, Math.floor(((i + 1) * buckets) / count));
+    out.push(channels.map((ch) => {
+      let level = 0;
+      for (let b = from; b < to && b < buckets; b++) {
+        level = Math.max(level, Math.abs(ch.max[b]), Math.abs(ch.min[b]));
+      }
+      return level / 127;
+    }));
+  }
+  return out;
+}
+
+function drawWave(canvas, peaks, fraction) {
+  const ratio = window.devicePixelRatio || 1;
+  const width = canvas.clientWidth;
+  const height = canvas.clientHeight;
+  if (!width || !height) return;
+  canvas.width = Math.round(width * ratio);
+  canvas.height = Math.round(height * ratio);
+  const ctx = canvas.getContext('2d');
+  ctx.scale(ratio, ratio);
+  const style = getComputedStyle(canvas);
+  const played = style.getPropertyValue('--wave-played').trim() || '#2f5bea';
+  const rest = style.getPropertyValue('--wave').trim() || '#b9c3d3';
+  const bar = 3;
+  const gap = 1;
+  const count = Math.max(1, Math.floor(width / (bar + gap)));
+  const mid = height / 2;
+  bars(peaks, count).forEach((levels, i) => {
+    const x = i * (bar + gap);
+    ctx.fillStyle = (i + 0.5) / count <= fraction ? played : rest;
+    // Two channels: the contact above the line, the team member below. One: mirrored.
+    const up = Math.max(1, (levels[0] ?? 0) * (mid - 1));
+    const down = Math.max(1, (levels[1] ?? levels[0] ?? 0) * (mid - 1));
+    ctx.fillRect(x, mid - up, bar, up + down);
+  });
+}
+
+/** Wires one `.player` element; returns what the transcript needs to follow it. */
+export function setUpPlayer(root) {
+  const audio = root.querySelector('audio');
+  const play = root.querySelector('.play');
+  const restart = root.querySelector('.restart');
+  const mute = root.querySelector('.mute');
+  const speed = root.querySelector('select');
+  const seek = root.querySelector('.seek');
+  const canvas = root.querySelector('canvas');
+  const elapsed = root.querySelector('.elapsed');
+  const total = root.querySelector('.total');
+  let duration = Number(root.dataset.duration) || 0;
+  let peaks = null;
+  let dragging = false;
+
+  const redraw = () => drawWave(canvas, peaks, duration ? audio.currentTime / duration : 0);
+  const showTime = () => {
+    if (!dragging) seek.value = String(audio.currentTime);
+    elapsed.textContent = clock(audio.currentTime);
+    seek.setAttribute('aria-valuetext', `${clock(audio.currentTime)} of ${clock(duration)}`);
+    redraw();
+  };
+  const seekTo = (seconds) => {
+    audio.currentTime = Math.min(Math.max(0, seconds), duration || seconds);
+    showTime();
+  };
+  const toggle = () => (audio.paused ? audio.play() : audio.pause());
+
+  play.addEventListener('click', toggle);
+  restart.addEventListener('click', () => {
+    seekTo(0);
+    audio.play();
+  });
+  mute.addEventListener('click', () => {
+    audio.muted = !audio.muted;
+  });
+  speed.addEventListener('change', () => {
+    audio.playbackRate = Number(speed.value);
+  });
+  seek.addEventListener('input', () => {
+    dragging = true;
+    elapsed.textContent = clock(Number(seek.value));
+    drawWave(canvas, peaks, duration ? Number(seek.value) / duration : 0);
+  });
+  seek.addEventListener('change', () => {
+    dragging = false;
+    seekTo(Number(seek.value));
+  });
+  seek.addEventListener('keydown', (event) => {
+    const by = { ArrowRight: SEEK_STEP_S, ArrowUp: SEEK_STEP_S, ArrowLeft: -SEEK_STEP_S, ArrowDown: -SEEK_STEP_S }[event.key];
+    if (by === undefined) return;
+    event.preventDefault();
+    seekTo(audio.currentTime + by);
+  });
+  // Space toggles play anywhere in the player except on controls that use it themselves.
+  root.addEventListener('keydown', (event) => {
+    if (event.key !== ' ' || event.target.closest('button, a, select, input[type=search]')) return;
+    event.preventDefault();
+    toggle();
+  });
+
+  audio.addEventListener('play', () => {
+    play.setAttribute('aria-label', 'Pause');
+    setIcon(play, 'pause');
+  });
+  audio.addEventListener('pause', () => {
+    play.setAttribute('aria-label', 'Play');
+    setIcon(play, 'play');
+  });
+  audio.addEventListener('volumechange', () => {
+    mute.setAttribute('aria-label', audio.muted ? 'Unmute' : 'Mute');
+    mute.setAttribute('aria-pressed', String(audio.muted));
+    setIcon(mute, audio.muted ? 'muted' : 'volume');
+  });
+  audio.addEventListener('ratechange', () => {
+    const option = [...speed.options].find((o) => Number(o.value) === audio.playbackRate);
+    if (option) speed.value = option.value;
+  });
+  audio.addEventListener('loadedmetadata', () => {
+    if (Number.isFinite(audio.duration) && audio.duration > 0) {
+      duration = audio.duration;
+      seek.max = String(duration);
+      total.textContent = clock(duration);
+      showTime();
+    }
+  });
+  audio.addEventListener('timeupdate', showTime);
+  audio.addEventListener('seeked', showTime);
+  audio.addEventListener('ended', showTime);
+
+  api('GET', `/api/v1/recordings/${root.dataset.recording}`)
+    .then((recording) => {
+      peaks = recording.peaks;
+      redraw();
+    })
+    .catch(() => {});
+  new ResizeObserver(redraw).observe(canvas);
+
+  return { audio, seekTo };
+}

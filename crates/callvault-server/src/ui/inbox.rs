@@ -1,0 +1,143 @@
+//! The Inbox: every conversation the user may see, newest activity first, with the search
+//! bar and Quick Filters. The page's script swaps in this same page's list as the user types.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use callvault_core::conversation::Channel;
+use serde::Deserialize;
+
+use super::chrome::{self, Chrome, PageUser, Section};
+use super::{PageError, assets, format};
+use crate::api::conversations::{InboxQuery, inbox};
+use crate::api::views::ConversationListItem;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct InboxParams {
+    q: Option<String>,
+    /// `all`, `call` or `sms`, as the Quick Filters' "Last message channel" says.
+    channel: Option<String>,
+    cursor: Option<String>,
+}
+
+/// One option of "Last message channel".
+struct ChannelOption {
+    value: &'static str,
+    label: &'static str,
+}
+
+const CHANNELS: [ChannelOption; 3] = [
+    ChannelOption {
+        value: "all",
+        label: "All",
+    },
+    ChannelOption {
+        value: "call",
+        label: "Calls",
+    },
+    ChannelOption {
+        value: "sms",
+        label: "SMS",
+    },
+];
+
+struct Row {
+    href: String,
+    name: String,
+    phone: String,
+    initials: String,
+    channel: &'static str,
+    channel_label: &'static str,
+    at_machine: String,
+    at_text: String,
+}
+
+impl From<ConversationListItem> for Row {
+    fn from(item: ConversationListItem) -> Self {
+        let (channel, channel_label) = match item.last_message_channel {
+            Some(Channel::Call) => ("call", "Last message: call"),
+            Some(Channel::Sms) => ("sms", "Last message: SMS"),
+            Some(Channel::Note) => ("note", "Last message: note"),
+            None => ("none", "No messages yet"),
+        };
+        let at = item.last_message_at.unwrap_or(item.created_at);
+        let phone = item.contact.phone.to_string();
+        Self {
+            href: format!("/conversations/{}", item.id),
+            initials: format::initials(&item.contact.name),
+            // A contact known only by number is named by it; it need not show twice.
+            phone: if item.contact.name == phone {
+                String::new()
+            } else {
+                phone
+            },
+            name: item.contact.name,
+            channel,
+            channel_label,
+            at_machine: format::machine_time(at),
+            at_text: format::utc_time(at),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    assets: &'static str,
+    chrome: Chrome,
+    q: String,
+    channel: &'static str,
+    channels: [ChannelOption; 3],
+    rows: Vec<Row>,
+    /// The link to the next page, when there is one.
+    more: Option<String>,
+}
+
+fn parse_channel(raw: Option<&str>) -> Result<(&'static str, Option<Channel>), PageError> {
+    match raw.unwrap_or("all") {
+        "" | "all" => Ok(("all", None)),
+        "call" => Ok(("call", Some(Channel::Call))),
+        "sms" => Ok(("sms", Some(Channel::Sms))),
+        other => Err(PageError::bad_request(format!(
+            "\u{201c}{other}\u{201d} is not a channel to filter by; choose All, Calls or SMS."
+        ))),
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Query(params): Query<InboxParams>,
+) -> Result<Response, PageError> {
+    let (channel_value, channel) = parse_channel(params.channel.as_deref())?;
+    let q = params.q.unwrap_or_default();
+    let page = inbox(
+        &state,
+        &user,
+        InboxQuery {
+            q: Some(q.clone()),
+            channel,
+            limit: None,
+            cursor: params.cursor,
+        },
+    )
+    .await?;
+    let more = page.next_cursor.map(|cursor| {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &q)
+            .append_pair("channel", channel_value)
+            .append_pair("cursor", &cursor)
+            .finish();
+        format!("/?{query}")
+    });
+    chrome::render(&InboxPage {
+        assets: assets::base(),
+        chrome: Chrome::new(&user, Section::Inbox),
+        q,
+        channel: channel_value,
+        channels: CHANNELS,
+        rows: page.items.into_iter().map(Row::from).collect(),
+        more,
+    })
+}

@@ -1,0 +1,354 @@
+//! The web UI's pages over HTTP: signing in and out, where visitors without access end up,
+//! what each page shows to whom, and the assets' caching. What the controls do in a browser
+//! is tested in real Chromium (ui-tests/).
+
+mod common;
+
+use callvault_core::user::{Role, Scope};
+use common::{Client, TestServer, call_mp3, json_of};
+use reqwest::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+const NUMBER: &str = "+1 415 555 0000";
+const QUIET_NUMBER: &str = "+1 415 555 0009";
+
+/// A browser that does not follow redirects, so the tests see where it is sent.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+struct Page {
+    status: StatusCode,
+    location: String,
+    cookie: String,
+    content_type: String,
+    body: String,
+    headers: reqwest::header::HeaderMap,
+}
+
+async fn fetch(req: reqwest::RequestBuilder) -> Page {
+    let resp = req.send().await.expect("request reaches the server");
+    let header = |name| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Page {
+        status: resp.status(),
+        location: header(LOCATION),
+        cookie: header(SET_COOKIE),
+        content_type: header(CONTENT_TYPE),
+        headers: resp.headers().clone(),
+        body: resp.text().await.expect("body"),
+    }
+}
+
+/// A page as `client` sees it (API tokens are accepted by pages too).
+async fn page(client: &Client, path: &str) -> Page {
+    let mut req = browser().get(format!("{}{path}", client.base));
+    if let Some(token) = &client.token {
+        req = req.bearer_auth(token);
+    }
+    fetch(req).await
+}
+
+async fn sign_in_form(server: &TestServer, fields: &[(&str, &str)], origin: Option<&str>) -> Page {
+    let mut req = browser()
+        .post(format!("{}/login", server.base))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(fields)
+                .finish(),
+        );
+    if let Some(origin) = origin {
+        req = req.header(ORIGIN, origin);
+    }
+    fetch(req).await
+}
+
+#[tokio::test]
+async fn visitors_sign_in_through_the_form_and_come_back_where_they_were() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let anonymous = server.anonymous();
+
+    let sent = page(
+        &anonymous,
+        "/conversations/0192a3b4-0000-7000-8000-000000000000",
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        sent.location,
+        "/login?next=%2Fconversations%2F0192a3b4-0000-7000-8000-000000000000"
+    );
+    let form = page(&anonymous, "/login?next=/settings/users").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.content_type.starts_with("text/html"));
+    assert!(form.body.contains(r#"name="next" value="/settings/users""#));
+
+    let email = admin
+        .user
+        .as_ref()
+        .map(|u| u.email.clone())
+        .unwrap_or_default();
+    let wrong = sign_in_form(
+        &server,
+        &[("email", &email), ("password", "nope"), ("next", "/")],
+        None,
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("The email or password is wrong."));
+    assert!(wrong.cookie.is_empty());
+
+    // Another site's form is refused and signs nobody in.
+    let forged = sign_in_form(
+        &server,
+        &[("email", &email), ("password", "correct horse battery")],
+        Some("http://evil.example"),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.cookie.is_empty());
+
+    // `next` never leads off this site.
+    let signed_in = sign_in_form(
+        &server,
+        &[
+            ("email", &email),
+            ("password", "correct horse battery"),
+            ("next", "//evil.example/x"),
+        ],
+        Some(&server.base),
+    )
+    .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.location, "/");
+    let session = signed_in
+        .cookie
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(session.starts_with("callvault_session="), "{session}");
+
+    let inbox = fetch(
+        browser()
+            .get(format!("{}/", server.base))
+            .header(COOKIE, &session),
+    )
+    .await;
+    assert_eq!(inbox.status, StatusCode::OK);
+    assert!(inbox.body.contains("aria-label=\"Search\""));
+    assert!(inbox.body.contains("aria-label=\"Quick Filters\""));
+    // Signed in already: the sign-in page sends them on.
+    let again = fetch(
+        browser()
+            .get(format!(
+                "{}/login?next=/settings/phone-numbers",
+                server.base
+            ))
+            .header(COOKIE, &session),
+    )
+    .await;
+    assert_eq!(again.location, "/settings/phone-numbers");
+
+    let out = fetch(
+        browser()
+            .post(format!("{}/logout", server.base))
+            .header(COOKIE, &session),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location, "/login");
+    assert!(out.cookie.contains("Max-Age=0"));
+    let after = fetch(
+        browser()
+            .get(format!("{}/", server.base))
+            .header(COOKIE, &session),
+    )
+    .await;
+    assert_eq!(
+        after.status,
+        StatusCode::SEE_OTHER,
+        "the old session no longer works"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_conversation_opens_only_for_those_who_may_see_its_contact() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let viewer = server
+        .user(
+            "viewer@example.com",
+            Role::User,
+            Scope::Assigned,
+            false,
+            false,
+        )
+        .await;
+    admin.number(NUMBER, true).await;
+    admin.number(QUIET_NUMBER, false).await;
+    let mine = admin
+        .post("/api/v1/contacts", json!({"name": "Ada Lovelace", "phone": "+14155550101", "assigned_user_ids": [viewer.id()]}))
+        .await
+        .json();
+    let call = admin.answered_call(NUMBER, "+14155550101", 1).await;
+    let up = admin.upload(&json_of(&call, "id"), call_mp3()).await;
+    assert_eq!(up.status, StatusCode::CREATED);
+    let theirs = admin.answered_call(QUIET_NUMBER, "+14155550102", 5).await;
+    let mine_link = format!("/conversations/{}", json_of(&call, "conversation_id"));
+    let theirs_link = format!("/conversations/{}", json_of(&theirs, "conversation_id"));
+    assert_eq!(
+        json_of(&mine, "conversation_id"),
+        json_of(&call, "conversation_id")
+    );
+
+    let full = page(&admin, &mine_link).await;
+    assert_eq!(full.status, StatusCode::OK);
+    assert!(full.body.contains("Ada Lovelace"));
+    assert!(full.body.contains("aria-label=\"Play\""));
+    assert!(full.body.contains("aria-label=\"Playback speed\""));
+    assert!(full.body.contains("aria-label=\"Seek\""));
+    assert!(full.body.contains("aria-label=\"Download\""));
+    assert!(full.body.contains("Delete conversation"));
+    let quiet = page(&admin, &theirs_link).await;
+    assert!(
+        quiet
+            .body
+            .contains("recording was off for this number when the call started")
+    );
+
+    let limited = page(&viewer, &mine_link).await;
+    assert_eq!(limited.status, StatusCode::OK);
+    assert!(limited.body.contains("aria-label=\"Play\""));
+    assert!(
+        !limited.body.contains("aria-label=\"Download\""),
+        "no download permission"
+    );
+    assert!(!limited.body.contains("Delete conversation"));
+
+    for link in [
+        theirs_link.as_str(),
+        "/conversations/0192a3b4-0000-7000-8000-000000000000",
+        "/conversations/not-an-id",
+    ] {
+        let denied = page(&viewer, link).await;
+        assert_eq!(denied.status, StatusCode::NOT_FOUND, "{link}");
+        assert!(denied.content_type.starts_with("text/html"), "{link}");
+        assert!(denied.body.contains("Not found"), "{link}");
+        assert!(!denied.body.contains("+14155550102"), "{link}");
+    }
+
+    // The Inbox shows each user their own contacts, and narrows by search and channel.
+    let inbox = page(&viewer, "/").await;
+    assert!(inbox.body.contains("Ada Lovelace"));
+    assert!(!inbox.body.contains("+14155550102"));
+    let searched = page(&admin, "/?q=%28415%29+555-0102&channel=call").await;
+    assert!(searched.body.contains("+14155550102"));
+    assert!(!searched.body.contains("Ada Lovelace"));
+    let texts = page(&admin, "/?channel=sms").await;
+    assert!(texts.body.contains("No conversations match."));
+    let bad = page(&admin, "/?channel=fax").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("is not a channel"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn settings_pages_follow_the_role() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let member = server
+        .user("member@example.com", Role::User, Scope::All, true, false)
+        .await;
+    admin.number(NUMBER, true).await;
+
+    let numbers = page(&admin, "/settings/phone-numbers").await;
+    assert_eq!(numbers.status, StatusCode::OK);
+    assert!(numbers.body.contains("+14155550000"));
+    assert!(numbers.body.contains("aria-label=\"More actions\""));
+    assert!(numbers.body.contains("Edit Configuration"));
+    assert!(
+        numbers
+            .body
+            .contains("Call recording laws vary by jurisdiction")
+    );
+    let read_only = page(&member, "/settings/phone-numbers").await;
+    assert_eq!(read_only.status, StatusCode::OK);
+    assert!(read_only.body.contains("+14155550000"));
+    assert!(!read_only.body.contains("More actions"));
+
+    let users = page(&admin, "/settings/users").await;
+    assert_eq!(users.status, StatusCode::OK);
+    assert!(users.body.contains("member@example.com"));
+    let refused = page(&member, "/settings/users").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains("only admins manage users"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn assets_are_kept_by_browsers_until_a_new_build_changes_them() {
+    let server = TestServer::start().await;
+    let anonymous = server.anonymous();
+    let login = page(&anonymous, "/login").await;
+    let csp = login
+        .headers
+        .get(CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    let start = login.body.find("/assets/").expect("an asset link");
+    let css = &login.body[start..start + login.body[start..].find('"').expect("end of link")];
+    assert!(css.ends_with("/app.css"), "{css}");
+
+    let fresh = page(&anonymous, css).await;
+    assert_eq!(fresh.status, StatusCode::OK);
+    assert!(fresh.content_type.starts_with("text/css"));
+    assert!(
+        fresh.headers[CACHE_CONTROL]
+            .to_str()
+            .unwrap_or_default()
+            .contains("immutable")
+    );
+    let old = page(&anonymous, "/assets/000000000000/app.css").await;
+    assert_eq!(old.status, StatusCode::OK);
+    assert_eq!(old.headers[CACHE_CONTROL], "no-cache");
+    let missing = page(&anonymous, &css.replace("app.css", "nothing.js")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    // Unknown paths: a page for browsers, JSON for programs and anything under /api.
+    let lost = fetch(
+        browser()
+            .get(format!("{}/no/such/page", server.base))
+            .header("accept", "text/html"),
+    )
+    .await;
+    assert_eq!(lost.status, StatusCode::NOT_FOUND);
+    assert!(lost.content_type.starts_with("text/html"));
+    let api = server
+        .anonymous()
+        .send(Method::GET, "/api/v1/nothing", |r| {
+            r.header("accept", "text/html")
+        })
+        .await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    assert_eq!(api.code(), "not_found");
+    server.stop().await;
+}

@@ -1,0 +1,90 @@
+// Starts the real callvault binary on a fresh data folder and seeds it through its API and
+// its Twilio webhook, the way a business's phone system and provider would.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const binary = process.env.CALLVAULT_BIN;
+export const model = process.env.CALLVAULT_TEST_MODEL;
+if (!binary) throw new Error('set CALLVAULT_BIN to the built callvault binary');
+if (!model) throw new Error('set CALLVAULT_TEST_MODEL to a Whisper model folder');
+
+const ACCOUNT_SID = 'AC0123456789abcdef0123456789abcdef';
+const AUTH_TOKEN = 'ui-test-auth-token';
+const PUBLIC_URL = 'http://callvault.test';
+
+export const ADMIN = { email: 'admin@example.com', password: 'admin password 1', name: 'Alex Admin' };
+
+function run(dataDir, args, input) {
+  const out = spawnSync(binary, ['--data-dir', dataDir, ...args], { input, encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`callvault ${args.join(' ')} failed: ${out.stderr}`);
+  return out.stdout.trim();
+}
+
+/** A running server with an admin token. */
+export async function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'callvault-ui-'));
+  run(dataDir, ['user', 'add', '--email', ADMIN.email, '--name', ADMIN.name, '--admin'], `${ADMIN.password}\n`);
+  const token = run(dataDir, ['token', 'create', '--email', ADMIN.email, '--name', 'ui tests']);
+  const child = spawn(binary, [
+    '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--public-url', PUBLIC_URL,
+    '--asr-model', model, '--twilio-account-sid', ACCOUNT_SID, '--twilio-auth-token', AUTH_TOKEN,
+    'serve',
+  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const base = await new Promise((resolve, reject) => {
+    let seen = '';
+    child.stdout.on('data', (chunk) => {
+      seen += chunk;
+      const found = seen.match(/serving on (http:\/\/\S+)/);
+      if (found) resolve(found[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`callvault serve exited with ${code}`)));
+  });
+  for (let i = 0; i < 100; i++) {
+    const ready = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+    if (ready) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const server = {
+    base,
+    async api(method, path, body, headers = {}) {
+      const init = { method, headers: { Authorization: `Bearer ${token}`, ...headers } };
+      if (body instanceof Uint8Array) {
+        init.body = body;
+      } else if (body !== undefined) {
+        init.headers['Content-Type'] = 'application/json';
+        init.body = JSON.stringify(body);
+      }
+      const response = await fetch(`${base}${path}`, init);
+      const text = await response.text();
+      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    },
+    /** An inbound text message, signed as Twilio signs its webhooks. */
+    async sms(from, to, body) {
+      const params = { AccountSid: ACCOUNT_SID, MessageSid: `SM${'0'.repeat(31)}${Math.floor(Math.random() * 10)}`, From: from, To: to, Body: body };
+      const url = `${PUBLIC_URL}/webhooks/twilio/sms`;
+      const signed = Object.keys(params).sort().reduce((acc, key) => acc + key + params[key], url);
+      const signature = createHmac('sha1', AUTH_TOKEN).update(signed).digest('base64');
+      const response = await fetch(`${base}/webhooks/twilio/sms`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': signature },
+        body: new URLSearchParams(params),
+      });
+      if (!response.ok) throw new Error(`sms webhook: ${response.status} ${await response.text()}`);
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+export function fixture(name) {
+  return new Uint8Array(readFileSync(new URL(`../fixtures/${name}`, import.meta.url)));
+}

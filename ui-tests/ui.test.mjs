@@ -1,0 +1,299 @@
+// The web UI in a real Chromium against the real server: every control of the player acts on
+// the <audio> element, the transcript appears and seeks, search and Quick Filters narrow the
+// Inbox, the configuration persists, and a restricted user sees only what they may.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { ADMIN, startServer } from './harness.mjs';
+import { seed } from './seed.mjs';
+
+const require = createRequire(join(process.env.CALLVAULT_UI_NODE ?? import.meta.dirname, 'package.json'));
+const { chromium } = require('playwright-core');
+
+const shots = process.env.CALLVAULT_SCREENSHOTS ?? join(import.meta.dirname, 'screenshots');
+mkdirSync(shots, { recursive: true });
+
+let server;
+let data;
+let browser;
+let admin;
+
+async function signIn(email, password) {
+  const context = await browser.newContext({ acceptDownloads: true, timezoneId: 'America/New_York', viewport: { width: 1200, height: 860 } });
+  const page = await context.newPage();
+  await page.goto(`${server.base}/login`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${server.base}/`);
+  return page;
+}
+
+const audioState = (page) => page.locator('.player audio').evaluate((a) => ({
+  paused: a.paused, playbackRate: a.playbackRate, muted: a.muted, currentTime: a.currentTime, duration: a.duration,
+}));
+
+before(async () => {
+  server = await startServer();
+  data = await seed(server);
+  browser = await chromium.launch({
+    executablePath: process.env.CALLVAULT_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+  });
+  admin = await signIn(ADMIN.email, ADMIN.password);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('a shared link asks for sign-in first, then opens the conversation', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.base}/conversations/${data.adaConversation}`);
+  assert.match(page.url(), /\/login\?next=/);
+  await page.getByLabel('Email').fill(ADMIN.email);
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'The email or password is wrong.' }).waitFor();
+  await page.getByLabel('Password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${server.base}/conversations/${data.adaConversation}`);
+  await page.getByRole('heading', { name: 'Ada Lovelace' }).waitFor();
+  await context.close();
+});
+
+test('the Inbox lists conversations newest first; search and Quick Filters narrow it', async () => {
+  const page = admin;
+  await page.goto(`${server.base}/`);
+  const names = () => page.locator('.conversation-row .name').allInnerTexts();
+  assert.deepEqual(await names(), ['Grace Hopper', 'Ada Lovelace', '+14155550103']);
+  await page.screenshot({ path: join(shots, 'inbox.png'), animations: 'disabled' });
+
+  await page.getByRole('searchbox', { name: 'Search' }).fill('ada');
+  await page.waitForFunction(() => document.querySelectorAll('.conversation-row').length === 1);
+  assert.deepEqual(await names(), ['Ada Lovelace']);
+  assert.match(page.url(), /q=ada/);
+
+  // A phone number typed the way people write it.
+  await page.getByRole('searchbox', { name: 'Search' }).fill('(415) 555-0102');
+  await page.waitForFunction(() => document.querySelector('.conversation-row .name')?.textContent === 'Grace Hopper');
+  assert.deepEqual(await names(), ['Grace Hopper']);
+
+  await page.getByRole('searchbox', { name: 'Search' }).fill('nobody like this');
+  await page.getByText('No conversations match.').waitFor();
+  await page.getByRole('searchbox', { name: 'Search' }).fill('');
+  await page.waitForFunction(() => document.querySelectorAll('.conversation-row').length === 3);
+
+  await page.getByRole('button', { name: 'Quick Filters' }).click();
+  await page.getByRole('group', { name: 'Last message channel' }).waitFor();
+  await page.getByRole('radio', { name: 'Calls' }).check();
+  await page.waitForFunction(() => document.querySelectorAll('.conversation-row').length === 2);
+  assert.deepEqual(await names(), ['Grace Hopper', 'Ada Lovelace']);
+  await page.getByRole('radio', { name: 'SMS' }).check();
+  await page.waitForFunction(() => document.querySelectorAll('.conversation-row').length === 1);
+  assert.deepEqual(await names(), ['+14155550103']);
+  await page.getByRole('radio', { name: 'All', exact: true }).check();
+  await page.waitForFunction(() => document.querySelectorAll('.conversation-row').length === 3);
+  await page.keyboard.press('Escape');
+});
+
+test('a call entry shows its facts, and a call without a recording says why', async () => {
+  const page = admin;
+  await page.goto(`${server.base}/conversations/${data.adaConversation}`);
+  const recorded = page.locator('.call-entry').filter({ has: page.locator('.player') });
+  const facts = await recorded.locator('.call-facts').innerText();
+  assert.match(facts, /Direction\s+Inbound/i);
+  assert.match(facts, /Duration\s+0:2[34]/i);
+  assert.match(facts, /Status\s+Answered/i);
+  assert.match(facts, /Handled by\s+Dana Agent/i);
+  // The timestamp is in the viewer's time zone (the browser is set to New York).
+  const shown = await recorded.locator('time').innerText();
+  assert.doesNotMatch(shown, /UTC/);
+  await page.getByText('No recording: the call was not answered.').waitFor();
+
+  await page.goto(`${server.base}/conversations/${data.graceConversation}`);
+  await page.getByText('No recording: recording was off for this number when the call started.').waitFor();
+  assert.equal(await page.locator('.player').count(), 0);
+});
+
+test('every player control acts on the audio', async () => {
+  const page = admin;
+  await page.goto(`${server.base}/conversations/${data.adaConversation}`);
+  await page.waitForFunction(() => document.querySelector('.player audio').readyState >= 1);
+  const play = page.getByRole('button', { name: 'Play' });
+  await play.click();
+  await page.waitForFunction(() => document.querySelector('.player audio').currentTime > 0.3);
+  assert.equal((await audioState(page)).paused, false);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  assert.equal((await audioState(page)).paused, true);
+
+  await page.getByRole('combobox', { name: 'Playback speed' }).selectOption('1.5x');
+  assert.equal((await audioState(page)).playbackRate, 1.5);
+  await page.getByRole('combobox', { name: 'Playback speed' }).selectOption('0.5x');
+  assert.equal((await audioState(page)).playbackRate, 0.5);
+  await page.getByRole('combobox', { name: 'Playback speed' }).selectOption('2x');
+  assert.equal((await audioState(page)).playbackRate, 2);
+
+  await page.getByRole('button', { name: 'Mute' }).click();
+  assert.equal((await audioState(page)).muted, true);
+  await page.getByRole('button', { name: 'Unmute' }).click();
+  assert.equal((await audioState(page)).muted, false);
+
+  // The seek bar: a click lands where it is clicked; arrows step five seconds.
+  const seek = page.getByRole('slider', { name: 'Seek' });
+  const box = await seek.boundingBox();
+  await page.mouse.click(box.x + box.width * 0.75, box.y + box.height / 2);
+  let state = await audioState(page);
+  assert.ok(Math.abs(state.currentTime - state.duration * 0.75) < 1.5, `clicked at 75%, now at ${state.currentTime} of ${state.duration}`);
+  await seek.focus();
+  await page.keyboard.press('ArrowLeft');
+  const back = (await audioState(page)).currentTime;
+  assert.ok(Math.abs(back - (state.currentTime - 5)) < 0.5, `ArrowLeft went from ${state.currentTime} to ${back}`);
+  // Space on the seek bar toggles play.
+  await page.keyboard.press(' ');
+  await page.waitForFunction(() => !document.querySelector('.player audio').paused);
+  await page.keyboard.press(' ');
+  await page.waitForFunction(() => document.querySelector('.player audio').paused);
+
+  await page.getByRole('button', { name: 'Restart' }).click();
+  state = await audioState(page);
+  assert.ok(state.currentTime < 1, `restart left the playhead at ${state.currentTime}`);
+  assert.equal(state.paused, false);
+  await page.getByRole('button', { name: 'Pause' }).click();
+
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download' }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /\.mp3$/);
+  const bytes = readFileSync(await download.path());
+  const mp3 = bytes.subarray(0, 3).toString() === 'ID3' || (bytes[0] === 0xff && (bytes[1] & 0xe0) === 0xe0);
+  assert.ok(bytes.length > 10_000 && mp3, `the download is not an MP3 (${bytes.length} bytes)`);
+});
+
+test('the transcript is made on demand; clicking a line seeks there', async () => {
+  const page = admin;
+  await page.goto(`${server.base}/conversations/${data.adaConversation}`);
+  await page.getByRole('button', { name: 'Transcript' }).click();
+  const lines = page.locator('.transcript .line');
+  await lines.first().waitFor({ timeout: 120_000 });
+  const text = (await page.locator('.transcript .lines').innerText()).toLowerCase();
+  assert.match(text, /order/);
+  const speakers = await page.locator('.transcript .line .speaker').allInnerTexts();
+  assert.ok(speakers.includes('Ada Lovelace') && speakers.includes('Dana Agent'), `speakers: ${speakers}`);
+
+  const third = lines.nth(2);
+  const start = Number(await third.getAttribute('data-start'));
+  await third.click();
+  const state = await audioState(page);
+  assert.ok(state.currentTime >= start - 0.1 && state.currentTime < start + 1.5, `line at ${start}, playhead at ${state.currentTime}`);
+  await page.waitForFunction((el) => el.getAttribute('aria-current') === 'true', await third.elementHandle());
+  await page.getByRole('button', { name: 'Pause' }).click();
+
+  await page.getByRole('searchbox', { name: 'Find in transcript' }).fill('order');
+  const visible = await page.locator('.transcript li:not([hidden]) .line').count();
+  assert.ok(visible >= 1 && visible < (await lines.count()), 'find narrows the lines');
+  assert.ok((await page.locator('.transcript mark').count()) >= 1, 'find marks the words');
+  await page.getByRole('searchbox', { name: 'Find in transcript' }).fill('');
+  await page.screenshot({ path: join(shots, 'conversation.png'), animations: 'disabled', fullPage: true });
+});
+
+test('Edit Configuration turns Call Recording on and the change persists', async () => {
+  const page = admin;
+  await page.goto(`${server.base}/settings/phone-numbers`);
+  const row = page.getByRole('row').filter({ hasText: 'Support line' });
+  await row.getByRole('button', { name: 'More actions' }).click();
+  await page.getByRole('menuitem', { name: 'Edit Configuration' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Edit Configuration' });
+  await dialog.waitFor();
+  await dialog.getByText('Call recording laws vary by jurisdiction').waitFor();
+  assert.match(await dialog.innerText(), /consult legal counsel/);
+  const recording = dialog.getByRole('switch', { name: 'Call Recording' });
+  assert.equal(await recording.isChecked(), false);
+  await recording.check();
+  await dialog.getByLabel('Consent announcement').fill('Calls to support are recorded.');
+  await page.screenshot({ path: join(shots, 'edit-configuration.png'), animations: 'disabled' });
+  // Saving reloads the page with the new settings.
+  await Promise.all([page.waitForEvent('load'), dialog.getByRole('button', { name: 'Save' }).click()]);
+  await page.waitForFunction(() => [...document.querySelectorAll('tr')].some((tr) => tr.textContent.includes('Support line') && tr.querySelector('.badge')?.textContent === 'On'));
+
+  const saved = await server.api('GET', `/api/v1/numbers/${data.support.id}`);
+  assert.equal(saved.call_recording, true);
+  assert.equal(saved.consent_announcement, 'Calls to support are recorded.');
+  await row.getByRole('button', { name: 'More actions' }).click();
+  await page.getByRole('menuitem', { name: 'Edit Configuration' }).click();
+  assert.equal(await page.getByRole('switch', { name: 'Call Recording' }).isChecked(), true);
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+
+  // A bad forward target is refused with the server's reason, and nothing changes.
+  await row.getByRole('button', { name: 'More actions' }).click();
+  await page.getByRole('menuitem', { name: 'Edit Configuration' }).click();
+  await page.getByRole('button', { name: 'Add phone' }).click();
+  await page.getByLabel('Forward to phone').fill('not a phone');
+  await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('dialog').getByRole('alert').waitFor();
+  assert.deepEqual((await server.api('GET', `/api/v1/numbers/${data.support.id}`)).forward_to, []);
+});
+
+test('a restricted user sees only assigned contacts, has no Download, and gets 404 elsewhere', async () => {
+  const page = await signIn('sam@example.com', 'sam password 1');
+  const names = await page.locator('.conversation-row .name').allInnerTexts();
+  assert.deepEqual(names, ['Ada Lovelace']);
+  await page.goto(`${server.base}/conversations/${data.adaConversation}`);
+  await page.getByRole('button', { name: 'Play' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Download' }).count(), 0);
+  assert.equal(await page.getByRole('button', { name: 'Delete conversation' }).count(), 0);
+
+  const response = await page.goto(`${server.base}/conversations/${data.graceConversation}`);
+  assert.equal(response.status(), 404);
+  await page.getByRole('heading', { name: 'Not found' }).waitFor();
+  const garbage = await page.goto(`${server.base}/conversations/not-an-id`);
+  assert.equal(garbage.status(), 404);
+  const users = await page.goto(`${server.base}/settings/users`);
+  assert.equal(users.status(), 403);
+  await page.context().close();
+});
+
+test('an admin changes a user\'s download permission on the Users page', async () => {
+  const page = admin;
+  await page.goto(`${server.base}/settings/users`);
+  await page.getByRole('button', { name: 'Edit Sam Seller' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByText('Ada Lovelace').waitFor();
+  assert.equal(await dialog.getByRole('checkbox', { name: /Ada Lovelace/ }).isChecked(), true);
+  await dialog.getByRole('checkbox', { name: 'May download recordings' }).check();
+  await Promise.all([page.waitForEvent('load'), dialog.getByRole('button', { name: 'Save' }).click()]);
+  await page.getByRole('row').filter({ hasText: 'Sam Seller' }).getByRole('cell', { name: 'Yes' }).first().waitFor();
+  const users = await server.api('GET', '/api/v1/users');
+  assert.equal(users.find((u) => u.email === 'sam@example.com').can_download, true);
+});
+
+test('deleting a conversation says the recordings go too, and removes them', async () => {
+  const page = admin;
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
+  await page.goto(`${server.base}/conversations/${data.adaConversation}`);
+  await page.getByRole('button', { name: 'Copy link' }).click();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${server.base}/conversations/${data.adaConversation}`);
+  await page.getByRole('status').filter({ hasText: 'Link copied' }).waitFor();
+
+  await page.getByRole('button', { name: 'Delete conversation' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Delete this conversation?' });
+  assert.match(await dialog.innerText(), /2 calls and 1 recording: the audio files and transcripts go too/);
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await server.api('GET', `/api/v1/recordings/${data.recordingId}`);
+
+  await page.getByRole('button', { name: 'Delete conversation' }).click();
+  await dialog.getByRole('button', { name: 'Delete' }).click();
+  await page.waitForURL(`${server.base}/`);
+  assert.ok(!(await page.locator('.conversation-row .name').allInnerTexts()).includes('Ada Lovelace'));
+  await assert.rejects(server.api('GET', `/api/v1/recordings/${data.recordingId}`), /404/);
+  const gone = await page.goto(`${server.base}/conversations/${data.adaConversation}`);
+  assert.equal(gone.status(), 404);
+});
