@@ -8,7 +8,8 @@ use std::process::Command;
 use callvault_audio::{AudioError, AudioReader, transcode_file};
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
 }
 
 /// (codec, channels, duration in seconds) as ffprobe reads a file.

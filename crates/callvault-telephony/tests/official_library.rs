@@ -108,9 +108,9 @@ fn signatures_match_the_official_library() {
         }
     }
     let mut child = Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/twilio_reference.py"
+        .arg(format!(
+            "{}/tests/twilio_reference.py",
+            std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
         ))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -23,7 +23,7 @@ fn callvault(data_dir: &Path) -> Command {
 }
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
         .join("../../fixtures")
         .join(name)
 }

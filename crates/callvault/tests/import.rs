@@ -22,7 +22,7 @@ const CDR: &str = r#""","4155550100","4155550000","from-external","""Ana Souza""
 "#;
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
         .join("../../fixtures")
         .join(name)
 }

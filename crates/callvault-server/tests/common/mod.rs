@@ -363,14 +363,24 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
 
 /// The 24-second two-channel call in four turns (see fixtures/make-fixtures.sh).
 pub fn turns_mp3() -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/call-turns-2ch.mp3"))
-        .expect("fixture")
+    std::fs::read(
+        Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"),
+        )
+        .join("../../fixtures/call-turns-2ch.mp3"),
+    )
+    .expect("fixture")
 }
 
 /// The two-channel test call (see fixtures/make-fixtures.sh).
 pub fn call_mp3() -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/call-2ch.mp3"))
-        .expect("fixture")
+    std::fs::read(
+        Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"),
+        )
+        .join("../../fixtures/call-2ch.mp3"),
+    )
+    .expect("fixture")
 }
 
 pub fn json_of(v: &Value, key: &str) -> String {
