@@ -203,6 +203,12 @@ test('the transcript is made on demand; clicking a line seeks there', async () =
   assert.ok((await page.locator('.transcript mark').count()) >= 1, 'find marks the words');
   await page.getByRole('searchbox', { name: 'Find in transcript' }).fill('');
   await page.screenshot({ path: join(shots, 'conversation.png'), animations: 'disabled', fullPage: true });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.screenshot({ path: join(shots, 'conversation-dark.png'), animations: 'disabled', fullPage: true });
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(shots, 'conversation-phone.png'), animations: 'disabled', fullPage: true });
+  await page.setViewportSize({ width: 1200, height: 860 });
 });
 
 test('Edit Configuration turns Call Recording on and the change persists', async () => {
