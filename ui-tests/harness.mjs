@@ -48,6 +48,7 @@ export async function startServer() {
     if (ready) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  let messages = 0;
   const server = {
     base,
     async api(method, path, body, headers = {}) {
@@ -65,7 +66,8 @@ export async function startServer() {
     },
     /** An inbound text message, signed as Twilio signs its webhooks. */
     async sms(from, to, body) {
-      const params = { AccountSid: ACCOUNT_SID, MessageSid: `SM${'0'.repeat(31)}${Math.floor(Math.random() * 10)}`, From: from, To: to, Body: body };
+      messages += 1;
+      const params = { AccountSid: ACCOUNT_SID, MessageSid: `SM${String(messages).padStart(32, '0')}`, From: from, To: to, Body: body };
       const url = `${PUBLIC_URL}/webhooks/twilio/sms`;
       const signed = Object.keys(params).sort().reduce((acc, key) => acc + key + params[key], url);
       const signature = createHmac('sha1', AUTH_TOKEN).update(signed).digest('base64');

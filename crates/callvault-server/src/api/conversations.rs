@@ -7,7 +7,7 @@ use callvault_core::ConversationId;
 use callvault_core::conversation::Channel;
 use callvault_core::permissions::{ContactAction, contact_scope};
 use callvault_core::user::User;
-use callvault_store::{Access, ConversationCursor, ConversationQuery};
+use callvault_store::{Access, ConversationCursor, ConversationDetail, ConversationQuery};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
@@ -117,7 +117,7 @@ async fn get(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<ConversationId>,
 ) -> ApiResult<Json<ConversationView>> {
-    Ok(Json(conversation(&state, &user, id).await?))
+    Ok(Json(conversation(&state, &user, id).await?.into()))
 }
 
 /// The conversation if `user` may see it; 404 otherwise, whether it exists or not.
@@ -125,7 +125,7 @@ pub(crate) async fn conversation(
     state: &AppState,
     user: &User,
     id: ConversationId,
-) -> ApiResult<ConversationView> {
+) -> ApiResult<ConversationDetail> {
     let conversation = state
         .store
         .conversation(id)
@@ -137,7 +137,7 @@ pub(crate) async fn conversation(
         &conversation.contact.assigned_user_ids,
         "conversation",
     )?;
-    Ok(conversation.into())
+    Ok(conversation)
 }
 
 /// Longest note kept, in characters.

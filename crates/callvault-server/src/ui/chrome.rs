@@ -32,6 +32,11 @@ impl FromRequestParts<AppState> for PageUser {
     }
 }
 
+/// A page's query parameters; a bad one is answered with the 400 page, naming it.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(PageError))]
+pub struct PageQuery<T>(pub T);
+
 /// Which part of the navigation a page belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Section {

@@ -5,13 +5,13 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use callvault_core::ConversationId;
-use callvault_core::call::CallStatus;
+use callvault_core::call::{CallStatus, Direction};
 use callvault_core::permissions::{ContactAction, Decision, can};
+use callvault_store::{CallRecord, EventKind, TimelineEvent};
 
 use super::chrome::{self, Chrome, PageUser, Section};
 use super::{PageError, assets, format};
 use crate::api::conversations::conversation;
-use crate::api::views::{CallView, EventView};
 use crate::state::AppState;
 
 struct Player {
@@ -47,10 +47,11 @@ struct Entry {
 }
 
 /// Why a call has no recording, in the words a user needs.
-fn no_recording_reason(call: &CallView) -> Option<String> {
-    if call.recording.is_some() {
+fn no_recording_reason(record: &CallRecord) -> Option<String> {
+    if record.recording.is_some() {
         return None;
     }
+    let call = &record.call;
     Some(match call.status {
         CallStatus::NoAnswer | CallStatus::Busy | CallStatus::Failed => {
             "No recording: the call was not answered.".to_owned()
@@ -66,14 +67,14 @@ fn no_recording_reason(call: &CallView) -> Option<String> {
     })
 }
 
-fn call_entry(call: CallView) -> CallEntry {
-    let no_recording = no_recording_reason(&call);
-    let answered = call.status == CallStatus::Answered;
+fn call_entry(record: CallRecord) -> CallEntry {
+    let no_recording = no_recording_reason(&record);
+    let call = record.call;
     CallEntry {
         direction: format::direction(call.direction),
-        inbound: call.direction == callvault_core::call::Direction::Inbound,
-        duration: if answered {
-            format::clock(call.duration_s)
+        inbound: call.direction == Direction::Inbound,
+        duration: if call.status == CallStatus::Answered {
+            format::clock(call.times.talk_seconds())
         } else {
             "—".to_owned()
         },
@@ -83,46 +84,35 @@ fn call_entry(call: CallView) -> CallEntry {
             CallStatus::Ringing => "pending",
             _ => "missed",
         },
-        handled_by: call.handled_by.map_or_else(|| "—".to_owned(), |u| u.name),
-        player: call.recording.map(|r| Player {
+        handled_by: record.handled_by.map_or_else(|| "—".to_owned(), |u| u.name),
+        player: record.recording.map(|r| Player {
             audio_url: format!("/api/v1/recordings/{}/audio", r.id),
             download_url: format!("/api/v1/recordings/{}/download", r.id),
             recording_id: r.id.to_string(),
-            duration_s: r.duration_s,
-            #[allow(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                reason = "a recording's length in seconds is small and not negative"
-            )]
-            duration_text: format::clock(r.duration_s.round() as u64),
+            duration_s: crate::api::views::seconds(r.duration_ms),
+            // Whole seconds, as the player counts them.
+            duration_text: format::clock(r.duration_ms / 1000),
         }),
         no_recording,
     }
 }
 
-impl From<EventView> for Entry {
-    fn from(e: EventView) -> Self {
-        let kind = if let Some(call) = e.call {
-            EntryKind::Call(call_entry(call))
-        } else if let Some(sms) = e.sms {
-            EntryKind::Sms {
-                inbound: sms.direction == callvault_core::call::Direction::Inbound,
-                body: sms.body,
-            }
-        } else {
-            let note = e.note;
-            EntryKind::Note {
-                author: note
-                    .as_ref()
-                    .and_then(|n| n.author.as_ref())
-                    .map_or_else(|| "Someone".to_owned(), |a| a.name.clone()),
-                body: note.map(|n| n.body).unwrap_or_default(),
-            }
-        };
+impl From<TimelineEvent> for Entry {
+    fn from(e: TimelineEvent) -> Self {
         Self {
             at_machine: format::machine_time(e.occurred_at),
             at_text: format::utc_time(e.occurred_at),
-            kind,
+            kind: match e.kind {
+                EventKind::Call(record) => EntryKind::Call(call_entry(*record)),
+                EventKind::Sms { direction, body } => EntryKind::Sms {
+                    inbound: direction == Direction::Inbound,
+                    body,
+                },
+                EventKind::Note { body, author } => EntryKind::Note {
+                    author: author.map_or_else(|| "Someone".to_owned(), |a| a.name),
+                    body,
+                },
+            },
         }
     }
 }
@@ -151,27 +141,29 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     // A malformed id reads like any other conversation the user cannot see.
     let id: ConversationId = raw_id.parse().map_err(|_| PageError::not_found())?;
-    let view = conversation(&state, &user, id).await?;
-    let assigned = &view.contact.assigned_user_ids;
+    let detail = conversation(&state, &user, id).await?;
+    let assigned = &detail.contact.assigned_user_ids;
     let allowed = |action| can(&user, action, assigned) == Decision::Allow;
-    let calls = view.events.iter().filter(|e| e.call.is_some()).count();
-    let recordings = view
-        .events
+    let entries: Vec<Entry> = detail.events.into_iter().map(Entry::from).collect();
+    let calls = entries
         .iter()
-        .filter(|e| e.call.as_ref().is_some_and(|c| c.recording.is_some()))
-        .count();
+        .filter_map(|e| match &e.kind {
+            EntryKind::Call(call) => Some(call),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
     chrome::render(&ConversationPage {
         assets: assets::base(),
         chrome: Chrome::new(&user, Section::Inbox),
         can_download: allowed(ContactAction::Download),
         can_delete: allowed(ContactAction::Delete),
-        id: view.id.to_string(),
-        initials: format::initials(&view.contact.name),
-        name: view.contact.name,
-        phone: view.contact.phone.to_string(),
-        email: view.contact.email,
-        entries: view.events.into_iter().map(Entry::from).collect(),
-        calls,
-        recordings,
+        id: detail.id.to_string(),
+        initials: format::initials(&detail.contact.name),
+        name: detail.contact.name,
+        phone: detail.contact.phone.to_string(),
+        email: detail.contact.email,
+        calls: calls.len(),
+        recordings: calls.iter().filter(|c| c.player.is_some()).count(),
+        entries,
     })
 }

@@ -74,6 +74,12 @@ impl From<callvault_store::StoreError> for PageError {
     }
 }
 
+impl From<axum::extract::rejection::QueryRejection> for PageError {
+    fn from(e: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
 impl From<askama::Error> for PageError {
     fn from(e: askama::Error) -> Self {
         ApiError::internal(&e).into()

@@ -2,12 +2,12 @@
 //! bar and Quick Filters. The page's script swaps in this same page's list as the user types.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use callvault_core::conversation::Channel;
 use serde::Deserialize;
 
-use super::chrome::{self, Chrome, PageUser, Section};
+use super::chrome::{self, Chrome, PageQuery, PageUser, Section};
 use super::{PageError, assets, format};
 use crate::api::conversations::{InboxQuery, inbox};
 use crate::api::views::ConversationListItem;
@@ -94,23 +94,28 @@ struct InboxPage {
     more: Option<String>,
 }
 
-fn parse_channel(raw: Option<&str>) -> Result<(&'static str, Option<Channel>), PageError> {
-    match raw.unwrap_or("all") {
-        "" | "all" => Ok(("all", None)),
-        "call" => Ok(("call", Some(Channel::Call))),
-        "sms" => Ok(("sms", Some(Channel::Sms))),
-        other => Err(PageError::bad_request(format!(
-            "\u{201c}{other}\u{201d} is not a channel to filter by; choose All, Calls or SMS."
-        ))),
+/// "Last message channel": all, or one of the channels Quick Filters offers.
+fn parse_channel(raw: Option<&str>) -> Result<Option<Channel>, PageError> {
+    match raw.unwrap_or_default() {
+        "" | "all" => Ok(None),
+        other => Channel::parse(other)
+            .filter(|c| CHANNELS.iter().any(|o| o.value == c.as_str()))
+            .map(Some)
+            .ok_or_else(|| {
+                PageError::bad_request(format!(
+                    "\u{201c}{other}\u{201d} is not a channel to filter by; choose All, Calls or SMS."
+                ))
+            }),
     }
 }
 
 pub async fn page(
     State(state): State<AppState>,
     PageUser(user): PageUser,
-    Query(params): Query<InboxParams>,
+    PageQuery(params): PageQuery<InboxParams>,
 ) -> Result<Response, PageError> {
-    let (channel_value, channel) = parse_channel(params.channel.as_deref())?;
+    let channel = parse_channel(params.channel.as_deref())?;
+    let channel_value = channel.map_or("all", Channel::as_str);
     let q = params.q.unwrap_or_default();
     let page = inbox(
         &state,

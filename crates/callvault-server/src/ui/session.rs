@@ -2,14 +2,14 @@
 
 use askama::Template;
 use axum::Form;
+use axum::extract::State;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::chrome::{self, PageUser};
+use super::chrome::{self, PageQuery, PageUser};
 use super::{PageError, assets};
 use crate::api::auth::{LoginRequest, sign_in, sign_out};
 use crate::state::AppState;
@@ -37,7 +37,7 @@ fn safe_next(next: Option<&str>) -> &str {
 }
 
 pub async fn login_page(
-    Query(q): Query<NextQuery>,
+    PageQuery(q): PageQuery<NextQuery>,
     signed_in: Result<PageUser, PageError>,
 ) -> Result<Response, PageError> {
     let next = safe_next(q.next.as_deref());

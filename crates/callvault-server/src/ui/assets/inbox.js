@@ -41,7 +41,8 @@ async function refresh() {
     filtersButton.querySelector('.dot')?.remove();
     if (active) filtersButton.insertAdjacentHTML('beforeend', '<span class="dot" aria-hidden="true"></span>');
   } catch (error) {
-    if (error.name !== 'AbortError') results.setAttribute('aria-busy', 'false');
+    // Should the quick update fail, load the page itself: it shows what went wrong.
+    if (error.name !== 'AbortError') location.href = url;
   }
 }
 
