@@ -323,10 +323,7 @@ async fn any_common_format_is_stored_as_mp3_with_its_channels() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
     admin.number(NUMBER, true).await;
-    let formats = std::path::Path::new(
-        &std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"),
-    )
-    .join("../../fixtures/formats");
+    let formats = common::fixtures_dir().join("formats");
     for (i, (file, channels, codec)) in [
         ("ulaw-2ch-8k.wav", 2, "pcm_mulaw"),
         ("opus-mono-48k.webm", 1, "opus"),

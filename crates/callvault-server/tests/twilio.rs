@@ -28,13 +28,8 @@ struct World {
 }
 
 async fn world(recording: bool) -> World {
-    let audio = std::fs::read(
-        std::path::Path::new(
-            &std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"),
-        )
-        .join("../../fixtures/formats/pcm16-2ch-8k.wav"),
-    )
-    .expect("fixture");
+    let audio =
+        std::fs::read(common::fixtures_dir().join("formats/pcm16-2ch-8k.wav")).expect("fixture");
     let twilio = Twilio::start(audio).await;
     let dir = tempfile::tempdir().expect("tmp").keep();
     let server = TestServer::start_in(

@@ -361,26 +361,22 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
         .expect("formats")
 }
 
+/// The repository's `fixtures/`, found from the running test's crate: cargo sets
+/// `CARGO_MANIFEST_DIR` when it runs tests, and a test binary reused from a build cache shared
+/// with another clone must not look in that clone.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+}
+
 /// The 24-second two-channel call in four turns (see fixtures/make-fixtures.sh).
 pub fn turns_mp3() -> Vec<u8> {
-    std::fs::read(
-        Path::new(
-            &std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"),
-        )
-        .join("../../fixtures/call-turns-2ch.mp3"),
-    )
-    .expect("fixture")
+    std::fs::read(fixtures_dir().join("call-turns-2ch.mp3")).expect("fixture")
 }
 
 /// The two-channel test call (see fixtures/make-fixtures.sh).
 pub fn call_mp3() -> Vec<u8> {
-    std::fs::read(
-        Path::new(
-            &std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"),
-        )
-        .join("../../fixtures/call-2ch.mp3"),
-    )
-    .expect("fixture")
+    std::fs::read(fixtures_dir().join("call-2ch.mp3")).expect("fixture")
 }
 
 pub fn json_of(v: &Value, key: &str) -> String {
