@@ -1,7 +1,10 @@
 //! Stretches of speech from one channel, packed into 30-second windows with short silences
 //! between them, so one pass of the model reads many turns of a conversation instead of one.
-//! Each window remembers where its pieces came from, to put the model's timestamps back on the
-//! channel's own clock.
+//! A turn goes whole into one window: one that does not fit in what is left of a window starts
+//! the next, so windows end where speech pauses rather than mid-sentence (which Whisper reads
+//! worse, and which makes it read the cut sentence again in another pass). Only a turn longer
+//! than a window is split. Each window remembers where its pieces came from, to put the model's
+//! timestamps back on the channel's own clock.
 
 use crate::mel::{SAMPLE_RATE, WINDOW_SAMPLES};
 
@@ -202,8 +205,8 @@ impl Packer {
                 self.open.push((at, piece));
                 return full;
             }
-            if self.open.is_empty() || room >= SAMPLE_RATE {
-                // Fill the window with what fits; the rest starts the next one.
+            if self.open.is_empty() {
+                // Longer than a window: fill one with what fits; the rest starts the next.
                 let rest = piece.samples.split_off(room);
                 let rest = Piece {
                     origin: piece.origin + room,
@@ -286,12 +289,23 @@ mod tests {
     }
 
     #[test]
-    fn windows_never_pass_thirty_seconds_and_long_speech_is_split_where_it_fills() {
+    fn turns_stay_whole_windows_never_pass_thirty_seconds_and_long_speech_is_split() {
         let mut p = Packer::new(0);
         let mut windows = p.push(piece(0.0, 20.0));
         windows.extend(p.push(piece(25.0, 20.0)));
         windows.extend(p.flush());
         assert!(windows.iter().all(|w| w.len() <= WINDOW_SAMPLES));
+        assert_eq!(
+            windows.len(),
+            2,
+            "the second turn does not fit: it starts a window"
+        );
+        assert!(
+            windows
+                .iter()
+                .all(|w| w.pieces.len() == 1 && w.pieces[0].1.samples.len() == samples(20.0)),
+            "neither turn is cut"
+        );
         let total: usize = windows
             .iter()
             .flat_map(|w| &w.pieces)
