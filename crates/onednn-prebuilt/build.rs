@@ -45,6 +45,8 @@ fn main() {
         );
     }
     let lib = dir.join("lib");
+    // Built again if the library goes (binaries load it from there).
+    println!("cargo::rerun-if-changed={}", lib.join(LIBRARY).display());
     println!("cargo::rustc-link-search=native={}", lib.display());
     println!("cargo::rustc-link-lib=dylib=dnnl");
     println!("cargo::metadata=ROOT={}", dir.display());
