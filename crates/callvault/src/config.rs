@@ -61,7 +61,7 @@ pub struct ConfigArgs {
         value_name = "TYPE"
     )]
     pub asr_compute_type: Option<String>,
-    /// Windows of 30 s the speech model reads in one pass [default: 4]
+    /// Windows of 30 s the speech model reads in one pass (0: one per thread) [default: 0]
     #[arg(
         long,
         env = "CALLVAULT_ASR_BATCH_SIZE",
@@ -308,8 +308,8 @@ impl ConfigArgs {
         };
         callvault_asr::check_compute_type(&asr.compute_type)
             .map_err(|e| anyhow::anyhow!("asr-compute-type: {e}"))?;
-        if !(1..=32).contains(&asr.batch) {
-            bail!("asr-batch-size must be 1 to 32 (got {})", asr.batch);
+        if asr.batch > 32 {
+            bail!("asr-batch-size must be 0 to 32 (got {})", asr.batch);
         }
         if !(1..=16).contains(&asr.beam_size) {
             bail!("asr-beam-size must be 1 to 16 (got {})", asr.beam_size);
