@@ -255,6 +255,9 @@ pub trait JobStore: Send + Sync {
         retry_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> StoreResult<()>;
+    /// `worker` stopped before finishing (it is shutting down): the job is queued again, due at
+    /// `now`, and the attempt does not count. `NotFound` if the worker no longer held the job.
+    async fn release(&self, id: JobId, worker: &str, now: OffsetDateTime) -> StoreResult<()>;
     /// Removes a job that nobody has started (a guard no longer needed); `NotFound` if it is
     /// running or gone.
     async fn cancel(&self, id: JobId) -> StoreResult<()>;

@@ -848,6 +848,47 @@ async fn deleting_a_conversation_takes_everything_and_queues_the_audio() {
 }
 
 #[tokio::test]
+async fn a_job_handed_back_at_shutdown_keeps_its_attempts() {
+    let f = fresh_store().await;
+    let s = f.store.as_ref();
+    let lease = Duration::minutes(5);
+    let id = s
+        .enqueue(
+            NewJob {
+                kind: "long".into(),
+                payload: serde_json::json!({}),
+                run_at: T0,
+                max_attempts: 1,
+                dedupe_key: None,
+            },
+            T0,
+        )
+        .await
+        .expect("enqueued");
+    s.claim_next(&["long"], "w1", T0, lease)
+        .await
+        .ok()
+        .flatten()
+        .expect("claimed");
+    assert!(
+        matches!(s.release(id, "w2", T0).await, Err(StoreError::NotFound)),
+        "only the worker holding it hands it back"
+    );
+    let later = T0 + Duration::minutes(1);
+    s.release(id, "w1", later).await.expect("handed back");
+    let queued = s.job(id).await.ok().flatten().expect("kept");
+    assert_eq!(queued.state, JobState::Queued);
+    assert_eq!(queued.attempts, 0, "the stopped attempt does not count");
+    let again = s
+        .claim_next(&["long"], "w2", later, lease)
+        .await
+        .ok()
+        .flatten()
+        .expect("its one attempt is still there");
+    assert_eq!((again.id, again.attempts), (id, 1));
+}
+
+#[tokio::test]
 async fn jobs_are_leased_retried_and_buried() {
     let f = fresh_store().await;
     let s = f.store.as_ref();

@@ -18,11 +18,26 @@ use tokio::sync::Notify;
 
 use crate::state::AppState;
 
-/// The kinds of job this server runs, in lanes that run side by side: a long transcription
-/// never holds up a recording download or a cleanup. Each lane runs one job at a time.
-const LANES: &[&[&str]] = &[
-    &[COLLECT_BLOB, fetch_twilio_recording::KIND],
-    &[transcribe::KIND],
+/// Kinds of job run one at a time, side by side with the other lanes.
+struct Lane {
+    kinds: &'static [&'static str],
+    /// Whether a shutdown stops the running job and hands it back to the queue. Short jobs
+    /// finish instead: stopping one halfway (a recording stored but its follow-up not queued)
+    /// would cost more than the wait; a transcription may have minutes to go.
+    stops_on_shutdown: bool,
+}
+
+/// The kinds of job this server runs: a long transcription never holds up a recording download
+/// or a cleanup.
+const LANES: &[Lane] = &[
+    Lane {
+        kinds: &[COLLECT_BLOB, fetch_twilio_recording::KIND],
+        stops_on_shutdown: false,
+    },
+    Lane {
+        kinds: &[transcribe::KIND],
+        stops_on_shutdown: true,
+    },
 ];
 
 /// How long a worker holds a job before others may assume it died.
@@ -121,9 +136,9 @@ impl JobRunner {
     pub async fn run(self, state: AppState, shutdown: impl Future<Output = ()>) {
         tracing::info!(worker = %self.0.name, "worker started");
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let lanes = futures::future::join_all(LANES.iter().map(|kinds| {
+        let lanes = futures::future::join_all(LANES.iter().map(|lane| {
             let mut stopped = stopped.clone();
-            self.lane(&state, kinds, async move {
+            self.lane(&state, lane, async move {
                 let _ = stopped.wait_for(|s| *s).await;
             })
         }));
@@ -138,32 +153,30 @@ impl JobRunner {
         tracing::info!(worker = %self.0.name, "worker stopped");
     }
 
-    async fn lane(&self, state: &AppState, kinds: &[&str], shutdown: impl Future<Output = ()>) {
+    async fn lane(&self, state: &AppState, lane: &Lane, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let kinds = lane.kinds;
         loop {
             match state
                 .store
                 .claim_next(kinds, &self.0.name, state.now(), LEASE)
                 .await
             {
-                Ok(Some(job)) => {
-                    if job.kind != transcribe::KIND {
-                        // Short jobs finish: stopping one halfway (a recording stored but its
-                        // follow-up not queued) would cost more than the wait.
-                        self.execute(state, job).await;
-                        continue;
-                    }
-                    // A transcription may have minutes to go: a shutdown stops it where it is
-                    // and hands it back to the queue for the next start.
+                Ok(Some(job)) if lane.stops_on_shutdown => {
                     let id = job.id;
                     tokio::select! {
                         () = self.execute(state, job) => {}
                         () = &mut shutdown => {
-                            let now = state.now();
-                            let _ = state.store.fail(id, &self.0.name, "the worker stopped while running it", Some(now), now).await;
+                            if let Err(e) = state.store.release(id, &self.0.name, state.now()).await {
+                                tracing::warn!(job = %id, error = %e, "could not hand a stopped job back");
+                            }
                             break;
                         }
                     }
+                    continue;
+                }
+                Ok(Some(job)) => {
+                    self.execute(state, job).await;
                     continue;
                 }
                 Ok(None) => {}

@@ -187,6 +187,20 @@ impl JobStore for SqliteStore {
         found(done.rows_affected())
     }
 
+    async fn release(&self, id: JobId, worker: &str, now: OffsetDateTime) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), run_at = ?1,
+                             lease_until = NULL, worker = NULL, updated_at = ?1
+             WHERE id = ?2 AND worker = ?3 AND state = 'running'",
+        )
+        .bind(ms(now))
+        .bind(id.to_string())
+        .bind(worker)
+        .execute(&self.writer)
+        .await?;
+        found(done.rows_affected())
+    }
+
     async fn cancel(&self, id: JobId) -> StoreResult<()> {
         let done = sqlx::query("DELETE FROM jobs WHERE id = ? AND state = 'queued'")
             .bind(id.to_string())
