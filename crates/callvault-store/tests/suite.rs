@@ -1731,6 +1731,16 @@ async fn transcripts_are_queued_once_stored_and_searched_within_scope() {
         "not left waiting forever"
     );
     assert!(shown.error.is_some_and(|e| e.contains("ask for it again")));
+    assert_eq!(
+        s.recording(r_third.id)
+            .await
+            .expect("read")
+            .expect("exists")
+            .transcript_status
+            .as_deref(),
+        Some("failed"),
+        "the recording says what its transcript says"
+    );
     let revived = s
         .request_transcript(r_third.id, T0)
         .await

@@ -11,7 +11,7 @@ use super::contacts::assigned_from_row;
 use super::jobs::enqueue_in;
 use crate::{
     Access, Deleted, NewRecording, RecordingRecord, RecordingStore, StoreError, StoreResult,
-    collect_blob_job,
+    TranscriptStatus, collect_blob_job,
 };
 
 #[async_trait]
@@ -97,6 +97,7 @@ impl RecordingStore for SqliteStore {
     }
 
     async fn recording(&self, id: RecordingId) -> StoreResult<Option<RecordingRecord>> {
+        let mut conn = self.reader.acquire().await?;
         let row = sqlx::query(
             "SELECT r.id, r.call_id, r.blob_key, r.duration_ms, r.channels, r.sample_rate, r.bytes,
                     r.sha256, r.peaks, r.created_at,
@@ -111,9 +112,22 @@ impl RecordingStore for SqliteStore {
              WHERE r.id = ?",
         )
         .bind(id.to_string())
-        .fetch_optional(&self.reader)
+        .fetch_optional(&mut *conn)
         .await?;
         let Some(row) = row else { return Ok(None) };
+        let transcript_status = match row
+            .opt_text("transcript_status")?
+            .as_deref()
+            .and_then(TranscriptStatus::parse)
+        {
+            Some(stored) => Some(
+                super::transcripts::effective_status(&mut conn, id, stored)
+                    .await?
+                    .as_str()
+                    .to_owned(),
+            ),
+            None => None,
+        };
         let peaks: Peaks = serde_json::from_str(&row.text("peaks")?)
             .map_err(|e| StoreError::corrupt(e.to_string()))?;
         Ok(Some(RecordingRecord {
@@ -132,7 +146,7 @@ impl RecordingStore for SqliteStore {
             conversation_id: row.parsed("conversation_id")?,
             contact_name: row.text("contact_name")?,
             call_started_at: row.time("call_started_at")?,
-            transcript_status: row.opt_text("transcript_status")?,
+            transcript_status,
             access: Access {
                 contact_id: row.parsed("contact_id")?,
                 assigned: assigned_from_row(&row)?,

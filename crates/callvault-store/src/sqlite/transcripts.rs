@@ -49,6 +49,24 @@ async fn job_alive(conn: &mut sqlx::SqliteConnection, recording: RecordingId) ->
     Ok(alive.is_some())
 }
 
+/// A transcript's status as users should see it: one queued or running whose job is gone
+/// (buried after its worker kept dying, say) is as good as failed, so asking again queues it
+/// anew rather than leaving it waiting forever.
+pub(super) async fn effective_status(
+    conn: &mut sqlx::SqliteConnection,
+    recording: RecordingId,
+    stored: TranscriptStatus,
+) -> StoreResult<TranscriptStatus> {
+    Ok(match stored {
+        TranscriptStatus::Queued | TranscriptStatus::Running
+            if !job_alive(conn, recording).await? =>
+        {
+            TranscriptStatus::Failed
+        }
+        other => other,
+    })
+}
+
 impl SqliteStore {
     /// Moves a transcript that is queued or running to `status`, setting its progress and
     /// error where given. A done transcript stays done.
@@ -96,15 +114,9 @@ impl TranscriptStore for SqliteStore {
                 .bind(recording.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
-        // A transcript whose job is gone (buried after its worker kept dying, say) is as good
-        // as failed: asking again queues it anew rather than leaving it waiting forever.
-        let alive = job_alive(&mut tx, recording).await?;
-        let status = status.as_deref().and_then(TranscriptStatus::parse);
-        let status = match status {
-            Some(TranscriptStatus::Queued | TranscriptStatus::Running) if !alive => {
-                Some(TranscriptStatus::Failed)
-            }
-            other => other,
+        let status = match status.as_deref().and_then(TranscriptStatus::parse) {
+            Some(stored) => Some(effective_status(&mut tx, recording, stored).await?),
+            None => None,
         };
         match status {
             Some(
@@ -187,19 +199,14 @@ impl TranscriptStore for SqliteStore {
             .collect::<StoreResult<Vec<_>>>()?;
         let progress: f64 = sqlx::Row::try_get(&row, "progress")?;
         let mut error = row.opt_text("error")?;
-        // Its job is gone without a word (buried after its worker kept dying): say so rather
-        // than show it waiting forever.
-        let status = match status {
-            TranscriptStatus::Queued | TranscriptStatus::Running
-                if !job_alive(&mut conn, recording).await? =>
-            {
-                error = Some(error.unwrap_or_else(|| {
-                    "the transcription stopped before it finished; ask for it again".to_owned()
-                }));
-                TranscriptStatus::Failed
-            }
-            other => other,
-        };
+        let effective = effective_status(&mut conn, recording, status).await?;
+        if effective != status {
+            // Its job is gone without a word: say so.
+            error = Some(error.unwrap_or_else(|| {
+                "the transcription stopped before it finished; ask for it again".to_owned()
+            }));
+        }
+        let status = effective;
         conn.commit().await?;
         Ok(Some(TranscriptRecord {
             status,
