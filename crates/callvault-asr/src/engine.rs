@@ -69,15 +69,29 @@ pub struct Engine {
     language: String,
 }
 
+/// Files a model folder cannot do without.
+pub const MODEL_FILES: &[&str] = &["model.bin", "config.json"];
+
+/// Whether a folder holds a model (its files are all there).
+#[must_use]
+pub fn has_model(dir: &Path) -> bool {
+    MODEL_FILES.iter().all(|f| dir.join(f).is_file())
+}
+
+/// What someone without a model in `dir` is told.
+#[must_use]
+pub fn no_model(dir: &Path) -> AsrError {
+    AsrError::Model(format!(
+        "no speech model in {}: install the default one with `callvault model fetch`, or point \
+         --asr-model at a CTranslate2 Whisper model folder",
+        dir.display()
+    ))
+}
+
 impl Engine {
     pub fn load(dir: &Path, options: &EngineOptions) -> Result<Self, AsrError> {
-        for file in ["model.bin", "config.json"] {
-            if !dir.join(file).is_file() {
-                return Err(AsrError::Model(format!(
-                    "{} has no {file}; install a model with `callvault model fetch`",
-                    dir.display()
-                )));
-            }
+        if !has_model(dir) {
+            return Err(no_model(dir));
         }
         // The windows of a batch are shared out among replicas of one thread each rather than
         // read by one replica on many threads: the decoder's matrices are small (384 wide for

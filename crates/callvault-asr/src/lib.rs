@@ -8,7 +8,7 @@ pub mod tokens;
 mod transcribe;
 pub mod vad;
 
-pub use engine::{Engine, EngineOptions, check_compute_type};
+pub use engine::{Engine, EngineOptions, MODEL_FILES, check_compute_type, has_model, no_model};
 pub use transcribe::{Segment, Transcript, speaker, transcribe};
 
 #[derive(Debug, thiserror::Error)]

@@ -64,14 +64,10 @@ pub async fn store_recording(
     replace: bool,
     source_ref: Option<String>,
 ) -> ApiResult<(Recording, Transcoded)> {
-    let dir = state.settings.upload_dir();
-    tokio::fs::create_dir_all(&dir)
+    let mp3 = state
+        .settings
+        .spool_file(".mp3")
         .await
-        .map_err(|e| ApiError::internal(&e))?;
-    // Removed when dropped, whatever happens; a crash leaves it to the sweep at start.
-    let mp3 = tempfile::Builder::new()
-        .suffix(".mp3")
-        .tempfile_in(&dir)
         .map_err(|e| ApiError::internal(&e))?;
     let (input, output) = (source.to_owned(), mp3.path().to_owned());
     let _slot = state

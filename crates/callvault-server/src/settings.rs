@@ -89,4 +89,12 @@ impl Settings {
     pub fn upload_dir(&self) -> PathBuf {
         self.data_dir.join("tmp")
     }
+
+    /// A new file in the upload folder (made if missing), removed when dropped; one a crash
+    /// leaves behind is removed by the sweep at start (`api::sweep_spool`).
+    pub async fn spool_file(&self, suffix: &str) -> std::io::Result<tempfile::NamedTempFile> {
+        let dir = self.upload_dir();
+        tokio::fs::create_dir_all(&dir).await?;
+        tempfile::Builder::new().suffix(suffix).tempfile_in(&dir)
+    }
 }

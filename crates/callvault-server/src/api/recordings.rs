@@ -66,12 +66,11 @@ async fn spool(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::too_large(limit));
     }
-    let dir = state.settings.upload_dir();
-    tokio::fs::create_dir_all(&dir)
+    let file = state
+        .settings
+        .spool_file("")
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    // Removed when dropped, whatever happens below; a crash leaves it to the sweep at start.
-    let file = tempfile::NamedTempFile::new_in(&dir).map_err(|e| ApiError::internal(&e))?;
     let handle = file.reopen().map_err(|e| ApiError::internal(&e))?;
     let mut out = tokio::io::BufWriter::new(tokio::fs::File::from_std(handle));
     let mut bytes = 0u64;

@@ -180,11 +180,7 @@ async fn save(
     state: &AppState,
     response: reqwest::Response,
 ) -> Result<tempfile::NamedTempFile, JobError> {
-    let dir = state.settings.upload_dir();
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(JobError::new)?;
-    let file = tempfile::NamedTempFile::new_in(&dir).map_err(JobError::new)?;
+    let file = state.settings.spool_file("").await.map_err(JobError::new)?;
     let mut out = tokio::io::BufWriter::new(tokio::fs::File::from_std(
         file.reopen().map_err(JobError::new)?,
     ));

@@ -62,13 +62,10 @@ async fn transcribe(state: &AppState, id: RecordingId) -> Result<(), JobError> {
         Err(e) => return Err(JobError::new(e)),
     };
 
-    let dir = state.settings.upload_dir();
-    tokio::fs::create_dir_all(&dir)
+    let mp3 = state
+        .settings
+        .spool_file(".mp3")
         .await
-        .map_err(JobError::new)?;
-    let mp3 = tempfile::Builder::new()
-        .suffix(".mp3")
-        .tempfile_in(&dir)
         .map_err(JobError::new)?;
     state
         .blobs
@@ -76,14 +73,12 @@ async fn transcribe(state: &AppState, id: RecordingId) -> Result<(), JobError> {
         .await
         .map_err(|e| JobError::new(format!("reading the recording's audio: {e}")))?;
 
-    let _slot = state.speech.slot().await;
     state
         .store
         .transcript_running(id, 0.0, state.now())
         .await
         .map_err(JobError::new)?;
-    #[allow(clippy::cast_precision_loss, reason = "seconds of a call")]
-    let total = (record.recording.duration_ms as f64 / 1000.0).max(0.001);
+    let total = crate::api::views::seconds(record.recording.duration_ms).max(0.001);
     let (progress, mut heard) = watch::channel(0.0_f64);
     // Dropped with this future (a lost lease, a shutdown): the model stops at its next block.
     let keep_going = Arc::new(AtomicBool::new(true));

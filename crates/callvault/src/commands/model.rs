@@ -21,7 +21,7 @@ fn fetch(config: &Config) -> anyhow::Result<()> {
     let dest = &config.asr_model;
     if !config.asr_model_is_default {
         anyhow::ensure!(
-            install::is_installed(dest),
+            callvault_asr::has_model(dest),
             "--asr-model names {}, which holds no model; `model fetch` installs the default model, \
              so run it without --asr-model (or copy a CTranslate2 Whisper model there)",
             dest.display()

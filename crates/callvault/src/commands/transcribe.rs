@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use callvault_asr::{Engine, speaker};
-use callvault_server::speech::install;
+use callvault_store::TranscriptSegment;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -24,15 +24,8 @@ pub struct TranscribeArgs {
 struct JsonTranscript {
     language: String,
     duration: f64,
-    segments: Vec<JsonSegment>,
-}
-
-#[derive(Serialize)]
-struct JsonSegment {
-    start: f64,
-    end: f64,
-    speaker: String,
-    text: String,
+    /// As the API gives them.
+    segments: Vec<TranscriptSegment>,
 }
 
 fn clock(seconds: f64) -> String {
@@ -51,11 +44,6 @@ fn clock(seconds: f64) -> String {
 }
 
 pub fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        install::is_installed(&config.asr_model),
-        "no speech model in {}: install the default one with `callvault model fetch`, or pass --asr-model DIR",
-        config.asr_model.display()
-    );
     let engine =
         Engine::load(&config.asr_model, &config.asr).context("loading the speech model")?;
     let duration = callvault_audio::declared_seconds(&args.file).ok().flatten();
@@ -86,7 +74,7 @@ pub fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
     .with_context(|| format!("transcribing {}", args.file.display()))?;
     bar.finish_and_clear();
     let channels = transcript.channels;
-    let segments = transcript.segments.into_iter().map(|s| JsonSegment {
+    let segments = transcript.segments.into_iter().map(|s| TranscriptSegment {
         start: s.start,
         end: s.end,
         speaker: speaker(s.channel, channels, None, None),
