@@ -66,8 +66,10 @@ pub struct Engine {
     options: WhisperOptions,
     batch: usize,
     replicas: usize,
-    language: String,
 }
+
+/// The language transcripts are made in (multilingual models are told it, for now).
+const LANGUAGE: &str = "en";
 
 /// Files a model folder cannot do without.
 pub const MODEL_FILES: &[&str] = &["model.bin", "config.json"];
@@ -120,17 +122,14 @@ impl Engine {
         let vocab = Vocabulary::load(dir)?;
         // English-only models take the start token alone; multilingual ones are told the
         // language and the task.
-        let (prompt, language) = if whisper.is_multilingual() {
-            (
-                vec![
-                    "<|startoftranscript|>".to_owned(),
-                    "<|en|>".to_owned(),
-                    "<|transcribe|>".to_owned(),
-                ],
-                "en".to_owned(),
-            )
+        let prompt = if whisper.is_multilingual() {
+            vec![
+                "<|startoftranscript|>".to_owned(),
+                format!("<|{LANGUAGE}|>"),
+                "<|transcribe|>".to_owned(),
+            ]
         } else {
-            (vec!["<|startoftranscript|>".to_owned()], "en".to_owned())
+            vec!["<|startoftranscript|>".to_owned()]
         };
         let whisper_options = WhisperOptions {
             beam_size: options.beam_size.max(1),
@@ -146,7 +145,6 @@ impl Engine {
             options: whisper_options,
             batch,
             replicas,
-            language,
         })
     }
 
@@ -157,7 +155,7 @@ impl Engine {
 
     #[must_use]
     pub fn language(&self) -> &str {
-        &self.language
+        LANGUAGE
     }
 
     /// Reads a batch of windows (each at most 30 s of 16 kHz audio), shared out among the

@@ -2,11 +2,11 @@
 //! one channel per party, with silence skipped.
 
 mod engine;
-pub mod mel;
-pub mod packer;
-pub mod tokens;
+mod mel;
+mod packer;
+mod tokens;
 mod transcribe;
-pub mod vad;
+mod vad;
 
 pub use engine::{Engine, EngineOptions, MODEL_FILES, check_compute_type, has_model, no_model};
 pub use transcribe::{Segment, Transcript, speaker, transcribe};

@@ -68,11 +68,6 @@ impl Window {
     }
 
     #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.pieces.is_empty()
-    }
-
-    #[must_use]
     pub fn content_seconds(&self) -> f64 {
         seconds(self.len())
     }

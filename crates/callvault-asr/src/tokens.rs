@@ -106,8 +106,8 @@ impl Vocabulary {
     }
 
     /// Reads generated ids into segments. Timestamps mark where segments start and end; text
-    /// left after the last one was cut off by the window's edge, so it is not kept and the
-    /// window counts as read only up to that timestamp.
+    /// left after the last one was cut off by the window's edge: it is returned apart (`open`)
+    /// and the window counts as read only up to that timestamp.
     #[must_use]
     #[allow(clippy::cast_precision_loss, reason = "timestamp indexes are small")]
     pub fn parse(&self, ids: &[usize]) -> Parsed {

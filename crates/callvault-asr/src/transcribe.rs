@@ -155,16 +155,12 @@ pub fn transcribe(
         heard += block.first().map_or(0, Vec::len);
         if let Err(e) = run.read(false) {
             failure = Some(e);
-            return Err(callvault_audio::AudioError::Corrupt(
-                "transcription stopped".into(),
-            ));
+            return Err(callvault_audio::AudioError::Stopped);
         }
         let go_on = progress(seconds(heard));
         if !go_on {
             failure = Some(AsrError::Cancelled);
-            return Err(callvault_audio::AudioError::Corrupt(
-                "transcription stopped".into(),
-            ));
+            return Err(callvault_audio::AudioError::Stopped);
         }
         Ok(())
     });

@@ -48,19 +48,12 @@ fn level_db(frame: &[f32]) -> f32 {
 impl SpeechGate {
     /// Adds samples; returns the stretches of speech they finished.
     pub fn push(&mut self, samples: &[f32]) -> Vec<Chunk> {
-        self.partial.extend_from_slice(samples);
-        let mut done = Vec::new();
-        let whole = self.partial.len() / FRAME * FRAME;
-        let frames: Vec<Vec<f32>> = self.partial[..whole]
-            .chunks(FRAME)
-            .map(<[f32]>::to_vec)
-            .collect();
-        self.partial.drain(..whole);
-        for frame in frames {
-            if let Some(chunk) = self.frame(frame) {
-                done.push(chunk);
-            }
-        }
+        let mut pending = std::mem::take(&mut self.partial);
+        pending.extend_from_slice(samples);
+        let frames = pending.chunks_exact(FRAME);
+        let rest = frames.remainder().to_vec();
+        let done = frames.filter_map(|frame| self.frame(frame)).collect();
+        self.partial = rest;
         done
     }
 
@@ -70,13 +63,13 @@ impl SpeechGate {
         let last = if rest.is_empty() {
             None
         } else {
-            self.frame(rest)
+            self.frame(&rest)
         };
         last.or_else(|| self.close())
     }
 
-    fn frame(&mut self, frame: Vec<f32>) -> Option<Chunk> {
-        let db = level_db(&frame);
+    fn frame(&mut self, frame: &[f32]) -> Option<Chunk> {
+        let db = level_db(frame);
         let level = db.max(-90.0);
         // The first frame sets the floor, but never above what is surely speech level, so a
         // recording that starts talking is still heard from its first word.
@@ -90,7 +83,7 @@ impl SpeechGate {
         let mut finished = None;
         match &mut self.current {
             Some(chunk) => {
-                chunk.samples.extend_from_slice(&frame);
+                chunk.samples.extend_from_slice(frame);
                 if speech {
                     self.speech_frames += 1;
                     self.silent_run = 0;
@@ -104,7 +97,7 @@ impl SpeechGate {
             None if speech => {
                 let pre_len: usize = self.pre_roll.iter().map(Vec::len).sum();
                 let mut samples: Vec<f32> = self.pre_roll.drain(..).flatten().collect();
-                samples.extend_from_slice(&frame);
+                samples.extend_from_slice(frame);
                 self.current = Some(Chunk {
                     start: start - pre_len,
                     samples,
@@ -113,7 +106,7 @@ impl SpeechGate {
                 self.silent_run = 0;
             }
             None => {
-                self.pre_roll.push_back(frame);
+                self.pre_roll.push_back(frame.to_vec());
                 if self.pre_roll.len() > PRE_ROLL_FRAMES {
                     self.pre_roll.pop_front();
                 }

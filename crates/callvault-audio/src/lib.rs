@@ -30,4 +30,7 @@ pub enum AudioError {
     Encode(String),
     #[error("reading or writing audio: {0}")]
     Io(#[from] std::io::Error),
+    /// Whoever was reading the stream asked it to stop (their reason is theirs to keep).
+    #[error("stopped by the reader")]
+    Stopped,
 }

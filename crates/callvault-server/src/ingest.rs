@@ -51,7 +51,7 @@ pub fn audio_error(e: AudioError) -> ApiError {
         AudioError::Corrupt(why) => {
             ApiError::invalid("corrupt_audio", format!("the audio is damaged: {why}"))
         }
-        AudioError::Encode(_) | AudioError::Io(_) => ApiError::internal(&e),
+        AudioError::Encode(_) | AudioError::Io(_) | AudioError::Stopped => ApiError::internal(&e),
     }
 }
 
