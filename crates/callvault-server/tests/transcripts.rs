@@ -10,6 +10,8 @@
 
 mod common;
 
+use std::path::PathBuf;
+
 use std::time::Duration;
 
 use callvault_core::user::{Role, Scope};
@@ -266,12 +268,12 @@ async fn numbers_may_transcribe_every_recording_automatically() {
 #[tokio::test]
 async fn without_a_model_the_transcript_fails_and_says_why() {
     let dir = tempfile::tempdir().expect("tmp");
-    let empty = dir.path().join("no-model-here");
-    std::fs::create_dir_all(&empty).expect("folder");
+    let empty_model = dir.path().join("no-model-here");
+    std::fs::create_dir_all(&empty_model).expect("folder");
     let server = TestServer::start_in(
         dir.path(),
         Options {
-            asr_model: Some(empty),
+            asr_model: Some(empty_model.clone()),
             ..Options::default()
         },
     )
@@ -295,10 +297,21 @@ async fn without_a_model_the_transcript_fails_and_says_why() {
         "{error}"
     );
     assert_eq!(failed["segments"], json!([]));
-    // Asking again tries again.
+    // Once the model is there, asking again tries again, and this time it works.
+    let model = PathBuf::from(std::env::var_os("CALLVAULT_TEST_MODEL").expect("the test model"));
+    for entry in std::fs::read_dir(&model).expect("model folder").flatten() {
+        std::os::unix::fs::symlink(entry.path(), empty_model.join(entry.file_name()))
+            .expect("link a model file");
+    }
     assert_eq!(
         admin.post(&path, json!({})).await.status,
         StatusCode::ACCEPTED
+    );
+    let done = finished(&admin, &recording).await;
+    assert_eq!(json_of(&done, "status"), "done", "{done}");
+    assert!(
+        done["segments"].as_array().is_some_and(|s| !s.is_empty()),
+        "{done}"
     );
 
     let unknown = "/api/v1/recordings/01900000-0000-7000-8000-000000000000/transcript";

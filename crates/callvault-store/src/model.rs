@@ -447,8 +447,12 @@ pub struct SearchQuery {
     pub scope: ContactScope,
     /// Words as typed; matched as a phrase, ignoring case and accents.
     pub text: String,
+    /// At most [`MAX_SEARCH_HITS`].
     pub limit: u32,
 }
+
+/// The most hits one search returns.
+pub const MAX_SEARCH_HITS: u32 = 200;
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SearchHit {

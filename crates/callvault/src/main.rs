@@ -95,24 +95,11 @@ async fn run() -> std::process::ExitCode {
         Command::User(cmd) => commands::user::run(config, cmd).await,
         Command::Token(cmd) => commands::token::run(config, cmd).await,
         Command::Import(cmd) => commands::import::run(config, cmd).await,
-        Command::Model(cmd) => {
-            tokio::task::spawn_blocking(move || commands::model::run(&config, &cmd))
-                .await
-                .map_err(anyhow::Error::from)
-                .and_then(|r| r)
-        }
+        Command::Model(cmd) => blocking(move || commands::model::run(&config, &cmd)).await,
         Command::Transcribe(args) => {
-            tokio::task::spawn_blocking(move || commands::transcribe::run(&config, &args))
-                .await
-                .map_err(anyhow::Error::from)
-                .and_then(|r| r)
+            blocking(move || commands::transcribe::run(&config, &args)).await
         }
-        Command::Bench(cmd) => {
-            tokio::task::spawn_blocking(move || commands::bench::run(&config, cmd))
-                .await
-                .map_err(anyhow::Error::from)
-                .and_then(|r| r)
-        }
+        Command::Bench(cmd) => blocking(move || commands::bench::run(&config, cmd)).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -121,4 +108,11 @@ async fn run() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Runs a command that blocks (pip, the speech model, benchmarks) off the async runtime.
+async fn blocking(
+    command: impl FnOnce() -> anyhow::Result<()> + Send + 'static,
+) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(command).await?
 }

@@ -6,7 +6,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use callvault_core::RecordingId;
 use callvault_core::permissions::contact_scope;
-use callvault_store::{SearchHit, SearchQuery, TranscriptSegment, TranscriptStatus};
+use callvault_store::{
+    MAX_SEARCH_HITS, SearchHit, SearchQuery, TranscriptSegment, TranscriptStatus,
+};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -49,7 +51,7 @@ async fn view(state: &AppState, recording_id: RecordingId) -> ApiResult<Transcri
         },
         None => TranscriptView {
             recording_id,
-            status: "none".to_owned(),
+            status: super::views::NO_TRANSCRIPT.to_owned(),
             progress: 0.0,
             language: None,
             error: None,
@@ -123,10 +125,10 @@ async fn search(
         ));
     }
     let limit = params.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
+    if !(1..=MAX_SEARCH_HITS).contains(&limit) {
         return Err(ApiError::bad_request(
             "invalid_limit",
-            "limit must be 1 to 200",
+            format!("limit must be 1 to {MAX_SEARCH_HITS}"),
         ));
     }
     let hits = state

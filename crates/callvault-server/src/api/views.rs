@@ -12,6 +12,9 @@ use callvault_store::{
 use serde::Serialize;
 use time::OffsetDateTime;
 
+/// The transcript status of a recording nobody asked to transcribe.
+pub const NO_TRANSCRIPT: &str = "none";
+
 #[allow(
     clippy::cast_precision_loss,
     reason = "milliseconds of audio fit an f64 exactly"
@@ -226,7 +229,9 @@ impl From<RecordingRecord> for RecordingView {
             bytes: rec.bytes,
             sha256: rec.sha256,
             peaks: rec.peaks,
-            transcript_status: r.transcript_status.unwrap_or_else(|| "none".to_owned()),
+            transcript_status: r
+                .transcript_status
+                .unwrap_or_else(|| NO_TRANSCRIPT.to_owned()),
             created_at: rec.created_at,
         }
     }

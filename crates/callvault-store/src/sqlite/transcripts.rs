@@ -318,7 +318,7 @@ impl TranscriptStore for SqliteStore {
         )
         .bind(phrase)
         .bind(scope_user(query.scope))
-        .bind(i64::from(query.limit.clamp(1, 500)))
+        .bind(i64::from(query.limit.clamp(1, crate::MAX_SEARCH_HITS)))
         .fetch_all(&self.reader)
         .await?;
         rows.iter()
