@@ -114,7 +114,8 @@ pub async fn store_recording(
     match stored {
         Ok((recording, replaced)) => {
             state.jobs.run_now(state, &replaced.cleanup_jobs).await;
-            transcribe_if_wanted(state, call_id, recording.id).await;
+            // Its transcript may have been queued with it.
+            state.jobs.wake();
             Ok((recording, transcoded))
         }
         Err(e) => {
@@ -124,27 +125,5 @@ pub async fn store_recording(
             }
             Err(e)
         }
-    }
-}
-
-/// Queues the transcript of a new recording when its number asks for it. The recording is
-/// stored either way; a failure here only costs the automatic transcript.
-async fn transcribe_if_wanted(state: &AppState, call_id: CallId, recording: RecordingId) {
-    let wanted = async {
-        let Some(call) = state.store.call(call_id).await? else {
-            return Ok(false);
-        };
-        let number = state.store.number(call.call.number_id).await?;
-        Ok::<_, callvault_store::StoreError>(number.is_some_and(|n| n.transcribe_automatically))
-    };
-    match wanted.await {
-        Ok(true) => match state.store.request_transcript(recording, state.now()).await {
-            Ok(_) => state.jobs.wake(),
-            Err(e) => {
-                tracing::warn!(%recording, error = %e, "could not queue the automatic transcript")
-            }
-        },
-        Ok(false) => {}
-        Err(e) => tracing::warn!(%recording, error = %e, "could not read whether to transcribe"),
     }
 }

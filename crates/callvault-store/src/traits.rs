@@ -162,7 +162,8 @@ pub trait RecordingStore: Send + Sync {
     /// Records that the audio object is in place. `Conflict("recording_exists")` when the call has
     /// one and `replace` is false; with `replace`, the old object is handed to a cleanup job.
     /// `guard` is the cleanup job enqueued before the object was written; it is dropped here,
-    /// in the same transaction, because the object now belongs to a row.
+    /// in the same transaction, because the object now belongs to a row. When the call's number
+    /// transcribes automatically, the transcript is asked for in the same transaction too.
     async fn add_recording(
         &self,
         recording: NewRecording,

@@ -80,6 +80,17 @@ impl RecordingStore for SqliteStore {
                 return Err(StoreError::Conflict("upload_expired"));
             }
         }
+        // In the same transaction, so a crash cannot keep the recording and lose its transcript.
+        let transcribe: Option<i64> = sqlx::query_scalar(
+            "SELECT n.transcribe_automatically FROM calls k JOIN phone_numbers n ON n.id = k.number_id
+             WHERE k.id = ?",
+        )
+        .bind(new.call_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if transcribe == Some(1) {
+            super::transcripts::request_in(&mut tx, new.id, now).await?;
+        }
         tx.commit().await?;
         let recording = Recording {
             id: new.id,

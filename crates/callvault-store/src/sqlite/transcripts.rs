@@ -67,6 +67,75 @@ pub(super) async fn effective_status(
     })
 }
 
+/// Asks for a recording's transcript inside the caller's transaction (see
+/// `TranscriptStore::request_transcript`).
+pub(super) async fn request_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    recording: RecordingId,
+    now: OffsetDateTime,
+) -> StoreResult<TranscriptRequest> {
+    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM recordings WHERE id = ?")
+        .bind(recording.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    if exists.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM transcripts WHERE recording_id = ?")
+            .bind(recording.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+    let status = match status.as_deref().and_then(TranscriptStatus::parse) {
+        Some(stored) => Some(effective_status(tx, recording, stored).await?),
+        None => None,
+    };
+    match status {
+        Some(
+            status
+            @ (TranscriptStatus::Queued | TranscriptStatus::Running | TranscriptStatus::Done),
+        ) => {
+            return Ok(TranscriptRequest { status, job: None });
+        }
+        Some(TranscriptStatus::Failed) => {
+            sqlx::query(
+                "UPDATE transcripts SET status = 'queued', progress = 0, error = NULL, updated_at = ?
+                 WHERE recording_id = ?",
+            )
+            .bind(ms(now))
+            .bind(recording.to_string())
+            .execute(&mut **tx)
+            .await?;
+        }
+        None => {
+            sqlx::query(
+                "INSERT INTO transcripts (id, recording_id, status, progress, created_at, updated_at)
+                 VALUES (?, ?, 'queued', 0, ?, ?)",
+            )
+            .bind(callvault_core::TranscriptId::new().to_string())
+            .bind(recording.to_string())
+            .bind(ms(now))
+            .bind(ms(now))
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    let job = NewJob {
+        kind: TRANSCRIBE.to_owned(),
+        payload: serde_json::json!({"recording_id": recording}),
+        run_at: now,
+        max_attempts: ATTEMPTS,
+        // The transcript's status already keeps it to one live job; a key would also refuse
+        // a new request in the moment between a job's last failure and its burial.
+        dedupe_key: None,
+    };
+    let job = enqueue_in(tx, job, now).await?;
+    Ok(TranscriptRequest {
+        status: TranscriptStatus::Queued,
+        job: Some(job),
+    })
+}
+
 impl SqliteStore {
     /// Moves a transcript that is queued or running to `status`, setting its progress and
     /// error where given. A done transcript stays done.
@@ -102,69 +171,9 @@ impl TranscriptStore for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreResult<TranscriptRequest> {
         let mut tx = self.write().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM recordings WHERE id = ?")
-            .bind(recording.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM transcripts WHERE recording_id = ?")
-                .bind(recording.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let status = match status.as_deref().and_then(TranscriptStatus::parse) {
-            Some(stored) => Some(effective_status(&mut tx, recording, stored).await?),
-            None => None,
-        };
-        match status {
-            Some(
-                status @ (TranscriptStatus::Queued
-                | TranscriptStatus::Running
-                | TranscriptStatus::Done),
-            ) => {
-                tx.commit().await?;
-                return Ok(TranscriptRequest { status, job: None });
-            }
-            Some(TranscriptStatus::Failed) => {
-                sqlx::query(
-                    "UPDATE transcripts SET status = 'queued', progress = 0, error = NULL, updated_at = ?
-                     WHERE recording_id = ?",
-                )
-                .bind(ms(now))
-                .bind(recording.to_string())
-                .execute(&mut *tx)
-                .await?;
-            }
-            None => {
-                sqlx::query(
-                    "INSERT INTO transcripts (id, recording_id, status, progress, created_at, updated_at)
-                     VALUES (?, ?, 'queued', 0, ?, ?)",
-                )
-                .bind(callvault_core::TranscriptId::new().to_string())
-                .bind(recording.to_string())
-                .bind(ms(now))
-                .bind(ms(now))
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        let job = NewJob {
-            kind: TRANSCRIBE.to_owned(),
-            payload: serde_json::json!({"recording_id": recording}),
-            run_at: now,
-            max_attempts: ATTEMPTS,
-            // The transcript's status already keeps it to one live job; a key would also refuse
-            // a new request in the moment between a job's last failure and its burial.
-            dedupe_key: None,
-        };
-        let job = enqueue_in(&mut tx, job, now).await?;
+        let asked = request_in(&mut tx, recording, now).await?;
         tx.commit().await?;
-        Ok(TranscriptRequest {
-            status: TranscriptStatus::Queued,
-            job: Some(job),
-        })
+        Ok(asked)
     }
 
     async fn transcript(&self, recording: RecordingId) -> StoreResult<Option<TranscriptRecord>> {
