@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use callvault_asr::{Engine, EngineOptions};
 
-use super::signal::write_stereo_wav;
+use super::signal::{Rng, write_stereo_wav};
 
 /// The anchor, pinned, installed by the bench in its own virtual environment.
 const ANCHOR: &str = "faster-whisper==1.2.1";
@@ -57,19 +57,6 @@ const AGENT_LINES: &[&str] = &[
 
 const CONTACT_VOICES: &[&str] = &["en-us", "en-us+f3", "en-gb-scotland"];
 const AGENT_VOICES: &[&str] = &["en-gb", "en-gb-x-rp+f2", "en-us+m3"];
-
-/// The same calls on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        usize::try_from((self.0 >> 33) % n.max(1) as u64).unwrap_or(0)
-    }
-}
 
 pub struct Options {
     pub model: PathBuf,

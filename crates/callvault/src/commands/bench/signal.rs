@@ -7,16 +7,29 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// A small deterministic generator (xorshift), so every run benchmarks the same audio.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> f64 {
+    /// In [0, 1).
+    pub(super) fn next(&mut self) -> f64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         #[allow(clippy::cast_precision_loss, reason = "53 bits are plenty for noise")]
         let unit = (self.0 >> 11) as f64 / (1u64 << 53) as f64;
         unit
+    }
+
+    /// In [0, n).
+    pub(super) fn below(&mut self, n: usize) -> usize {
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss,
+            reason = "small counts"
+        )]
+        let i = (self.next() * n as f64) as usize;
+        i.min(n.saturating_sub(1))
     }
 }
 
