@@ -118,6 +118,17 @@ fn recording_for(call: callvault_core::CallId) -> NewRecording {
     }
 }
 
+/// A job of `kind` due at T0, with no key.
+fn due_job(kind: &str, max_attempts: u32) -> NewJob {
+    NewJob {
+        kind: kind.into(),
+        payload: serde_json::json!({}),
+        run_at: T0,
+        max_attempts,
+        dedupe_key: None,
+    }
+}
+
 fn inbox(scope: ContactScope) -> ConversationQuery {
     ConversationQuery {
         scope,
@@ -852,19 +863,7 @@ async fn a_job_handed_back_at_shutdown_keeps_its_attempts() {
     let f = fresh_store().await;
     let s = f.store.as_ref();
     let lease = Duration::minutes(5);
-    let id = s
-        .enqueue(
-            NewJob {
-                kind: "long".into(),
-                payload: serde_json::json!({}),
-                run_at: T0,
-                max_attempts: 1,
-                dedupe_key: None,
-            },
-            T0,
-        )
-        .await
-        .expect("enqueued");
+    let id = s.enqueue(due_job("long", 1), T0).await.expect("enqueued");
     s.claim_next(&["long"], "w1", T0, lease)
         .await
         .ok()
@@ -919,18 +918,7 @@ async fn jobs_are_leased_retried_and_buried() {
         )
         .await
         .expect("enqueued");
-    s.enqueue(
-        NewJob {
-            kind: "other".into(),
-            payload: serde_json::json!({}),
-            run_at: T0,
-            max_attempts: 1,
-            dedupe_key: None,
-        },
-        T0,
-    )
-    .await
-    .expect("enqueued");
+    s.enqueue(due_job("other", 1), T0).await.expect("enqueued");
     assert_eq!(s.pending_jobs("a").await.ok(), Some(2));
     assert_eq!(s.next_due(&["a"]).await.ok().flatten(), Some(T0));
 
@@ -1072,19 +1060,7 @@ async fn an_expired_lease_with_no_attempts_left_is_buried() {
     let f = fresh_store().await;
     let s = f.store.as_ref();
     let lease = Duration::minutes(5);
-    let id = s
-        .enqueue(
-            NewJob {
-                kind: "a".into(),
-                payload: serde_json::json!({}),
-                run_at: T0,
-                max_attempts: 1,
-                dedupe_key: None,
-            },
-            T0,
-        )
-        .await
-        .expect("enqueued");
+    let id = s.enqueue(due_job("a", 1), T0).await.expect("enqueued");
     s.claim_next(&["a"], "w1", T0, lease)
         .await
         .ok()
