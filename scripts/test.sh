@@ -10,6 +10,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "tools"
 . scripts/deps.sh
+. scripts/postgres.sh
 # cmake builds the bundled Opus decoder; ffprobe checks the MP3s the tests make.
 need_packages cmake=cmake ffprobe=ffmpeg
 
@@ -35,8 +36,17 @@ model_home="${CALLVAULT_MODEL_HOME:-$HOME/.cache/callvault-model}"
 cargo run --locked --quiet -p callvault -- --data-dir "$model_home" model fetch
 export CALLVAULT_TEST_MODEL="$model_home/models/whisper-tiny.en"
 
-step "tests"
+step "PostgreSQL"
+# A throwaway cluster, stopped (and its folder removed) however this script ends.
+trap pg_stop EXIT
+pg_start
+
+step "tests (the store suite on SQLite and PostgreSQL; the rest on SQLite)"
 cargo test --locked --workspace
+
+step "server tests on PostgreSQL"
+# Each test server gets a new database on the cluster.
+CALLVAULT_TEST_DATABASE_URL="$CALLVAULT_TEST_POSTGRES_URL" cargo test --locked -p callvault-server
 
 step "browser tests"
 # Debian's Chromium driven by playwright-core (pinned in ui-tests/package-lock.json, installed

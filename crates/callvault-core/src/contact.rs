@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 use time::OffsetDateTime;
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
 use crate::phone::E164;
 use crate::{ContactId, ConversationId, UserId};
@@ -36,10 +38,40 @@ pub fn clean_name(raw: &str) -> Option<String> {
     ok.then(|| name.to_owned())
 }
 
-/// The form of a name the inbox search compares against.
+/// The form of a name the inbox search compares against: its words, lower-case and without
+/// accents ("Élodie O'Brien-García" is "elodie o brien garcia"), split on anything that is not
+/// a letter or a digit, joined by single spaces. Search text is folded the same way, so a
+/// query matches whatever way either was typed.
 #[must_use]
 pub fn fold_for_search(text: &str) -> String {
-    text.to_lowercase()
+    let mut out = String::with_capacity(text.len());
+    let mut gap = false;
+    for c in text.nfkd() {
+        if is_combining_mark(c) {
+            continue;
+        }
+        if !c.is_alphanumeric() {
+            gap = !out.is_empty();
+            continue;
+        }
+        if gap {
+            out.push(' ');
+            gap = false;
+        }
+        match c {
+            // Letters that carry no accent to strip but are written without it in ASCII.
+            'ß' | 'ẞ' => out.push_str("ss"),
+            'æ' | 'Æ' => out.push_str("ae"),
+            'œ' | 'Œ' => out.push_str("oe"),
+            'ø' | 'Ø' => out.push('o'),
+            'ł' | 'Ł' => out.push('l'),
+            'đ' | 'Đ' | 'ð' | 'Ð' => out.push('d'),
+            'þ' | 'Þ' => out.push_str("th"),
+            'ı' => out.push('i'),
+            _ => out.extend(c.to_lowercase()),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -55,7 +87,14 @@ mod tests {
     }
 
     #[test]
-    fn search_folding_handles_non_ascii() {
-        assert_eq!(fold_for_search("ÉLODIE Müller"), "élodie müller");
+    fn search_folding_drops_case_accents_and_punctuation() {
+        assert_eq!(fold_for_search("ÉLODIE Müller"), "elodie muller");
+        assert_eq!(
+            fold_for_search("  O'Brien-García, Łukasz Straße "),
+            "o brien garcia lukasz strasse"
+        );
+        assert_eq!(fold_for_search("+1 (415) 555-0100"), "1 415 555 0100");
+        assert_eq!(fold_for_search("李小龍"), "李小龍");
+        assert_eq!(fold_for_search("--"), "");
     }
 }

@@ -8,7 +8,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use callvault_blob::BlobError;
-use callvault_store::StoreError;
+use callvault_store::{Conflict, StoreError};
 use serde::Serialize;
 
 #[derive(Debug)]
@@ -124,17 +124,21 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "not found"),
-            StoreError::Conflict(code) => Self::conflict(code, conflict_message(code)),
-            StoreError::MissingReference(what) => Self::invalid(
-                match what {
-                    "user" => "unknown_user",
-                    "number" => "unknown_number",
-                    _ => "unknown_reference",
-                },
+            StoreError::Conflict(c) => c.into(),
+            StoreError::Missing(what) => Self::invalid(
+                what.code(),
                 format!("the request names a {what} that does not exist"),
             ),
-            StoreError::Unsupported(_) | StoreError::Backend(_) => Self::internal(&e),
+            StoreError::Unsupported(_) | StoreError::Unavailable(_) | StoreError::Backend(_) => {
+                Self::internal(&e)
+            }
         }
+    }
+}
+
+impl From<Conflict> for ApiError {
+    fn from(c: Conflict) -> Self {
+        Self::conflict(c.code(), c.message())
     }
 }
 
@@ -149,19 +153,6 @@ impl<T> NotFoundAs<T> for Result<T, StoreError> {
             StoreError::NotFound => ApiError::not_found(what),
             other => other.into(),
         })
-    }
-}
-
-fn conflict_message(code: &str) -> &'static str {
-    match code {
-        "email_taken" => "a user with this email already exists",
-        "phone_taken" => "another contact already has this phone number",
-        "number_taken" => "this phone number is already configured",
-        "recording_exists" => "the call already has a recording; add ?replace=true to replace it",
-        "recording_disabled" => "recording was off for this number when the call started",
-        "upload_expired" => "the upload took too long to store; send it again",
-        "last_admin" => "this is the last active admin; make someone else admin first",
-        _ => "the request conflicts with what is stored",
     }
 }
 
@@ -197,7 +188,7 @@ mod tests {
 
     #[test]
     fn store_conflicts_keep_their_code() {
-        let e = ApiError::from(StoreError::Conflict("recording_exists"));
+        let e = ApiError::from(StoreError::Conflict(Conflict::RecordingExists));
         assert_eq!(e.status, StatusCode::CONFLICT);
         assert_eq!(e.code, "recording_exists");
     }

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use callvault_audio::{AudioError, Transcoded};
 use callvault_core::recording::Recording;
 use callvault_core::{CallId, RecordingId};
-use callvault_store::{CallRecord, NewRecording, StoreError, collect_blob_job};
+use callvault_store::{CallRecord, Conflict, JobSpec, NewRecording};
 use time::Duration;
 
 use crate::error::{ApiError, ApiResult};
@@ -31,10 +31,10 @@ pub async fn recordable_call(
         .await?
         .ok_or_else(|| ApiError::not_found("call"))?;
     if !call.call.recording_allowed {
-        return Err(StoreError::Conflict("recording_disabled").into());
+        return Err(Conflict::RecordingDisabled.into());
     }
     if call.recording.is_some() && !replace {
-        return Err(StoreError::Conflict("recording_exists").into());
+        return Err(Conflict::RecordingExists.into());
     }
     Ok(call)
 }
@@ -87,7 +87,10 @@ pub async fn store_recording(
     // If anything below dies halfway, this job removes the object nobody owns.
     let guard = state
         .store
-        .enqueue(collect_blob_job(&key, now + GUARD), now)
+        .enqueue(
+            JobSpec::CollectBlob { key: key.clone() }.at(now + GUARD),
+            now,
+        )
         .await?;
     let stored = async {
         state.blobs.put_file(&key, mp3.path()).await?;

@@ -257,7 +257,7 @@ async fn deleting_a_conversation_removes_its_recordings_audio_files_included() {
     assert!(kept.json()["conversation_id"].is_null());
     let pending = server
         .store
-        .pending_jobs(callvault_store::COLLECT_BLOB)
+        .pending_jobs(callvault_store::JobKind::CollectBlob)
         .await
         .ok();
     assert_eq!(pending, Some(0), "no cleanup left over");
@@ -303,7 +303,7 @@ async fn audio_of_a_deletion_interrupted_by_a_crash_is_removed_at_the_next_start
     for _ in 0..500 {
         pending = restarted
             .store
-            .pending_jobs(callvault_store::COLLECT_BLOB)
+            .pending_jobs(callvault_store::JobKind::CollectBlob)
             .await
             .ok();
         if restarted.audio_files().is_empty() && pending == Some(0) {

@@ -1,58 +1,70 @@
-//! Where callvault keeps its rows: the `Store` trait and its backends, each with its own
-//! migrations folder. The backend is chosen once, from the database URL, by [`open`].
+//! Where callvault keeps its rows, as traits: what the store does, in portable types, with the
+//! rules every backend shares (`rules`, `jobs`, `search`). The backends live in their own
+//! crates (`callvault-store-sqlite`, `callvault-store-postgres`), each with its migrations; the
+//! binary picks one from the database URL.
 
+pub mod copy;
+mod error;
+mod jobs;
 mod model;
-mod sqlite;
+pub mod rules;
+mod search;
 mod traits;
 
-use std::sync::Arc;
-
+pub use error::{Conflict, Missing, StoreError, StoreResult, redact_url};
+pub use jobs::{Job, JobKind, JobSpec, JobState, NewJob};
 pub use model::*;
-pub use sqlite::SqliteStore;
+pub use search::{SearchText, mark_phrase};
 pub use traits::*;
 
-pub type StoreResult<T> = Result<T, StoreError>;
+/// The most a list of the inbox or of contacts returns at once.
+pub const MAX_PAGE: u32 = 500;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("not found")]
-    NotFound,
-    /// A uniqueness rule was broken; the code says which (`email_taken`, `phone_taken`, …).
-    #[error("conflict: {0}")]
-    Conflict(&'static str),
-    /// The input names something that does not exist (`user`, `number`, …).
-    #[error("unknown {0}")]
-    MissingReference(&'static str),
-    #[error("unsupported database: {0}")]
-    Unsupported(String),
-    /// The database failed or holds something unreadable; details are for the log only.
-    #[error("database error: {0}")]
-    Backend(Box<dyn std::error::Error + Send + Sync>),
+/// Which backend a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-impl StoreError {
-    pub(crate) fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self::Backend(Box::new(e))
-    }
-
-    pub(crate) fn corrupt(what: impl Into<String>) -> Self {
-        Self::Backend(what.into().into())
+impl Backend {
+    /// `sqlite:…` or `postgres://…` (also `postgresql://…`).
+    pub fn of_url(url: &str) -> StoreResult<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::Unsupported(format!(
+                "the database URL must start with sqlite:// or postgres:// (got {:?})",
+                redact_url(url).split(':').next().unwrap_or_default()
+            )))
+        }
     }
 }
 
-/// Opens the store a URL names (`sqlite://…`; `postgres://…` arrives with the PostgreSQL
-/// backend) and brings its schema up to date.
-pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Err(StoreError::Unsupported(
-            "PostgreSQL is not available in this build yet; use a sqlite:// URL".into(),
-        ))
-    } else {
-        Err(StoreError::Unsupported(format!(
-            "the database URL must start with sqlite:// (got {:?})",
-            url.split(':').next().unwrap_or_default()
-        )))
+/// How a backend connects, as the operator sets it.
+#[derive(Debug, Clone)]
+pub struct DatabaseOptions {
+    /// Connections kept at most (on SQLite, the readers beside its one writer).
+    pub max_connections: u32,
+    /// A statement running longer is cancelled (PostgreSQL), so one bad query cannot hold a
+    /// connection forever.
+    pub statement_timeout: std::time::Duration,
+    /// How long to wait for the database when connecting.
+    pub connect_timeout: std::time::Duration,
+    /// Apply pending migrations when opening; otherwise a database whose schema is behind
+    /// this build is refused (run `callvault db migrate`).
+    pub migrate: bool,
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            statement_timeout: std::time::Duration::from_secs(30),
+            connect_timeout: std::time::Duration::from_secs(10),
+            migrate: true,
+        }
     }
 }

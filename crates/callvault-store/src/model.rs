@@ -12,6 +12,8 @@ use callvault_core::user::{Role, Scope};
 use callvault_core::{
     CallId, ContactId, ConversationId, EventId, JobId, RecordingId, TokenId, UserId,
 };
+
+use crate::SearchText;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -106,10 +108,8 @@ pub struct ConversationCursor {
 #[derive(Debug, Clone)]
 pub struct ConversationQuery {
     pub scope: ContactScope,
-    /// Matches contacts whose folded name contains this (already folded) text...
-    pub name: Option<String>,
-    /// ...or whose E.164 digits contain these digits.
-    pub digits: Option<String>,
+    /// Only conversations whose contact matches.
+    pub text: Option<SearchText>,
     pub channel: Option<Channel>,
     pub after: Option<ConversationCursor>,
     pub limit: u32,
@@ -125,8 +125,7 @@ pub struct ContactCursor {
 #[derive(Debug, Clone)]
 pub struct ContactQuery {
     pub scope: ContactScope,
-    pub name: Option<String>,
-    pub digits: Option<String>,
+    pub text: Option<SearchText>,
     pub after: Option<ContactCursor>,
     pub limit: u32,
 }
@@ -272,7 +271,8 @@ pub struct RecordingRecord {
     pub conversation_id: ConversationId,
     pub contact_name: String,
     pub call_started_at: OffsetDateTime,
-    pub transcript_status: Option<String>,
+    /// As users should see it (see [`crate::rules::effective_status`]).
+    pub transcript_status: Option<TranscriptStatus>,
     pub access: Access,
 }
 
@@ -281,52 +281,6 @@ pub struct RecordingRecord {
 pub struct Deleted {
     /// Jobs that remove the audio objects; run them now, or the worker will.
     pub cleanup_jobs: Vec<JobId>,
-}
-
-/// The job that removes an audio object once no recording refers to it: enqueued in the
-/// transaction that drops the last reference, or before an object is written.
-pub const COLLECT_BLOB: &str = "collect_blob";
-
-#[must_use]
-pub fn collect_blob_job(key: &str, run_at: OffsetDateTime) -> NewJob {
-    NewJob {
-        kind: COLLECT_BLOB.to_owned(),
-        payload: serde_json::json!({ "key": key }),
-        run_at,
-        max_attempts: 20,
-        dedupe_key: None,
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct NewJob {
-    pub kind: String,
-    pub payload: serde_json::Value,
-    pub run_at: OffsetDateTime,
-    pub max_attempts: u32,
-    /// While a job with this key exists, another is refused (`Conflict("duplicate_job")`).
-    pub dedupe_key: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    Queued,
-    Running,
-    Dead,
-}
-
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub id: JobId,
-    pub kind: String,
-    pub payload: serde_json::Value,
-    pub state: JobState,
-    /// Including the one now running.
-    pub attempts: u32,
-    pub max_attempts: u32,
-    pub run_at: OffsetDateTime,
-    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -421,6 +375,25 @@ pub struct TranscriptSegment {
     pub text: String,
 }
 
+impl TranscriptSegment {
+    /// A time in seconds as stored: whole milliseconds.
+    #[must_use]
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "seconds of a call in milliseconds"
+    )]
+    pub fn millis(seconds: f64) -> i64 {
+        (seconds * 1000.0).round() as i64
+    }
+
+    /// A stored time in milliseconds, as seconds.
+    #[must_use]
+    #[allow(clippy::cast_precision_loss, reason = "milliseconds of a call")]
+    pub fn seconds(millis: i64) -> f64 {
+        millis as f64 / 1000.0
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TranscriptRecord {
     pub status: TranscriptStatus,
@@ -438,9 +411,6 @@ pub struct TranscriptRequest {
     /// The job queued for it, if this request queued one.
     pub job: Option<JobId>,
 }
-
-/// The job that transcribes a recording.
-pub const TRANSCRIBE: &str = "transcribe";
 
 #[derive(Debug, Clone)]
 pub struct SearchQuery {

@@ -1,6 +1,6 @@
 //! The `Store` trait, split by area so each backend implements it one file per area.
-//! Signatures use only portable types: a PostgreSQL backend implements the same trait and
-//! callers never change.
+//! Signatures use only portable types, so every backend implements the same trait and callers
+//! never know which one they have.
 
 use async_trait::async_trait;
 use callvault_core::contact::Contact;
@@ -13,13 +13,15 @@ use callvault_core::{
 };
 use time::{Duration, OffsetDateTime};
 
-use crate::StoreResult;
 use crate::model::*;
+use crate::{Job, JobKind, NewJob, StoreResult};
 
 /// Everything the server keeps. Use it as `Arc<dyn Store>`.
+#[async_trait]
 pub trait Store:
     UserStore
     + ContactStore
+    + ConversationStore
     + NumberStore
     + CallStore
     + RecordingStore
@@ -29,13 +31,13 @@ pub trait Store:
 {
     /// Which backend this is, for logs ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
+    /// Answers once the database does.
+    async fn ping(&self) -> StoreResult<()>;
 }
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Answers once the database does.
-    async fn ping(&self) -> StoreResult<()>;
-    /// Fails with `Conflict("email_taken")` when the email is in use.
+    /// `Conflict::EmailTaken` when the email is in use.
     async fn create_user(&self, user: NewUser, now: OffsetDateTime) -> StoreResult<User>;
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
@@ -43,8 +45,8 @@ pub trait UserStore: Send + Sync {
     async fn credentials(&self, email: &str) -> StoreResult<Option<(User, Option<String>)>>;
     async fn users(&self) -> StoreResult<Vec<User>>;
     async fn count_users(&self) -> StoreResult<u64>;
-    /// Applies the patch in one transaction. `Conflict("last_admin")` when it would leave no
-    /// active admin.
+    /// Applies the patch in one transaction. `Conflict::LastAdmin` when it would leave no
+    /// active admin, however many admins are changed at once.
     async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User>;
     /// Sets the password and ends every session of the user.
     async fn set_password(&self, id: UserId, password_hash: &str) -> StoreResult<()>;
@@ -73,8 +75,8 @@ pub trait UserStore: Send + Sync {
 
 #[async_trait]
 pub trait ContactStore: Send + Sync {
-    /// Creates the contact with its (empty) conversation. `Conflict("phone_taken")` when
-    /// another contact has the number; `MissingReference("user")` for an unknown assignee.
+    /// Creates the contact with its (empty) conversation. `Conflict::PhoneTaken` when
+    /// another contact has the number; `Missing::User` for an unknown assignee.
     async fn create_contact(
         &self,
         contact: NewContact,
@@ -88,7 +90,11 @@ pub trait ContactStore: Send + Sync {
     /// Deletes the contact, its conversation and everything in it; audio objects are left to
     /// the returned jobs.
     async fn delete_contact(&self, id: ContactId, now: OffsetDateTime) -> StoreResult<Deleted>;
+}
 
+/// The inbox and what happens in a conversation.
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
     /// The inbox: newest activity first, filtered by scope, text and channel.
     async fn conversations(&self, query: ConversationQuery) -> StoreResult<ConversationPage>;
     async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationDetail>>;
@@ -96,7 +102,7 @@ pub trait ContactStore: Send + Sync {
     async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Access>>;
     /// Adds a text message to the contact's conversation (both made if needed). Returns
     /// `false` when a message with the same external id is already there.
-    /// `MissingReference("number")` when the number is not configured.
+    /// `Missing::Number` when the number is not configured.
     async fn record_sms(&self, sms: NewSms, now: OffsetDateTime) -> StoreResult<bool>;
     /// Adds a team member's note to the timeline; it counts as the latest message.
     async fn add_note(
@@ -118,7 +124,7 @@ pub trait ContactStore: Send + Sync {
 
 #[async_trait]
 pub trait NumberStore: Send + Sync {
-    /// `Conflict("number_taken")` when the number is already configured.
+    /// `Conflict::NumberTaken` when the number is already configured.
     async fn create_number(
         &self,
         number: NewNumber,
@@ -143,7 +149,7 @@ pub trait CallStore: Send + Sync {
     /// Stores a reported call in one transaction: finds or creates the contact and its
     /// conversation, freezes `recording_allowed` from the number's setting at the call's start,
     /// and adds the timeline event. A repeat of a report (same source and external id) returns
-    /// the stored call unchanged. `MissingReference("number")` when the number is unknown.
+    /// the stored call unchanged. `Missing::Number` when the number is unknown.
     /// Whoever handled the call is added to the contact's assignees, so a team member who sees
     /// only assigned contacts sees the caller they spoke to.
     async fn report_call(&self, call: NewCall, now: OffsetDateTime) -> StoreResult<ReportedCall>;
@@ -159,7 +165,7 @@ pub trait CallStore: Send + Sync {
 
 #[async_trait]
 pub trait RecordingStore: Send + Sync {
-    /// Records that the audio object is in place. `Conflict("recording_exists")` when the call has
+    /// Records that the audio object is in place. `Conflict::RecordingExists` when the call has
     /// one and `replace` is false; with `replace`, the old object is handed to a cleanup job.
     /// `guard` is the cleanup job enqueued before the object was written; it is dropped here,
     /// in the same transaction, because the object now belongs to a row. When the call's number
@@ -221,13 +227,14 @@ pub trait TranscriptStore: Send + Sync {
 
 #[async_trait]
 pub trait JobStore: Send + Sync {
-    /// `Conflict("duplicate_job")` while a job with the same `dedupe_key` exists.
+    /// `Conflict::DuplicateJob` while a job with the same dedupe key is queued or running.
     async fn enqueue(&self, job: NewJob, now: OffsetDateTime) -> StoreResult<JobId>;
     /// Takes the oldest job of these kinds that is due, or whose lease ran out, and leases it.
-    /// A job whose lease ran out with no attempts left is buried as dead instead.
+    /// A job whose lease ran out with no attempts left is buried as dead instead, and so is a
+    /// job that cannot be read. Two workers never get the same job.
     async fn claim_next(
         &self,
-        kinds: &[&str],
+        kinds: &[JobKind],
         worker: &str,
         now: OffsetDateTime,
         lease: Duration,
@@ -264,9 +271,14 @@ pub trait JobStore: Send + Sync {
     async fn cancel(&self, id: JobId) -> StoreResult<()>;
     async fn job(&self, id: JobId) -> StoreResult<Option<Job>>;
     /// Jobs not yet done (queued or running), by kind.
-    async fn pending_jobs(&self, kind: &str) -> StoreResult<u64>;
+    async fn pending_jobs(&self, kind: JobKind) -> StoreResult<u64>;
     /// The soonest time a queued job of these kinds becomes due.
-    async fn next_due(&self, kinds: &[&str]) -> StoreResult<Option<OffsetDateTime>>;
+    async fn next_due(&self, kinds: &[JobKind]) -> StoreResult<Option<OffsetDateTime>>;
+    /// Counts jobs queued by other processes, when the backend hears of them (PostgreSQL's
+    /// LISTEN/NOTIFY); `None` when only polling finds them. A worker waits for it to change.
+    fn jobs_queued_elsewhere(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }
 
 #[async_trait]

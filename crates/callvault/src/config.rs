@@ -41,6 +41,31 @@ pub struct ConfigArgs {
         value_name = "URL"
     )]
     pub database_url: Option<String>,
+    /// Most connections to the database at once [default: 10]
+    #[arg(
+        long,
+        env = "CALLVAULT_DATABASE_MAX_CONNECTIONS",
+        global = true,
+        value_name = "N"
+    )]
+    pub database_max_connections: Option<u32>,
+    /// A database statement running longer is cancelled, in seconds (PostgreSQL) [default: 30]
+    #[arg(
+        long,
+        env = "CALLVAULT_DATABASE_STATEMENT_TIMEOUT",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub database_statement_timeout: Option<u64>,
+    /// Apply pending database migrations at start; with false, a database that is behind is
+    /// refused (run `callvault db migrate`) [default: true]
+    #[arg(
+        long,
+        env = "CALLVAULT_DATABASE_MIGRATE",
+        global = true,
+        value_name = "BOOL"
+    )]
+    pub database_migrate: Option<bool>,
     /// Where recordings' audio is stored [default: file://<data-dir>/recordings]
     #[arg(long, env = "CALLVAULT_BLOB_URL", global = true, value_name = "URL")]
     pub blob_url: Option<String>,
@@ -125,6 +150,9 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    database_max_connections: Option<u32>,
+    database_statement_timeout: Option<u64>,
+    database_migrate: Option<bool>,
     blob_url: Option<String>,
     public_url: Option<String>,
     asr_model: Option<PathBuf>,
@@ -146,6 +174,7 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database_url: SecretString,
+    pub database: callvault_store::DatabaseOptions,
     pub blob_url: String,
     pub public_url: String,
     pub asr_model: PathBuf,
@@ -167,8 +196,9 @@ impl fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field(
                 "database_url",
-                &redact_url(self.database_url.expose_secret()),
+                &callvault_store::redact_url(self.database_url.expose_secret()),
             )
+            .field("database", &self.database)
             .field("blob_url", &self.blob_url)
             .field("public_url", &self.public_url)
             .field("asr_model", &self.asr_model)
@@ -183,20 +213,6 @@ impl fmt::Debug for Config {
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("log_format", &self.log_format)
             .finish()
-    }
-}
-
-/// Hides the password in a URL like `postgres://user:secret@host/db`.
-fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:[redacted]@{host}")
-        }
-        None => url.to_owned(),
     }
 }
 
@@ -249,6 +265,34 @@ impl ConfigArgs {
                 .or(file.database_url)
                 .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("callvault.db").display())),
         };
+        let defaults_db = callvault_store::DatabaseOptions::default();
+        let database = callvault_store::DatabaseOptions {
+            max_connections: self
+                .database_max_connections
+                .or(file.database_max_connections)
+                .unwrap_or(defaults_db.max_connections),
+            statement_timeout: self
+                .database_statement_timeout
+                .or(file.database_statement_timeout)
+                .map_or(
+                    defaults_db.statement_timeout,
+                    std::time::Duration::from_secs,
+                ),
+            migrate: self
+                .database_migrate
+                .or(file.database_migrate)
+                .unwrap_or(defaults_db.migrate),
+            ..defaults_db
+        };
+        if !(1..=1000).contains(&database.max_connections) {
+            bail!(
+                "database-max-connections must be 1 to 1000 (got {})",
+                database.max_connections
+            );
+        }
+        if database.statement_timeout.is_zero() {
+            bail!("database-statement-timeout must be at least 1 second");
+        }
         let twilio_account_sid = match self.twilio_account_sid.clone() {
             Some(sid) => Some(sid),
             None => secret_file("TWILIO_ACCOUNT_SID", env)?.or(file.twilio_account_sid),
@@ -335,6 +379,7 @@ impl ConfigArgs {
                 .unwrap_or(1024 * 1024 * 1024),
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             database_url: SecretString::from(database_url),
+            database,
             data_dir,
         })
     }

@@ -3,6 +3,7 @@
 
 mod commands;
 mod config;
+mod store;
 
 use clap::{Parser, Subcommand};
 use config::{ConfigArgs, LogFormat};
@@ -44,6 +45,9 @@ enum Command {
     Model(commands::model::ModelCommand),
     /// Print the transcript of a recording.
     Transcribe(commands::transcribe::TranscribeArgs),
+    /// Migrate the database, or copy an installation to PostgreSQL.
+    #[command(subcommand)]
+    Db(commands::db::DbCommand),
     /// Benchmarks against the tools callvault competes with.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -95,6 +99,7 @@ async fn run() -> std::process::ExitCode {
         Command::User(cmd) => commands::user::run(config, cmd).await,
         Command::Token(cmd) => commands::token::run(config, cmd).await,
         Command::Import(cmd) => commands::import::run(config, cmd).await,
+        Command::Db(cmd) => commands::db::run(config, cmd).await,
         Command::Model(cmd) => blocking(move || commands::model::run(&config, &cmd)).await,
         Command::Transcribe(args) => {
             blocking(move || commands::transcribe::run(&config, &args)).await

@@ -54,9 +54,10 @@ async fn calls_and_recordings_come_in_once_with_a_summary() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).expect("data");
-    let store = callvault_store::open(&format!("sqlite://{}", data.join("callvault.db").display()))
-        .await
-        .expect("store");
+    let store =
+        callvault_store_testing::open(&format!("sqlite://{}", data.join("callvault.db").display()))
+            .await
+            .expect("store");
     let number = |e164: &str, since| NewNumber {
         e164: phone(e164),
         label: "PBX".into(),
@@ -129,8 +130,7 @@ async fn calls_and_recordings_come_in_once_with_a_summary() {
     let inbox = store
         .conversations(ConversationQuery {
             scope: ContactScope::All,
-            name: None,
-            digits: None,
+            text: None,
             channel: None,
             after: None,
             limit: 50,

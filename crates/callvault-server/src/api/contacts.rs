@@ -97,8 +97,7 @@ async fn list(
         .store
         .contacts(ContactQuery {
             scope: contact_scope(&user),
-            name: text.name,
-            digits: text.digits,
+            text,
             after,
             limit: paging::limit(q.limit)?,
         })

@@ -78,8 +78,7 @@ pub(crate) async fn inbox(state: &AppState, user: &User, q: InboxQuery) -> ApiRe
         .store
         .conversations(ConversationQuery {
             scope: contact_scope(user),
-            name: text.name,
-            digits: text.digits,
+            text,
             channel: q.channel,
             after,
             limit: paging::limit(q.limit)?,

@@ -2,8 +2,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use callvault_core::contact::fold_for_search;
-use callvault_core::phone::{Region, search_digits};
+use callvault_core::phone::Region;
+use callvault_store::SearchText;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -12,20 +12,11 @@ use crate::error::ApiError;
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
-/// What a search box's text matches: a name fragment, and phone digits when it looks like
-/// (part of) a phone number, whatever way it was typed.
-pub struct TextFilter {
-    pub name: Option<String>,
-    pub digits: Option<String>,
-}
-
-pub fn text_filter(q: Option<&str>, region: Region) -> Result<TextFilter, ApiError> {
+/// What a search box's text matches (see [`SearchText`]); none when it is blank.
+pub fn text_filter(q: Option<&str>, region: Region) -> Result<Option<SearchText>, ApiError> {
     let q = q.map(str::trim).filter(|q| !q.is_empty());
     let Some(q) = q else {
-        return Ok(TextFilter {
-            name: None,
-            digits: None,
-        });
+        return Ok(None);
     };
     if q.chars().count() > 100 {
         return Err(ApiError::bad_request(
@@ -33,10 +24,7 @@ pub fn text_filter(q: Option<&str>, region: Region) -> Result<TextFilter, ApiErr
             "the search text is too long",
         ));
     }
-    Ok(TextFilter {
-        name: Some(fold_for_search(q)),
-        digits: search_digits(q, region),
-    })
+    Ok(Some(SearchText::new(q, region)))
 }
 
 pub fn limit(requested: Option<u32>) -> Result<u32, ApiError> {
@@ -94,9 +82,18 @@ mod tests {
 
     #[test]
     fn search_text_is_folded_and_phone_like_text_gives_digits() {
-        let f = text_filter(Some(" (415) 555-0100 "), Region::us()).expect("filter");
-        assert_eq!(f.digits.as_deref(), Some("14155550100"));
-        let f = text_filter(Some("Ana"), Region::us()).expect("filter");
-        assert_eq!((f.name.as_deref(), f.digits), (Some("ana"), None));
+        let f = text_filter(Some(" (415) 555-0100 "), Region::us())
+            .expect("filter")
+            .expect("text");
+        assert_eq!(f.digits(), Some("14155550100"));
+        let f = text_filter(Some("Ána"), Region::us())
+            .expect("filter")
+            .expect("text");
+        assert_eq!((f.words(), f.digits()), (&["ana".to_owned()][..], None));
+        assert!(
+            text_filter(Some("   "), Region::us())
+                .expect("filter")
+                .is_none()
+        );
     }
 }

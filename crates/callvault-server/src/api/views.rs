@@ -7,7 +7,7 @@ use callvault_core::recording::Peaks;
 use callvault_core::{CallId, ContactId, ConversationId, EventId, NumberId, RecordingId};
 use callvault_store::{
     CallRecord, ContactRef, ConversationDetail, ConversationSummary, EventKind, RecordingRecord,
-    RecordingRef, TimelineEvent, UserRef,
+    RecordingRef, TimelineEvent, TranscriptStatus, UserRef,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -231,7 +231,8 @@ impl From<RecordingRecord> for RecordingView {
             peaks: rec.peaks,
             transcript_status: r
                 .transcript_status
-                .unwrap_or_else(|| NO_TRANSCRIPT.to_owned()),
+                .map_or(NO_TRANSCRIPT, TranscriptStatus::as_str)
+                .to_owned(),
             created_at: rec.created_at,
         }
     }

@@ -2,17 +2,10 @@
 //! drops the last reference (a deleted conversation, a replaced recording) and before an
 //! upload writes its object, so no crash can leave audio behind.
 
-use callvault_store::Job;
-
 use super::JobError;
 use crate::state::AppState;
 
-pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
-    let key = job
-        .payload
-        .get("key")
-        .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| JobError::permanent("the job has no object key"))?;
+pub async fn run(state: &AppState, key: &str) -> Result<(), JobError> {
     if state.store.blob_in_use(key).await.map_err(JobError::new)? {
         return Ok(());
     }

@@ -4,7 +4,7 @@
 //! redirects included: a callback can never make us request another host.
 
 use callvault_core::CallId;
-use callvault_store::{CallUpdate, Job, NewJob};
+use callvault_store::{CallUpdate, Job, JobSpec, NewJob};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
@@ -12,12 +12,10 @@ use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
 
-use super::{JobError, last_attempt};
+use super::JobError;
 use crate::ingest;
 use crate::settings::TwilioSettings;
 use crate::state::AppState;
-
-pub const KIND: &str = "fetch_twilio_recording";
 
 /// Redirects followed within the API base before giving up.
 const MAX_REDIRECTS: usize = 5;
@@ -25,13 +23,12 @@ const MAX_REDIRECTS: usize = 5;
 /// The job for one announced recording; a second announcement of it is refused as a duplicate.
 #[must_use]
 pub fn job(call_id: CallId, recording_sid: &str, url: &str, now: OffsetDateTime) -> NewJob {
-    NewJob {
-        kind: KIND.to_owned(),
-        payload: serde_json::json!({"call_id": call_id, "recording_sid": recording_sid, "url": url}),
-        run_at: now,
-        max_attempts: 10,
-        dedupe_key: Some(format!("twilio-recording:{recording_sid}")),
+    JobSpec::FetchTwilioRecording {
+        call_id,
+        recording_sid: recording_sid.to_owned(),
+        url: url.to_owned(),
     }
+    .at(now)
 }
 
 /// Whether `url` lies under `base`: same scheme, host and port, and within the base's path.
@@ -49,26 +46,16 @@ pub fn under_base(url: &str, base: &str) -> bool {
         && (url.path() == base_path || url.path().starts_with(&format!("{base_path}/")))
 }
 
-pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
-    let field = |name: &str| {
-        job.payload
-            .get(name)
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned)
-    };
-    let (Some(call_id), Some(sid), Some(url)) =
-        (field("call_id"), field("recording_sid"), field("url"))
-    else {
-        return Err(JobError::permanent(
-            "the job lacks call_id, recording_sid or url",
-        ));
-    };
-    let call_id: CallId = call_id
-        .parse()
-        .map_err(|_| JobError::permanent("bad call id"))?;
-    let result = fetch_and_store(state, call_id, &sid, &url).await;
+pub async fn run(
+    state: &AppState,
+    job: &Job,
+    call_id: CallId,
+    sid: &str,
+    url: &str,
+) -> Result<(), JobError> {
+    let result = fetch_and_store(state, call_id, sid, url).await;
     if let Err(e) = &result
-        && (e.permanent || last_attempt(job))
+        && (e.permanent || job.last_attempt())
     {
         let note = format!(
             "The recording could not be fetched from Twilio: {}",

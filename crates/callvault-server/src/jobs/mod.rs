@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use callvault_core::JobId;
-use callvault_store::{COLLECT_BLOB, Job, JobState};
+use callvault_store::{Job, JobKind, JobSpec, JobState};
 use time::Duration;
 use tokio::sync::Notify;
 
@@ -20,7 +20,7 @@ use crate::state::AppState;
 
 /// Kinds of job run one at a time, side by side with the other lanes.
 struct Lane {
-    kinds: &'static [&'static str],
+    kinds: &'static [JobKind],
     /// Whether a shutdown stops the running job and hands it back to the queue. Short jobs
     /// finish instead: stopping one halfway (a recording stored but its follow-up not queued)
     /// would cost more than the wait; a transcription may have minutes to go.
@@ -31,20 +31,30 @@ struct Lane {
 /// or a cleanup.
 const LANES: &[Lane] = &[
     Lane {
-        kinds: &[COLLECT_BLOB, fetch_twilio_recording::KIND],
+        kinds: &[JobKind::CollectBlob, JobKind::FetchTwilioRecording],
         stops_on_shutdown: false,
     },
     Lane {
-        kinds: &[transcribe::KIND],
+        kinds: &[JobKind::Transcribe],
         stops_on_shutdown: true,
     },
 ];
+
+/// Resolves when the store hears of a job queued by another process (never, when it cannot).
+async fn queued_elsewhere(heard: &mut Option<tokio::sync::watch::Receiver<u64>>) {
+    if let Some(rx) = heard
+        && rx.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
+}
 
 /// How long a worker holds a job before others may assume it died.
 const LEASE: Duration = Duration::minutes(5);
 
 /// Longest a worker sleeps before looking at the queue again, in case a job was enqueued by
-/// another process.
+/// another process it cannot hear of (SQLite: a CLI command beside the server).
 const IDLE_POLL: StdDuration = StdDuration::from_secs(5);
 
 /// This process's worker: its name in leases, and the bell that wakes it.
@@ -79,11 +89,6 @@ impl JobError {
             permanent: true,
         }
     }
-}
-
-/// Wait before attempt `n + 1`: 2^n seconds, at most an hour.
-fn backoff(attempts: u32) -> Duration {
-    Duration::seconds(1_i64 << attempts.min(12)).min(Duration::hours(1))
 }
 
 impl Default for JobRunner {
@@ -156,7 +161,12 @@ impl JobRunner {
     async fn lane(&self, state: &AppState, lane: &Lane, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let kinds = lane.kinds;
+        let mut elsewhere = state.store.jobs_queued_elsewhere();
         loop {
+            // Seen before looking, so a job queued while we look still wakes us after.
+            if let Some(heard) = &mut elsewhere {
+                heard.borrow_and_update();
+            }
             match state
                 .store
                 .claim_next(kinds, &self.0.name, state.now(), LEASE)
@@ -186,12 +196,13 @@ impl JobRunner {
             tokio::select! {
                 () = &mut shutdown => break,
                 () = self.0.wake.notified() => {}
+                () = queued_elsewhere(&mut elsewhere) => {}
                 () = tokio::time::sleep(wait) => {}
             }
         }
     }
 
-    async fn idle_wait(state: &AppState, kinds: &[&str]) -> StdDuration {
+    async fn idle_wait(state: &AppState, kinds: &[JobKind]) -> StdDuration {
         let due = state.store.next_due(kinds).await.ok().flatten();
         due.map_or(IDLE_POLL, |due| {
             StdDuration::try_from(due - state.now())
@@ -213,11 +224,16 @@ impl JobRunner {
 
     async fn execute_job(&self, state: &AppState, job: Job) {
         let work = async {
-            match job.kind.as_str() {
-                COLLECT_BLOB => collect_blob::run(state, &job).await,
-                fetch_twilio_recording::KIND => fetch_twilio_recording::run(state, &job).await,
-                transcribe::KIND => transcribe::run(state, &job).await,
-                other => Err(JobError::permanent(format!("unknown job kind {other:?}"))),
+            match &job.spec {
+                JobSpec::CollectBlob { key } => collect_blob::run(state, key).await,
+                JobSpec::FetchTwilioRecording {
+                    call_id,
+                    recording_sid,
+                    url,
+                } => fetch_twilio_recording::run(state, &job, *call_id, recording_sid, url).await,
+                JobSpec::Transcribe { recording_id } => {
+                    transcribe::run(state, &job, *recording_id).await
+                }
             }
         };
         // Keep the lease while the work runs, so no other worker takes the job meanwhile.
@@ -228,18 +244,18 @@ impl JobRunner {
         let now = state.now();
         let recorded = match &outcome {
             Ok(()) => {
-                state.metrics.job_finished(&job.kind, "done");
+                state.metrics.job_finished(job.kind().as_str(), "done");
                 state.store.complete(job.id, &self.0.name).await
             }
             Err(e) => {
                 // The store buries the job when no attempts are left.
-                let retry = (!e.permanent).then(|| now + backoff(job.attempts));
-                let last = e.permanent || last_attempt(&job);
-                tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e,
+                let retry = (!e.permanent).then(|| now + job.kind().backoff(job.attempts));
+                let last = e.permanent || job.last_attempt();
+                tracing::warn!(job = %job.id, kind = %job.kind(), attempt = job.attempts, error = %e,
                     retry = !last, "job failed");
                 state
                     .metrics
-                    .job_finished(&job.kind, if last { "dead" } else { "retry" });
+                    .job_finished(job.kind().as_str(), if last { "dead" } else { "retry" });
                 state
                     .store
                     .fail(job.id, &self.0.name, &e.to_string(), retry, now)
@@ -262,22 +278,5 @@ impl JobRunner {
                 return;
             }
         }
-    }
-}
-
-/// Whether this attempt is the job's last: an error now buries it.
-fn last_attempt(job: &Job) -> bool {
-    job.attempts >= job.max_attempts
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_an_hour() {
-        assert_eq!(backoff(1), Duration::seconds(2));
-        assert_eq!(backoff(3), Duration::seconds(8));
-        assert_eq!(backoff(30), Duration::hours(1));
     }
 }

@@ -10,25 +10,17 @@ use callvault_core::RecordingId;
 use callvault_store::{Job, TranscriptSegment};
 use tokio::sync::watch;
 
-use super::{JobError, last_attempt};
+use super::JobError;
 use crate::state::AppState;
-
-pub use callvault_store::TRANSCRIBE as KIND;
 
 /// Progress is written at most this often.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
-pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
-    let recording = job
-        .payload
-        .get("recording_id")
-        .and_then(serde_json::Value::as_str)
-        .and_then(|id| id.parse::<RecordingId>().ok())
-        .ok_or_else(|| JobError::permanent("the job names no recording"))?;
+pub async fn run(state: &AppState, job: &Job, recording: RecordingId) -> Result<(), JobError> {
     let outcome = transcribe(state, recording).await;
     if let Err(e) = &outcome {
         let now = state.now();
-        let noted = if e.permanent || last_attempt(job) {
+        let noted = if e.permanent || job.last_attempt() {
             state
                 .store
                 .transcript_failed(recording, &e.to_string(), now)

@@ -49,8 +49,7 @@ pub async fn page(
             .store
             .contacts(ContactQuery {
                 scope: ContactScope::AssignedTo(u.id),
-                name: None,
-                digits: None,
+                text: None,
                 after: None,
                 limit: NAMED_CONTACTS,
             })

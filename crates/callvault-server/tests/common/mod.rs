@@ -51,6 +51,23 @@ impl Default for Options {
     }
 }
 
+/// The database of a test's data folder: SQLite in the folder, or, when
+/// `CALLVAULT_TEST_DATABASE_URL` names a PostgreSQL cluster, a database of its own there (its URL
+/// kept in the folder, so a restart finds the same one).
+async fn database_for(data_dir: &Path) -> String {
+    let Ok(cluster) = std::env::var("CALLVAULT_TEST_DATABASE_URL") else {
+        return format!("sqlite://{}", data_dir.join("callvault.db").display());
+    };
+    let kept = data_dir.join("test-database-url");
+    if let Ok(url) = std::fs::read_to_string(&kept) {
+        return url;
+    }
+    let url = callvault_store_testing::create_database(&cluster).await;
+    std::fs::create_dir_all(data_dir).expect("data folder");
+    std::fs::write(&kept, &url).expect("database URL kept");
+    url
+}
+
 impl TestServer {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().expect("temporary folder");
@@ -61,8 +78,10 @@ impl TestServer {
 
     /// Starts a server on data already in `data_dir` (to test restarts).
     pub async fn start_in(data_dir: &Path, options: Options) -> Self {
-        let url = format!("sqlite://{}", data_dir.join("callvault.db").display());
-        let store = callvault_store::open(&url).await.expect("store opens");
+        let url = database_for(data_dir).await;
+        let store = callvault_store_testing::open(&url)
+            .await
+            .expect("store opens");
         let blobs = BlobStore::open(&format!("file://{}", data_dir.join("recordings").display()))
             .expect("blobs");
         let clock = Arc::new(ManualClock::new(START));

@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod bench;
+pub mod db;
 pub mod import;
 pub mod model;
 pub mod serve;
@@ -23,7 +24,7 @@ use crate::config::Config;
 pub async fn open_state(config: &Config, workers: bool) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
-    let store = callvault_store::open(config.database_url.expose_secret())
+    let store = crate::store::open(config.database_url.expose_secret(), &config.database)
         .await
         .context("opening the database")?;
     let blobs = BlobStore::open(&config.blob_url).context("opening the audio store")?;

@@ -99,9 +99,7 @@ pub async fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
                 )
                 .await
                 .map_err(|e| match e {
-                    callvault_store::StoreError::Conflict(_) => {
-                        anyhow::anyhow!("a user with this email already exists")
-                    }
+                    callvault_store::StoreError::Conflict(c) => anyhow::anyhow!(c.message()),
                     other => anyhow::Error::new(other),
                 })?;
             println!(

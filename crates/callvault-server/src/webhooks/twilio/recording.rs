@@ -3,7 +3,7 @@
 //! base; one that was absent or failed leaves the call with a note saying so.
 
 use axum::extract::State;
-use callvault_store::{CallUpdate, StoreError};
+use callvault_store::{CallUpdate, Conflict, StoreError};
 use callvault_telephony::twilio::callbacks::{Params, RecordingCallback, RecordingStatus};
 
 use super::voice::SOURCE;
@@ -96,7 +96,7 @@ pub async fn recording(State(state): State<AppState>, signed: Signed) -> ApiResu
                 state.now(),
             );
             match state.store.enqueue(job, state.now()).await {
-                Ok(_) | Err(StoreError::Conflict("duplicate_job")) => state.jobs.wake(),
+                Ok(_) | Err(StoreError::Conflict(Conflict::DuplicateJob)) => state.jobs.wake(),
                 Err(e) => return Err(e.into()),
             }
         }

@@ -31,7 +31,7 @@ pub async fn sms(State(state): State<AppState>, signed: Signed) -> ApiResult<Twi
     };
     match state.store.record_sms(sms, now).await {
         Ok(_) => Ok(nothing()),
-        Err(StoreError::MissingReference(_)) => {
+        Err(StoreError::Missing(_)) => {
             tracing::warn!(to = %msg.to, "a message to a number callvault is not configured for is ignored");
             Ok(nothing())
         }

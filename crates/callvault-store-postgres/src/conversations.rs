@@ -1,0 +1,246 @@
+//! Conversations: the inbox, the timeline, text messages, notes, and deletion with its audio
+//! cleanup.
+
+use async_trait::async_trait;
+use callvault_core::call::Direction;
+use callvault_core::conversation::Channel;
+use callvault_core::{ContactId, ConversationId, EventId, UserId};
+use callvault_store::{
+    Access, ConversationDetail, ConversationPage, ConversationQuery, ConversationStore, Deleted,
+    EventKind, Missing, NewSms, StoreError, StoreResult, TimelineEvent, UserRef,
+};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+
+use crate::PostgresStore;
+use crate::codec::{Db, RowExt, enum_col, opt_enum_col};
+use crate::rows::{assigned_from_row, call_records_of_conversation, contact_in};
+use crate::steps::{
+    Tx, contact_for_phone, ensure_conversation, lock, lock_conversation, purge_conversation, touch,
+};
+
+/// Stores a text message in its contact's conversation; `false` if it was already there.
+async fn record_sms(tx: &mut Tx, sms: &NewSms, now: OffsetDateTime) -> StoreResult<bool> {
+    let number: Option<uuid::Uuid> =
+        sqlx::query_scalar("SELECT id FROM phone_numbers WHERE e164 = $1")
+            .bind(sms.number.as_str())
+            .fetch_optional(&mut **tx)
+            .await
+            .db()?;
+    if number.is_none() {
+        return Err(Missing::Number.into());
+    }
+    // A provider retrying a delivery while the first is still being stored waits here, then
+    // finds it.
+    lock(tx, &format!("sms:{}", sms.external_id)).await?;
+    let seen: Option<uuid::Uuid> =
+        sqlx::query_scalar("SELECT id FROM events WHERE external_id = $1")
+            .bind(&sms.external_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .db()?;
+    if seen.is_some() {
+        return Ok(false);
+    }
+    let name = sms.contact_phone.to_string();
+    let contact =
+        contact_for_phone(tx, &sms.contact_phone, &sms.contact_phone_raw, &name, now).await?;
+    let conversation = ensure_conversation(tx, contact, now).await?;
+    sqlx::query(
+        "INSERT INTO events (id, conversation_id, channel, occurred_at, direction, body, external_id)
+         VALUES ($1, $2, 'sms', $3, $4, $5, $6)",
+    )
+    .bind(EventId::new().0)
+    .bind(conversation.0)
+    .bind(sms.at)
+    .bind(sms.direction.as_str())
+    .bind(&sms.body)
+    .bind(&sms.external_id)
+    .execute(&mut **tx)
+    .await
+    .db()?;
+    touch(tx, conversation, Channel::Sms, sms.at).await?;
+    Ok(true)
+}
+
+async fn add_note(
+    tx: &mut Tx,
+    conversation: ConversationId,
+    author: UserId,
+    body: &str,
+    now: OffsetDateTime,
+) -> StoreResult<TimelineEvent> {
+    if !lock_conversation(tx, conversation).await? {
+        return Err(StoreError::NotFound);
+    }
+    let author_name: Option<String> = sqlx::query_scalar("SELECT name FROM users WHERE id = $1")
+        .bind(author.0)
+        .fetch_optional(&mut **tx)
+        .await
+        .db()?;
+    let author_name = author_name.ok_or(StoreError::Missing(Missing::User))?;
+    let id = EventId::new();
+    sqlx::query(
+        "INSERT INTO events (id, conversation_id, channel, occurred_at, body, author_user_id)
+         VALUES ($1, $2, 'note', $3, $4, $5)",
+    )
+    .bind(id.0)
+    .bind(conversation.0)
+    .bind(now)
+    .bind(body)
+    .bind(author.0)
+    .execute(&mut **tx)
+    .await
+    .db()?;
+    touch(tx, conversation, Channel::Note, now).await?;
+    Ok(TimelineEvent {
+        id,
+        channel: Channel::Note,
+        occurred_at: now,
+        kind: EventKind::Note {
+            body: body.to_owned(),
+            author: Some(UserRef {
+                id: author,
+                name: author_name,
+            }),
+        },
+    })
+}
+
+async fn detail(
+    conn: &mut PgConnection,
+    id: ConversationId,
+) -> StoreResult<Option<ConversationDetail>> {
+    let Some(row) = sqlx::query(
+        "SELECT id, contact_id, last_message_channel, last_message_at, created_at
+         FROM conversations WHERE id = $1",
+    )
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .db()?
+    else {
+        return Ok(None);
+    };
+    let contact_id: ContactId = row.id("contact_id")?;
+    let contact = contact_in(conn, contact_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let mut calls = call_records_of_conversation(conn, id).await?;
+    let event_rows = sqlx::query(
+        "SELECT e.id, e.channel, e.occurred_at, e.call_id, e.direction, e.body,
+                e.author_user_id, u.name AS author_name
+         FROM events e LEFT JOIN users u ON u.id = e.author_user_id
+         WHERE e.conversation_id = $1 ORDER BY e.occurred_at, e.id",
+    )
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await
+    .db()?;
+    let mut events = Vec::with_capacity(event_rows.len());
+    for row in &event_rows {
+        let channel = enum_col(row, "channel", Channel::parse)?;
+        let kind = match channel {
+            Channel::Call => {
+                let call_id: callvault_core::CallId = row.id("call_id")?;
+                let record = calls
+                    .remove(&call_id)
+                    .ok_or_else(|| StoreError::corrupt("event without call"))?;
+                EventKind::Call(Box::new(record))
+            }
+            Channel::Sms => EventKind::Sms {
+                direction: enum_col(row, "direction", Direction::parse)?,
+                body: row.opt_text("body")?.unwrap_or_default(),
+            },
+            Channel::Note => EventKind::Note {
+                body: row.opt_text("body")?.unwrap_or_default(),
+                author: match (row.opt_id("author_user_id")?, row.opt_text("author_name")?) {
+                    (Some(id), Some(name)) => Some(UserRef { id, name }),
+                    _ => None,
+                },
+            },
+        };
+        events.push(TimelineEvent {
+            id: row.id("id")?,
+            channel,
+            occurred_at: row.time("occurred_at")?,
+            kind,
+        });
+    }
+    Ok(Some(ConversationDetail {
+        id,
+        last_message_channel: opt_enum_col(&row, "last_message_channel", Channel::parse)?,
+        last_message_at: row.opt_time("last_message_at")?,
+        created_at: row.time("created_at")?,
+        contact,
+        events,
+    }))
+}
+
+#[async_trait]
+impl ConversationStore for PostgresStore {
+    async fn conversations(&self, query: ConversationQuery) -> StoreResult<ConversationPage> {
+        crate::inbox::list(&self.pool, query).await
+    }
+
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationDetail>> {
+        // One snapshot: the timeline and its calls as they were at the same moment.
+        let mut tx = self.pool.begin().await.db()?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        detail(&mut tx, id).await
+    }
+
+    async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Access>> {
+        let row = sqlx::query(
+            "SELECT v.contact_id,
+                    ARRAY(SELECT a.user_id FROM contact_assignments a
+                          WHERE a.contact_id = v.contact_id ORDER BY a.user_id) AS assigned
+             FROM conversations v WHERE v.id = $1",
+        )
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .db()?;
+        row.map(|row| {
+            Ok(Access {
+                contact_id: row.id("contact_id")?,
+                assigned: assigned_from_row(&row)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn record_sms(&self, sms: NewSms, now: OffsetDateTime) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let created = record_sms(&mut tx, &sms, now).await?;
+        tx.commit().await.db()?;
+        Ok(created)
+    }
+
+    async fn add_note(
+        &self,
+        conversation: ConversationId,
+        author: UserId,
+        body: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<TimelineEvent> {
+        let mut tx = self.write().await?;
+        let event = add_note(&mut tx, conversation, author, body, now).await?;
+        tx.commit().await.db()?;
+        Ok(event)
+    }
+
+    async fn delete_conversation(
+        &self,
+        id: ConversationId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Deleted> {
+        let mut tx = self.write().await?;
+        let cleanup_jobs = purge_conversation(&mut tx, id, now).await?;
+        tx.commit().await.db()?;
+        Ok(Deleted { cleanup_jobs })
+    }
+}

@@ -1,0 +1,253 @@
+//! Transcripts, their segments, and full-text search over them: each segment stores its words
+//! without accents as a `tsvector` (GIN-indexed); a search is a phrase of the typed words.
+
+use async_trait::async_trait;
+use callvault_core::RecordingId;
+use callvault_core::permissions::ContactScope;
+use callvault_store::rules::STOPPED_TRANSCRIPT;
+use callvault_store::{
+    MAX_SEARCH_HITS, SearchHit, SearchQuery, StoreError, StoreResult, TranscriptRecord,
+    TranscriptRequest, TranscriptSegment, TranscriptStatus, TranscriptStore, mark_phrase,
+};
+use sqlx::{Postgres, QueryBuilder, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::PostgresStore;
+use crate::codec::{Db, RowExt, enum_col};
+use crate::steps::{request_transcript_in, transcript_status};
+
+impl PostgresStore {
+    /// Moves a transcript that is queued or running to `status`, setting its progress and
+    /// error where given. A done transcript stays done.
+    async fn move_unfinished(
+        &self,
+        recording: RecordingId,
+        status: TranscriptStatus,
+        progress: Option<f64>,
+        error: Option<&str>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE transcripts SET status = $1, progress = COALESCE($2, progress),
+                    error = COALESCE($3, error), updated_at = $4
+             WHERE recording_id = $5 AND status IN ('queued', 'running')",
+        )
+        .bind(status.as_str())
+        .bind(progress)
+        .bind(error)
+        .bind(now)
+        .bind(recording.0)
+        .execute(&self.pool)
+        .await
+        .db()?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TranscriptStore for PostgresStore {
+    async fn request_transcript(
+        &self,
+        recording: RecordingId,
+        now: OffsetDateTime,
+    ) -> StoreResult<TranscriptRequest> {
+        let mut tx = self.write().await?;
+        let asked = request_transcript_in(&mut tx, recording, now).await?;
+        tx.commit().await.db()?;
+        Ok(asked)
+    }
+
+    async fn transcript(&self, recording: RecordingId) -> StoreResult<Option<TranscriptRecord>> {
+        // One snapshot: the transcript and its job as they were at the same moment.
+        let mut tx = self.pool.begin().await.db()?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        let Some(row) = sqlx::query(
+            "SELECT id, status, progress, language, error FROM transcripts WHERE recording_id = $1",
+        )
+        .bind(recording.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?
+        else {
+            return Ok(None);
+        };
+        let status = enum_col(&row, "status", TranscriptStatus::parse)?;
+        let id: Uuid = row.id("id")?;
+        let rows = sqlx::query(
+            "SELECT start_ms, end_ms, speaker, text FROM transcript_segments
+             WHERE transcript_id = $1 ORDER BY idx",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .db()?;
+        let segments = rows
+            .iter()
+            .map(|r| {
+                Ok(TranscriptSegment {
+                    start: TranscriptSegment::seconds(r.int("start_ms")?),
+                    end: TranscriptSegment::seconds(r.int("end_ms")?),
+                    speaker: r.text("speaker")?,
+                    text: r.text("text")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let progress: f64 = row.try_get("progress").db()?;
+        let mut error = row.opt_text("error")?;
+        let effective = transcript_status(&mut tx, recording)
+            .await?
+            .unwrap_or(status);
+        if effective != status {
+            // Its job is gone without a word: say so.
+            error = Some(error.unwrap_or_else(|| STOPPED_TRANSCRIPT.to_owned()));
+        }
+        Ok(Some(TranscriptRecord {
+            status: effective,
+            progress,
+            language: row.opt_text("language")?,
+            error,
+            segments,
+        }))
+    }
+
+    async fn transcript_running(
+        &self,
+        recording: RecordingId,
+        progress: f64,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.move_unfinished(
+            recording,
+            TranscriptStatus::Running,
+            Some(progress.clamp(0.0, 1.0)),
+            None,
+            now,
+        )
+        .await
+    }
+
+    async fn transcript_done(
+        &self,
+        recording: RecordingId,
+        language: &str,
+        segments: &[TranscriptSegment],
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let id: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM transcripts WHERE recording_id = $1 FOR UPDATE")
+                .bind(recording.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?;
+        let id = id.ok_or(StoreError::NotFound)?;
+        sqlx::query("DELETE FROM transcript_segments WHERE transcript_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        if !segments.is_empty() {
+            // One statement for the whole transcript.
+            let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+                "INSERT INTO transcript_segments (transcript_id, idx, start_ms, end_ms, speaker, text, search) ",
+            );
+            sql.push_values(segments.iter().enumerate(), |mut row, (idx, s)| {
+                row.push_bind(id)
+                    .push_bind(i32::try_from(idx).unwrap_or(i32::MAX))
+                    .push_bind(TranscriptSegment::millis(s.start))
+                    .push_bind(TranscriptSegment::millis(s.end))
+                    .push_bind(s.speaker.clone())
+                    .push_bind(s.text.clone())
+                    .push("to_tsvector('simple', unaccent(")
+                    .push_bind_unseparated(s.text.clone())
+                    .push_unseparated("))");
+            });
+            sql.build().execute(&mut *tx).await.db()?;
+        }
+        sqlx::query(
+            "UPDATE transcripts SET status = 'done', progress = 1, language = $1, error = NULL,
+                    updated_at = $2
+             WHERE id = $3",
+        )
+        .bind(language)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        tx.commit().await.db()?;
+        Ok(())
+    }
+
+    async fn transcript_retrying(
+        &self,
+        recording: RecordingId,
+        error: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.move_unfinished(
+            recording,
+            TranscriptStatus::Queued,
+            Some(0.0),
+            Some(error),
+            now,
+        )
+        .await
+    }
+
+    async fn transcript_failed(
+        &self,
+        recording: RecordingId,
+        error: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.move_unfinished(recording, TranscriptStatus::Failed, None, Some(error), now)
+            .await
+    }
+
+    async fn search_transcripts(&self, query: SearchQuery) -> StoreResult<Vec<SearchHit>> {
+        if query.text.split_whitespace().next().is_none() {
+            return Ok(Vec::new());
+        }
+        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+            "SELECT r.id AS recording_id, k.conversation_id, k.id AS call_id, c.name AS contact_name,
+                    k.started_at, s.start_ms, s.end_ms, s.speaker, s.text
+             FROM transcript_segments s
+             JOIN transcripts t ON t.id = s.transcript_id
+             JOIN recordings r ON r.id = t.recording_id
+             JOIN calls k ON k.id = r.call_id
+             JOIN contacts c ON c.id = k.contact_id
+             WHERE s.search @@ phraseto_tsquery('simple', unaccent(",
+        );
+        sql.push_bind(query.text.clone()).push("))");
+        if let ContactScope::AssignedTo(user) = query.scope {
+            sql.push(
+                " AND EXISTS (SELECT 1 FROM contact_assignments a WHERE a.contact_id = c.id AND a.user_id = ",
+            )
+            .push_bind(user.0)
+            .push(")");
+        }
+        sql.push(" ORDER BY k.started_at DESC, s.start_ms LIMIT ")
+            .push_bind(i64::from(query.limit.clamp(1, MAX_SEARCH_HITS)));
+        let rows = sql.build().fetch_all(&self.pool).await.db()?;
+        rows.iter()
+            .map(|r| {
+                Ok(SearchHit {
+                    recording_id: r.id("recording_id")?,
+                    conversation_id: r.id("conversation_id")?,
+                    call_id: r.id("call_id")?,
+                    contact_name: r.text("contact_name")?,
+                    call_started_at: r.time("started_at")?,
+                    start: TranscriptSegment::seconds(r.int("start_ms")?),
+                    end: TranscriptSegment::seconds(r.int("end_ms")?),
+                    speaker: r.text("speaker")?,
+                    snippet: mark_phrase(&r.text("text")?, &query.text),
+                })
+            })
+            .collect()
+    }
+}

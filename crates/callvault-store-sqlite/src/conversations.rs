@@ -1,0 +1,238 @@
+//! Conversations: the inbox, the timeline, text messages, notes, and deletion with its audio
+//! cleanup.
+
+use async_trait::async_trait;
+use callvault_core::call::Direction;
+use callvault_core::conversation::Channel;
+use callvault_core::{ContactId, ConversationId, EventId, UserId};
+use callvault_store::{
+    Access, ConversationDetail, ConversationPage, ConversationQuery, ConversationStore, Deleted,
+    EventKind, Missing, NewSms, StoreError, StoreResult, TimelineEvent, UserRef,
+};
+use sqlx::SqliteConnection;
+use time::OffsetDateTime;
+
+use crate::SqliteStore;
+use crate::codec::{Db, RowExt, enum_col, ms, opt_enum_col};
+use crate::rows::{assigned_from_row, call_records_of_conversation, contact_in};
+use crate::steps::{Tx, contact_for_phone, ensure_conversation, purge_conversation, touch};
+
+/// Stores a text message in its contact's conversation; `false` if it was already there.
+async fn record_sms(tx: &mut Tx, sms: &NewSms, now: OffsetDateTime) -> StoreResult<bool> {
+    let number: Option<String> = sqlx::query_scalar("SELECT id FROM phone_numbers WHERE e164 = ?")
+        .bind(sms.number.as_str())
+        .fetch_optional(&mut **tx)
+        .await
+        .db()?;
+    if number.is_none() {
+        return Err(Missing::Number.into());
+    }
+    let seen: Option<String> = sqlx::query_scalar("SELECT id FROM events WHERE external_id = ?")
+        .bind(&sms.external_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .db()?;
+    if seen.is_some() {
+        return Ok(false);
+    }
+    let name = sms.contact_phone.to_string();
+    let contact =
+        contact_for_phone(tx, &sms.contact_phone, &sms.contact_phone_raw, &name, now).await?;
+    let conversation = ensure_conversation(tx, contact, now).await?;
+    sqlx::query(
+        "INSERT INTO events (id, conversation_id, channel, occurred_at, direction, body, external_id)
+         VALUES (?, ?, 'sms', ?, ?, ?, ?)",
+    )
+    .bind(EventId::new().to_string())
+    .bind(conversation.to_string())
+    .bind(ms(sms.at))
+    .bind(sms.direction.as_str())
+    .bind(&sms.body)
+    .bind(&sms.external_id)
+    .execute(&mut **tx)
+    .await
+    .db()?;
+    touch(tx, conversation, Channel::Sms, sms.at).await?;
+    Ok(true)
+}
+
+async fn add_note(
+    tx: &mut Tx,
+    conversation: ConversationId,
+    author: UserId,
+    body: &str,
+    now: OffsetDateTime,
+) -> StoreResult<TimelineEvent> {
+    let author_name: Option<String> = sqlx::query_scalar("SELECT name FROM users WHERE id = ?")
+        .bind(author.to_string())
+        .fetch_optional(&mut **tx)
+        .await
+        .db()?;
+    let author_name = author_name.ok_or(StoreError::Missing(Missing::User))?;
+    let id = EventId::new();
+    sqlx::query(
+        "INSERT INTO events (id, conversation_id, channel, occurred_at, body, author_user_id)
+         VALUES (?, ?, 'note', ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(conversation.to_string())
+    .bind(ms(now))
+    .bind(body)
+    .bind(author.to_string())
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        _ => StoreError::backend(e),
+    })?;
+    touch(tx, conversation, Channel::Note, now).await?;
+    Ok(TimelineEvent {
+        id,
+        channel: Channel::Note,
+        occurred_at: now,
+        kind: EventKind::Note {
+            body: body.to_owned(),
+            author: Some(UserRef {
+                id: author,
+                name: author_name,
+            }),
+        },
+    })
+}
+
+async fn detail(
+    conn: &mut SqliteConnection,
+    id: ConversationId,
+) -> StoreResult<Option<ConversationDetail>> {
+    let Some(row) = sqlx::query(
+        "SELECT id, contact_id, last_message_channel, last_message_at, created_at
+         FROM conversations WHERE id = ?",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await
+    .db()?
+    else {
+        return Ok(None);
+    };
+    let contact_id: ContactId = row.parsed("contact_id")?;
+    let contact = contact_in(conn, contact_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let mut calls = call_records_of_conversation(conn, id).await?;
+    let event_rows = sqlx::query(
+        "SELECT e.id, e.channel, e.occurred_at, e.call_id, e.direction, e.body,
+                e.author_user_id, u.name AS author_name
+         FROM events e LEFT JOIN users u ON u.id = e.author_user_id
+         WHERE e.conversation_id = ? ORDER BY e.occurred_at, e.id",
+    )
+    .bind(id.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .db()?;
+    let mut events = Vec::with_capacity(event_rows.len());
+    for row in &event_rows {
+        let channel = enum_col(row, "channel", Channel::parse)?;
+        let kind = match channel {
+            Channel::Call => {
+                let call_id: callvault_core::CallId = row.parsed("call_id")?;
+                let record = calls
+                    .remove(&call_id)
+                    .ok_or_else(|| StoreError::corrupt("event without call"))?;
+                EventKind::Call(Box::new(record))
+            }
+            Channel::Sms => EventKind::Sms {
+                direction: enum_col(row, "direction", Direction::parse)?,
+                body: row.opt_text("body")?.unwrap_or_default(),
+            },
+            Channel::Note => EventKind::Note {
+                body: row.opt_text("body")?.unwrap_or_default(),
+                author: match (
+                    row.opt_parsed("author_user_id")?,
+                    row.opt_text("author_name")?,
+                ) {
+                    (Some(id), Some(name)) => Some(UserRef { id, name }),
+                    _ => None,
+                },
+            },
+        };
+        events.push(TimelineEvent {
+            id: row.parsed("id")?,
+            channel,
+            occurred_at: row.time("occurred_at")?,
+            kind,
+        });
+    }
+    Ok(Some(ConversationDetail {
+        id,
+        last_message_channel: opt_enum_col(&row, "last_message_channel", Channel::parse)?,
+        last_message_at: row.opt_time("last_message_at")?,
+        created_at: row.time("created_at")?,
+        contact,
+        events,
+    }))
+}
+
+#[async_trait]
+impl ConversationStore for SqliteStore {
+    async fn conversations(&self, query: ConversationQuery) -> StoreResult<ConversationPage> {
+        crate::inbox::list(&self.reader, query).await
+    }
+
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationDetail>> {
+        // One snapshot: the timeline and its calls as they were at the same moment.
+        let mut tx = self.reader.begin().await.db()?;
+        detail(&mut tx, id).await
+    }
+
+    async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Access>> {
+        let row = sqlx::query(
+            "SELECT v.contact_id,
+                    (SELECT json_group_array(a.user_id) FROM contact_assignments a
+                     WHERE a.contact_id = v.contact_id) AS assigned
+             FROM conversations v WHERE v.id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .db()?;
+        row.map(|row| {
+            Ok(Access {
+                contact_id: row.parsed("contact_id")?,
+                assigned: assigned_from_row(&row)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn record_sms(&self, sms: NewSms, now: OffsetDateTime) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let created = record_sms(&mut tx, &sms, now).await?;
+        tx.commit().await.db()?;
+        Ok(created)
+    }
+
+    async fn add_note(
+        &self,
+        conversation: ConversationId,
+        author: UserId,
+        body: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<TimelineEvent> {
+        let mut tx = self.write().await?;
+        let event = add_note(&mut tx, conversation, author, body, now).await?;
+        tx.commit().await.db()?;
+        Ok(event)
+    }
+
+    async fn delete_conversation(
+        &self,
+        id: ConversationId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Deleted> {
+        let mut tx = self.write().await?;
+        let cleanup_jobs = purge_conversation(&mut tx, id, now).await?;
+        tx.commit().await.db()?;
+        Ok(Deleted { cleanup_jobs })
+    }
+}

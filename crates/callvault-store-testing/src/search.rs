@@ -1,0 +1,342 @@
+//! How the inbox and the contacts list find people: names in any order, case and accent, by
+//! the start of each word; numbers in any typed form. Told twice: with a few contacts, and with
+//! thousands loaded in bulk, so a search that matches many is answered as well as one that
+//! matches few (backends answer the two differently).
+
+use callvault_core::contact::fold_for_search;
+use callvault_core::conversation::Channel;
+use callvault_core::permissions::ContactScope;
+use callvault_core::user::Scope;
+use callvault_core::{ContactId, ConversationId, UserId};
+use callvault_store::copy::{Table, Value};
+use callvault_store::*;
+use time::Duration;
+
+use crate::TestDatabase;
+use crate::suite::{T0, call, inbox, number, phone, search, user};
+
+/// Every page of a search, walked with the cursor.
+async fn walk(s: &dyn Store, query: ConversationQuery) -> Vec<ConversationSummary> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .conversations(ConversationQuery {
+                after,
+                ..query.clone()
+            })
+            .await
+            .expect("page");
+        all.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return all,
+        }
+    }
+}
+
+fn names(items: &[ConversationSummary]) -> Vec<&str> {
+    items.iter().map(|c| c.contact.name.as_str()).collect()
+}
+
+async fn found(s: &dyn Store, scope: ContactScope, typed: &str) -> Vec<String> {
+    let items = walk(
+        s,
+        ConversationQuery {
+            text: Some(search(typed)),
+            limit: 2,
+            ..inbox(scope)
+        },
+    )
+    .await;
+    names(&items).into_iter().map(str::to_owned).collect()
+}
+
+pub async fn inbox_search_finds_names_and_numbers_however_typed(s: &dyn Store) {
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    number(s, "+1 415 555 0000", true, T0).await;
+    let people = [
+        ("Élodie Martin", "+1 415 555 0100"),
+        ("José García", "+1 415 555 0101"),
+        ("Martin Lefèvre", "+44 20 7946 0018"),
+        ("Anna O'Brien-Smith", "+1 212 555 0199"),
+    ];
+    for (i, (name, number)) in people.iter().enumerate() {
+        let mut c = call(
+            "+1 415 555 0000",
+            number,
+            T0 + Duration::minutes(i as i64),
+            None,
+        );
+        c.contact_name = Some((*name).into());
+        c.handled_by = (i % 2 == 0).then_some(ana.id);
+        s.report_call(c, T0 + Duration::hours(1))
+            .await
+            .expect("call");
+    }
+    let all = ContactScope::All;
+    for typed in [
+        "elodie",
+        "Elodie M",
+        "martin elodie",
+        "ÉLO",
+        "elodie  martin",
+    ] {
+        assert_eq!(found(s, all, typed).await, ["Élodie Martin"], "{typed}");
+    }
+    assert_eq!(
+        found(s, all, "martin").await,
+        ["Martin Lefèvre", "Élodie Martin"],
+        "every word of a name counts, newest activity first"
+    );
+    assert_eq!(found(s, all, "garcia").await, ["José García"]);
+    assert_eq!(found(s, all, "GARCÍA josé").await, ["José García"]);
+    assert_eq!(
+        found(s, all, "obrien").await,
+        Vec::<String>::new(),
+        "words, not letters"
+    );
+    assert_eq!(found(s, all, "o brien smi").await, ["Anna O'Brien-Smith"]);
+    assert_eq!(
+        found(s, all, "lodie").await,
+        Vec::<String>::new(),
+        "words match from their start"
+    );
+    assert_eq!(
+        found(s, all, "elodie x").await,
+        Vec::<String>::new(),
+        "every word must match"
+    );
+
+    for typed in [
+        "(415) 555-0100",
+        "+1 415 555 0100",
+        "4155550100",
+        "555-0100",
+        "0100",
+    ] {
+        assert_eq!(found(s, all, typed).await, ["Élodie Martin"], "{typed}");
+    }
+    assert_eq!(found(s, all, "020 7946 0018").await, ["Martin Lefèvre"]);
+    assert_eq!(found(s, all, "+44 20 7946 0018").await, ["Martin Lefèvre"]);
+    assert_eq!(
+        found(s, all, "415 555").await,
+        ["José García", "Élodie Martin"],
+        "the start of a number"
+    );
+    assert_eq!(
+        found(s, all, "555 01").await.len(),
+        3,
+        "the middle of a number"
+    );
+
+    let mine = ContactScope::AssignedTo(ana.id);
+    assert_eq!(
+        found(s, mine, "martin").await,
+        ["Martin Lefèvre", "Élodie Martin"]
+    );
+    assert_eq!(
+        found(s, mine, "garcia").await,
+        Vec::<String>::new(),
+        "not theirs"
+    );
+    assert_eq!(
+        found(s, mine, "0101").await,
+        Vec::<String>::new(),
+        "not theirs"
+    );
+
+    // A search narrowed by channel; the latest message of Élodie's conversation is a note.
+    let elodie = s
+        .contact_by_phone(&phone("+1 415 555 0100"))
+        .await
+        .expect("read")
+        .expect("exists");
+    s.add_note(
+        elodie.conversation_id.expect("conversation"),
+        ana.id,
+        "called back",
+        T0 + Duration::hours(2),
+    )
+    .await
+    .expect("note");
+    let calls = walk(
+        s,
+        ConversationQuery {
+            text: Some(search("martin")),
+            channel: Some(Channel::Call),
+            ..inbox(all)
+        },
+    )
+    .await;
+    assert_eq!(names(&calls), ["Martin Lefèvre"]);
+    let mine_now = walk(
+        s,
+        ConversationQuery {
+            text: Some(search("martin")),
+            ..inbox(mine)
+        },
+    )
+    .await;
+    assert_eq!(
+        names(&mine_now),
+        ["Élodie Martin", "Martin Lefèvre"],
+        "new activity moves a conversation up in a restricted user's inbox too"
+    );
+
+    // A renamed contact is found by the new name only.
+    s.update_contact(
+        elodie.id,
+        ContactPatch {
+            name: Some("Élodie Durand".into()),
+            ..ContactPatch::default()
+        },
+    )
+    .await
+    .expect("renamed");
+    assert_eq!(found(s, all, "durand").await, ["Élodie Durand"]);
+    assert_eq!(found(s, all, "elodie martin").await, Vec::<String>::new());
+    let contacts = s
+        .contacts(ContactQuery {
+            scope: all,
+            text: Some(search("durand")),
+            after: None,
+            limit: 10,
+        })
+        .await
+        .expect("contacts");
+    assert_eq!(contacts.items.len(), 1);
+}
+
+/// Loads `n` contacts, each with a conversation, straight through the bulk path. Contact `i`
+/// is named by `name(i)`, has number +1 628 55N NNNN and its latest activity `i` minutes
+/// after T0; every third is assigned to `assignee`.
+async fn load(
+    db: &TestDatabase,
+    n: usize,
+    name: impl Fn(usize) -> String,
+    assignee: UserId,
+) -> Vec<(String, String, ConversationId)> {
+    let table = |name: &str| Table::by_name(name).expect("table");
+    let mut contacts = Vec::new();
+    let mut conversations = Vec::new();
+    let mut assignments = Vec::new();
+    let mut made = Vec::new();
+    for i in 0..n {
+        let id = ContactId::new();
+        let conversation = ConversationId::new();
+        let name = name(i);
+        let e164 = phone(&format!("+1 628 55{} {:04}", i / 10_000, i % 10_000));
+        let at = T0 + Duration::minutes(i as i64);
+        contacts.push(vec![
+            Value::Uuid(id.0),
+            Value::Text(name.clone()),
+            Value::Text(fold_for_search(&name)),
+            Value::Text(e164.as_str().to_owned()),
+            Value::Text(e164.digits().to_owned()),
+            Value::Text(e164.as_str().to_owned()),
+            Value::Null,
+            Value::Time(T0),
+        ]);
+        conversations.push(vec![
+            Value::Uuid(conversation.0),
+            Value::Uuid(id.0),
+            Value::Text("call".into()),
+            Value::Time(at),
+            Value::Time(at),
+            Value::Time(T0),
+        ]);
+        if i % 3 == 0 {
+            assignments.push(vec![Value::Uuid(id.0), Value::Uuid(assignee.0)]);
+        }
+        made.push((name, e164.digits().to_owned(), conversation));
+    }
+    let mut import = db.tables.import().await.expect("import");
+    import
+        .write_rows(table("contacts"), contacts)
+        .await
+        .expect("contacts");
+    import
+        .write_rows(table("conversations"), conversations)
+        .await
+        .expect("conversations");
+    import
+        .write_rows(table("contact_assignments"), assignments)
+        .await
+        .expect("assignments");
+    import.commit().await.expect("committed");
+    made
+}
+
+pub async fn a_search_that_matches_thousands_pages_like_one_that_matches_few(db: &TestDatabase) {
+    let s = db.store.as_ref();
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    // Enough that common searches match more contacts than a backend fetches from its search
+    // indexes before it walks the inbox instead.
+    const N: usize = 12_000;
+    let first = ["Maria", "Marianne", "Mark", "Bea", "Zoltán"];
+    let made = load(
+        db,
+        N,
+        |i| match i {
+            4_321 => "Quentin Rare".to_owned(),
+            _ => format!("{} Number{i}", first[i % first.len()]),
+        },
+        ana.id,
+    )
+    .await;
+    let expect = |typed: &str, mine: bool| -> Vec<ConversationId> {
+        let text = search(typed);
+        // Newest first: contact i is active i minutes after T0.
+        made.iter()
+            .enumerate()
+            .rev()
+            .filter(|(i, (name, digits, _))| {
+                (!mine || i % 3 == 0) && text.matches(&fold_for_search(name), digits)
+            })
+            .map(|(_, (_, _, id))| *id)
+            .collect()
+    };
+    for (typed, many) in [
+        ("mar", true),
+        ("maria", true),
+        ("zoltan", false),
+        ("quentin", false),
+        ("number43", false),
+        ("628", true),
+        ("6285", true),
+        ("+1 628 550 4321", false),
+    ] {
+        for (scope, mine) in [
+            (ContactScope::All, false),
+            (ContactScope::AssignedTo(ana.id), true),
+        ] {
+            let wanted = expect(typed, mine);
+            if !mine {
+                assert_eq!(
+                    wanted.len() > 4_000,
+                    many,
+                    "{typed:?} matches {}",
+                    wanted.len()
+                );
+            }
+            let got: Vec<ConversationId> = walk(
+                s,
+                ConversationQuery {
+                    text: Some(search(typed)),
+                    limit: 200,
+                    ..inbox(scope)
+                },
+            )
+            .await
+            .iter()
+            .map(|c| c.id)
+            .collect();
+            assert_eq!(got.len(), wanted.len(), "{typed:?} (mine: {mine})");
+            assert!(
+                got == wanted,
+                "{typed:?} (mine: {mine}): the same entries in order"
+            );
+        }
+    }
+}

@@ -1,0 +1,1736 @@
+//! One story of the store, told against the `Store` trait: each function takes a fresh store
+//! of any backend and checks what users of that backend rely on. [`crate::store_suite!`] turns
+//! them into tests for one backend.
+
+use callvault_core::call::{CallStatus, CallTimes, Direction};
+use callvault_core::conversation::Channel;
+use callvault_core::number::Provider;
+use callvault_core::permissions::ContactScope;
+use callvault_core::phone::{E164, Region};
+use callvault_core::recording::Peaks;
+use callvault_core::user::{Role, Scope, User};
+use callvault_core::{ConversationId, RecordingId, UserId};
+use callvault_store::*;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+pub(crate) const T0: OffsetDateTime = datetime!(2026-02-02 09:00 UTC);
+
+pub(crate) fn phone(raw: &str) -> E164 {
+    E164::parse(raw, Region::us()).expect("test numbers are valid")
+}
+
+pub(crate) async fn user(store: &dyn Store, email: &str, scope: Scope) -> User {
+    store
+        .create_user(
+            NewUser {
+                email: email.into(),
+                name: email.split('@').next().unwrap_or(email).into(),
+                role: Role::User,
+                scope,
+                can_download: true,
+                can_delete: false,
+                password_hash: Some("hash".into()),
+            },
+            T0,
+        )
+        .await
+        .expect("user is created")
+}
+
+pub(crate) async fn number(
+    store: &dyn Store,
+    e164: &str,
+    recording: bool,
+    at: OffsetDateTime,
+) -> callvault_core::number::PhoneNumber {
+    store
+        .create_number(
+            NewNumber {
+                e164: phone(e164),
+                label: "Sales".into(),
+                provider: Provider::Pbx,
+                call_recording: recording,
+                consent_announcement: None,
+                forward_to: vec![],
+                transcribe_automatically: false,
+                recording_since: None,
+            },
+            at,
+        )
+        .await
+        .expect("number is created")
+}
+
+pub(crate) fn call(
+    number: &str,
+    contact: &str,
+    started_at: OffsetDateTime,
+    external_id: Option<&str>,
+) -> NewCall {
+    NewCall {
+        number: phone(number),
+        contact_phone: phone(contact),
+        contact_phone_raw: contact.into(),
+        contact_name: None,
+        direction: Direction::Inbound,
+        status: CallStatus::Answered,
+        times: CallTimes::new(
+            CallStatus::Answered,
+            started_at,
+            Some(started_at + Duration::seconds(5)),
+            Some(started_at + Duration::seconds(65)),
+            started_at + Duration::hours(1),
+        )
+        .expect("consistent times"),
+        handled_by: None,
+        source: "pbx".into(),
+        external_id: external_id.map(Into::into),
+    }
+}
+
+pub(crate) fn recording_for(call: callvault_core::CallId) -> NewRecording {
+    let id = RecordingId::new();
+    NewRecording {
+        id,
+        call_id: call,
+        blob_key: format!("{id}.mp3"),
+        duration_ms: 60_000,
+        channels: 2,
+        sample_rate: 8000,
+        bytes: 1234,
+        sha256: "00".repeat(32),
+        peaks: Peaks::default(),
+        source_ref: None,
+    }
+}
+
+/// A job that needs nothing else to exist, due at `at`; `n` tells one from another.
+pub(crate) fn plain_job(n: u32, at: OffsetDateTime) -> NewJob {
+    JobSpec::CollectBlob {
+        key: format!("object-{n}.mp3"),
+    }
+    .at(at)
+}
+
+/// Another kind of job, for checks that workers take only the kinds they ask for.
+fn other_job(at: OffsetDateTime) -> NewJob {
+    JobSpec::Transcribe {
+        recording_id: RecordingId::new(),
+    }
+    .at(at)
+}
+
+const PLAIN: JobKind = JobKind::CollectBlob;
+
+/// Search text as typed in the search box.
+pub(crate) fn search(typed: &str) -> SearchText {
+    SearchText::new(typed, Region::us())
+}
+
+pub(crate) fn inbox(scope: ContactScope) -> ConversationQuery {
+    ConversationQuery {
+        scope,
+        text: None,
+        channel: None,
+        after: None,
+        limit: 50,
+    }
+}
+
+pub async fn users_sessions_and_tokens(s: &dyn Store) {
+    let ana = user(s, "ana@example.com", Scope::All).await;
+    assert_eq!(s.count_users().await.ok(), Some(1));
+    let again = s
+        .create_user(
+            NewUser {
+                email: "ana@example.com".into(),
+                name: "Other".into(),
+                role: Role::Admin,
+                scope: Scope::All,
+                can_download: true,
+                can_delete: true,
+                password_hash: None,
+            },
+            T0,
+        )
+        .await;
+    assert!(matches!(
+        again,
+        Err(StoreError::Conflict(Conflict::EmailTaken))
+    ));
+
+    let (found, hash) = s
+        .credentials("ana@example.com")
+        .await
+        .ok()
+        .flatten()
+        .expect("found");
+    assert_eq!(found, ana);
+    assert_eq!(hash.as_deref(), Some("hash"));
+
+    s.create_session(NewSession {
+        token_hash: "s1".into(),
+        user_id: ana.id,
+        created_at: T0,
+        expires_at: T0 + Duration::hours(1),
+    })
+    .await
+    .expect("session");
+    assert_eq!(
+        s.session_user("s1", T0).await.ok().flatten().map(|u| u.id),
+        Some(ana.id)
+    );
+    assert!(
+        s.session_user("s1", T0 + Duration::hours(2))
+            .await
+            .ok()
+            .flatten()
+            .is_none(),
+        "expired"
+    );
+
+    // A new password ends every session.
+    s.set_password(ana.id, "new-hash")
+        .await
+        .expect("password set");
+    assert!(s.session_user("s1", T0).await.ok().flatten().is_none());
+
+    let token = s
+        .create_token(ana.id, "pbx", "t1", T0)
+        .await
+        .expect("token");
+    assert_eq!(
+        s.token_user("t1").await.ok().flatten().map(|u| u.id),
+        Some(ana.id)
+    );
+    assert_eq!(s.tokens(ana.id).await.ok().map(|t| t.len()), Some(1));
+
+    // A disabled user's token stops working.
+    let updated = s
+        .update_user(
+            ana.id,
+            UserPatch {
+                disabled: Some(true),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .expect("updated");
+    assert!(updated.disabled);
+    assert!(s.token_user("t1").await.ok().flatten().is_none());
+    s.delete_token(ana.id, token.id).await.expect("deleted");
+    assert!(matches!(
+        s.delete_token(ana.id, token.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.update_user(UserId::new(), UserPatch::default()).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn contacts_get_a_conversation_and_unique_phones(s: &dyn Store) {
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    let contact = s
+        .create_contact(
+            NewContact {
+                name: "Élodie Martin".into(),
+                phone: phone("(415) 555-0100"),
+                phone_raw: "(415) 555-0100".into(),
+                email: Some("elodie@example.com".into()),
+                assigned: vec![ana.id],
+            },
+            T0,
+        )
+        .await
+        .expect("contact");
+    assert_eq!(contact.phone.as_str(), "+14155550100");
+    assert_eq!(contact.assigned_user_ids, vec![ana.id]);
+    assert!(contact.conversation_id.is_some());
+
+    let same_phone = s
+        .create_contact(
+            NewContact {
+                name: "Dup".into(),
+                phone: phone("+1 415 555 0100"),
+                phone_raw: "x".into(),
+                email: None,
+                assigned: vec![],
+            },
+            T0,
+        )
+        .await;
+    assert!(matches!(
+        same_phone,
+        Err(StoreError::Conflict(Conflict::PhoneTaken))
+    ));
+
+    let ghost = s
+        .create_contact(
+            NewContact {
+                name: "Ghost".into(),
+                phone: phone("+1 415 555 0199"),
+                phone_raw: "x".into(),
+                email: None,
+                assigned: vec![UserId::new()],
+            },
+            T0,
+        )
+        .await;
+    assert!(matches!(ghost, Err(StoreError::Missing(Missing::User))));
+    assert!(
+        s.contact_by_phone(&phone("+1 415 555 0199"))
+            .await
+            .ok()
+            .flatten()
+            .is_none(),
+        "nothing half-made"
+    );
+
+    let patched = s
+        .update_contact(
+            contact.id,
+            ContactPatch {
+                name: Some("Élodie M.".into()),
+                email: Some(None),
+                assigned: Some(vec![]),
+                ..ContactPatch::default()
+            },
+        )
+        .await
+        .expect("patched");
+    assert_eq!(patched.name, "Élodie M.");
+    assert_eq!(patched.email, None);
+    assert!(patched.assigned_user_ids.is_empty());
+    assert_eq!(patched.phone, contact.phone, "untouched fields stay");
+}
+
+pub async fn inbox_search_scope_channel_and_pages(s: &dyn Store) {
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    number(s, "+1 415 555 0000", false, T0).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let reported = s
+            .report_call(
+                call(
+                    "+1 415 555 0000",
+                    &format!("+1 415 555 01{i:02}"),
+                    T0 + Duration::minutes(i),
+                    None,
+                ),
+                T0 + Duration::hours(1),
+            )
+            .await
+            .expect("call");
+        ids.push(reported.record.call.conversation_id);
+    }
+    let named = s
+        .create_contact(
+            NewContact {
+                name: "Zoë Álvarez".into(),
+                phone: phone("+44 20 7946 0018"),
+                phone_raw: "020 7946 0018".into(),
+                email: None,
+                assigned: vec![ana.id],
+            },
+            T0 + Duration::hours(2),
+        )
+        .await
+        .expect("contact");
+
+    // Newest activity first; the contact without calls sorts by its creation.
+    let all = s
+        .conversations(inbox(ContactScope::All))
+        .await
+        .expect("list");
+    assert_eq!(all.items.len(), 8);
+    assert_eq!(all.items[0].contact.id, named.id);
+    assert_eq!(all.items[1].id, ids[6]);
+    assert_eq!(all.items[7].id, ids[0]);
+
+    // Pages of three walk the same order with no gaps or repeats.
+    let mut walked: Vec<ConversationId> = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .conversations(ConversationQuery {
+                limit: 3,
+                after,
+                ..inbox(ContactScope::All)
+            })
+            .await
+            .expect("page");
+        walked.extend(page.items.iter().map(|c| c.id));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(walked, all.items.iter().map(|c| c.id).collect::<Vec<_>>());
+
+    let by_name = s
+        .conversations(ConversationQuery {
+            text: Some(search("zoë")),
+            ..inbox(ContactScope::All)
+        })
+        .await
+        .expect("by name");
+    assert_eq!(
+        by_name
+            .items
+            .iter()
+            .map(|c| c.contact.id)
+            .collect::<Vec<_>>(),
+        vec![named.id]
+    );
+
+    let by_digits = s
+        .conversations(ConversationQuery {
+            text: Some(search("555-0103")),
+            ..inbox(ContactScope::All)
+        })
+        .await
+        .expect("by digits");
+    assert_eq!(by_digits.items.len(), 1);
+    assert_eq!(by_digits.items[0].contact.phone.as_str(), "+14155550103");
+
+    let wildcard = s
+        .conversations(ConversationQuery {
+            text: Some(search("%")),
+            ..inbox(ContactScope::All)
+        })
+        .await
+        .expect("wildcard");
+    assert!(
+        wildcard.items.is_empty(),
+        "wildcards in the query match nothing"
+    );
+
+    let calls_only = s
+        .conversations(ConversationQuery {
+            channel: Some(Channel::Call),
+            ..inbox(ContactScope::All)
+        })
+        .await
+        .expect("calls");
+    assert_eq!(calls_only.items.len(), 7);
+    assert!(
+        calls_only
+            .items
+            .iter()
+            .all(|c| c.last_message_channel == Some(Channel::Call))
+    );
+
+    let scoped = s
+        .conversations(inbox(ContactScope::AssignedTo(ana.id)))
+        .await
+        .expect("scoped");
+    assert_eq!(
+        scoped
+            .items
+            .iter()
+            .map(|c| c.contact.id)
+            .collect::<Vec<_>>(),
+        vec![named.id]
+    );
+}
+
+pub async fn recording_permission_is_frozen_at_the_start_of_the_call(s: &dyn Store) {
+    let n = number(s, "+1 415 555 0000", false, T0).await;
+    let now = T0 + Duration::hours(3);
+
+    let before = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0101",
+                T0 + Duration::minutes(10),
+                Some("a"),
+            ),
+            now,
+        )
+        .await
+        .expect("call");
+    assert!(!before.record.call.recording_allowed);
+
+    s.update_number(
+        n.id,
+        NumberPatch {
+            call_recording: Some(true),
+            ..NumberPatch::default()
+        },
+        T0 + Duration::hours(1),
+    )
+    .await
+    .expect("turned on");
+    assert_eq!(
+        s.recording_history(n.id).await.ok().map(|h| h.len()),
+        Some(2)
+    );
+
+    // Turning recording on later changes nothing for the earlier call...
+    let reread = s
+        .call(before.record.call.id)
+        .await
+        .ok()
+        .flatten()
+        .expect("call");
+    assert!(!reread.call.recording_allowed);
+    let upload = s
+        .add_recording(recording_for(before.record.call.id), false, None, now)
+        .await;
+    assert!(matches!(
+        upload,
+        Err(StoreError::Conflict(Conflict::RecordingDisabled))
+    ));
+    // ...even when the phone system reports it only now.
+    let late_report = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0102",
+                T0 + Duration::minutes(30),
+                Some("b"),
+            ),
+            now,
+        )
+        .await
+        .expect("call");
+    assert!(!late_report.record.call.recording_allowed);
+
+    let after = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0101",
+                T0 + Duration::hours(2),
+                Some("c"),
+            ),
+            now,
+        )
+        .await
+        .expect("call");
+    assert!(after.record.call.recording_allowed);
+    assert_eq!(
+        after.record.call.conversation_id, before.record.call.conversation_id,
+        "same contact, same conversation"
+    );
+
+    // A call from before the number was configured here is never recorded.
+    let before_setup = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0103",
+                T0 - Duration::days(30),
+                Some("d"),
+            ),
+            now,
+        )
+        .await
+        .expect("call");
+    assert!(!before_setup.record.call.recording_allowed);
+
+    // Saving the same value again adds no history.
+    s.update_number(
+        n.id,
+        NumberPatch {
+            call_recording: Some(true),
+            ..NumberPatch::default()
+        },
+        now,
+    )
+    .await
+    .expect("same");
+    assert_eq!(
+        s.recording_history(n.id).await.ok().map(|h| h.len()),
+        Some(2)
+    );
+}
+
+pub async fn repeated_reports_are_idempotent_and_unknown_numbers_refused(s: &dyn Store) {
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    number(s, "+1 415 555 0000", true, T0).await;
+    let mut first = call(
+        "+1 415 555 0000",
+        "+1 415 555 0101",
+        T0 + Duration::minutes(1),
+        Some("uniq-1"),
+    );
+    first.handled_by = Some(ana.id);
+    first.contact_name = Some("Bruno".into());
+    let a = s
+        .report_call(first.clone(), T0 + Duration::hours(1))
+        .await
+        .expect("first");
+    let b = s
+        .report_call(first, T0 + Duration::hours(1))
+        .await
+        .expect("repeat");
+    assert!(a.created);
+    assert!(!b.created);
+    assert_eq!(a.record.call.id, b.record.call.id);
+    assert_eq!(a.record.handled_by.as_ref().map(|u| u.id), Some(ana.id));
+    // The new contact is assigned to who handled the call, so they can see it.
+    assert_eq!(
+        a.record.access.assigned,
+        vec![ana.id],
+        "the handler may see the caller"
+    );
+    let contact = s
+        .contact(a.record.call.contact_id)
+        .await
+        .ok()
+        .flatten()
+        .expect("contact");
+    assert_eq!(contact.name, "Bruno");
+    let conv = s
+        .conversation(a.record.call.conversation_id)
+        .await
+        .ok()
+        .flatten()
+        .expect("conversation");
+    assert_eq!(conv.events.len(), 1);
+    assert_eq!(conv.last_message_channel, Some(Channel::Call));
+    assert_eq!(conv.last_message_at, Some(T0 + Duration::minutes(1)));
+
+    let unknown = s
+        .report_call(call("+1 415 555 0009", "+1 415 555 0101", T0, None), T0)
+        .await;
+    assert!(matches!(unknown, Err(StoreError::Missing(Missing::Number))));
+    let mut ghost = call("+1 415 555 0000", "+1 415 555 0177", T0, None);
+    ghost.handled_by = Some(UserId::new());
+    assert!(matches!(
+        s.report_call(ghost, T0).await,
+        Err(StoreError::Missing(Missing::User))
+    ));
+    assert!(
+        s.contact_by_phone(&phone("+1 415 555 0177"))
+            .await
+            .ok()
+            .flatten()
+            .is_none(),
+        "nothing half-made"
+    );
+}
+
+pub async fn timeline_keeps_order_when_reports_arrive_late(s: &dyn Store) {
+    number(s, "+1 415 555 0000", true, T0).await;
+    let now = T0 + Duration::hours(5);
+    let late = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0101",
+                T0 + Duration::hours(2),
+                None,
+            ),
+            now,
+        )
+        .await
+        .expect("call");
+    s.report_call(
+        call(
+            "+1 415 555 0000",
+            "+1 415 555 0101",
+            T0 + Duration::hours(1),
+            None,
+        ),
+        now,
+    )
+    .await
+    .expect("call");
+    let conv = s
+        .conversation(late.record.call.conversation_id)
+        .await
+        .ok()
+        .flatten()
+        .expect("conversation");
+    let starts: Vec<_> = conv.events.iter().map(|e| e.occurred_at).collect();
+    assert_eq!(
+        starts,
+        vec![T0 + Duration::hours(1), T0 + Duration::hours(2)],
+        "oldest first"
+    );
+    assert_eq!(
+        conv.last_message_at,
+        Some(T0 + Duration::hours(2)),
+        "an older report does not move the inbox"
+    );
+}
+
+pub async fn recordings_replace_and_guard_jobs(s: &dyn Store) {
+    number(s, "+1 415 555 0000", true, T0).await;
+    let c = s
+        .report_call(call("+1 415 555 0000", "+1 415 555 0101", T0, None), T0)
+        .await
+        .expect("call")
+        .record
+        .call;
+
+    let first = recording_for(c.id);
+    let guard = s
+        .enqueue(
+            JobSpec::CollectBlob {
+                key: first.blob_key.clone(),
+            }
+            .at(T0 + Duration::hours(1)),
+            T0,
+        )
+        .await
+        .expect("guard");
+    let (rec, deleted) = s
+        .add_recording(first.clone(), false, Some(guard), T0)
+        .await
+        .expect("stored");
+    assert!(deleted.cleanup_jobs.is_empty());
+    assert!(
+        s.job(guard).await.ok().flatten().is_none(),
+        "the guard goes with the commit"
+    );
+    assert!(s.blob_in_use(&first.blob_key).await.unwrap_or(false));
+
+    let got = s.recording(rec.id).await.ok().flatten().expect("recording");
+    assert_eq!(got.recording, rec);
+    assert_eq!(got.conversation_id, c.conversation_id);
+    assert_eq!(got.access.contact_id, c.contact_id);
+
+    let again = s.add_recording(recording_for(c.id), false, None, T0).await;
+    assert!(matches!(
+        again,
+        Err(StoreError::Conflict(Conflict::RecordingExists))
+    ));
+
+    let (replacement, deleted) = s
+        .add_recording(recording_for(c.id), true, None, T0)
+        .await
+        .expect("replaced");
+    assert_eq!(deleted.cleanup_jobs.len(), 1);
+    let cleanup = s
+        .job(deleted.cleanup_jobs[0])
+        .await
+        .ok()
+        .flatten()
+        .expect("cleanup job");
+    assert_eq!(
+        cleanup.spec,
+        JobSpec::CollectBlob {
+            key: first.blob_key.clone()
+        }
+    );
+    assert!(!s.blob_in_use(&first.blob_key).await.unwrap_or(true));
+    assert!(s.recording(rec.id).await.ok().flatten().is_none());
+    assert_eq!(
+        s.call(c.id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|r| r.recording)
+            .map(|r| r.id),
+        Some(replacement.id)
+    );
+}
+
+pub async fn deleting_a_conversation_takes_everything_and_queues_the_audio(s: &dyn Store) {
+    number(s, "+1 415 555 0000", true, T0).await;
+    let c1 = s
+        .report_call(call("+1 415 555 0000", "+1 415 555 0101", T0, None), T0)
+        .await
+        .expect("call")
+        .record
+        .call;
+    let c2 = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0101",
+                T0 + Duration::minutes(5),
+                None,
+            ),
+            T0,
+        )
+        .await
+        .expect("call")
+        .record
+        .call;
+    let r1 = recording_for(c1.id);
+    let r2 = recording_for(c2.id);
+    s.add_recording(r1.clone(), false, None, T0)
+        .await
+        .expect("r1");
+    s.add_recording(r2.clone(), false, None, T0)
+        .await
+        .expect("r2");
+
+    let deleted = s
+        .delete_conversation(c1.conversation_id, T0)
+        .await
+        .expect("deleted");
+    assert_eq!(deleted.cleanup_jobs.len(), 2);
+    let mut keys = Vec::new();
+    for id in &deleted.cleanup_jobs {
+        let job = s.job(*id).await.ok().flatten().expect("job");
+        match job.spec {
+            JobSpec::CollectBlob { key } => keys.push(key),
+            other => panic!("expected an audio cleanup, got {other:?}"),
+        }
+    }
+    keys.sort();
+    let mut expected = vec![r1.blob_key.clone(), r2.blob_key.clone()];
+    expected.sort();
+    assert_eq!(keys, expected);
+
+    assert!(
+        s.conversation(c1.conversation_id)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+    assert!(s.call(c1.id).await.ok().flatten().is_none());
+    assert!(s.recording(r2.id).await.ok().flatten().is_none());
+    assert!(!s.blob_in_use(&r1.blob_key).await.unwrap_or(true));
+    assert!(matches!(
+        s.delete_conversation(c1.conversation_id, T0).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // The contact stays; its next call opens a new conversation.
+    assert!(
+        s.conversation_access(c1.conversation_id)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+    let contact = s
+        .contact(c1.contact_id)
+        .await
+        .ok()
+        .flatten()
+        .expect("contact stays");
+    assert_eq!(contact.conversation_id, None);
+    let c3 = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0101",
+                T0 + Duration::minutes(9),
+                None,
+            ),
+            T0,
+        )
+        .await
+        .expect("call")
+        .record
+        .call;
+    assert_ne!(c3.conversation_id, c1.conversation_id);
+
+    // Deleting the contact takes its conversation along.
+    let gone = s
+        .delete_contact(c3.contact_id, T0)
+        .await
+        .expect("contact deleted");
+    assert!(gone.cleanup_jobs.is_empty());
+    assert!(
+        s.conversation(c3.conversation_id)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+}
+
+pub async fn a_job_handed_back_at_shutdown_keeps_its_attempts(s: &dyn Store) {
+    let lease = Duration::minutes(5);
+    let id = s.enqueue(plain_job(1, T0), T0).await.expect("enqueued");
+    s.claim_next(&[PLAIN], "w1", T0, lease)
+        .await
+        .ok()
+        .flatten()
+        .expect("claimed");
+    assert!(
+        matches!(s.release(id, "w2", T0).await, Err(StoreError::NotFound)),
+        "only the worker holding it hands it back"
+    );
+    let later = T0 + Duration::minutes(1);
+    s.release(id, "w1", later).await.expect("handed back");
+    let queued = s.job(id).await.ok().flatten().expect("kept");
+    assert_eq!(queued.state, JobState::Queued);
+    assert_eq!(queued.attempts, 0, "the stopped attempt does not count");
+    let again = s
+        .claim_next(&[PLAIN], "w2", later, lease)
+        .await
+        .ok()
+        .flatten()
+        .expect("its attempts are all still there");
+    assert_eq!((again.id, again.attempts), (id, 1));
+}
+
+/// Claims `id` at `at` as `worker`, expecting that very job.
+async fn claim_expecting(
+    s: &dyn Store,
+    id: callvault_core::JobId,
+    worker: &str,
+    at: OffsetDateTime,
+) -> Job {
+    let job = s
+        .claim_next(&[PLAIN], worker, at, Duration::minutes(5))
+        .await
+        .ok()
+        .flatten()
+        .expect("a job is due");
+    assert_eq!(job.id, id);
+    job
+}
+
+pub async fn jobs_are_leased_retried_and_buried(s: &dyn Store) {
+    let lease = Duration::minutes(5);
+    let later = s
+        .enqueue(plain_job(2, T0 + Duration::minutes(10)), T0)
+        .await
+        .expect("enqueued");
+    let now_job = s.enqueue(plain_job(1, T0), T0).await.expect("enqueued");
+    s.enqueue(other_job(T0), T0).await.expect("enqueued");
+    assert_eq!(s.pending_jobs(PLAIN).await.ok(), Some(2));
+    assert_eq!(s.next_due(&[PLAIN]).await.ok().flatten(), Some(T0));
+
+    let claimed = claim_expecting(s, now_job, "w1", T0).await;
+    assert_eq!(claimed.attempts, 1);
+    assert_eq!(claimed.max_attempts, PLAIN.max_attempts());
+    assert_eq!(
+        claimed.spec,
+        JobSpec::CollectBlob {
+            key: "object-1.mp3".into()
+        }
+    );
+    assert!(
+        s.claim_next(&[PLAIN], "w2", T0, lease)
+            .await
+            .ok()
+            .flatten()
+            .is_none(),
+        "the other is not due, and the third is of a kind not asked for"
+    );
+    assert!(
+        s.claim(now_job, "w2", T0, lease)
+            .await
+            .ok()
+            .flatten()
+            .is_none(),
+        "leased to w1"
+    );
+
+    // w1 dies; after the lease the job is free again.
+    let mut at = T0 + Duration::minutes(6);
+    let reclaimed = claim_expecting(s, now_job, "w2", at).await;
+    assert_eq!(reclaimed.attempts, 2);
+    s.heartbeat(now_job, "w2", at + Duration::minutes(20))
+        .await
+        .expect("heartbeat");
+    assert!(
+        s.heartbeat(now_job, "w1", at + Duration::minutes(20))
+            .await
+            .is_err(),
+        "w1 lost it"
+    );
+    assert!(
+        matches!(
+            s.fail(now_job, "w1", "late", Some(at), at).await,
+            Err(StoreError::NotFound)
+        ),
+        "w1 no longer holds the job, so its outcome is not recorded"
+    );
+
+    // Each failure is retried when asked, until no attempts are left: then it is kept as dead
+    // with the error.
+    let mut attempts = reclaimed.attempts;
+    loop {
+        let retry = at + Duration::seconds(1);
+        s.fail(now_job, "w2", &format!("boom {attempts}"), Some(retry), at)
+            .await
+            .expect("failed");
+        if attempts == PLAIN.max_attempts() {
+            break;
+        }
+        assert_eq!(
+            s.job(now_job).await.ok().flatten().map(|j| j.state),
+            Some(JobState::Queued)
+        );
+        at = retry;
+        attempts = claim_expecting(s, now_job, "w2", at).await.attempts;
+    }
+    let dead = s.job(now_job).await.ok().flatten().expect("kept");
+    assert_eq!(dead.state, JobState::Dead);
+    assert_eq!(
+        dead.last_error.as_deref(),
+        Some(format!("boom {}", PLAIN.max_attempts()).as_str())
+    );
+    assert!(
+        s.claim_next(&[PLAIN], "w3", T0 + Duration::minutes(9), lease)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+
+    let second = claim_expecting(s, later, "w3", T0 + Duration::minutes(10)).await;
+    assert_eq!(second.attempts, 1);
+    s.fail(
+        later,
+        "w3",
+        "try again",
+        Some(T0 + Duration::minutes(11)),
+        T0 + Duration::minutes(10),
+    )
+    .await
+    .expect("retry");
+    let third = claim_expecting(s, later, "w3", T0 + Duration::minutes(11)).await;
+    assert!(matches!(
+        s.complete(third.id, "w1").await,
+        Err(StoreError::NotFound)
+    ));
+    s.complete(third.id, "w3").await.expect("done");
+    assert!(s.job(later).await.ok().flatten().is_none());
+    assert_eq!(s.pending_jobs(PLAIN).await.ok(), Some(0));
+
+    // A permanent failure (no retry time) buries the job at once.
+    let doomed = s.enqueue(plain_job(3, T0), T0).await.expect("enqueued");
+    claim_expecting(s, doomed, "w3", T0 + Duration::minutes(12)).await;
+    s.fail(
+        doomed,
+        "w3",
+        "cannot be done",
+        None,
+        T0 + Duration::minutes(12),
+    )
+    .await
+    .expect("failed");
+    assert_eq!(
+        s.job(doomed).await.ok().flatten().map(|j| j.state),
+        Some(JobState::Dead)
+    );
+}
+
+pub async fn audit_log_is_newest_first(s: &dyn Store) {
+    let ana = user(s, "ana@example.com", Scope::All).await;
+    for (i, action) in ["number.update", "conversation.delete"].iter().enumerate() {
+        s.audit(NewAudit {
+            at: T0 + Duration::minutes(i64::try_from(i).unwrap_or(0)),
+            actor: Some(ana.id),
+            action: (*action).into(),
+            target_kind: "x".into(),
+            target_id: None,
+            detail: serde_json::json!({"i": i}),
+        })
+        .await
+        .expect("audited");
+    }
+    let log = s.audit_log(10).await.expect("log");
+    assert_eq!(
+        log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        vec!["conversation.delete", "number.update"]
+    );
+    assert_eq!(log[0].actor.as_ref().map(|a| a.name.as_str()), Some("ana"));
+}
+
+pub async fn an_expired_lease_with_no_attempts_left_is_buried(s: &dyn Store) {
+    let lease = Duration::minutes(5);
+    let id = s.enqueue(plain_job(1, T0), T0).await.expect("enqueued");
+    // Its worker dies mid-job every time, and every time the lease runs out.
+    let mut at = T0;
+    for attempt in 1..=PLAIN.max_attempts() {
+        let job = claim_expecting(s, id, &format!("w{attempt}"), at).await;
+        assert_eq!(job.attempts, attempt);
+        at += lease + Duration::minutes(1);
+    }
+    // Then the job is not handed out again.
+    assert!(
+        s.claim_next(&[PLAIN], "wx", at, lease)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+    assert!(s.claim(id, "wx", at, lease).await.ok().flatten().is_none());
+    let dead = s.job(id).await.ok().flatten().expect("kept");
+    assert_eq!(dead.state, JobState::Dead);
+    assert!(
+        dead.last_error
+            .unwrap_or_default()
+            .contains("stopped while running")
+    );
+
+    let queued = s
+        .enqueue(plain_job(2, T0 + Duration::hours(1)), T0)
+        .await
+        .expect("enqueued");
+    s.cancel(queued)
+        .await
+        .expect("a job nobody started can be cancelled");
+    assert!(s.job(queued).await.ok().flatten().is_none());
+}
+
+pub async fn the_last_active_admin_cannot_be_demoted_or_disabled(s: &dyn Store) {
+    let admin = s
+        .create_user(
+            NewUser {
+                email: "root@example.com".into(),
+                name: "Root".into(),
+                role: Role::Admin,
+                scope: Scope::All,
+                can_download: true,
+                can_delete: true,
+                password_hash: None,
+            },
+            T0,
+        )
+        .await
+        .expect("admin");
+    let demote = s
+        .update_user(
+            admin.id,
+            UserPatch {
+                role: Some(Role::User),
+                name: Some("X".into()),
+                ..UserPatch::default()
+            },
+        )
+        .await;
+    assert!(matches!(
+        demote,
+        Err(StoreError::Conflict(Conflict::LastAdmin))
+    ));
+    let disable = s
+        .update_user(
+            admin.id,
+            UserPatch {
+                disabled: Some(true),
+                ..UserPatch::default()
+            },
+        )
+        .await;
+    assert!(matches!(
+        disable,
+        Err(StoreError::Conflict(Conflict::LastAdmin))
+    ));
+    let unchanged = s.user(admin.id).await.ok().flatten().expect("admin");
+    assert_eq!(
+        (unchanged.role, unchanged.disabled, unchanged.name.as_str()),
+        (Role::Admin, false, "Root"),
+        "nothing half-applied"
+    );
+
+    let ana = user(s, "ana@example.com", Scope::All).await;
+    s.update_user(
+        ana.id,
+        UserPatch {
+            role: Some(Role::Admin),
+            ..UserPatch::default()
+        },
+    )
+    .await
+    .expect("promoted");
+    s.update_user(
+        admin.id,
+        UserPatch {
+            role: Some(Role::User),
+            password_hash: Some("h2".into()),
+            ..UserPatch::default()
+        },
+    )
+    .await
+    .expect("another admin exists now");
+    let (_, hash) = s
+        .credentials("root@example.com")
+        .await
+        .ok()
+        .flatten()
+        .expect("found");
+    assert_eq!(hash.as_deref(), Some("h2"));
+}
+
+pub async fn whoever_handles_a_call_may_see_the_contact(s: &dyn Store) {
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    let bob = user(s, "bob@example.com", Scope::Assigned).await;
+    number(s, "+1 415 555 0000", true, T0).await;
+    let mut first = call(
+        "+1 415 555 0000",
+        "+1 415 555 0101",
+        T0 + Duration::minutes(1),
+        None,
+    );
+    first.handled_by = Some(ana.id);
+    let a = s
+        .report_call(first, T0 + Duration::hours(1))
+        .await
+        .expect("call");
+    let mut second = call(
+        "+1 415 555 0000",
+        "+1 415 555 0101",
+        T0 + Duration::minutes(5),
+        None,
+    );
+    second.handled_by = Some(bob.id);
+    let b = s
+        .report_call(second, T0 + Duration::hours(1))
+        .await
+        .expect("call");
+    let mut both = vec![ana.id, bob.id];
+    both.sort();
+    assert_eq!(b.record.access.assigned, both);
+    let access = s
+        .conversation_access(a.record.call.conversation_id)
+        .await
+        .ok()
+        .flatten()
+        .expect("access");
+    assert_eq!(access.assigned, both);
+    assert_eq!(access.contact_id, a.record.call.contact_id);
+}
+
+pub async fn contacts_list_by_name_with_scope_and_pages(s: &dyn Store) {
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    for (i, name) in ["delta", "Alpha", "charlie", "Bravo", "echo"]
+        .iter()
+        .enumerate()
+    {
+        s.create_contact(
+            NewContact {
+                name: (*name).into(),
+                phone: phone(&format!("+1 415 555 02{i:02}")),
+                phone_raw: "x".into(),
+                email: None,
+                assigned: if i % 2 == 0 { vec![ana.id] } else { vec![] },
+            },
+            T0,
+        )
+        .await
+        .expect("contact");
+    }
+    let query = |after, scope| ContactQuery {
+        scope,
+        text: None,
+        after,
+        limit: 2,
+    };
+    let mut names = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .contacts(query(after, ContactScope::All))
+            .await
+            .expect("page");
+        names.extend(page.items.iter().map(|c| c.name.clone()));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(names, vec!["Alpha", "Bravo", "charlie", "delta", "echo"]);
+    let mine = s
+        .contacts(ContactQuery {
+            limit: 50,
+            ..query(None, ContactScope::AssignedTo(ana.id))
+        })
+        .await
+        .expect("mine");
+    assert_eq!(
+        mine.items
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["charlie", "delta", "echo"]
+    );
+    let by_digits = s
+        .contacts(ContactQuery {
+            text: Some(search("555 0203")),
+            limit: 50,
+            ..query(None, ContactScope::All)
+        })
+        .await
+        .expect("digits");
+    assert_eq!(
+        by_digits
+            .items
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["Bravo"]
+    );
+}
+
+pub async fn a_new_number_may_say_since_when_its_phone_system_recorded(s: &dyn Store) {
+    s.create_number(
+        NewNumber {
+            e164: phone("+1 415 555 0000"),
+            label: "Imported PBX line".into(),
+            provider: Provider::Pbx,
+            call_recording: true,
+            consent_announcement: None,
+            forward_to: vec![],
+            transcribe_automatically: false,
+            recording_since: Some(T0 - Duration::days(365)),
+        },
+        T0,
+    )
+    .await
+    .expect("number");
+    let old = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0101",
+                T0 - Duration::days(30),
+                None,
+            ),
+            T0,
+        )
+        .await
+        .expect("call");
+    assert!(
+        old.record.call.recording_allowed,
+        "recorded since a year ago"
+    );
+    let older = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0101",
+                T0 - Duration::days(400),
+                None,
+            ),
+            T0,
+        )
+        .await
+        .expect("call");
+    assert!(!older.record.call.recording_allowed, "but not before that");
+}
+
+pub async fn provider_updates_move_a_call_forward_only(s: &dyn Store) {
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    number(s, "+1 415 555 0000", true, T0).await;
+    let mut ringing = call("+1 415 555 0000", "+1 415 555 0101", T0, Some("CA1"));
+    ringing.status = CallStatus::Ringing;
+    ringing.times = CallTimes::new(CallStatus::Ringing, T0, None, None, T0).expect("times");
+    let id = s
+        .report_call(ringing, T0)
+        .await
+        .expect("call")
+        .record
+        .call
+        .id;
+    assert_eq!(
+        s.call_by_external_id("pbx", "CA1")
+            .await
+            .ok()
+            .flatten()
+            .map(|r| r.call.id),
+        Some(id)
+    );
+
+    let answered = s
+        .update_call(
+            id,
+            CallUpdate {
+                status: Some(CallStatus::Answered),
+                answered_at: Some(T0 + Duration::seconds(5)),
+                handled_by: Some(ana.id),
+                ..CallUpdate::default()
+            },
+        )
+        .await
+        .expect("answered");
+    assert_eq!(answered.call.status, CallStatus::Answered);
+    assert_eq!(answered.handled_by.map(|u| u.id), Some(ana.id));
+    assert_eq!(
+        answered.access.assigned,
+        vec![ana.id],
+        "the handler sees the caller"
+    );
+
+    let later = s
+        .update_call(
+            id,
+            CallUpdate {
+                status: Some(CallStatus::Ringing),
+                answered_at: Some(T0 + Duration::seconds(9)),
+                ended_at: Some(T0 + Duration::seconds(65)),
+                recording_note: Some("no audio".into()),
+                ..CallUpdate::default()
+            },
+        )
+        .await
+        .expect("ended");
+    assert_eq!(
+        later.call.status,
+        CallStatus::Answered,
+        "never back to ringing"
+    );
+    assert_eq!(
+        later.call.times.answered_at,
+        Some(T0 + Duration::seconds(5)),
+        "the first answer time stays"
+    );
+    assert_eq!(later.call.times.talk_seconds(), 60);
+    assert_eq!(later.call.recording_note.as_deref(), Some("no audio"));
+    assert!(matches!(
+        s.update_call(callvault_core::CallId::new(), CallUpdate::default())
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn text_messages_land_in_the_timeline_once(s: &dyn Store) {
+    number(s, "+1 415 555 0000", true, T0).await;
+    let sms = NewSms {
+        number: phone("+1 415 555 0000"),
+        contact_phone: phone("+1 415 555 0155"),
+        contact_phone_raw: "+14155550155".into(),
+        direction: Direction::Inbound,
+        body: "Can you call me back?".into(),
+        external_id: "SM1".into(),
+        at: T0 + Duration::minutes(3),
+    };
+    assert_eq!(s.record_sms(sms.clone(), T0).await.ok(), Some(true));
+    assert_eq!(
+        s.record_sms(sms.clone(), T0).await.ok(),
+        Some(false),
+        "a repeated callback adds nothing"
+    );
+    let contact = s
+        .contact_by_phone(&phone("+1 415 555 0155"))
+        .await
+        .ok()
+        .flatten()
+        .expect("contact made");
+    let conversation = s
+        .conversation(contact.conversation_id.expect("conversation"))
+        .await
+        .ok()
+        .flatten()
+        .expect("conversation");
+    assert_eq!(conversation.events.len(), 1);
+    assert_eq!(conversation.last_message_channel, Some(Channel::Sms));
+    assert!(
+        matches!(&conversation.events[0].kind, EventKind::Sms { body, .. } if body == "Can you call me back?")
+    );
+    let elsewhere = NewSms {
+        number: phone("+1 212 555 0100"),
+        external_id: "SM2".into(),
+        ..sms
+    };
+    assert!(matches!(
+        s.record_sms(elsewhere, T0).await,
+        Err(StoreError::Missing(Missing::Number))
+    ));
+}
+
+pub async fn jobs_with_a_key_are_queued_once_and_recordings_found_by_provider_id(s: &dyn Store) {
+    let for_call = callvault_core::CallId::new();
+    let job = || {
+        JobSpec::FetchTwilioRecording {
+            call_id: for_call,
+            recording_sid: "RE1".into(),
+            url: "https://api.twilio.com/RE1".into(),
+        }
+        .at(T0)
+    };
+    let first = s.enqueue(job(), T0).await.expect("queued");
+    assert!(matches!(
+        s.enqueue(job(), T0).await,
+        Err(StoreError::Conflict(Conflict::DuplicateJob))
+    ));
+    s.claim(first, "w", T0, Duration::minutes(1))
+        .await
+        .ok()
+        .flatten()
+        .expect("claimed");
+    s.complete(first, "w").await.expect("done");
+    s.enqueue(job(), T0)
+        .await
+        .expect("a finished job no longer blocks its key");
+
+    number(s, "+1 415 555 0000", true, T0).await;
+    let c = s
+        .report_call(call("+1 415 555 0000", "+1 415 555 0101", T0, None), T0)
+        .await
+        .expect("call")
+        .record
+        .call;
+    let mut rec = recording_for(c.id);
+    rec.source_ref = Some("RE1".into());
+    s.add_recording(rec.clone(), false, None, T0)
+        .await
+        .expect("stored");
+    assert_eq!(
+        s.recording_by_source_ref("RE1").await.ok().flatten(),
+        Some(rec.id)
+    );
+    assert_eq!(s.recording_by_source_ref("RE2").await.ok().flatten(), None);
+}
+
+fn segment(start: f64, speaker: &str, text: &str) -> TranscriptSegment {
+    TranscriptSegment {
+        start,
+        end: start + 2.0,
+        speaker: speaker.into(),
+        text: text.into(),
+    }
+}
+
+pub async fn transcripts_are_queued_once_stored_and_searched_within_scope(s: &dyn Store) {
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    number(s, "+1 415 555 0000", true, T0).await;
+    let mut older = call("+1 415 555 0000", "+1 415 555 0101", T0, None);
+    older.handled_by = Some(ana.id);
+    let older = s.report_call(older, T0).await.expect("call").record.call;
+    let newer = call(
+        "+1 415 555 0000",
+        "+1 415 555 0202",
+        T0 + Duration::hours(1),
+        None,
+    );
+    let newer = s.report_call(newer, T0).await.expect("call").record.call;
+    let r_old = recording_for(older.id);
+    let r_new = recording_for(newer.id);
+    s.add_recording(r_old.clone(), false, None, T0)
+        .await
+        .expect("recording");
+    s.add_recording(r_new.clone(), false, None, T0)
+        .await
+        .expect("recording");
+
+    assert_eq!(s.transcript(r_old.id).await.expect("read"), None);
+    assert!(matches!(
+        s.request_transcript(RecordingId::new(), T0).await,
+        Err(StoreError::NotFound)
+    ));
+    let first = s.request_transcript(r_old.id, T0).await.expect("queued");
+    assert_eq!(first.status, TranscriptStatus::Queued);
+    let job = first.job.expect("a job is queued");
+    assert_eq!(
+        s.job(job).await.ok().flatten().expect("job").spec,
+        JobSpec::Transcribe {
+            recording_id: r_old.id
+        }
+    );
+    let again = s.request_transcript(r_old.id, T0).await.expect("same");
+    assert_eq!(
+        again,
+        TranscriptRequest {
+            status: TranscriptStatus::Queued,
+            job: None
+        }
+    );
+    assert_eq!(s.pending_jobs(JobKind::Transcribe).await.expect("count"), 1);
+
+    s.transcript_running(r_old.id, 0.5, T0)
+        .await
+        .expect("progress");
+    let running = s.transcript(r_old.id).await.expect("read").expect("exists");
+    assert_eq!(running.status, TranscriptStatus::Running);
+    assert!((running.progress - 0.5).abs() < 1e-9);
+    s.transcript_done(
+        r_old.id,
+        "en",
+        &[
+            segment(
+                0.5,
+                "Maria Lopez",
+                "I would like to change my delivery address.",
+            ),
+            segment(
+                3.25,
+                "Ana",
+                "Of course, I can update the delivery address for you.",
+            ),
+        ],
+        T0,
+    )
+    .await
+    .expect("done");
+    let done = s.transcript(r_old.id).await.expect("read").expect("exists");
+    assert_eq!(done.status, TranscriptStatus::Done);
+    assert_eq!(done.language.as_deref(), Some("en"));
+    assert_eq!(done.segments.len(), 2);
+    assert_eq!(done.segments[1].speaker, "Ana");
+    assert!((done.segments[1].start - 3.25).abs() < 1e-9);
+    // Done stays done: asking again queues nothing.
+    assert_eq!(
+        s.request_transcript(r_old.id, T0).await.expect("done").job,
+        None
+    );
+
+    // A failure is kept with its reason; asking again queues it anew.
+    s.request_transcript(r_new.id, T0).await.expect("queued");
+    s.transcript_failed(r_new.id, "the model could not be loaded", T0)
+        .await
+        .expect("failed");
+    let failed = s.transcript(r_new.id).await.expect("read").expect("exists");
+    assert_eq!(failed.status, TranscriptStatus::Failed);
+    assert_eq!(
+        failed.error.as_deref(),
+        Some("the model could not be loaded")
+    );
+    let again = s
+        .request_transcript(r_new.id, T0)
+        .await
+        .expect("queued again");
+    assert_eq!(again.status, TranscriptStatus::Queued);
+    assert!(again.job.is_some(), "a failed transcript gets a new job");
+    s.transcript_running(r_new.id, 0.3, T0)
+        .await
+        .expect("running");
+    s.transcript_retrying(r_new.id, "the audio store did not answer", T0)
+        .await
+        .expect("retry");
+    let retrying = s.transcript(r_new.id).await.expect("read").expect("exists");
+    assert_eq!(retrying.status, TranscriptStatus::Queued);
+    assert_eq!(
+        retrying.error.as_deref(),
+        Some("the audio store did not answer")
+    );
+    assert_eq!(
+        s.request_transcript(r_new.id, T0)
+            .await
+            .expect("queued")
+            .job,
+        None
+    );
+    s.transcript_done(
+        r_new.id,
+        "en",
+        &[segment(1.0, "Caller", "Where is my DELIVERY address form?")],
+        T0,
+    )
+    .await
+    .expect("done");
+
+    // A transcript whose job was buried without a word (its worker kept dying) is queued
+    // anew when asked for, instead of waiting forever.
+    let third = s
+        .report_call(
+            call(
+                "+1 415 555 0000",
+                "+1 415 555 0303",
+                T0 + Duration::hours(2),
+                None,
+            ),
+            T0,
+        )
+        .await
+        .expect("call")
+        .record
+        .call;
+    let r_third = recording_for(third.id);
+    s.add_recording(r_third.clone(), false, None, T0)
+        .await
+        .expect("recording");
+    let job = s
+        .request_transcript(r_third.id, T0)
+        .await
+        .expect("queued")
+        .job
+        .expect("job");
+    let claimed = s
+        .claim(job, "w", T0, Duration::minutes(5))
+        .await
+        .expect("claim");
+    assert!(claimed.is_some());
+    s.transcript_running(r_third.id, 0.4, T0)
+        .await
+        .expect("running");
+    s.fail(job, "w", "the worker stopped while running it", None, T0)
+        .await
+        .expect("buried");
+    let shown = s
+        .transcript(r_third.id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        shown.status,
+        TranscriptStatus::Failed,
+        "not left waiting forever"
+    );
+    assert!(shown.error.is_some_and(|e| e.contains("ask for it again")));
+    assert_eq!(
+        s.recording(r_third.id)
+            .await
+            .expect("read")
+            .expect("exists")
+            .transcript_status,
+        Some(TranscriptStatus::Failed),
+        "the recording says what its transcript says"
+    );
+    let revived = s
+        .request_transcript(r_third.id, T0)
+        .await
+        .expect("queued again");
+    assert_eq!(revived.status, TranscriptStatus::Queued);
+    assert!(revived.job.is_some(), "a new job replaces the buried one");
+    assert_eq!(
+        s.request_transcript(r_third.id, T0)
+            .await
+            .expect("queued")
+            .job,
+        None
+    );
+    let search = |scope, text: &str| SearchQuery {
+        scope,
+        text: text.into(),
+        limit: 20,
+    };
+    let hits = s
+        .search_transcripts(search(ContactScope::All, "delivery address"))
+        .await
+        .expect("search");
+    assert_eq!(hits.len(), 3, "{hits:?}");
+    assert_eq!(hits[0].recording_id, r_new.id, "newest call first");
+    assert!(
+        hits[0].snippet.contains("[DELIVERY address]"),
+        "{}",
+        hits[0].snippet
+    );
+    assert_eq!(hits[1].speaker, "Maria Lopez");
+    assert!(hits[1].start < hits[2].start, "a call's hits in time order");
+    assert_eq!(hits[1].conversation_id, older.conversation_id);
+    let scoped = s
+        .search_transcripts(search(ContactScope::AssignedTo(ana.id), "delivery address"))
+        .await
+        .expect("search");
+    assert_eq!(scoped.len(), 2);
+    assert!(scoped.iter().all(|h| h.recording_id == r_old.id));
+    assert!(
+        s.search_transcripts(search(ContactScope::All, "address delivery"))
+            .await
+            .expect("search")
+            .is_empty()
+    );
+    assert!(
+        s.search_transcripts(search(ContactScope::All, "\" OR *"))
+            .await
+            .expect("no syntax")
+            .is_empty()
+    );
+    assert!(
+        s.search_transcripts(search(ContactScope::All, "  "))
+            .await
+            .expect("blank")
+            .is_empty()
+    );
+
+    // Deleting the conversation leaves nothing to find.
+    s.delete_conversation(older.conversation_id, T0)
+        .await
+        .expect("deleted");
+    let left = s
+        .search_transcripts(search(ContactScope::All, "delivery"))
+        .await
+        .expect("search");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].recording_id, r_new.id);
+    assert_eq!(s.transcript(r_old.id).await.expect("read"), None);
+}

@@ -1,0 +1,212 @@
+//! What the inbox's search box matches, decided once for every backend.
+
+use callvault_core::contact::fold_for_search;
+use callvault_core::phone::{Region, search_digits};
+
+/// Search text as the store reads it: contacts match when every word is the start of a word of
+/// their name (ignoring case and accents, in any order: "martin elo" finds "Élodie Martin"), or
+/// when their number's E.164 digits contain `digits` (a phone-like query in any format: the
+/// full number, the national form, the last four digits or more).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchText {
+    words: Vec<String>,
+    digits: Option<String>,
+}
+
+impl SearchText {
+    /// Words beyond this many are ignored: a name is rarely longer, and each word costs the
+    /// index a lookup.
+    pub const MAX_WORDS: usize = 8;
+
+    #[must_use]
+    pub fn new(typed: &str, region: Region) -> Self {
+        let folded = fold_for_search(typed);
+        let mut words: Vec<String> = Vec::new();
+        for word in folded.split(' ').filter(|w| !w.is_empty()) {
+            // "ann anna" needs only "anna": a shorter word that starts another adds nothing.
+            if words.iter().any(|w| w.starts_with(word)) {
+                continue;
+            }
+            words.retain(|w| !word.starts_with(w.as_str()));
+            words.push(word.to_owned());
+        }
+        words.truncate(Self::MAX_WORDS);
+        Self {
+            words,
+            digits: search_digits(typed, region),
+        }
+    }
+
+    /// The folded words, each to be the start of a word of the name.
+    #[must_use]
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// Digits to find inside the number, when the text looks like (part of) one.
+    #[must_use]
+    pub fn digits(&self) -> Option<&str> {
+        self.digits.as_deref()
+    }
+
+    /// Text with neither a word nor digits ("--") matches no one.
+    #[must_use]
+    pub fn matches_nothing(&self) -> bool {
+        self.words.is_empty() && self.digits.is_none()
+    }
+
+    /// The rule itself, for a folded name and a number's digits: what every backend's index
+    /// must agree with.
+    #[must_use]
+    pub fn matches(&self, folded_name: &str, phone_digits: &str) -> bool {
+        let by_name = !self.words.is_empty()
+            && self
+                .words
+                .iter()
+                .all(|w| folded_name.split(' ').any(|n| n.starts_with(w.as_str())));
+        let by_digits = self
+            .digits
+            .as_deref()
+            .is_some_and(|d| phone_digits.contains(d));
+        by_name || by_digits
+    }
+}
+
+/// Words of a transcript a search snippet shows at most; longer text is cut around the match.
+const SNIPPET_WORDS: usize = 16;
+
+/// A search hit's text with the matched phrase in [brackets], cut to about
+/// [`SNIPPET_WORDS`] words around it with "…" where text was left out. Words compare as search
+/// folds them (case and accents ignored); the text keeps its own spelling. Every backend marks
+/// snippets here, so they read the same whichever found them.
+#[must_use]
+pub fn mark_phrase(text: &str, phrase: &str) -> String {
+    let wanted: Vec<String> = fold_for_search(phrase)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let words = word_spans(text);
+    let found = (!wanted.is_empty() && words.len() >= wanted.len())
+        .then(|| {
+            (0..=words.len() - wanted.len()).find(|&i| {
+                wanted
+                    .iter()
+                    .zip(&words[i..])
+                    .all(|(w, &(a, b))| fold_for_search(&text[a..b]) == *w)
+            })
+        })
+        .flatten();
+    let (first, last) = match found {
+        Some(i) => (i, i + wanted.len() - 1),
+        None => (0, 0),
+    };
+    let (from, to) = if words.len() <= SNIPPET_WORDS {
+        (0, words.len())
+    } else {
+        let from = first.saturating_sub(4).min(words.len() - SNIPPET_WORDS);
+        (from, (from + SNIPPET_WORDS).max(last + 1).min(words.len()))
+    };
+    let start = if from == 0 { 0 } else { words[from].0 };
+    let end = if to == words.len() {
+        text.len()
+    } else {
+        words[to - 1].1
+    };
+    let mut out = String::with_capacity(end - start + 8);
+    if from > 0 {
+        out.push('…');
+    }
+    match found {
+        Some(_) => {
+            let (a, b) = (words[first].0, words[last].1);
+            out.push_str(&text[start..a]);
+            out.push('[');
+            out.push_str(&text[a..b]);
+            out.push(']');
+            out.push_str(&text[b..end]);
+        }
+        None => out.push_str(&text[start..end]),
+    }
+    if to < words.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// Byte ranges of the words (runs of letters, digits and their accents) of `text`.
+fn word_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        let in_word = c.is_alphanumeric()
+            || (start.is_some() && unicode_normalization::char::is_combining_mark(c));
+        match (in_word, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                spans.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        spans.push((s, text.len()));
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippets_mark_the_phrase_however_it_is_spelled() {
+        assert_eq!(
+            mark_phrase("What is the DELIVERY address, please?", "delivery address"),
+            "What is the [DELIVERY address], please?"
+        );
+        assert_eq!(mark_phrase("Ça coûte trop", "cout"), "Ça coûte trop");
+        assert_eq!(mark_phrase("Ça coûte trop", "coute"), "Ça [coûte] trop");
+        let long = (1..=40)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(
+            mark_phrase(&long, "w20 w21"),
+            "…w16 w17 w18 w19 [w20 w21] w22 w23 w24 w25 w26 w27 w28 w29 w30 w31…"
+        );
+        assert_eq!(mark_phrase("", "x"), "");
+    }
+
+    fn text(q: &str) -> SearchText {
+        SearchText::new(q, Region::us())
+    }
+
+    #[test]
+    fn names_match_by_word_starts_in_any_order_and_any_accent() {
+        let name = fold_for_search("Élodie Martin");
+        for q in ["elodie", "Elodie M", "martin elodie", "ÉLO", "mart"] {
+            assert!(text(q).matches(&name, "14155550100"), "{q}");
+        }
+        for q in ["lodie", "elodie x", "martina"] {
+            assert!(!text(q).matches(&name, "14155550100"), "{q}");
+        }
+        assert!(text("garcia").matches(&fold_for_search("José García"), ""));
+    }
+
+    #[test]
+    fn numbers_match_in_any_typed_form() {
+        for q in ["(415) 555-0100", "+1 415 555 0100", "0100", "555 0100"] {
+            assert!(text(q).matches("", "14155550100"), "{q}");
+        }
+        assert!(!text("0199").matches("", "14155550100"));
+    }
+
+    #[test]
+    fn redundant_words_are_dropped_and_empty_text_matches_nothing() {
+        assert_eq!(text("ann anna an").words(), ["anna"]);
+        assert!(text(" -- ").matches_nothing());
+        assert!(!text("--").matches("a b", "123"));
+    }
+}

@@ -1,0 +1,96 @@
+//! Running the real binary: a command on a data folder, and `serve` until it is dropped.
+
+#![allow(dead_code, reason = "each test file uses part of the harness")]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// The speech model the test command installed.
+pub fn test_model() -> String {
+    std::env::var("CALLVAULT_TEST_MODEL")
+        .expect("CALLVAULT_TEST_MODEL names a Whisper model folder (the test command sets it)")
+}
+
+/// The binary on a data folder, with the installed model named explicitly: a server on the
+/// default model folder would install the model on its first start.
+pub fn callvault(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_callvault"));
+    cmd.env_remove("CALLVAULT_CONFIG")
+        .env("CALLVAULT_DATA_DIR", data_dir)
+        .env("CALLVAULT_ASR_MODEL", test_model())
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(name)
+}
+
+/// A running `callvault serve`, its address, and what it printed before serving.
+pub struct Running {
+    pub child: Child,
+    pub base: String,
+    pub printed: Vec<String>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn serve(data_dir: &Path) -> Running {
+    serve_with(callvault(data_dir))
+}
+
+pub fn serve_with(mut command: Command) -> Running {
+    let mut child = command
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("callvault starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut printed = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        if let Some(base) = line.strip_prefix("callvault: serving on ") {
+            return Running {
+                child,
+                base: base.to_owned(),
+                printed,
+            };
+        }
+        printed.push(line);
+    }
+    let status = child.wait();
+    panic!("callvault exited ({status:?}) before serving; it printed {printed:?}");
+}
+
+pub fn run_with_stdin(cmd: &mut Command, stdin: &str) -> std::process::Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("writes");
+    child.wait_with_output().expect("finishes")
+}
+
+pub async fn status_of(url: &str, token: Option<&str>) -> u16 {
+    let mut req = reqwest::Client::new().get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+}
