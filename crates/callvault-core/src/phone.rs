@@ -115,9 +115,15 @@ impl From<E164> for String {
     }
 }
 
+/// Digits from this many on are a number typed from its start, whose leading zeros are a
+/// trunk or international prefix; shorter ones are a fragment ("0100", the last four digits)
+/// whose zeros count.
+const TYPED_FROM_START: usize = 7;
+
 /// The digit string an inbox query should look for inside stored numbers, if the query is
-/// phone-like: a full number in any format becomes its E.164 digits; a fragment ("555 0100")
-/// keeps its digits, without a leading trunk or international prefix of zeros.
+/// phone-like: a full number in any format becomes its E.164 digits; a fragment ("555 0100",
+/// "0100") keeps its digits; a longer one loses a leading trunk or international prefix of
+/// zeros ("020 7946" looks for 207946).
 #[must_use]
 pub fn search_digits(query: &str, region: Region) -> Option<String> {
     let digits: String = query.chars().filter(char::is_ascii_digit).collect();
@@ -127,8 +133,12 @@ pub fn search_digits(query: &str, region: Region) -> Option<String> {
     if let Ok(full) = E164::parse(query, region) {
         return Some(full.digits().to_owned());
     }
-    let fragment = digits.trim_start_matches('0');
-    (!fragment.is_empty()).then(|| fragment.to_owned())
+    let fragment = if digits.len() >= TYPED_FROM_START {
+        digits.trim_start_matches('0')
+    } else {
+        &digits
+    };
+    (fragment.len() >= 3).then(|| fragment.to_owned())
 }
 
 /// True when the text is made only of what people type in phone numbers.
@@ -203,5 +213,12 @@ mod tests {
         assert_eq!(search_digits("Alice", r), None);
         assert_eq!(search_digits("Room 101", r), None);
         assert_eq!(search_digits("41", r), None);
+        assert_eq!(
+            search_digits("0100", r).as_deref(),
+            Some("0100"),
+            "the last four digits"
+        );
+        assert_eq!(search_digits("020 7946", r).as_deref(), Some("207946"));
+        assert_eq!(search_digits("000", r).as_deref(), Some("000"));
     }
 }

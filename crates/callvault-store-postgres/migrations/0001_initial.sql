@@ -48,9 +48,33 @@ CREATE TABLE contacts (
     created_at   timestamptz NOT NULL
 );
 CREATE INDEX contacts_by_name ON contacts (name_folded, id);
--- Names by the start of each word ('elo':* finds "Élodie"), numbers by any three digits or more.
-CREATE INDEX contacts_words ON contacts USING gin (array_to_tsvector(string_to_array(name_folded, ' ')));
+-- Numbers by any three digits or more.
 CREATE INDEX contacts_digits ON contacts USING gin (phone_digits gin_trgm_ops);
+
+-- Names by the start of each word: every word of every folded name, so a prefix is a range of
+-- this B-tree, and how many contacts it matches can be counted (up to a cap) cheaply before
+-- choosing a plan. Kept by the trigger below.
+CREATE TABLE contact_words (
+    word       text COLLATE "C" NOT NULL,
+    contact_id uuid NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+    PRIMARY KEY (word, contact_id)
+);
+CREATE INDEX contact_words_contact ON contact_words (contact_id);
+
+CREATE FUNCTION contact_words_follow_name() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        DELETE FROM contact_words WHERE contact_id = NEW.id;
+    END IF;
+    INSERT INTO contact_words (word, contact_id)
+        SELECT DISTINCT w, NEW.id FROM unnest(string_to_array(NEW.name_folded, ' ')) AS w
+        WHERE w <> ''
+        ON CONFLICT DO NOTHING;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER contacts_words
+    AFTER INSERT OR UPDATE OF name_folded ON contacts
+    FOR EACH ROW EXECUTE FUNCTION contact_words_follow_name();
 
 -- At most one conversation per contact. activity_at orders the inbox: the last message's time,
 -- or the creation time while the conversation is empty.
@@ -66,9 +90,10 @@ CREATE TABLE conversations (
     search_name          text COLLATE "C" NOT NULL DEFAULT '',
     phone_digits         text NOT NULL DEFAULT ''
 );
-CREATE INDEX conversations_activity ON conversations (activity_at DESC, id DESC);
+-- The walk down the inbox tests the copies of the contact's words from the index alone.
+CREATE INDEX conversations_activity ON conversations (activity_at DESC, id DESC)
+    INCLUDE (last_message_channel, search_name, phone_digits);
 CREATE INDEX conversations_channel ON conversations (last_message_channel, activity_at DESC, id DESC);
-CREATE INDEX conversations_words ON conversations USING gin (array_to_tsvector(string_to_array(search_name, ' ')));
 CREATE INDEX conversations_digits ON conversations USING gin (phone_digits gin_trgm_ops);
 
 CREATE FUNCTION conversation_copies_contact() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -236,9 +261,26 @@ CREATE TABLE transcript_segments (
     speaker       text NOT NULL,
     text          text NOT NULL,
     search        tsvector NOT NULL,
+    -- When the call started, and its contact (kept by the trigger below): hits are ordered
+    -- newest call first, and a restricted user's scope is checked, without joins.
+    call_started_at timestamptz NOT NULL,
+    contact_id      uuid NOT NULL,
     UNIQUE (transcript_id, idx)
 );
 CREATE INDEX transcript_segments_search ON transcript_segments USING gin (search);
+CREATE INDEX transcript_segments_newest ON transcript_segments (call_started_at DESC, start_ms);
+CREATE INDEX transcript_segments_contact ON transcript_segments (contact_id, call_started_at DESC);
+
+CREATE FUNCTION segment_takes_call() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT k.started_at, k.contact_id INTO NEW.call_started_at, NEW.contact_id
+    FROM transcripts t JOIN recordings r ON r.id = t.recording_id JOIN calls k ON k.id = r.call_id
+    WHERE t.id = NEW.transcript_id;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER transcript_segments_from_call
+    BEFORE INSERT ON transcript_segments
+    FOR EACH ROW EXECUTE FUNCTION segment_takes_call();
 
 -- The durable queue. A finished job is deleted; a job out of attempts stays as 'dead' with its error.
 CREATE TABLE jobs (

@@ -15,9 +15,12 @@ use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::codec::{Db, RowExt, conflict_on_unique};
-use crate::inbox::push_text_test;
+use crate::inbox::{count_matches, pin_plan, push_hits, push_text_test};
 use crate::rows::{contact_columns, contact_from_row, contact_in};
 use crate::steps::{assign, ensure_conversation, insert_contact, purge_conversation};
+
+/// Up to this many matching contacts are fetched from the indexes (see `inbox`).
+const FEW_CONTACTS: i64 = 4_000;
 
 #[async_trait]
 impl ContactStore for PostgresStore {
@@ -47,6 +50,14 @@ impl ContactStore for PostgresStore {
                 next: None,
             });
         }
+        let mut tx = self.pool.begin().await.db()?;
+        let from_indexes = match &query.text {
+            Some(text) => {
+                pin_plan(&mut tx, true).await?;
+                count_matches(&mut tx, text).await? <= FEW_CONTACTS
+            }
+            None => false,
+        };
         let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(concat!(
             "SELECT ",
             contact_columns!(),
@@ -60,8 +71,14 @@ impl ContactStore for PostgresStore {
             .push(")");
         }
         if let Some(text) = &query.text {
-            sql.push(" AND ");
-            push_text_test(&mut sql, text, "c.name_folded", "c.phone_digits");
+            if from_indexes {
+                sql.push(" AND c.id IN (");
+                push_hits(&mut sql, text);
+                sql.push(")");
+            } else {
+                sql.push(" AND ");
+                push_text_test(&mut sql, text, "c.name_folded", "c.phone_digits");
+            }
         }
         if let Some(after) = &query.after {
             sql.push(" AND (c.name_folded, c.id) > (")
@@ -72,7 +89,8 @@ impl ContactStore for PostgresStore {
         }
         sql.push(" ORDER BY c.name_folded, c.id LIMIT ")
             .push_bind(i64::from(limit) + 1);
-        let rows = sql.build().fetch_all(&self.pool).await.db()?;
+        let rows = sql.build().fetch_all(&mut *tx).await.db()?;
+        tx.commit().await.db()?;
         let mut items = Vec::with_capacity(rows.len());
         let mut last_folded = String::new();
         for row in rows.iter().take(limit as usize) {

@@ -1,7 +1,16 @@
-//! The inbox list: one statement built for the filters a request has, so PostgreSQL's planner
-//! can choose among the indexes (the inbox's order, the channel's, a user's own copy of the
-//! inbox in `contact_assignments`, and GIN indexes for names and numbers); pages are keyset
-//! seeks.
+//! The inbox list, one statement built for the filters a request has:
+//!
+//! - no search: a walk down the inbox in order (`conversations_activity`, or
+//!   `conversations_channel` for a channel, or, for a user who sees only their contacts, their
+//!   own copy of it, `contact_assignments_inbox`), a keyset seek for later pages;
+//! - a search that few contacts match: those contacts, from the word table (a B-tree range
+//!   per word) and the digits' trigram index, sorted;
+//! - a search that many match: the same walk as without one, testing each entry's copy of its
+//!   contact's words, which soon fills a page.
+//!
+//! Which of the last two is decided by counting the indexes' matches up to [`FEW`]: the
+//! planner's own estimates for word prefixes and digit fragments are too rough to trust with
+//! a choice between a millisecond and a second. The plan is then pinned for the statement.
 
 use callvault_core::conversation::Channel;
 use callvault_core::permissions::ContactScope;
@@ -10,15 +19,91 @@ use callvault_store::{
     MAX_PAGE, SearchText, StoreResult,
 };
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use crate::codec::{Db, RowExt, opt_enum_col};
 use crate::rows::e164;
 
-/// Adds the text test on a table's `{name}` (folded words) and `{digits}` columns: every word
-/// starts a word of the name, or the number contains the digits (see [`SearchText`]). Each
-/// half is answered by a GIN index: the words as a `tsvector` of exactly the stored words
-/// (`'elo':*` finds "elodie"), the digits by trigrams.
+/// Up to this many matching contacts are fetched from the indexes and sorted; beyond it a
+/// walk down the inbox finds a page sooner.
+const FEW: i64 = 4_000;
+
+/// The shortest digit string the trigram index can look up.
+const MIN_INDEXED_DIGITS: usize = 3;
+
+fn prefix_pattern(word: &str) -> String {
+    // Folded words hold only letters and digits: no LIKE wildcards to escape.
+    format!("{word}%")
+}
+
+/// How many contacts the text matches, counted from the indexes, up to `FEW + 1`. Runs in
+/// the caller's transaction, where sequential scans are off (the trigram index answers only
+/// as a bitmap, which the planner might otherwise pass over).
+pub(crate) async fn count_matches(conn: &mut PgConnection, text: &SearchText) -> StoreResult<i64> {
+    let mut total = 0;
+    if !text.words().is_empty() {
+        // Every word must match: the rarest bounds the count.
+        let mut least = i64::MAX;
+        for word in text.words() {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM contact_words WHERE word LIKE $1 LIMIT $2) s",
+            )
+            .bind(prefix_pattern(word))
+            .bind(FEW + 1)
+            .fetch_one(&mut *conn)
+            .await
+            .db()?;
+            least = least.min(n);
+        }
+        total += least;
+    }
+    if let Some(digits) = text.digits() {
+        if digits.len() < MIN_INDEXED_DIGITS {
+            return Ok(FEW + 1);
+        }
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM contacts WHERE phone_digits LIKE $1 LIMIT $2) s",
+        )
+        .bind(format!("%{digits}%"))
+        .bind(FEW + 1)
+        .fetch_one(&mut *conn)
+        .await
+        .db()?;
+        total += n;
+    }
+    Ok(total)
+}
+
+/// Adds a query for the ids of the contacts the text matches, from the indexes.
+pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText) {
+    let mut first = true;
+    if !text.words().is_empty() {
+        sql.push("(");
+        for (i, word) in text.words().iter().enumerate() {
+            if i > 0 {
+                sql.push(" INTERSECT ");
+            }
+            sql.push("SELECT contact_id FROM contact_words WHERE word LIKE ")
+                .push_bind(prefix_pattern(word));
+        }
+        sql.push(")");
+        first = false;
+    }
+    if let Some(digits) = text.digits() {
+        if !first {
+            sql.push(" UNION ");
+        }
+        sql.push("SELECT id FROM contacts WHERE phone_digits LIKE ")
+            .push_bind(format!("%{digits}%"));
+        first = false;
+    }
+    if first {
+        sql.push("SELECT NULL::uuid WHERE false");
+    }
+}
+
+/// Adds the text test on a row's `{name}` (folded words) and `{digits}` columns: every word
+/// starts a word of the name, or the number contains the digits (see [`SearchText`]).
 pub(crate) fn push_text_test(
     sql: &mut QueryBuilder<Postgres>,
     text: &SearchText,
@@ -28,18 +113,15 @@ pub(crate) fn push_text_test(
     sql.push("(");
     let mut any = false;
     if !text.words().is_empty() {
-        // Folded words hold only letters and digits: quoted, they are tsquery lexemes as typed.
-        let query = text
-            .words()
-            .iter()
-            .map(|w| format!("'{w}':*"))
-            .collect::<Vec<_>>()
-            .join(" & ");
-        sql.push(format!(
-            "array_to_tsvector(string_to_array({name}, ' ')) @@ "
-        ))
-        .push_bind(query)
-        .push("::tsquery");
+        sql.push("(");
+        for (i, word) in text.words().iter().enumerate() {
+            if i > 0 {
+                sql.push(" AND ");
+            }
+            sql.push(format!("(' ' || {name}) LIKE "))
+                .push_bind(format!("% {word}%"));
+        }
+        sql.push(")");
         any = true;
     }
     if let Some(d) = text.digits() {
@@ -56,6 +138,17 @@ pub(crate) fn push_text_test(
     sql.push(")");
 }
 
+/// Pins the plan for the rest of the transaction: from the indexes, or a walk in order.
+pub(crate) async fn pin_plan(conn: &mut PgConnection, from_indexes: bool) -> StoreResult<()> {
+    let settings = if from_indexes {
+        "SET LOCAL enable_seqscan = off"
+    } else {
+        "SET LOCAL enable_bitmapscan = off"
+    };
+    sqlx::query(settings).execute(&mut *conn).await.db()?;
+    Ok(())
+}
+
 /// Adds `AND (at, id) < cursor` on the given columns.
 fn push_after(
     sql: &mut QueryBuilder<Postgres>,
@@ -69,6 +162,13 @@ fn push_after(
             .push(", ")
             .push_bind(after.id.0)
             .push(")");
+    }
+}
+
+fn push_channel(sql: &mut QueryBuilder<Postgres>, channel: Option<Channel>) {
+    if let Some(channel) = channel {
+        sql.push(" AND v.last_message_channel = ")
+            .push_bind(channel.as_str());
     }
 }
 
@@ -98,10 +198,46 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
             next: None,
         });
     }
+    let mut tx = pool.begin().await.db()?;
+    let from_indexes = match &query.text {
+        Some(text) => {
+            pin_plan(&mut tx, true).await?;
+            count_matches(&mut tx, text).await? <= FEW
+        }
+        None => false,
+    };
+    if query.text.is_some() && !from_indexes {
+        // Re-pinned: the walk, not a bitmap of every match.
+        sqlx::query("SET LOCAL enable_seqscan = on")
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        pin_plan(&mut tx, false).await?;
+    }
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(COLUMNS);
-    let (at, id) = match query.scope {
-        // Their own copy of the inbox, in order, from one index.
-        ContactScope::AssignedTo(user) => {
+    match (&query.text, query.scope) {
+        (Some(text), scope) if from_indexes => {
+            sql.push(" FROM (");
+            push_hits(&mut sql, text);
+            sql.push(
+                ") AS hits(contact_id)
+                 JOIN conversations v ON v.contact_id = hits.contact_id
+                 JOIN contacts c ON c.id = v.contact_id WHERE true",
+            );
+            if let ContactScope::AssignedTo(user) = scope {
+                sql.push(
+                    " AND EXISTS (SELECT 1 FROM contact_assignments a
+                                  WHERE a.contact_id = c.id AND a.user_id = ",
+                )
+                .push_bind(user.0)
+                .push(")");
+            }
+            push_channel(&mut sql, query.channel);
+            push_after(&mut sql, query.after, "v.activity_at", "v.id");
+            sql.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
+                .push_bind(i64::from(limit) + 1);
+        }
+        (text, ContactScope::AssignedTo(user)) => {
             sql.push(
                 " FROM contact_assignments a
                   JOIN conversations v ON v.id = a.conversation_id
@@ -109,25 +245,36 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
                   WHERE a.conversation_id IS NOT NULL AND a.user_id = ",
             )
             .push_bind(user.0);
-            ("a.activity_at", "a.conversation_id")
+            push_channel(&mut sql, query.channel);
+            if let Some(text) = text {
+                sql.push(" AND ");
+                push_text_test(&mut sql, text, "v.search_name", "v.phone_digits");
+            }
+            push_after(&mut sql, query.after, "a.activity_at", "a.conversation_id");
+            sql.push(" ORDER BY a.activity_at DESC, a.conversation_id DESC LIMIT ")
+                .push_bind(i64::from(limit) + 1);
         }
-        ContactScope::All => {
-            sql.push(" FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE true");
-            ("v.activity_at", "v.id")
+        (text, ContactScope::All) => {
+            // The walk reads keys and the copies of the contact's words from the index alone;
+            // only the page is then joined.
+            sql.push(" FROM (SELECT v.id FROM conversations v WHERE true");
+            push_channel(&mut sql, query.channel);
+            if let Some(text) = text {
+                sql.push(" AND ");
+                push_text_test(&mut sql, text, "v.search_name", "v.phone_digits");
+            }
+            push_after(&mut sql, query.after, "v.activity_at", "v.id");
+            sql.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
+                .push_bind(i64::from(limit) + 1)
+                .push(
+                    ") page JOIN conversations v ON v.id = page.id
+                     JOIN contacts c ON c.id = v.contact_id
+                     ORDER BY v.activity_at DESC, v.id DESC",
+                );
         }
-    };
-    if let Some(channel) = query.channel {
-        sql.push(" AND v.last_message_channel = ")
-            .push_bind(channel.as_str());
     }
-    if let Some(text) = &query.text {
-        sql.push(" AND ");
-        push_text_test(&mut sql, text, "v.search_name", "v.phone_digits");
-    }
-    push_after(&mut sql, query.after, at, id);
-    sql.push(format!(" ORDER BY {at} DESC, {id} DESC LIMIT "))
-        .push_bind(i64::from(limit) + 1);
-    let rows = sql.build().fetch_all(pool).await.db()?;
+    let rows = sql.build().fetch_all(&mut *tx).await.db()?;
+    tx.commit().await.db()?;
     let mut items = rows
         .iter()
         .map(summary_from_row)

@@ -179,6 +179,15 @@ impl Tables for PostgresStore {
             tx: self.write().await?,
         }))
     }
+
+    async fn analyze(&self) -> StoreResult<()> {
+        // VACUUM too: index-only scans need the visibility map a bulk load leaves empty.
+        sqlx::query("VACUUM (ANALYZE)")
+            .execute(&self.pool)
+            .await
+            .db()?;
+        Ok(())
+    }
 }
 
 struct PostgresImport {

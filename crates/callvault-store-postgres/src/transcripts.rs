@@ -15,7 +15,12 @@ use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::codec::{Db, RowExt, enum_col};
+use crate::inbox::pin_plan;
 use crate::steps::{request_transcript_in, transcript_status};
+
+/// Up to this many hits are ordered from the index; a phrase with more is found walking the
+/// segments newest first.
+const FEW_HITS: i64 = 2_000;
 
 impl PostgresStore {
     /// Moves a transcript that is queued or running to `status`, setting its progress and
@@ -213,27 +218,74 @@ impl TranscriptStore for PostgresStore {
         if query.text.split_whitespace().next().is_none() {
             return Ok(Vec::new());
         }
+        let mut tx = self.pool.begin().await.db()?;
+        pin_plan(&mut tx, true).await?;
+        let hits: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM transcript_segments
+                                   WHERE search @@ phraseto_tsquery('simple', unaccent($1))
+                                   LIMIT $2) s",
+        )
+        .bind(&query.text)
+        .bind(FEW_HITS + 1)
+        .fetch_one(&mut *tx)
+        .await
+        .db()?;
+        let few = hits <= FEW_HITS;
+        if !few {
+            sqlx::query("SET LOCAL enable_seqscan = on")
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            pin_plan(&mut tx, false).await?;
+        }
+        // The hits are chosen and ordered from the segments alone (each carries its call's
+        // start and contact); only the page is joined. A phrase with few hits is ordered from
+        // the GIN index; one with many is found walking the segments newest call first (a
+        // restricted user's: theirs), where a page fills soon. The plan is pinned: the
+        // planner's guess at a phrase's frequency is too rough to choose between them.
         let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
             "SELECT r.id AS recording_id, k.conversation_id, k.id AS call_id, c.name AS contact_name,
                     k.started_at, s.start_ms, s.end_ms, s.speaker, s.text
-             FROM transcript_segments s
-             JOIN transcripts t ON t.id = s.transcript_id
-             JOIN recordings r ON r.id = t.recording_id
-             JOIN calls k ON k.id = r.call_id
-             JOIN contacts c ON c.id = k.contact_id
-             WHERE s.search @@ phraseto_tsquery('simple', unaccent(",
+             FROM (SELECT s.transcript_id, s.start_ms, s.end_ms, s.speaker, s.text,
+                          s.call_started_at",
         );
-        sql.push_bind(query.text.clone()).push("))");
-        if let ContactScope::AssignedTo(user) = query.scope {
-            sql.push(
-                " AND EXISTS (SELECT 1 FROM contact_assignments a WHERE a.contact_id = c.id AND a.user_id = ",
-            )
-            .push_bind(user.0)
-            .push(")");
+        match (few, query.scope) {
+            (false, ContactScope::AssignedTo(user)) => {
+                sql.push(
+                    " FROM contact_assignments a
+                      JOIN transcript_segments s ON s.contact_id = a.contact_id
+                      WHERE a.user_id = ",
+                )
+                .push_bind(user.0);
+            }
+            (true, ContactScope::AssignedTo(user)) => {
+                sql.push(
+                    " FROM transcript_segments s
+                      WHERE EXISTS (SELECT 1 FROM contact_assignments a
+                                    WHERE a.contact_id = s.contact_id AND a.user_id = ",
+                )
+                .push_bind(user.0)
+                .push(")");
+            }
+            (_, ContactScope::All) => {
+                sql.push(" FROM transcript_segments s WHERE true");
+            }
         }
-        sql.push(" ORDER BY k.started_at DESC, s.start_ms LIMIT ")
-            .push_bind(i64::from(query.limit.clamp(1, MAX_SEARCH_HITS)));
-        let rows = sql.build().fetch_all(&self.pool).await.db()?;
+        sql.push(" AND s.search @@ phraseto_tsquery('simple', unaccent(")
+            .push_bind(query.text.clone())
+            .push("))");
+        sql.push(" ORDER BY s.call_started_at DESC, s.start_ms LIMIT ")
+            .push_bind(i64::from(query.limit.clamp(1, MAX_SEARCH_HITS)))
+            .push(
+                ") s
+                 JOIN transcripts t ON t.id = s.transcript_id
+                 JOIN recordings r ON r.id = t.recording_id
+                 JOIN calls k ON k.id = r.call_id
+                 JOIN contacts c ON c.id = k.contact_id
+                 ORDER BY s.call_started_at DESC, s.start_ms",
+            );
+        let rows = sql.build().fetch_all(&mut *tx).await.db()?;
+        tx.commit().await.db()?;
         rows.iter()
             .map(|r| {
                 Ok(SearchHit {

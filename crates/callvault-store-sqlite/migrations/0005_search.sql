@@ -55,6 +55,12 @@ ALTER TABLE conversations ADD COLUMN phone_digits TEXT NOT NULL DEFAULT '';
 UPDATE conversations SET (search_name, phone_digits) =
     (SELECT c.name_folded, c.phone_digits FROM contacts c WHERE c.id = conversations.contact_id);
 
+-- The walk down the inbox tests these copies from the index alone, visiting only the rows it
+-- keeps.
+DROP INDEX conversations_activity;
+CREATE INDEX conversations_activity
+    ON conversations (activity_at DESC, id DESC, last_message_channel, search_name, phone_digits);
+
 CREATE TRIGGER conversations_copy_contact AFTER INSERT ON conversations BEGIN
     UPDATE conversations SET (search_name, phone_digits) =
         (SELECT c.name_folded, c.phone_digits FROM contacts c WHERE c.id = new.contact_id)
@@ -89,4 +95,24 @@ END;
 CREATE TRIGGER conversations_to_assignments_delete AFTER DELETE ON conversations BEGIN
     UPDATE contact_assignments SET conversation_id = NULL, activity_at = NULL
     WHERE contact_id = old.contact_id;
+END;
+
+-- Transcript search orders hits by when their call started: each segment carries that time
+-- and its contact (for a restricted user's search), so ordering needs no joins.
+ALTER TABLE transcript_segments ADD COLUMN call_started_at INTEGER;
+ALTER TABLE transcript_segments ADD COLUMN contact_id TEXT;
+UPDATE transcript_segments SET (call_started_at, contact_id) =
+    (SELECT k.started_at, k.contact_id FROM transcripts t
+     JOIN recordings r ON r.id = t.recording_id JOIN calls k ON k.id = r.call_id
+     WHERE t.id = transcript_segments.transcript_id);
+CREATE INDEX transcript_segments_newest ON transcript_segments (call_started_at DESC, start_ms);
+CREATE INDEX transcript_segments_contact ON transcript_segments (contact_id, call_started_at DESC);
+
+CREATE TRIGGER transcript_segments_take_call AFTER INSERT ON transcript_segments
+WHEN new.call_started_at IS NULL BEGIN
+    UPDATE transcript_segments SET (call_started_at, contact_id) =
+        (SELECT k.started_at, k.contact_id FROM transcripts t
+         JOIN recordings r ON r.id = t.recording_id JOIN calls k ON k.id = r.call_id
+         WHERE t.id = new.transcript_id)
+    WHERE id = new.id;
 END;

@@ -121,6 +121,15 @@ impl Tables for SqliteStore {
             tx: self.write().await?,
         }))
     }
+
+    async fn analyze(&self) -> StoreResult<()> {
+        // A sample per index is enough for the planner, and keeps this quick on big tables.
+        sqlx::raw_sql("PRAGMA analysis_limit = 1000; ANALYZE;")
+            .execute(&self.writer)
+            .await
+            .db()?;
+        Ok(())
+    }
 }
 
 struct SqliteImport {

@@ -17,6 +17,10 @@ use crate::SqliteStore;
 use crate::codec::{Db, RowExt, enum_col, ms};
 use crate::steps::{request_transcript_in, transcript_status};
 
+/// Up to this many hits are ordered from the index; a phrase with more is found walking the
+/// segments newest first, where a page fills soon.
+const FEW_HITS: i64 = 2_000;
+
 /// A phrase as FTS5 reads it: quoted, so nothing typed is taken as query syntax.
 fn phrase(text: &str) -> Option<String> {
     let words: Vec<&str> = text.split_whitespace().collect();
@@ -200,28 +204,78 @@ impl TranscriptStore for SqliteStore {
         let Some(phrase) = phrase(&query.text) else {
             return Ok(Vec::new());
         };
+        let mut conn = self.reader.acquire().await.db()?;
+        let hits: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT rowid FROM transcript_segments_fts
+                                   WHERE transcript_segments_fts MATCH ? LIMIT ?)",
+        )
+        .bind(&phrase)
+        .bind(FEW_HITS + 1)
+        .fetch_one(&mut *conn)
+        .await
+        .db()?;
+        // The hits are chosen and ordered from the segments alone (each carries its call's
+        // start and contact); only the page is joined to its call and contact. A phrase with
+        // few hits is ordered from them; one with many is found walking the segments newest
+        // call first (a restricted user's: theirs), testing each against the hits, which the
+        // unary + keeps SQLite from using to look rows up instead.
         let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
             "SELECT r.id AS recording_id, k.conversation_id, k.id AS call_id, c.name AS contact_name,
                     k.started_at, s.start_ms, s.end_ms, s.speaker, s.text
-             FROM transcript_segments_fts f
-             JOIN transcript_segments s ON s.id = f.rowid
-             JOIN transcripts t ON t.id = s.transcript_id
-             JOIN recordings r ON r.id = t.recording_id
-             JOIN calls k ON k.id = r.call_id
-             JOIN contacts c ON c.id = k.contact_id
-             WHERE transcript_segments_fts MATCH ",
+             FROM (SELECT s.id, s.transcript_id, s.start_ms, s.end_ms, s.speaker, s.text,
+                          s.call_started_at",
         );
-        sql.push_bind(phrase);
-        if let ContactScope::AssignedTo(user) = query.scope {
-            sql.push(
-                " AND EXISTS (SELECT 1 FROM contact_assignments a WHERE a.contact_id = c.id AND a.user_id = ",
-            )
-            .push_bind(user.to_string())
-            .push(")");
+        match (hits <= FEW_HITS, query.scope) {
+            (true, scope) => {
+                sql.push(
+                    " FROM transcript_segments_fts f
+                      JOIN transcript_segments s ON s.id = f.rowid
+                      WHERE transcript_segments_fts MATCH ",
+                )
+                .push_bind(phrase);
+                if let ContactScope::AssignedTo(user) = scope {
+                    sql.push(
+                        " AND EXISTS (SELECT 1 FROM contact_assignments a
+                                      WHERE a.contact_id = s.contact_id AND a.user_id = ",
+                    )
+                    .push_bind(user.to_string())
+                    .push(")");
+                }
+            }
+            (false, ContactScope::AssignedTo(user)) => {
+                sql.push(
+                    " FROM contact_assignments a CROSS JOIN transcript_segments s
+                      WHERE s.contact_id = a.contact_id AND a.user_id = ",
+                )
+                .push_bind(user.to_string())
+                .push(
+                    " AND +s.id IN (SELECT rowid FROM transcript_segments_fts
+                                    WHERE transcript_segments_fts MATCH ",
+                )
+                .push_bind(phrase)
+                .push(")");
+            }
+            (false, ContactScope::All) => {
+                sql.push(
+                    " FROM transcript_segments s
+                      WHERE +s.id IN (SELECT rowid FROM transcript_segments_fts
+                                      WHERE transcript_segments_fts MATCH ",
+                )
+                .push_bind(phrase)
+                .push(")");
+            }
         }
-        sql.push(" ORDER BY k.started_at DESC, s.start_ms LIMIT ")
-            .push_bind(i64::from(query.limit.clamp(1, MAX_SEARCH_HITS)));
-        let rows = sql.build().fetch_all(&self.reader).await.db()?;
+        sql.push(" ORDER BY s.call_started_at DESC, s.start_ms LIMIT ")
+            .push_bind(i64::from(query.limit.clamp(1, MAX_SEARCH_HITS)))
+            .push(
+                ") s
+                 JOIN transcripts t ON t.id = s.transcript_id
+                 JOIN recordings r ON r.id = t.recording_id
+                 JOIN calls k ON k.id = r.call_id
+                 JOIN contacts c ON c.id = k.contact_id
+                 ORDER BY s.call_started_at DESC, s.start_ms",
+            );
+        let rows = sql.build().fetch_all(&mut *conn).await.db()?;
         rows.iter()
             .map(|r| {
                 Ok(SearchHit {

@@ -270,7 +270,9 @@ pub async fn deleting_while_a_recording_is_stored_leaves_nothing(store: Arc<dyn 
 /// A job queued by one process is heard by another at once, where the backend can tell
 /// (PostgreSQL's LISTEN/NOTIFY); elsewhere workers poll.
 pub async fn a_job_queued_by_one_process_is_heard_by_another(db: &crate::TestDatabase) {
-    let other = crate::open(&db.url).await.expect("a second process's store");
+    let other = crate::open(&db.url)
+        .await
+        .expect("a second process's store");
     let Some(mut heard) = other.jobs_queued_elsewhere() else {
         assert!(
             db.store.jobs_queued_elsewhere().is_none(),

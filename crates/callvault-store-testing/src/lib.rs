@@ -44,6 +44,7 @@ macro_rules! store_suite {
         );
         $crate::store_suite!(@db search $fresh;
             a_search_that_matches_thousands_pages_like_one_that_matches_few,
+            a_phrase_said_thousands_of_times_is_found_newest_call_first,
         );
         $crate::store_suite!(@db concurrency $fresh;
             a_job_queued_by_one_process_is_heard_by_another,

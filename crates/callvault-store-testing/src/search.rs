@@ -340,3 +340,150 @@ pub async fn a_search_that_matches_thousands_pages_like_one_that_matches_few(db:
         }
     }
 }
+
+/// Each loaded contact gets one call with a transcript of one segment, said at the call's
+/// start; contact `i`'s call starts `i` minutes after T0.
+async fn load_transcripts(
+    db: &TestDatabase,
+    made: &[(String, String, ConversationId)],
+    said: impl Fn(usize) -> String,
+) {
+    let table = |name: &str| Table::by_name(name).expect("table");
+    let number = number(db.store.as_ref(), "+1 415 555 0000", true, T0).await;
+    let mut calls = Vec::new();
+    let mut recordings = Vec::new();
+    let mut transcripts = Vec::new();
+    let mut segments = Vec::new();
+    for (i, (_, digits, conversation)) in made.iter().enumerate() {
+        let contact = db
+            .store
+            .contact_by_phone(&phone(&format!("+{digits}")))
+            .await
+            .expect("read")
+            .expect("loaded");
+        let (call, recording, transcript) = (
+            callvault_core::CallId::new(),
+            callvault_core::RecordingId::new(),
+            callvault_core::TranscriptId::new(),
+        );
+        let at = T0 + Duration::minutes(i as i64);
+        calls.push(vec![
+            Value::Uuid(call.0),
+            Value::Uuid(conversation.0),
+            Value::Uuid(contact.id.0),
+            Value::Uuid(number.id.0),
+            Value::Text("pbx".into()),
+            Value::Null,
+            Value::Text("inbound".into()),
+            Value::Text("answered".into()),
+            Value::Text(format!("+{digits}")),
+            Value::Text("+14155550000".into()),
+            Value::Time(at),
+            Value::Time(at),
+            Value::Time(at + Duration::minutes(1)),
+            Value::Null,
+            Value::Bool(true),
+            Value::Null,
+            Value::Time(at),
+        ]);
+        recordings.push(vec![
+            Value::Uuid(recording.0),
+            Value::Uuid(call.0),
+            Value::Text(format!("{recording}.mp3")),
+            Value::Int(60_000),
+            Value::Int(2),
+            Value::Int(8000),
+            Value::Int(1000),
+            Value::Text("00".repeat(32)),
+            Value::Text("{\"bucket_ms\":10,\"channels\":[]}".into()),
+            Value::Time(at),
+            Value::Null,
+        ]);
+        transcripts.push(vec![
+            Value::Uuid(transcript.0),
+            Value::Uuid(recording.0),
+            Value::Text("done".into()),
+            Value::Text("en".into()),
+            Value::Real(1.0),
+            Value::Null,
+            Value::Null,
+            Value::Time(at),
+            Value::Time(at),
+        ]);
+        segments.push(vec![
+            Value::Int(i as i64 + 1),
+            Value::Uuid(transcript.0),
+            Value::Int(0),
+            Value::Int(0),
+            Value::Int(4_000),
+            Value::Text("Caller".into()),
+            Value::Text(said(i)),
+        ]);
+    }
+    let mut import = db.tables.import().await.expect("import");
+    for (name, rows) in [
+        ("calls", calls),
+        ("recordings", recordings),
+        ("transcripts", transcripts),
+        ("transcript_segments", segments),
+    ] {
+        import.write_rows(table(name), rows).await.expect("rows");
+    }
+    import.commit().await.expect("committed");
+}
+
+pub async fn a_phrase_said_thousands_of_times_is_found_newest_call_first(db: &TestDatabase) {
+    let s = db.store.as_ref();
+    let ana = user(s, "ana@example.com", Scope::Assigned).await;
+    // More calls say it than a backend orders from its index before it walks instead.
+    const N: usize = 3_000;
+    let made = load(db, N, |i| format!("Caller {i}"), ana.id).await;
+    let said = |i: usize| {
+        if i % 10 == 3 {
+            "Thank you, goodbye.".to_owned()
+        } else {
+            format!("Hello, what is the Delivery Address for order {i}?")
+        }
+    };
+    load_transcripts(db, &made, said).await;
+    for (scope, mine) in [
+        (ContactScope::All, false),
+        (ContactScope::AssignedTo(ana.id), true),
+    ] {
+        let hits = s
+            .search_transcripts(SearchQuery {
+                scope,
+                text: "delivery address".into(),
+                limit: 50,
+            })
+            .await
+            .expect("search");
+        let wanted: Vec<ConversationId> = made
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(i, _)| i % 10 != 3 && (!mine || i % 3 == 0))
+            .take(50)
+            .map(|(_, (_, _, id))| *id)
+            .collect();
+        assert_eq!(
+            hits.iter().map(|h| h.conversation_id).collect::<Vec<_>>(),
+            wanted,
+            "newest call first (mine: {mine})"
+        );
+        assert!(
+            hits[0].snippet.contains("[Delivery Address]"),
+            "{}",
+            hits[0].snippet
+        );
+    }
+    let none = s
+        .search_transcripts(SearchQuery {
+            scope: ContactScope::All,
+            text: "goodbye delivery".into(),
+            limit: 50,
+        })
+        .await
+        .expect("search");
+    assert!(none.is_empty(), "a phrase, not words anywhere");
+}

@@ -309,6 +309,8 @@ pub trait Tables: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<Row>>;
     async fn import(&self) -> StoreResult<Box<dyn Import>>;
+    /// Refreshes the query planner's statistics, after a bulk load.
+    async fn analyze(&self) -> StoreResult<()>;
 }
 
 #[async_trait]

@@ -21,8 +21,15 @@ impl SearchText {
     #[must_use]
     pub fn new(typed: &str, region: Region) -> Self {
         let folded = fold_for_search(typed);
+        let digits = search_digits(typed, region);
         let mut words: Vec<String> = Vec::new();
-        for word in folded.split(' ').filter(|w| !w.is_empty()) {
+        // Text typed like a phone number is looked for among numbers, not as the words of
+        // names ("(415) 555" is not the start of two words).
+        let numeric = |w: &str| w.bytes().all(|b| b.is_ascii_digit());
+        for word in folded
+            .split(' ')
+            .filter(|w| !(w.is_empty() || digits.is_some() && numeric(w)))
+        {
             // "ann anna" needs only "anna": a shorter word that starts another adds nothing.
             if words.iter().any(|w| w.starts_with(word)) {
                 continue;
@@ -31,10 +38,7 @@ impl SearchText {
             words.push(word.to_owned());
         }
         words.truncate(Self::MAX_WORDS);
-        Self {
-            words,
-            digits: search_digits(typed, region),
-        }
+        Self { words, digits }
     }
 
     /// The folded words, each to be the start of a word of the name.
@@ -201,6 +205,14 @@ mod tests {
             assert!(text(q).matches("", "14155550100"), "{q}");
         }
         assert!(!text("0199").matches("", "14155550100"));
+    }
+
+    #[test]
+    fn a_number_is_looked_for_among_numbers_only() {
+        let t = text("(415) 555-0100");
+        assert!(t.words().is_empty());
+        assert_eq!(t.digits(), Some("14155550100"));
+        assert_eq!(text("Room 101").words(), ["room", "101"]);
     }
 
     #[test]

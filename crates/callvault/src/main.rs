@@ -104,7 +104,7 @@ async fn run() -> std::process::ExitCode {
         Command::Transcribe(args) => {
             blocking(move || commands::transcribe::run(&config, &args)).await
         }
-        Command::Bench(cmd) => blocking(move || commands::bench::run(&config, cmd)).await,
+        Command::Bench(cmd) => commands::bench::run(config, cmd).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -272,6 +272,7 @@ fn every_command_has_help_and_bad_configuration_is_reported() {
         vec!["model", "fetch", "--help"],
         vec!["transcribe", "--help"],
         vec!["bench", "asr", "--help"],
+        vec!["bench", "store", "--help"],
         vec!["db", "migrate", "--help"],
         vec!["db", "copy", "--help"],
     ] {

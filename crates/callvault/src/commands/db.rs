@@ -96,6 +96,7 @@ async fn copy(config: &Config, to: &str) -> anyhow::Result<()> {
         copied.push((table, rows_copied));
     }
     import.commit().await.context("committing the copy")?;
+    target.analyze().await?;
     for (table, n) in copied {
         let (there, here) = (
             target.count_rows(table).await?,

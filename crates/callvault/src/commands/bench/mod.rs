@@ -4,6 +4,7 @@
 mod asr;
 mod audio;
 mod signal;
+mod store;
 
 use crate::config::Config;
 
@@ -28,6 +29,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         minutes: u32,
     },
+    /// The inbox and transcript search at scale on each backend, against hand-written SQL with
+    /// the best index; the last line is `worst inbox p99 <N> ms`.
+    Store(store::Options),
     /// Transcodes one file and prints the process's peak memory (used by `bench audio`).
     #[command(hide = true)]
     AudioChild {
@@ -36,8 +40,16 @@ pub enum BenchCommand {
     },
 }
 
-pub fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
+pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<()> {
     match command {
+        BenchCommand::Store(options) => store::run(options).await,
+        other => tokio::task::spawn_blocking(move || run_blocking(&config, other)).await?,
+    }
+}
+
+fn run_blocking(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Store(_) => unreachable!("run awaits the store benchmark"),
         BenchCommand::Asr { minutes } => asr::run(&asr::Options {
             model: config.asr_model.clone(),
             minutes,

@@ -1,0 +1,252 @@
+//! The floor each case is measured against: the same question asked of the database directly,
+//! in hand-written SQL using the best index for it, returning only ids.
+
+use callvault_core::permissions::ContactScope;
+use callvault_store::SearchText;
+use sqlx::{PgPool, Postgres, QueryBuilder, Sqlite, SqlitePool};
+use uuid::Uuid;
+
+use super::Ask;
+
+pub enum Floor {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+fn fts_words(text: &SearchText) -> String {
+    text.words()
+        .iter()
+        .map(|w| format!("\"{w}\"*"))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+impl Floor {
+    /// The ids of the first page, as the best plan finds them.
+    pub async fn ask(&self, ask: &Ask, scope: ContactScope) -> anyhow::Result<Vec<String>> {
+        let user = match scope {
+            ContactScope::All => None,
+            ContactScope::AssignedTo(u) => Some(u.0),
+        };
+        match self {
+            Self::Sqlite(pool) => sqlite(pool, ask, user).await,
+            Self::Postgres(pool) => postgres(pool, ask, user).await,
+        }
+    }
+}
+
+const PAGE: i64 = 51;
+
+async fn sqlite(pool: &SqlitePool, ask: &Ask, user: Option<Uuid>) -> anyhow::Result<Vec<String>> {
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("");
+    // The walk down a user's copy of the inbox, or down the inbox.
+    let walk = |q: &mut QueryBuilder<Sqlite>, filter: &dyn Fn(&mut QueryBuilder<Sqlite>)| match user
+    {
+        Some(u) => {
+            q.push(
+                    "SELECT a.conversation_id FROM contact_assignments a CROSS JOIN conversations v
+                     WHERE v.id = a.conversation_id AND a.conversation_id IS NOT NULL AND a.user_id = ",
+                )
+                .push_bind(u.to_string());
+            filter(q);
+            q.push(" ORDER BY a.activity_at DESC, a.conversation_id DESC LIMIT ")
+                .push_bind(PAGE);
+        }
+        None => {
+            q.push("SELECT v.id FROM conversations v WHERE 1");
+            filter(q);
+            q.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
+                .push_bind(PAGE);
+        }
+    };
+    let scope = |q: &mut QueryBuilder<Sqlite>| {
+        if let Some(u) = user {
+            q.push(" AND EXISTS (SELECT 1 FROM contact_assignments a WHERE a.contact_id = c.id AND a.user_id = ")
+                .push_bind(u.to_string())
+                .push(")");
+        }
+    };
+    match ask {
+        Ask::Page(None) => walk(&mut q, &|_| {}),
+        Ask::Page(Some(after)) => {
+            let (at, id) = (
+                i64::try_from(after.activity_at.unix_timestamp_nanos() / 1_000_000)?,
+                after.id.to_string(),
+            );
+            let cols = if user.is_some() {
+                "(a.activity_at, a.conversation_id)"
+            } else {
+                "(v.activity_at, v.id)"
+            };
+            walk(&mut q, &|q| {
+                q.push(format!(" AND {cols} < ("))
+                    .push_bind(at)
+                    .push(", ")
+                    .push_bind(id.clone())
+                    .push(")");
+            });
+        }
+        Ask::Channel(channel) => walk(&mut q, &|q| {
+            q.push(" AND v.last_message_channel = ")
+                .push_bind(channel.as_str());
+        }),
+        Ask::Words(text, many) if *many => walk(&mut q, &|q| {
+            for w in text.words() {
+                q.push(" AND (' ' || v.search_name) LIKE ")
+                    .push_bind(format!("% {w}%"));
+            }
+        }),
+        Ask::Words(text, _) => {
+            q.push(
+                "SELECT v.id FROM contact_words w CROSS JOIN contacts c CROSS JOIN conversations v
+                 WHERE c.search_key = w.rowid AND v.contact_id = c.id AND contact_words MATCH ",
+            )
+            .push_bind(fts_words(text));
+            scope(&mut q);
+            q.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
+                .push_bind(PAGE);
+        }
+        Ask::Phone(e164) => {
+            q.push(
+                "SELECT v.id FROM contacts c CROSS JOIN conversations v
+                 WHERE v.contact_id = c.id AND c.phone_e164 = ",
+            )
+            .push_bind(e164.clone());
+            scope(&mut q);
+        }
+        Ask::Digits(digits) => {
+            q.push(
+                "SELECT v.id FROM contact_digits d CROSS JOIN contacts c CROSS JOIN conversations v
+                 WHERE c.search_key = d.rowid AND v.contact_id = c.id AND contact_digits MATCH ",
+            )
+            .push_bind(format!("\"{digits}\""));
+            scope(&mut q);
+            q.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
+                .push_bind(PAGE);
+        }
+        Ask::Transcript(phrase) => {
+            q.push(
+                "SELECT CAST(s.id AS TEXT) FROM transcript_segments_fts f
+                 JOIN transcript_segments s ON s.id = f.rowid
+                 JOIN transcripts t ON t.id = s.transcript_id
+                 JOIN recordings r ON r.id = t.recording_id
+                 JOIN calls k ON k.id = r.call_id
+                 WHERE transcript_segments_fts MATCH ",
+            )
+            .push_bind(format!("\"{phrase}\""));
+            if let Some(u) = user {
+                q.push(" AND EXISTS (SELECT 1 FROM contact_assignments a WHERE a.contact_id = k.contact_id AND a.user_id = ")
+                    .push_bind(u.to_string())
+                    .push(")");
+            }
+            q.push(" ORDER BY k.started_at DESC, s.start_ms LIMIT 50");
+        }
+    }
+    Ok(q.build_query_scalar::<String>().fetch_all(pool).await?)
+}
+
+async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Result<Vec<String>> {
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new("");
+    let walk =
+        |q: &mut QueryBuilder<Postgres>, filter: &dyn Fn(&mut QueryBuilder<Postgres>)| match user {
+            Some(u) => {
+                q.push(
+                    "SELECT a.conversation_id::text FROM contact_assignments a
+                     JOIN conversations v ON v.id = a.conversation_id
+                     WHERE a.conversation_id IS NOT NULL AND a.user_id = ",
+                )
+                .push_bind(u);
+                filter(q);
+                q.push(" ORDER BY a.activity_at DESC, a.conversation_id DESC LIMIT ")
+                    .push_bind(PAGE);
+            }
+            None => {
+                q.push("SELECT v.id::text FROM conversations v WHERE true");
+                filter(q);
+                q.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
+                    .push_bind(PAGE);
+            }
+        };
+    let scope = |q: &mut QueryBuilder<Postgres>| {
+        if let Some(u) = user {
+            q.push(" AND EXISTS (SELECT 1 FROM contact_assignments a WHERE a.contact_id = v.contact_id AND a.user_id = ")
+                .push_bind(u)
+                .push(")");
+        }
+    };
+    match ask {
+        Ask::Page(None) => walk(&mut q, &|_| {}),
+        Ask::Page(Some(after)) => {
+            let (at, id) = (after.activity_at, after.id.0);
+            let cols = if user.is_some() {
+                "(a.activity_at, a.conversation_id)"
+            } else {
+                "(v.activity_at, v.id)"
+            };
+            walk(&mut q, &|q| {
+                q.push(format!(" AND {cols} < ("))
+                    .push_bind(at)
+                    .push(", ")
+                    .push_bind(id)
+                    .push(")");
+            });
+        }
+        Ask::Channel(channel) => walk(&mut q, &|q| {
+            q.push(" AND v.last_message_channel = ")
+                .push_bind(channel.as_str());
+        }),
+        Ask::Words(text, many) if *many => walk(&mut q, &|q| {
+            for w in text.words() {
+                q.push(" AND (' ' || v.search_name) LIKE ")
+                    .push_bind(format!("% {w}%"));
+            }
+        }),
+        Ask::Words(text, _) => {
+            q.push("SELECT v.id::text FROM (");
+            for (i, w) in text.words().iter().enumerate() {
+                if i > 0 {
+                    q.push(" INTERSECT ");
+                }
+                q.push("SELECT contact_id FROM contact_words WHERE word LIKE ")
+                    .push_bind(format!("{w}%"));
+            }
+            q.push(") h JOIN conversations v ON v.contact_id = h.contact_id WHERE true");
+            scope(&mut q);
+            q.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
+                .push_bind(PAGE);
+        }
+        Ask::Phone(e164) => {
+            q.push(
+                "SELECT v.id::text FROM contacts c JOIN conversations v ON v.contact_id = c.id
+                 WHERE c.phone_e164 = ",
+            )
+            .push_bind(e164.clone());
+            scope(&mut q);
+        }
+        Ask::Digits(digits) => {
+            q.push("SELECT v.id::text FROM conversations v WHERE v.phone_digits LIKE ")
+                .push_bind(format!("%{digits}%"));
+            scope(&mut q);
+            q.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
+                .push_bind(PAGE);
+        }
+        Ask::Transcript(phrase) => {
+            q.push(
+                "SELECT s.id::text FROM transcript_segments s
+                 JOIN transcripts t ON t.id = s.transcript_id
+                 JOIN recordings r ON r.id = t.recording_id
+                 JOIN calls k ON k.id = r.call_id
+                 WHERE s.search @@ phraseto_tsquery('simple', ",
+            )
+            .push_bind(phrase.clone())
+            .push(")");
+            if let Some(u) = user {
+                q.push(" AND EXISTS (SELECT 1 FROM contact_assignments a WHERE a.contact_id = k.contact_id AND a.user_id = ")
+                    .push_bind(u)
+                    .push(")");
+            }
+            q.push(" ORDER BY k.started_at DESC, s.start_ms LIMIT 50");
+        }
+    }
+    Ok(q.build_query_scalar::<String>().fetch_all(pool).await?)
+}
