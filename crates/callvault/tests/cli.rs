@@ -297,3 +297,66 @@ fn every_command_has_help_and_bad_configuration_is_reported() {
         .expect("runs");
     assert!(!bad_listen.status.success());
 }
+
+#[test]
+fn an_unreachable_database_is_named_without_its_password() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // Port 1 on this machine: nothing listens there.
+    let out = callvault(dir.path())
+        .env(
+            "CALLVAULT_DATABASE_URL",
+            "postgres://app:hunter2@127.0.0.1:1/callvault",
+        )
+        .args(["user", "list"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("cannot connect to postgres://app:[redacted]@127.0.0.1:1/callvault"),
+        "{said}"
+    );
+    assert!(!said.contains("hunter2"), "{said}");
+    let other = callvault(dir.path())
+        .env("CALLVAULT_DATABASE_URL", "mysql://app:hunter2@db/callvault")
+        .args(["user", "list"])
+        .output()
+        .expect("runs");
+    let said = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        said.contains("sqlite:// or postgres://") && !said.contains("hunter2"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_database_behind_the_build_is_refused_until_migrated() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let refused = callvault(dir.path())
+        .env("CALLVAULT_DATABASE_MIGRATE", "false")
+        .args(["user", "list"])
+        .output()
+        .expect("runs");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("callvault db migrate"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let migrated = callvault(dir.path())
+        .args(["db", "migrate"])
+        .output()
+        .expect("runs");
+    assert!(migrated.status.success());
+    assert!(String::from_utf8_lossy(&migrated.stdout).contains("up to date"));
+    let listed = callvault(dir.path())
+        .env("CALLVAULT_DATABASE_MIGRATE", "false")
+        .args(["user", "list"])
+        .output()
+        .expect("runs");
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+}

@@ -27,6 +27,8 @@ pub enum DbCommand {
 const PAGE: u32 = 5_000;
 
 pub async fn run(config: Config, command: DbCommand) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
     match command {
         DbCommand::Migrate => {
             let options = DatabaseOptions {
