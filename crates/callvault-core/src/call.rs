@@ -124,6 +124,10 @@ impl CallTimes {
         ended_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> Result<Self, CallTimesError> {
+        // Kept at the precision every store keeps, so a call reads back the same anywhere.
+        let started_at = crate::clock::truncate_to_millis(started_at);
+        let answered_at = answered_at.map(crate::clock::truncate_to_millis);
+        let ended_at = ended_at.map(crate::clock::truncate_to_millis);
         if started_at > now + ALLOWED_CLOCK_SKEW {
             return Err(CallTimesError::StartsInFuture);
         }

@@ -16,7 +16,9 @@ use uuid::Uuid;
 use crate::PostgresStore;
 use crate::codec::{Db, missing_on_fk};
 use crate::rows::{call_record_in, recording_history_in};
-use crate::steps::{contact_for_phone, ensure_conversation, let_handler_see, lock, touch};
+use crate::steps::{
+    contact_for_phone, ensure_conversation, let_handler_see, lock, lock_contact, touch,
+};
 
 async fn existing_call(
     conn: &mut PgConnection,
@@ -68,10 +70,10 @@ impl CallStore for PostgresStore {
             now,
         )
         .await?;
+        let conversation = ensure_conversation(&mut tx, contact, now).await?;
         if let Some(handler) = new.handled_by {
             let_handler_see(&mut tx, contact, handler).await?;
         }
-        let conversation = ensure_conversation(&mut tx, contact, now).await?;
         let id = CallId::new();
         sqlx::query(
             "INSERT INTO calls (id, conversation_id, contact_id, number_id, source, external_id,
@@ -140,7 +142,24 @@ impl CallStore for PostgresStore {
 
     async fn update_call(&self, id: CallId, update: CallUpdate) -> StoreResult<CallRecord> {
         let mut tx = self.write().await?;
-        let contact: Option<Uuid> = sqlx::query_scalar(
+        // The contact, then the conversation, then the call: the order every writer takes.
+        let owner: Option<(Uuid, Uuid)> =
+            sqlx::query_as("SELECT contact_id, conversation_id FROM calls WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?;
+        let (contact, conversation) = owner.ok_or(StoreError::NotFound)?;
+        let contact = ContactId::from(contact);
+        if !lock_contact(&mut tx, contact).await? {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("SELECT 1 FROM conversations WHERE id = $1 FOR SHARE")
+            .bind(conversation)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        let updated: Option<Uuid> = sqlx::query_scalar(
             "UPDATE calls SET
                 status = CASE WHEN $1::text IS NULL OR $1 = 'ringing' THEN status ELSE $1 END,
                 answered_at = COALESCE(answered_at, $2),
@@ -148,7 +167,7 @@ impl CallStore for PostgresStore {
                 handled_by = COALESCE(handled_by, $4),
                 recording_note = COALESCE($5, recording_note)
              WHERE id = $6
-             RETURNING contact_id",
+             RETURNING id",
         )
         .bind(update.status.map(CallStatus::as_str))
         .bind(update.answered_at)
@@ -159,7 +178,9 @@ impl CallStore for PostgresStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| missing_on_fk(e, Missing::User))?;
-        let contact = ContactId::from(contact.ok_or(StoreError::NotFound)?);
+        if updated.is_none() {
+            return Err(StoreError::NotFound);
+        }
         if let Some(handler) = update.handled_by {
             let_handler_see(&mut tx, contact, handler).await?;
         }

@@ -61,7 +61,7 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.connect_timeout)
-            .connect_with(connect)
+            .connect_with(connect.clone())
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot connect to {shown}: {e}")))?;
         let version: String = sqlx::query_scalar("SHOW server_version_num")
@@ -84,7 +84,10 @@ impl PostgresStore {
         } else {
             check_schema(&pool).await?;
         }
-        let listener = Arc::new(listen::JobListener::start(pool.clone()));
+        let listener_pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with(connect);
+        let listener = Arc::new(listen::JobListener::start(listener_pool));
         Ok(Self { pool, listener })
     }
 

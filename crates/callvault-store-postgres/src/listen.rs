@@ -14,29 +14,31 @@ pub(crate) struct JobListener {
 }
 
 impl JobListener {
+    /// Listens on a connection of its own: `pool` is the listener's alone, so the store's pool
+    /// keeps every connection it was given.
     pub(crate) fn start(pool: PgPool) -> Self {
         let (tx, heard) = watch::channel(0_u64);
         let task = tokio::spawn(async move {
             loop {
                 match PgListener::connect_with(&pool).await {
-                    Ok(mut listener) => {
-                        if let Err(e) = listener.listen(JOBS_CHANNEL).await {
-                            tracing::warn!(error = %e, "could not listen for queued jobs");
-                        } else {
-                            // After (re)connecting, jobs may have been queued unheard.
+                    Ok(mut listener) => match listener.listen(JOBS_CHANNEL).await {
+                        Ok(()) => loop {
+                            // Listening (again): jobs may have been queued unheard meanwhile.
                             tx.send_modify(|n| *n += 1);
-                            // `recv` reconnects by itself after a lost connection.
-                            while let Ok(_notification) = listener.recv().await {
-                                tx.send_modify(|n| *n += 1);
+                            // `Ok(None)`: the connection was lost; the next call reconnects.
+                            match listener.try_recv().await {
+                                Ok(Some(_)) | Ok(None) => {}
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "lost the job listener");
+                                    break;
+                                }
                             }
-                        }
-                    }
+                        },
+                        Err(e) => tracing::warn!(error = %e, "could not listen for queued jobs"),
+                    },
                     Err(e) => {
-                        tracing::warn!(error = %e, "could not connect to listen for queued jobs")
+                        tracing::warn!(error = %e, "could not connect to listen for queued jobs");
                     }
-                }
-                if tx.is_closed() {
-                    return;
                 }
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }

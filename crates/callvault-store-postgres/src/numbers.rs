@@ -190,7 +190,7 @@ impl NumberStore for PostgresStore {
         let sql = concat!(
             "SELECT ",
             number_columns!(),
-            " FROM phone_numbers n ORDER BY lower(n.label), n.e164"
+            " FROM phone_numbers n ORDER BY lower(n.label COLLATE \"C\"), n.e164"
         );
         let rows = sqlx::query(sql).fetch_all(&mut *conn).await.db()?;
         let mut targets = forward_targets(&mut conn, None).await?;

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::PostgresStore;
 use crate::codec::{Db, RowExt, big, conflict_on_unique};
 use crate::rows::assigned_from_row;
-use crate::steps::{enqueue_in, request_transcript_in, transcript_status};
+use crate::steps::{enqueue_in, lock_contact, request_transcript_in, transcript_status};
 
 #[async_trait]
 impl RecordingStore for PostgresStore {
@@ -25,17 +25,25 @@ impl RecordingStore for PostgresStore {
         now: OffsetDateTime,
     ) -> StoreResult<(Recording, Deleted)> {
         let mut tx = self.write().await?;
-        // The conversation first, then the call (the order deletion takes them in): a
+        // The contact, the conversation, then the call (the order deletion takes them in): a
         // conversation being deleted either waits for this recording, and collects its object,
         // or is gone before it, and the call with it.
-        let conversation: Option<Uuid> = sqlx::query_scalar(
-            "SELECT v.id FROM conversations v JOIN calls k ON k.conversation_id = v.id
-             WHERE k.id = $1 FOR SHARE OF v",
-        )
-        .bind(new.call_id.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .db()?;
+        let owner: Option<(Uuid, Uuid)> =
+            sqlx::query_as("SELECT contact_id, conversation_id FROM calls WHERE id = $1")
+                .bind(new.call_id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?;
+        let (contact, conversation) = owner.ok_or(StoreError::NotFound)?;
+        if !lock_contact(&mut tx, contact.into()).await? {
+            return Err(StoreError::NotFound);
+        }
+        let conversation: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM conversations WHERE id = $1 FOR SHARE")
+                .bind(conversation)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?;
         if conversation.is_none() {
             return Err(StoreError::NotFound);
         }

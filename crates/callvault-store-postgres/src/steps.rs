@@ -1,8 +1,12 @@
 //! Steps that several areas take inside one write transaction, each safe under PostgreSQL's
 //! default isolation (read committed) with other processes writing at the same time:
-//! find-or-create goes through `INSERT … ON CONFLICT`, a conversation is locked before anything
-//! is added to it or it is deleted, and checks that cannot be a constraint take an advisory
-//! lock. The area files call these; they never call each other.
+//! find-or-create goes through `INSERT … ON CONFLICT`, checks that cannot be a constraint take
+//! an advisory lock, and rows are locked in one order everywhere — the contact, then its
+//! conversation, then a call — so two writers never wait on each other in a circle. A writer
+//! holds the contact (`FOR SHARE`, or stronger to change it) before it adds to the contact's
+//! conversation, so the copies triggers keep (the inbox's, the assignments') are never made
+//! from a row another transaction is changing. The area files call these; they never call
+//! each other.
 
 use callvault_core::contact::fold_for_search;
 use callvault_core::conversation::Channel;
@@ -74,9 +78,20 @@ pub(crate) async fn assign(tx: &mut Tx, contact: ContactId, users: &[UserId]) ->
     Ok(())
 }
 
-/// The contact with this number, created (named `name`) if there is none. Two reports for the
-/// same new number at once make one contact: the second insert waits for the first and then
-/// finds it.
+/// Holds the contact for this transaction against deletion and renaming (others may hold it
+/// the same way at once). `false` if it does not exist.
+pub(crate) async fn lock_contact(tx: &mut Tx, contact: ContactId) -> StoreResult<bool> {
+    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM contacts WHERE id = $1 FOR SHARE")
+        .bind(contact.0)
+        .fetch_optional(&mut **tx)
+        .await
+        .db()?;
+    Ok(found.is_some())
+}
+
+/// The contact with this number, created (named `name`) if there is none, and held (see
+/// [`lock_contact`]). Two reports for the same new number at once make one contact: the
+/// second insert waits for the first and then finds it.
 pub(crate) async fn contact_for_phone(
     tx: &mut Tx,
     phone: &E164,
@@ -84,35 +99,46 @@ pub(crate) async fn contact_for_phone(
     name: &str,
     now: OffsetDateTime,
 ) -> StoreResult<ContactId> {
-    let created: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO contacts (id, name, name_folded, phone_e164, phone_digits, phone_raw, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (phone_e164) DO NOTHING
-         RETURNING id",
-    )
-    .bind(Uuid::now_v7())
-    .bind(name)
-    .bind(fold_for_search(name))
-    .bind(phone.as_str())
-    .bind(phone.digits())
-    .bind(phone_raw)
-    .bind(now)
-    .fetch_optional(&mut **tx)
-    .await
-    .db()?;
-    if let Some(id) = created {
-        return Ok(id.into());
-    }
-    let existing: Uuid = sqlx::query_scalar("SELECT id FROM contacts WHERE phone_e164 = $1")
+    for _ in 0..3 {
+        let existing: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM contacts WHERE phone_e164 = $1 FOR SHARE")
+                .bind(phone.as_str())
+                .fetch_optional(&mut **tx)
+                .await
+                .db()?;
+        if let Some(id) = existing {
+            return Ok(id.into());
+        }
+        let created: Option<Uuid> = sqlx::query_scalar(
+            "INSERT INTO contacts (id, name, name_folded, phone_e164, phone_digits, phone_raw, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (phone_e164) DO NOTHING
+             RETURNING id",
+        )
+        .bind(Uuid::now_v7())
+        .bind(name)
+        .bind(fold_for_search(name))
         .bind(phone.as_str())
-        .fetch_one(&mut **tx)
+        .bind(phone.digits())
+        .bind(phone_raw)
+        .bind(now)
+        .fetch_optional(&mut **tx)
         .await
         .db()?;
-    Ok(existing.into())
+        if let Some(id) = created {
+            return Ok(id.into());
+        }
+        // Another transaction made it meanwhile (or made and deleted it): look again.
+    }
+    Err(StoreError::corrupt(
+        "the contact for this number kept changing under us",
+    ))
 }
 
 /// Whoever handled a call may see its contact: a team member who sees only their own
-/// contacts sees the caller they just spoke to.
+/// contacts sees the caller they just spoke to. The caller holds the contact's conversation,
+/// if it has one, or the contact itself more strongly than `FOR SHARE` (the new assignment
+/// copies the conversation's place in the inbox, which must not move meanwhile).
 pub(crate) async fn let_handler_see(
     tx: &mut Tx,
     contact: ContactId,
@@ -130,9 +156,22 @@ pub(crate) async fn let_handler_see(
     Ok(())
 }
 
-/// Locks a conversation for this transaction, so nothing is added to it while it is deleted
-/// and its latest message moves one writer at a time. `false` if it does not exist.
+/// Locks a conversation for this transaction (its contact first, see the module's order), so
+/// nothing is added to it while it is deleted and its latest message moves one writer at a
+/// time. `false` if it does not exist.
 pub(crate) async fn lock_conversation(tx: &mut Tx, id: ConversationId) -> StoreResult<bool> {
+    let contact: Option<Uuid> =
+        sqlx::query_scalar("SELECT contact_id FROM conversations WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&mut **tx)
+            .await
+            .db()?;
+    let Some(contact) = contact else {
+        return Ok(false);
+    };
+    if !lock_contact(tx, contact.into()).await? {
+        return Ok(false);
+    }
     let found: Option<i32> =
         sqlx::query_scalar("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE")
             .bind(id.0)
@@ -143,6 +182,7 @@ pub(crate) async fn lock_conversation(tx: &mut Tx, id: ConversationId) -> StoreR
 }
 
 /// The contact's conversation, created if it has none, locked (see [`lock_conversation`]).
+/// The caller holds the contact.
 pub(crate) async fn ensure_conversation(
     tx: &mut Tx,
     contact: ContactId,

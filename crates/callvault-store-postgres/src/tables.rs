@@ -181,11 +181,19 @@ impl Tables for PostgresStore {
     }
 
     async fn analyze(&self) -> StoreResult<()> {
-        // VACUUM too: index-only scans need the visibility map a bulk load leaves empty.
-        sqlx::query("VACUUM (ANALYZE)")
-            .execute(&self.pool)
+        // VACUUM too: index-only scans need the visibility map a bulk load leaves empty. It
+        // may take longer than a statement is allowed, and cannot run in a transaction.
+        let mut conn = self.pool.acquire().await.db()?;
+        sqlx::query("SET statement_timeout = 0")
+            .execute(&mut *conn)
             .await
             .db()?;
+        let vacuumed = sqlx::query("VACUUM (ANALYZE)").execute(&mut *conn).await;
+        sqlx::query("RESET statement_timeout")
+            .execute(&mut *conn)
+            .await
+            .db()?;
+        vacuumed.db()?;
         Ok(())
     }
 }
@@ -229,6 +237,18 @@ impl Import for PostgresImport {
             query.execute(&mut *self.tx).await.db()?;
         }
         Ok(())
+    }
+
+    async fn count_rows(&mut self, table: &'static Table) -> StoreResult<u64> {
+        // Table names come from the static list, never from input.
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {}",
+            table.name
+        )))
+        .fetch_one(&mut *self.tx)
+        .await
+        .db()?;
+        u64::try_from(n).map_err(|_| StoreError::corrupt("negative count"))
     }
 
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {

@@ -246,7 +246,7 @@ impl TranscriptStore for PostgresStore {
         let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
             "SELECT r.id AS recording_id, k.conversation_id, k.id AS call_id, c.name AS contact_name,
                     k.started_at, s.start_ms, s.end_ms, s.speaker, s.text
-             FROM (SELECT s.transcript_id, s.start_ms, s.end_ms, s.speaker, s.text,
+             FROM (SELECT s.transcript_id, s.idx, s.start_ms, s.end_ms, s.speaker, s.text,
                           s.call_started_at",
         );
         match (few, query.scope) {
@@ -274,7 +274,7 @@ impl TranscriptStore for PostgresStore {
         sql.push(" AND s.search @@ phraseto_tsquery('simple', unaccent(")
             .push_bind(query.text.clone())
             .push("))");
-        sql.push(" ORDER BY s.call_started_at DESC, s.start_ms LIMIT ")
+        sql.push(" ORDER BY s.call_started_at DESC, s.start_ms, s.transcript_id, s.idx LIMIT ")
             .push_bind(i64::from(query.limit.clamp(1, MAX_SEARCH_HITS)))
             .push(
                 ") s
@@ -282,7 +282,7 @@ impl TranscriptStore for PostgresStore {
                  JOIN recordings r ON r.id = t.recording_id
                  JOIN calls k ON k.id = r.call_id
                  JOIN contacts c ON c.id = k.contact_id
-                 ORDER BY s.call_started_at DESC, s.start_ms",
+                 ORDER BY s.call_started_at DESC, s.start_ms, s.transcript_id, s.idx",
             );
         let rows = sql.build().fetch_all(&mut *tx).await.db()?;
         tx.commit().await.db()?;

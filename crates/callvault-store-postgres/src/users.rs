@@ -102,7 +102,7 @@ impl UserStore for PostgresStore {
         let rows = sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
-            " FROM users u ORDER BY lower(u.name), u.email"
+            " FROM users u ORDER BY lower(u.name COLLATE \"C\"), u.email"
         ))
         .fetch_all(&self.pool)
         .await

@@ -164,6 +164,18 @@ impl Import for SqliteImport {
         Ok(())
     }
 
+    async fn count_rows(&mut self, table: &'static Table) -> StoreResult<u64> {
+        // Table names come from the static list, never from input.
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {}",
+            table.name
+        )))
+        .fetch_one(&mut *self.tx)
+        .await
+        .db()?;
+        u64::try_from(n).map_err(|_| StoreError::corrupt("negative count"))
+    }
+
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await.db()
     }

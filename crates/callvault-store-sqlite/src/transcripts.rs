@@ -222,7 +222,7 @@ impl TranscriptStore for SqliteStore {
         let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
             "SELECT r.id AS recording_id, k.conversation_id, k.id AS call_id, c.name AS contact_name,
                     k.started_at, s.start_ms, s.end_ms, s.speaker, s.text
-             FROM (SELECT s.id, s.transcript_id, s.start_ms, s.end_ms, s.speaker, s.text,
+             FROM (SELECT s.id, s.transcript_id, s.idx, s.start_ms, s.end_ms, s.speaker, s.text,
                           s.call_started_at",
         );
         match (hits <= FEW_HITS, query.scope) {
@@ -265,7 +265,7 @@ impl TranscriptStore for SqliteStore {
                 .push(")");
             }
         }
-        sql.push(" ORDER BY s.call_started_at DESC, s.start_ms LIMIT ")
+        sql.push(" ORDER BY s.call_started_at DESC, s.start_ms, s.transcript_id, s.idx LIMIT ")
             .push_bind(i64::from(query.limit.clamp(1, MAX_SEARCH_HITS)))
             .push(
                 ") s
@@ -273,7 +273,7 @@ impl TranscriptStore for SqliteStore {
                  JOIN recordings r ON r.id = t.recording_id
                  JOIN calls k ON k.id = r.call_id
                  JOIN contacts c ON c.id = k.contact_id
-                 ORDER BY s.call_started_at DESC, s.start_ms",
+                 ORDER BY s.call_started_at DESC, s.start_ms, s.transcript_id, s.idx",
             );
         let rows = sql.build().fetch_all(&mut *conn).await.db()?;
         rows.iter()

@@ -295,3 +295,92 @@ pub async fn a_job_queued_by_one_process_is_heard_by_another(db: &crate::TestDat
         .expect("heard within seconds, not at the next poll")
         .expect("the listener runs");
 }
+
+/// A contact deleted while its calls keep arriving, renamed and reassigned at the same time:
+/// nothing waits on another in a circle, every report is stored, and what remains is whole.
+pub async fn a_contact_changed_and_deleted_while_calls_arrive(store: Arc<dyn Store>) {
+    number(store.as_ref(), "+1 415 555 0000", true, T0).await;
+    let ana = crate::suite::user(store.as_ref(), "ana@example.com", Scope::Assigned).await;
+    for round in 0..ROUNDS {
+        let phone_text = format!("+1 415 555 3{round:03}");
+        let first = store
+            .report_call(call("+1 415 555 0000", &phone_text, T0, None), T0)
+            .await
+            .expect("first call");
+        let contact = first.record.call.contact_id;
+        let mut tasks = JoinSet::new();
+        for n in 1..=3 {
+            let (store, phone_text) = (store.clone(), phone_text.clone());
+            tasks.spawn(async move {
+                let mut c = call(
+                    "+1 415 555 0000",
+                    &phone_text,
+                    T0 + Duration::minutes(n),
+                    None,
+                );
+                c.handled_by = Some(ana.id);
+                store
+                    .report_call(c, T0 + Duration::hours(1))
+                    .await
+                    .map(|_| ())
+            });
+        }
+        {
+            let store = store.clone();
+            tasks.spawn(async move {
+                store
+                    .update_contact(
+                        contact,
+                        ContactPatch {
+                            name: Some(format!("Renamed {round}")),
+                            assigned: Some(vec![ana.id]),
+                            ..ContactPatch::default()
+                        },
+                    )
+                    .await
+                    .map(|_| ())
+                    .or_else(|e| match e {
+                        StoreError::NotFound => Ok(()),
+                        other => Err(other),
+                    })
+            });
+        }
+        {
+            let store = store.clone();
+            tasks.spawn(async move { store.delete_contact(contact, T0).await.map(|_| ()) });
+        }
+        for outcome in tasks.join_all().await {
+            outcome.expect("every change is stored, none deadlocks");
+        }
+        // Calls stored after the deletion made the contact anew; its inbox entry is whole.
+        if let Some(again) = store
+            .contact_by_phone(&phone(&phone_text))
+            .await
+            .expect("read")
+        {
+            let conversation = again.conversation_id.expect("a conversation");
+            let detail = store
+                .conversation(conversation)
+                .await
+                .expect("read")
+                .expect("exists");
+            assert!(!detail.events.is_empty());
+            let mine = store
+                .conversations(ConversationQuery {
+                    scope: callvault_core::permissions::ContactScope::AssignedTo(ana.id),
+                    text: None,
+                    channel: None,
+                    after: None,
+                    limit: 500,
+                })
+                .await
+                .expect("inbox");
+            let entry = mine.items.iter().find(|c| c.id == conversation);
+            assert_eq!(
+                entry.map(|c| c.activity_at),
+                Some(detail.last_message_at.unwrap_or(detail.created_at)),
+                "the handler's inbox has it, at its latest activity"
+            );
+        }
+    }
+}

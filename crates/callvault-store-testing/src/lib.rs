@@ -55,6 +55,7 @@ macro_rules! store_suite {
             competing_workers_run_every_job_once,
             admins_demoting_each_other_leave_one,
             deleting_while_a_recording_is_stored_leaves_nothing,
+            a_contact_changed_and_deleted_while_calls_arrive,
         );
     };
     (@shared $fresh:expr; $($story:ident),* $(,)?) => {$(

@@ -317,6 +317,8 @@ pub trait Tables: Send + Sync {
 pub trait Import: Send {
     /// Rows with every column of `table`, in its order.
     async fn write_rows(&mut self, table: &'static Table, rows: Vec<Row>) -> StoreResult<()>;
+    /// Rows of `table` as this import sees them, its own writes included.
+    async fn count_rows(&mut self, table: &'static Table) -> StoreResult<u64>;
     /// Makes everything written visible at once (and brings what the backend derives, such as
     /// sequences, up to date).
     async fn commit(self: Box<Self>) -> StoreResult<()>;

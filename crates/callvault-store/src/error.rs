@@ -136,7 +136,7 @@ pub fn redact_url(url: &str) -> String {
     };
     // The userinfo ends at the last '@' before the path.
     let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
+    let shown = match rest[..authority_end].rfind('@') {
         Some(at) => {
             let userinfo = &rest[..at];
             let user = userinfo.split(':').next().unwrap_or_default();
@@ -148,6 +148,20 @@ pub fn redact_url(url: &str) -> String {
             format!("{scheme}://{shown}{}", &rest[at..])
         }
         None => url.to_owned(),
+    };
+    // A password may also come as a query parameter.
+    match shown.split_once('?') {
+        Some((base, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=[redacted]"),
+                    _ => p.to_owned(),
+                })
+                .collect();
+            format!("{base}?{}", params.join("&"))
+        }
+        None => shown,
     }
 }
 
@@ -167,5 +181,9 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://app@db/x"), "postgres://app@db/x");
         assert_eq!(redact_url("sqlite:///srv/cv.db"), "sqlite:///srv/cv.db");
+        assert_eq!(
+            redact_url("postgres://db/x?user=app&password=hunter2&sslmode=require"),
+            "postgres://db/x?user=app&password=[redacted]&sslmode=require"
+        );
     }
 }

@@ -159,7 +159,8 @@ async fn add_note(
 ) -> ApiResult<(StatusCode, Json<EventView>)> {
     allowed(&state, &user, id, ContactAction::View).await?;
     let body = req.body.trim();
-    if body.is_empty() || body.chars().count() > MAX_NOTE_CHARS {
+    // NUL is no text anyone typed, and PostgreSQL cannot store it.
+    if body.is_empty() || body.chars().count() > MAX_NOTE_CHARS || body.contains('\0') {
         return Err(ApiError::invalid(
             "invalid_note",
             format!("a note must be 1 to {MAX_NOTE_CHARS} characters"),

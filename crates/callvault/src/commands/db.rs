@@ -60,7 +60,12 @@ async fn copy(config: &Config, to: &str) -> anyhow::Result<()> {
     let source = SqliteStore::open(from, &config.database)
         .await
         .with_context(|| format!("opening {}", redact_url(from)))?;
-    let target = PostgresStore::open(to, &config.database)
+    // The target gets this build's schema whatever --database-migrate says of the source.
+    let target_options = DatabaseOptions {
+        migrate: true,
+        ..config.database.clone()
+    };
+    let target = PostgresStore::open(to, &target_options)
         .await
         .with_context(|| format!("opening {}", redact_url(to)))?;
     for table in TABLES {
@@ -97,19 +102,23 @@ async fn copy(config: &Config, to: &str) -> anyhow::Result<()> {
         println!("  {:<26} {rows_copied:>10}", table.name);
         copied.push((table, rows_copied));
     }
-    import.commit().await.context("committing the copy")?;
-    target.analyze().await?;
-    for (table, n) in copied {
+    // Checked before anything is committed: a mismatch leaves the target empty.
+    for (table, n) in &copied {
         let (there, here) = (
-            target.count_rows(table).await?,
+            import.count_rows(table).await?,
             source.count_rows(table).await?,
         );
-        if there != n || here != n {
+        if there != *n || here != *n {
             bail!(
-                "{}: copied {n} rows but the source now has {here} and the target {there}; was callvault running?",
+                "{}: copied {n} rows but the source now has {here} and the target {there}; \
+                 stop callvault and copy again (nothing was kept)",
                 table.name
             );
         }
+    }
+    import.commit().await.context("committing the copy")?;
+    if let Err(e) = target.analyze().await {
+        eprintln!("note: refreshing the target's statistics failed ({e}); autovacuum will do it");
     }
     println!("done: every table has the same number of rows in both databases");
     Ok(())

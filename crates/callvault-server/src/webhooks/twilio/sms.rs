@@ -25,7 +25,8 @@ pub async fn sms(State(state): State<AppState>, signed: Signed) -> ApiResult<Twi
         contact_phone,
         contact_phone_raw: msg.from.clone(),
         direction: Direction::Inbound,
-        body: msg.body,
+        // NUL is no text anyone sent, and PostgreSQL cannot store it.
+        body: msg.body.replace('\0', ""),
         external_id: msg.message_sid,
         at: now,
     };
