@@ -268,7 +268,8 @@ CREATE TABLE transcript_segments (
     UNIQUE (transcript_id, idx)
 );
 CREATE INDEX transcript_segments_search ON transcript_segments USING gin (search);
-CREATE INDEX transcript_segments_newest ON transcript_segments (call_started_at DESC, start_ms);
+CREATE INDEX transcript_segments_newest
+    ON transcript_segments (call_started_at DESC, start_ms, transcript_id, idx);
 CREATE INDEX transcript_segments_contact ON transcript_segments (contact_id, call_started_at DESC);
 
 CREATE FUNCTION segment_takes_call() RETURNS trigger LANGUAGE plpgsql AS $$

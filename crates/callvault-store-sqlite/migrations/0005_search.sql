@@ -105,7 +105,8 @@ UPDATE transcript_segments SET (call_started_at, contact_id) =
     (SELECT k.started_at, k.contact_id FROM transcripts t
      JOIN recordings r ON r.id = t.recording_id JOIN calls k ON k.id = r.call_id
      WHERE t.id = transcript_segments.transcript_id);
-CREATE INDEX transcript_segments_newest ON transcript_segments (call_started_at DESC, start_ms);
+CREATE INDEX transcript_segments_newest
+    ON transcript_segments (call_started_at DESC, start_ms, transcript_id, idx);
 CREATE INDEX transcript_segments_contact ON transcript_segments (contact_id, call_started_at DESC);
 
 CREATE TRIGGER transcript_segments_take_call AFTER INSERT ON transcript_segments
