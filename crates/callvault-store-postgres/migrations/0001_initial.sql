@@ -110,23 +110,29 @@ CREATE FUNCTION contact_to_conversation() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE conversations SET search_name = NEW.name_folded, phone_digits = NEW.phone_digits
     WHERE contact_id = NEW.id;
+    UPDATE contact_assignments SET search_name = NEW.name_folded, phone_digits = NEW.phone_digits
+    WHERE contact_id = NEW.id;
     RETURN NEW;
 END $$;
 CREATE TRIGGER contacts_to_conversation
     AFTER UPDATE OF name_folded, phone_digits ON contacts
     FOR EACH ROW EXECUTE FUNCTION contact_to_conversation();
 
--- Who may see a contact. conversation_id and activity_at copy the contact's conversation (kept
--- by triggers below), so a user who sees only their contacts gets their inbox from one index.
+-- Who may see a contact. conversation_id and activity_at copy the contact's conversation,
+-- search_name and phone_digits the contact's (kept by triggers), so a user who sees only their
+-- contacts gets and searches their inbox from one index.
 CREATE TABLE contact_assignments (
     contact_id      uuid NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
     user_id         uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     conversation_id uuid,
     activity_at     timestamptz,
+    search_name     text COLLATE "C" NOT NULL DEFAULT '',
+    phone_digits    text NOT NULL DEFAULT '',
     PRIMARY KEY (contact_id, user_id)
 );
 CREATE INDEX contact_assignments_user ON contact_assignments (user_id, contact_id);
 CREATE INDEX contact_assignments_inbox ON contact_assignments (user_id, activity_at DESC, conversation_id DESC)
+    INCLUDE (search_name, phone_digits)
     WHERE conversation_id IS NOT NULL;
 
 CREATE FUNCTION assignments_follow_conversation() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -149,6 +155,8 @@ CREATE FUNCTION assignment_takes_conversation() RETURNS trigger LANGUAGE plpgsql
 BEGIN
     SELECT v.id, v.activity_at INTO NEW.conversation_id, NEW.activity_at
     FROM conversations v WHERE v.contact_id = NEW.contact_id;
+    SELECT c.name_folded, c.phone_digits INTO NEW.search_name, NEW.phone_digits
+    FROM contacts c WHERE c.id = NEW.contact_id;
     RETURN NEW;
 END $$;
 CREATE TRIGGER assignments_from_conversation

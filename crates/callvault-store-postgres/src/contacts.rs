@@ -89,7 +89,12 @@ impl ContactStore for PostgresStore {
         }
         sql.push(" ORDER BY c.name_folded, c.id LIMIT ")
             .push_bind(i64::from(limit) + 1);
-        let rows = sql.build().fetch_all(&mut *tx).await.db()?;
+        let rows = sql
+            .build()
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await
+            .db()?;
         tx.commit().await.db()?;
         let mut items = Vec::with_capacity(rows.len());
         let mut last_folded = String::new();

@@ -31,28 +31,54 @@ const FEW: i64 = 4_000;
 /// The shortest digit string the trigram index can look up.
 const MIN_INDEXED_DIGITS: usize = 3;
 
-fn prefix_pattern(word: &str) -> String {
-    // Folded words hold only letters and digits: no LIKE wildcards to escape.
-    format!("{word}%")
+/// A number typed to this many digits matches a handful of contacts: no need to count.
+const FEW_FROM_DIGITS: usize = 7;
+
+/// The first string after every string that starts with `prefix`, in the word table's byte
+/// order; none when the prefix ends in the last code point.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// Adds `word >= prefix AND word < end`: a range of the word table's B-tree, usable whatever
+/// plan PostgreSQL keeps for the statement (a bound `LIKE 'x%'` is not).
+fn push_word_range(sql: &mut QueryBuilder<Postgres>, word: &str) {
+    sql.push("word >= ").push_bind(word.to_owned());
+    if let Some(end) = prefix_end(word) {
+        sql.push(" AND word < ").push_bind(end);
+    }
 }
 
 /// How many contacts the text matches, counted from the indexes, up to `FEW + 1`. Runs in
 /// the caller's transaction, where sequential scans are off (the trigram index answers only
 /// as a bitmap, which the planner might otherwise pass over).
 pub(crate) async fn count_matches(conn: &mut PgConnection, text: &SearchText) -> StoreResult<i64> {
+    if text.words().is_empty() && text.digits().is_some_and(|d| d.len() >= FEW_FROM_DIGITS) {
+        return Ok(1);
+    }
     let mut total = 0;
     if !text.words().is_empty() {
         // Every word must match: the rarest bounds the count.
         let mut least = i64::MAX;
         for word in text.words() {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM contact_words WHERE word LIKE $1 LIMIT $2) s",
-            )
-            .bind(prefix_pattern(word))
-            .bind(FEW + 1)
-            .fetch_one(&mut *conn)
-            .await
-            .db()?;
+            let mut sql: QueryBuilder<Postgres> =
+                QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM contact_words WHERE ");
+            push_word_range(&mut sql, word);
+            sql.push(" LIMIT ").push_bind(FEW + 1).push(") s");
+            let n: i64 = sql
+                .build_query_scalar()
+                .persistent(false)
+                .fetch_one(&mut *conn)
+                .await
+                .db()?;
             least = least.min(n);
         }
         total += least;
@@ -66,6 +92,7 @@ pub(crate) async fn count_matches(conn: &mut PgConnection, text: &SearchText) ->
         )
         .bind(format!("%{digits}%"))
         .bind(FEW + 1)
+        .persistent(false)
         .fetch_one(&mut *conn)
         .await
         .db()?;
@@ -83,8 +110,8 @@ pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText) {
             if i > 0 {
                 sql.push(" INTERSECT ");
             }
-            sql.push("SELECT contact_id FROM contact_words WHERE word LIKE ")
-                .push_bind(prefix_pattern(word));
+            sql.push("SELECT contact_id FROM contact_words WHERE ");
+            push_word_range(sql, word);
         }
         sql.push(")");
         first = false;
@@ -238,21 +265,27 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
                 .push_bind(i64::from(limit) + 1);
         }
         (text, ContactScope::AssignedTo(user)) => {
-            sql.push(
-                " FROM contact_assignments a
-                  JOIN conversations v ON v.id = a.conversation_id
-                  JOIN contacts c ON c.id = v.contact_id
-                  WHERE a.conversation_id IS NOT NULL AND a.user_id = ",
-            )
-            .push_bind(user.0);
+            // Their copy of the inbox, keys and words from its index alone (the channel needs
+            // the conversation); only the page is then joined.
+            sql.push(" FROM (SELECT a.conversation_id AS id FROM contact_assignments a");
+            if query.channel.is_some() {
+                sql.push(" JOIN conversations v ON v.id = a.conversation_id");
+            }
+            sql.push(" WHERE a.conversation_id IS NOT NULL AND a.user_id = ")
+                .push_bind(user.0);
             push_channel(&mut sql, query.channel);
             if let Some(text) = text {
                 sql.push(" AND ");
-                push_text_test(&mut sql, text, "v.search_name", "v.phone_digits");
+                push_text_test(&mut sql, text, "a.search_name", "a.phone_digits");
             }
             push_after(&mut sql, query.after, "a.activity_at", "a.conversation_id");
             sql.push(" ORDER BY a.activity_at DESC, a.conversation_id DESC LIMIT ")
-                .push_bind(i64::from(limit) + 1);
+                .push_bind(i64::from(limit) + 1)
+                .push(
+                    ") page JOIN conversations v ON v.id = page.id
+                     JOIN contacts c ON c.id = v.contact_id
+                     ORDER BY v.activity_at DESC, v.id DESC",
+                );
         }
         (text, ContactScope::All) => {
             // The walk reads keys and the copies of the contact's words from the index alone;
@@ -273,7 +306,14 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
                 );
         }
     }
-    let rows = sql.build().fetch_all(&mut *tx).await.db()?;
+    // Planned for these values every time: a plan kept for the statement would be one made
+    // without them.
+    let rows = sql
+        .build()
+        .persistent(false)
+        .fetch_all(&mut *tx)
+        .await
+        .db()?;
     tx.commit().await.db()?;
     let mut items = rows
         .iter()
@@ -289,4 +329,17 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
         None
     };
     Ok(ConversationPage { items, next })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn a_prefix_range_ends_after_every_word_it_starts() {
+        assert_eq!(prefix_end("mar").as_deref(), Some("mas"));
+        assert_eq!(prefix_end("zo\u{ff}").as_deref(), Some("zo\u{100}"));
+        assert_eq!(prefix_end("a\u{d7ff}").as_deref(), Some("a\u{e000}"));
+        assert_eq!(prefix_end(&char::MAX.to_string()), None);
+    }
 }

@@ -227,15 +227,21 @@ impl TranscriptStore for PostgresStore {
         )
         .bind(&query.text)
         .bind(FEW_HITS + 1)
+        .persistent(false)
         .fetch_one(&mut *tx)
         .await
         .db()?;
         let few = hits <= FEW_HITS;
         if !few {
-            sqlx::query("SET LOCAL enable_seqscan = on")
-                .execute(&mut *tx)
-                .await
-                .db()?;
+            // A walk: newest first, or, for a restricted user, through their contacts' segments
+            // one contact at a time.
+            sqlx::raw_sql(
+                "SET LOCAL enable_seqscan = on; SET LOCAL enable_hashjoin = off;
+                 SET LOCAL enable_mergejoin = off",
+            )
+            .execute(&mut *tx)
+            .await
+            .db()?;
             pin_plan(&mut tx, false).await?;
         }
         // The hits are chosen and ordered from the segments alone (each carries its call's
@@ -284,7 +290,12 @@ impl TranscriptStore for PostgresStore {
                  JOIN contacts c ON c.id = k.contact_id
                  ORDER BY s.call_started_at DESC, s.start_ms, s.transcript_id, s.idx",
             );
-        let rows = sql.build().fetch_all(&mut *tx).await.db()?;
+        let rows = sql
+            .build()
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await
+            .db()?;
         tx.commit().await.db()?;
         rows.iter()
             .map(|r| {

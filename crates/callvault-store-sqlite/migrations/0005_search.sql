@@ -39,6 +39,8 @@ CREATE TRIGGER contacts_search_update AFTER UPDATE OF name_folded, phone_digits 
     INSERT INTO contact_digits (rowid, phone_digits) VALUES (new.search_key, new.phone_digits);
     UPDATE conversations SET search_name = new.name_folded, phone_digits = new.phone_digits
     WHERE contact_id = new.id;
+    UPDATE contact_assignments SET search_name = new.name_folded, phone_digits = new.phone_digits
+    WHERE contact_id = new.id;
 END;
 
 CREATE TRIGGER contacts_search_delete AFTER DELETE ON contacts BEGIN
@@ -67,19 +69,27 @@ CREATE TRIGGER conversations_copy_contact AFTER INSERT ON conversations BEGIN
     WHERE id = new.id;
 END;
 
--- Who may see a contact, with a copy of its conversation's place in the inbox, so a user who
--- sees only their contacts gets their inbox from one index instead of filtering everyone's.
+-- Who may see a contact, with a copy of its conversation's place in the inbox and of the
+-- contact's searchable words, so a user who sees only their contacts gets (and searches) their
+-- inbox from one index instead of filtering everyone's.
 ALTER TABLE contact_assignments ADD COLUMN conversation_id TEXT;
 ALTER TABLE contact_assignments ADD COLUMN activity_at INTEGER;
+ALTER TABLE contact_assignments ADD COLUMN search_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE contact_assignments ADD COLUMN phone_digits TEXT NOT NULL DEFAULT '';
 UPDATE contact_assignments SET (conversation_id, activity_at) =
     (SELECT v.id, v.activity_at FROM conversations v WHERE v.contact_id = contact_assignments.contact_id);
+UPDATE contact_assignments SET (search_name, phone_digits) =
+    (SELECT c.name_folded, c.phone_digits FROM contacts c WHERE c.id = contact_assignments.contact_id);
 CREATE INDEX contact_assignments_inbox
-    ON contact_assignments (user_id, activity_at DESC, conversation_id DESC)
+    ON contact_assignments (user_id, activity_at DESC, conversation_id DESC, search_name, phone_digits)
     WHERE conversation_id IS NOT NULL;
 
 CREATE TRIGGER assignments_take_conversation AFTER INSERT ON contact_assignments BEGIN
     UPDATE contact_assignments SET (conversation_id, activity_at) =
         (SELECT v.id, v.activity_at FROM conversations v WHERE v.contact_id = new.contact_id)
+    WHERE contact_id = new.contact_id AND user_id = new.user_id;
+    UPDATE contact_assignments SET (search_name, phone_digits) =
+        (SELECT c.name_folded, c.phone_digits FROM contacts c WHERE c.id = new.contact_id)
     WHERE contact_id = new.contact_id AND user_id = new.user_id;
 END;
 

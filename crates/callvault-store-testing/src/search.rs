@@ -196,6 +196,12 @@ pub async fn inbox_search_finds_names_and_numbers_however_typed(s: &dyn Store) {
     .expect("renamed");
     assert_eq!(found(s, all, "durand").await, ["Élodie Durand"]);
     assert_eq!(found(s, all, "elodie martin").await, Vec::<String>::new());
+    assert_eq!(
+        found(s, mine, "durand").await,
+        ["Élodie Durand"],
+        "in the inbox of a user who sees only their contacts too"
+    );
+    assert_eq!(found(s, mine, "elodie martin").await, Vec::<String>::new());
     let contacts = s
         .contacts(ContactQuery {
             scope: all,

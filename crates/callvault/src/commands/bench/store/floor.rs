@@ -38,7 +38,7 @@ impl Floor {
 const PAGE: i64 = 51;
 
 async fn sqlite(pool: &SqlitePool, ask: &Ask, user: Option<Uuid>) -> anyhow::Result<Vec<String>> {
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("");
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(open_page(ask));
     // The walk down a user's copy of the inbox, or down the inbox.
     let walk = |q: &mut QueryBuilder<Sqlite>, filter: &dyn Fn(&mut QueryBuilder<Sqlite>)| match user
     {
@@ -91,8 +91,14 @@ async fn sqlite(pool: &SqlitePool, ask: &Ask, user: Option<Uuid>) -> anyhow::Res
                 .push_bind(channel.as_str());
         }),
         Ask::Words(text, many) if *many => walk(&mut q, &|q| {
+            // A restricted user's walk tests their own copy of the words.
+            let name = if user.is_some() {
+                "a.search_name"
+            } else {
+                "v.search_name"
+            };
             for w in text.words() {
-                q.push(" AND (' ' || v.search_name) LIKE ")
+                q.push(format!(" AND (' ' || {name}) LIKE "))
                     .push_bind(format!("% {w}%"));
             }
         }),
@@ -142,11 +148,12 @@ async fn sqlite(pool: &SqlitePool, ask: &Ask, user: Option<Uuid>) -> anyhow::Res
             q.push(" ORDER BY k.started_at DESC, s.start_ms LIMIT 50");
         }
     }
+    q.push(close_page(ask, &|col| format!("CAST({col} AS TEXT)")));
     Ok(q.build_query_scalar::<String>().fetch_all(pool).await?)
 }
 
 async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Result<Vec<String>> {
-    let mut q: QueryBuilder<Postgres> = QueryBuilder::new("");
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(open_page(ask));
     let walk =
         |q: &mut QueryBuilder<Postgres>, filter: &dyn Fn(&mut QueryBuilder<Postgres>)| match user {
             Some(u) => {
@@ -196,8 +203,14 @@ async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Resul
                 .push_bind(channel.as_str());
         }),
         Ask::Words(text, many) if *many => walk(&mut q, &|q| {
+            // A restricted user's walk tests their own copy of the words.
+            let name = if user.is_some() {
+                "a.search_name"
+            } else {
+                "v.search_name"
+            };
             for w in text.words() {
-                q.push(" AND (' ' || v.search_name) LIKE ")
+                q.push(format!(" AND (' ' || {name}) LIKE "))
                     .push_bind(format!("% {w}%"));
             }
         }),
@@ -207,8 +220,15 @@ async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Resul
                 if i > 0 {
                     q.push(" INTERSECT ");
                 }
-                q.push("SELECT contact_id FROM contact_words WHERE word LIKE ")
-                    .push_bind(format!("{w}%"));
+                // A B-tree range: a bound LIKE cannot use the index in a kept plan.
+                let mut end = w.clone();
+                if let Some(last) = end.pop() {
+                    end.push(char::from_u32(u32::from(last) + 1).unwrap_or(char::MAX));
+                }
+                q.push("SELECT contact_id FROM contact_words WHERE word >= ")
+                    .push_bind(w.clone())
+                    .push(" AND word < ")
+                    .push_bind(end);
             }
             q.push(") h JOIN conversations v ON v.contact_id = h.contact_id WHERE true");
             scope(&mut q);
@@ -248,5 +268,47 @@ async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Resul
             q.push(" ORDER BY k.started_at DESC, s.start_ms LIMIT 50");
         }
     }
-    Ok(q.build_query_scalar::<String>().fetch_all(pool).await?)
+    q.push(close_page(ask, &|col| format!("{col}::text")));
+    Ok(q.build_query_scalar::<String>()
+        .persistent(false)
+        .fetch_all(pool)
+        .await?)
+}
+
+/// The floor asks the same question the store does, answered by hand: the ids its id query
+/// finds, fetched with every column the store returns for them. The id comes first.
+fn open_page(ask: &Ask) -> &'static str {
+    match ask {
+        Ask::Transcript(_) => {
+            "SELECT f.id, r.id, k.conversation_id, k.id, c.name, k.started_at, s.start_ms,
+                    s.end_ms, s.speaker, s.text FROM ("
+        }
+        _ => {
+            "SELECT f.id, v.last_message_channel, v.last_message_at, v.activity_at, v.created_at,
+                    c.id, c.name, c.phone_e164 FROM ("
+        }
+    }
+}
+
+/// Closes [`open_page`]; `key` is how an id column compares with the ids found (as text).
+fn close_page(ask: &Ask, key: &dyn Fn(&str) -> String) -> String {
+    match ask {
+        Ask::Transcript(_) => format!(
+            ") f(id)
+             JOIN transcript_segments s ON {} = f.id
+             JOIN transcripts t ON t.id = s.transcript_id
+             JOIN recordings r ON r.id = t.recording_id
+             JOIN calls k ON k.id = r.call_id
+             JOIN contacts c ON c.id = k.contact_id
+             ORDER BY k.started_at DESC, s.start_ms",
+            key("s.id")
+        ),
+        _ => format!(
+            ") f(id)
+             JOIN conversations v ON {} = f.id
+             JOIN contacts c ON c.id = v.contact_id
+             ORDER BY v.activity_at DESC, v.id DESC",
+            key("v.id")
+        ),
+    }
 }
