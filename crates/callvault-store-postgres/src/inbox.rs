@@ -101,9 +101,11 @@ pub(crate) async fn count_matches(conn: &mut PgConnection, text: &SearchText) ->
     Ok(total)
 }
 
-/// Adds a query for the ids of the contacts the text matches, from the indexes.
+/// Adds a query for the ids of the contacts the text matches, from the indexes, each once (a
+/// name may have two words that start alike).
 pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText) {
     let mut first = true;
+    sql.push("SELECT DISTINCT contact_id FROM (");
     if !text.words().is_empty() {
         sql.push("(");
         for (i, word) in text.words().iter().enumerate() {
@@ -127,6 +129,7 @@ pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText) {
     if first {
         sql.push("SELECT NULL::uuid WHERE false");
     }
+    sql.push(") AS matched(contact_id)");
 }
 
 /// Adds the text test on a row's `{name}` (folded words) and `{digits}` columns: every word

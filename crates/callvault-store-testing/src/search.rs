@@ -90,6 +90,7 @@ pub async fn inbox_search_finds_names_and_numbers_however_typed(s: &dyn Store) {
         "every word of a name counts, newest activity first"
     );
     assert_eq!(found(s, all, "garcia").await, ["José García"]);
+
     assert_eq!(found(s, all, "GARCÍA josé").await, ["José García"]);
     assert_eq!(
         found(s, all, "obrien").await,
@@ -212,6 +213,22 @@ pub async fn inbox_search_finds_names_and_numbers_however_typed(s: &dyn Store) {
         .await
         .expect("contacts");
     assert_eq!(contacts.items.len(), 1);
+
+    let mut twice = call(
+        "+1 415 555 0000",
+        "+1 646 555 0277",
+        T0 + Duration::minutes(30),
+        None,
+    );
+    twice.contact_name = Some("Marta Martínez".into());
+    s.report_call(twice, T0 + Duration::hours(1))
+        .await
+        .expect("call");
+    assert_eq!(
+        found(s, all, "mart").await,
+        ["Marta Martínez", "Martin Lefèvre"],
+        "once each, even when two words of a name match"
+    );
 }
 
 /// Loads `n` contacts, each with a conversation, straight through the bulk path. Contact `i`

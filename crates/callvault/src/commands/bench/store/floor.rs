@@ -38,13 +38,13 @@ impl Floor {
 const PAGE: i64 = 51;
 
 async fn sqlite(pool: &SqlitePool, ask: &Ask, user: Option<Uuid>) -> anyhow::Result<Vec<String>> {
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(open_page(ask));
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(open_page(ask, "CAST(f.id AS TEXT)"));
     // The walk down a user's copy of the inbox, or down the inbox.
     let walk = |q: &mut QueryBuilder<Sqlite>, filter: &dyn Fn(&mut QueryBuilder<Sqlite>)| match user
     {
         Some(u) => {
             q.push(
-                    "SELECT a.conversation_id FROM contact_assignments a CROSS JOIN conversations v
+                    "SELECT a.conversation_id AS id FROM contact_assignments a CROSS JOIN conversations v
                      WHERE v.id = a.conversation_id AND a.conversation_id IS NOT NULL AND a.user_id = ",
                 )
                 .push_bind(u.to_string());
@@ -130,35 +130,58 @@ async fn sqlite(pool: &SqlitePool, ask: &Ask, user: Option<Uuid>) -> anyhow::Res
             q.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
                 .push_bind(PAGE);
         }
-        Ask::Transcript(phrase) => {
-            q.push(
-                "SELECT CAST(s.id AS TEXT) FROM transcript_segments_fts f
-                 JOIN transcript_segments s ON s.id = f.rowid
-                 JOIN transcripts t ON t.id = s.transcript_id
-                 JOIN recordings r ON r.id = t.recording_id
-                 JOIN calls k ON k.id = r.call_id
-                 WHERE transcript_segments_fts MATCH ",
-            )
-            .push_bind(format!("\"{phrase}\""));
-            if let Some(u) = user {
-                q.push(" AND EXISTS (SELECT 1 FROM contact_assignments a WHERE a.contact_id = k.contact_id AND a.user_id = ")
+        Ask::Transcript(phrase, many) => {
+            let phrase = format!("\"{phrase}\"");
+            // Many hits: walk the segments newest first testing each against them (through
+            // the user's contacts when restricted); few: order the hits.
+            match (many, user) {
+                (true, Some(u)) => {
+                    q.push(
+                        "SELECT s.id AS id FROM contact_assignments a
+                         CROSS JOIN transcript_segments s
+                         WHERE s.contact_id = a.contact_id AND a.user_id = ",
+                    )
                     .push_bind(u.to_string())
+                    .push(" AND +s.id IN (SELECT rowid FROM transcript_segments_fts WHERE transcript_segments_fts MATCH ")
+                    .push_bind(phrase)
                     .push(")");
+                }
+                (true, None) => {
+                    q.push(
+                        "SELECT s.id AS id FROM transcript_segments s
+                         WHERE +s.id IN (SELECT rowid FROM transcript_segments_fts WHERE transcript_segments_fts MATCH ",
+                    )
+                    .push_bind(phrase)
+                    .push(")");
+                }
+                (false, _) => {
+                    q.push(
+                        "SELECT s.id AS id FROM transcript_segments_fts f
+                         JOIN transcript_segments s ON s.id = f.rowid
+                         WHERE transcript_segments_fts MATCH ",
+                    )
+                    .push_bind(phrase);
+                    if let Some(u) = user {
+                        q.push(" AND EXISTS (SELECT 1 FROM contact_assignments a WHERE a.contact_id = s.contact_id AND a.user_id = ")
+                            .push_bind(u.to_string())
+                            .push(")");
+                    }
+                }
             }
-            q.push(" ORDER BY k.started_at DESC, s.start_ms LIMIT 50");
+            q.push(" ORDER BY s.call_started_at DESC, s.start_ms, s.transcript_id, s.idx LIMIT 50");
         }
     }
-    q.push(close_page(ask, &|col| format!("CAST({col} AS TEXT)")));
+    q.push(close_page(ask, &|col| col.to_owned(), "CROSS JOIN"));
     Ok(q.build_query_scalar::<String>().fetch_all(pool).await?)
 }
 
 async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Result<Vec<String>> {
-    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(open_page(ask));
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(open_page(ask, "f.id::text"));
     let walk =
         |q: &mut QueryBuilder<Postgres>, filter: &dyn Fn(&mut QueryBuilder<Postgres>)| match user {
             Some(u) => {
                 q.push(
-                    "SELECT a.conversation_id::text FROM contact_assignments a
+                    "SELECT a.conversation_id AS id FROM contact_assignments a
                      JOIN conversations v ON v.id = a.conversation_id
                      WHERE a.conversation_id IS NOT NULL AND a.user_id = ",
                 )
@@ -168,7 +191,7 @@ async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Resul
                     .push_bind(PAGE);
             }
             None => {
-                q.push("SELECT v.id::text FROM conversations v WHERE true");
+                q.push("SELECT v.id AS id FROM conversations v WHERE true");
                 filter(q);
                 q.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
                     .push_bind(PAGE);
@@ -215,7 +238,7 @@ async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Resul
             }
         }),
         Ask::Words(text, _) => {
-            q.push("SELECT v.id::text FROM (");
+            q.push("SELECT v.id AS id FROM (");
             for (i, w) in text.words().iter().enumerate() {
                 if i > 0 {
                     q.push(" INTERSECT ");
@@ -237,38 +260,36 @@ async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Resul
         }
         Ask::Phone(e164) => {
             q.push(
-                "SELECT v.id::text FROM contacts c JOIN conversations v ON v.contact_id = c.id
+                "SELECT v.id AS id FROM contacts c JOIN conversations v ON v.contact_id = c.id
                  WHERE c.phone_e164 = ",
             )
             .push_bind(e164.clone());
             scope(&mut q);
         }
         Ask::Digits(digits) => {
-            q.push("SELECT v.id::text FROM conversations v WHERE v.phone_digits LIKE ")
+            q.push("SELECT v.id AS id FROM conversations v WHERE v.phone_digits LIKE ")
                 .push_bind(format!("%{digits}%"));
             scope(&mut q);
             q.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
                 .push_bind(PAGE);
         }
-        Ask::Transcript(phrase) => {
-            q.push(
-                "SELECT s.id::text FROM transcript_segments s
-                 JOIN transcripts t ON t.id = s.transcript_id
-                 JOIN recordings r ON r.id = t.recording_id
-                 JOIN calls k ON k.id = r.call_id
-                 WHERE s.search @@ phraseto_tsquery('simple', ",
-            )
-            .push_bind(phrase.clone())
-            .push(")");
+        Ask::Transcript(phrase, _) => {
+            q.push("SELECT s.id AS id FROM transcript_segments s");
             if let Some(u) = user {
-                q.push(" AND EXISTS (SELECT 1 FROM contact_assignments a WHERE a.contact_id = k.contact_id AND a.user_id = ")
-                    .push_bind(u)
-                    .push(")");
+                q.push(
+                    " JOIN contact_assignments a ON a.contact_id = s.contact_id AND a.user_id = ",
+                )
+                .push_bind(u);
             }
-            q.push(" ORDER BY k.started_at DESC, s.start_ms LIMIT 50");
+            q.push(" WHERE s.search @@ phraseto_tsquery('simple', ")
+                .push_bind(phrase.clone())
+                .push(")")
+                .push(
+                    " ORDER BY s.call_started_at DESC, s.start_ms, s.transcript_id, s.idx LIMIT 50",
+                );
         }
     }
-    q.push(close_page(ask, &|col| format!("{col}::text")));
+    q.push(close_page(ask, &|col| col.to_owned(), "JOIN"));
     Ok(q.build_query_scalar::<String>()
         .persistent(false)
         .fetch_all(pool)
@@ -277,36 +298,38 @@ async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Resul
 
 /// The floor asks the same question the store does, answered by hand: the ids its id query
 /// finds, fetched with every column the store returns for them. The id comes first.
-fn open_page(ask: &Ask) -> &'static str {
+fn open_page(ask: &Ask, id_as_text: &str) -> String {
     match ask {
-        Ask::Transcript(_) => {
-            "SELECT f.id, r.id, k.conversation_id, k.id, c.name, k.started_at, s.start_ms,
+        Ask::Transcript(..) => format!(
+            "SELECT {id_as_text}, r.id, k.conversation_id, k.id, c.name, k.started_at, s.start_ms,
                     s.end_ms, s.speaker, s.text FROM ("
-        }
-        _ => {
-            "SELECT f.id, v.last_message_channel, v.last_message_at, v.activity_at, v.created_at,
-                    c.id, c.name, c.phone_e164 FROM ("
-        }
+        ),
+        _ => format!(
+            "SELECT {id_as_text}, v.last_message_channel, v.last_message_at, v.activity_at,
+                    v.created_at, c.id, c.name, c.phone_e164 FROM ("
+        ),
     }
 }
 
-/// Closes [`open_page`]; `key` is how an id column compares with the ids found (as text).
-fn close_page(ask: &Ask, key: &dyn Fn(&str) -> String) -> String {
+/// Closes [`open_page`]; `key` is how an id column compares with the ids found, `join` the
+/// join that keeps the ids as the outer loop (SQLite: `CROSS JOIN`). The id query names its
+/// column `id`.
+fn close_page(ask: &Ask, key: &dyn Fn(&str) -> String, join: &str) -> String {
     match ask {
-        Ask::Transcript(_) => format!(
-            ") f(id)
-             JOIN transcript_segments s ON {} = f.id
-             JOIN transcripts t ON t.id = s.transcript_id
-             JOIN recordings r ON r.id = t.recording_id
-             JOIN calls k ON k.id = r.call_id
-             JOIN contacts c ON c.id = k.contact_id
-             ORDER BY k.started_at DESC, s.start_ms",
+        Ask::Transcript(..) => format!(
+            ") f
+             {join} transcript_segments s ON {} = f.id
+             {join} transcripts t ON t.id = s.transcript_id
+             {join} recordings r ON r.id = t.recording_id
+             {join} calls k ON k.id = r.call_id
+             {join} contacts c ON c.id = k.contact_id
+             ORDER BY k.started_at DESC, s.start_ms, s.transcript_id, s.idx",
             key("s.id")
         ),
         _ => format!(
-            ") f(id)
-             JOIN conversations v ON {} = f.id
-             JOIN contacts c ON c.id = v.contact_id
+            ") f
+             {join} conversations v ON {} = f.id
+             {join} contacts c ON c.id = v.contact_id
              ORDER BY v.activity_at DESC, v.id DESC",
             key("v.id")
         ),

@@ -61,7 +61,8 @@ pub enum Ask {
     /// A whole number, typed in national format; the floor looks it up by its E.164 form.
     Phone(String),
     Digits(String),
-    Transcript(String),
+    /// A phrase; `true` when it is said in many calls.
+    Transcript(String, bool),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -147,8 +148,8 @@ impl Case {
                 let digits = SearchText::new(&q, region).digits()?.to_owned();
                 (Ask::Digits(digits), Some(q))
             }
-            Self::TranscriptCommon => (Ask::Transcript(COMMON_PHRASE.into()), None),
-            Self::TranscriptRare => (Ask::Transcript(RARE_PHRASE.into()), None),
+            Self::TranscriptCommon => (Ask::Transcript(COMMON_PHRASE.into(), true), None),
+            Self::TranscriptRare => (Ask::Transcript(RARE_PHRASE.into(), false), None),
         })
     }
 }
@@ -169,7 +170,7 @@ async fn ask_store(
     };
     let typed_text = || typed.map(|t| SearchText::new(t, Region::us()));
     let query = match ask {
-        Ask::Transcript(phrase) => {
+        Ask::Transcript(phrase, _) => {
             let hits = store
                 .search_transcripts(SearchQuery {
                     scope,
