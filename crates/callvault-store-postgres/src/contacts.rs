@@ -7,7 +7,7 @@ use callvault_core::permissions::ContactScope;
 use callvault_core::phone::E164;
 use callvault_store::{
     Conflict, ContactCursor, ContactPage, ContactPatch, ContactQuery, ContactStore, Deleted,
-    MAX_PAGE, NewContact, StoreError, StoreResult,
+    MAX_PAGE, NewContact, SearchPlan, StoreError, StoreResult,
 };
 use sqlx::{Postgres, QueryBuilder};
 use time::OffsetDateTime;
@@ -15,12 +15,9 @@ use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::codec::{Db, RowExt, conflict_on_unique};
-use crate::inbox::{count_matches, pin_plan, push_hits, push_text_test};
+use crate::inbox::{pin_plan, plan, push_hits, push_other_words, push_text_test};
 use crate::rows::{contact_columns, contact_from_row, contact_in};
 use crate::steps::{assign, ensure_conversation, insert_contact, purge_conversation};
-
-/// Up to this many matching contacts are fetched from the indexes (see `inbox`).
-const FEW_CONTACTS: i64 = 4_000;
 
 #[async_trait]
 impl ContactStore for PostgresStore {
@@ -51,13 +48,11 @@ impl ContactStore for PostgresStore {
             });
         }
         let mut tx = self.pool.begin().await.db()?;
-        let from_indexes = match &query.text {
-            Some(text) => {
-                pin_plan(&mut tx, true).await?;
-                count_matches(&mut tx, text).await? <= FEW_CONTACTS
-            }
-            None => false,
+        let plan = match &query.text {
+            Some(text) => plan(&mut tx, text, query.scope).await?,
+            None => SearchPlan::Walk,
         };
+        pin_plan(&mut tx, plan != SearchPlan::Walk).await?;
         let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(concat!(
             "SELECT ",
             contact_columns!(),
@@ -71,13 +66,17 @@ impl ContactStore for PostgresStore {
             .push(")");
         }
         if let Some(text) = &query.text {
-            if from_indexes {
-                sql.push(" AND c.id IN (");
-                push_hits(&mut sql, text);
-                sql.push(")");
-            } else {
-                sql.push(" AND ");
-                push_text_test(&mut sql, text, "c.name_folded", "c.phone_digits");
+            match plan {
+                SearchPlan::FromIndexes { lead } => {
+                    sql.push(" AND c.id IN (");
+                    push_hits(&mut sql, text, lead);
+                    sql.push(")");
+                    push_other_words(&mut sql, text, lead, "c.name_folded");
+                }
+                SearchPlan::Walk => {
+                    sql.push(" AND ");
+                    push_text_test(&mut sql, text, "c.name_folded", "c.phone_digits");
+                }
             }
         }
         if let Some(after) = &query.after {

@@ -4,35 +4,27 @@
 //!   `conversations_channel` for a channel, or, for a user who sees only their contacts, their
 //!   own copy of it, `contact_assignments_inbox`), a keyset seek for later pages;
 //! - a search that few contacts match: those contacts, from the word table (a B-tree range
-//!   per word) and the digits' trigram index, sorted;
+//!   per word; with several words, led by the word that matches fewest, the others tested on
+//!   each contact it finds) or the digits' trigram index, sorted;
 //! - a search that many match: the same walk as without one, testing each entry's copy of its
 //!   contact's words, which soon fills a page.
 //!
-//! Which of the last two is decided by counting the indexes' matches up to [`FEW`]: the
-//! planner's own estimates for word prefixes and digit fragments are too rough to trust with
-//! a choice between a millisecond and a second. The plan is then pinned for the statement.
+//! Which of the last two is chosen by `SearchText::plan`, from the words' counts in the word
+//! table and, where those cannot tell, a sample of the walk: the planner's own estimates for
+//! word prefixes and digit fragments are too rough to trust with a choice between a
+//! millisecond and a second. The plan is then pinned for the statement.
 
 use callvault_core::conversation::Channel;
 use callvault_core::permissions::ContactScope;
 use callvault_store::{
     ContactRef, ConversationCursor, ConversationPage, ConversationQuery, ConversationSummary,
-    MAX_PAGE, SearchText, StoreResult,
+    MAX_PAGE, Sample, SearchPlan, SearchStep, SearchText, StoreResult,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use crate::codec::{Db, RowExt, opt_enum_col};
 use crate::rows::e164;
-
-/// Up to this many matching contacts are fetched from the indexes and sorted; beyond it a
-/// walk down the inbox finds a page sooner.
-const FEW: i64 = 4_000;
-
-/// The shortest digit string the trigram index can look up.
-const MIN_INDEXED_DIGITS: usize = 3;
-
-/// A number typed to this many digits matches a handful of contacts: no need to count.
-const FEW_FROM_DIGITS: usize = 7;
 
 /// The first string after every string that starts with `prefix`, in the word table's byte
 /// order; none when the prefix ends in the last code point.
@@ -57,79 +49,153 @@ fn push_word_range(sql: &mut QueryBuilder<Postgres>, word: &str) {
     }
 }
 
-/// How many contacts the text matches, counted from the indexes, up to `FEW + 1`. Runs in
-/// the caller's transaction, where sequential scans are off (the trigram index answers only
-/// as a bitmap, which the planner might otherwise pass over).
-pub(crate) async fn count_matches(conn: &mut PgConnection, text: &SearchText) -> StoreResult<i64> {
-    if text.words().is_empty() && text.digits().is_some_and(|d| d.len() >= FEW_FROM_DIGITS) {
-        return Ok(1);
+/// Chooses how to answer a search (see `SearchText::plan`), asking the word table and, if
+/// need be, a sample of the walk `scope` would take.
+pub(crate) async fn plan(
+    conn: &mut PgConnection,
+    text: &SearchText,
+    scope: ContactScope,
+) -> StoreResult<SearchPlan> {
+    let (mut counts, mut sample) = (None, None);
+    loop {
+        match text.plan(counts.as_deref(), sample) {
+            SearchStep::Decided(plan) => return Ok(plan),
+            SearchStep::CountWords => {
+                let mut found = Vec::with_capacity(text.words().len());
+                for word in text.words() {
+                    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM contact_words WHERE ",
+                    );
+                    push_word_range(&mut sql, word);
+                    sql.push(" LIMIT ")
+                        .push_bind(i64::try_from(SearchText::FEW_MATCHES + 1).unwrap_or(i64::MAX))
+                        .push(") s");
+                    let n: i64 = sql
+                        .build_query_scalar()
+                        .persistent(false)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .db()?;
+                    found.push(u64::try_from(n).unwrap_or(0));
+                }
+                counts = Some(found);
+            }
+            SearchStep::Sample => sample = Some(take_sample(conn, text, scope).await?),
+        }
     }
-    let mut total = 0;
-    if !text.words().is_empty() {
-        // Every word must match: the rarest bounds the count.
-        let mut least = i64::MAX;
-        for word in text.words() {
-            let mut sql: QueryBuilder<Postgres> =
-                QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM contact_words WHERE ");
-            push_word_range(&mut sql, word);
-            sql.push(" LIMIT ").push_bind(FEW + 1).push(") s");
-            let n: i64 = sql
-                .build_query_scalar()
-                .persistent(false)
+}
+
+/// Tests the first entries of the walk `scope` would take (from the index alone).
+async fn take_sample(
+    conn: &mut PgConnection,
+    text: &SearchText,
+    scope: ContactScope,
+) -> StoreResult<Sample> {
+    let rows = i64::try_from(SearchText::SAMPLE_ROWS).unwrap_or(i64::MAX);
+    let mut sql: QueryBuilder<Postgres> =
+        QueryBuilder::new("SELECT COUNT(*), COUNT(*) FILTER (WHERE ");
+    push_text_test(&mut sql, text, "w.search_name", "w.phone_digits");
+    let total: i64 = match scope {
+        ContactScope::All => {
+            sql.push(
+                ") FROM (SELECT v.search_name, v.phone_digits FROM conversations v
+                         ORDER BY v.activity_at DESC, v.id DESC LIMIT ",
+            )
+            .push_bind(rows)
+            .push(") w");
+            // The planner's count, kept by ANALYZE; counted (up to a point) before the first.
+            let estimate: f32 = sqlx::query_scalar(
+                "SELECT reltuples FROM pg_class WHERE oid = 'conversations'::regclass",
+            )
+            .fetch_one(&mut *conn)
+            .await
+            .db()?;
+            if estimate >= 0.0 {
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    reason = "a row count far below i64::MAX"
+                )]
+                let n = estimate as i64;
+                n
+            } else {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM conversations LIMIT 100000) s",
+                )
                 .fetch_one(&mut *conn)
                 .await
-                .db()?;
-            least = least.min(n);
+                .db()?
+            }
         }
-        total += least;
-    }
-    if let Some(digits) = text.digits() {
-        if digits.len() < MIN_INDEXED_DIGITS {
-            return Ok(FEW + 1);
+        ContactScope::AssignedTo(user) => {
+            sql.push(
+                ") FROM (SELECT a.search_name, a.phone_digits FROM contact_assignments a
+                         WHERE a.conversation_id IS NOT NULL AND a.user_id = ",
+            )
+            .push_bind(user.0)
+            .push(" ORDER BY a.activity_at DESC, a.conversation_id DESC LIMIT ")
+            .push_bind(rows)
+            .push(") w");
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM contact_assignments
+                                       WHERE user_id = $1 AND conversation_id IS NOT NULL
+                                       LIMIT 100000) s",
+            )
+            .bind(user.0)
+            .fetch_one(&mut *conn)
+            .await
+            .db()?
         }
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM contacts WHERE phone_digits LIKE $1 LIMIT $2) s",
-        )
-        .bind(format!("%{digits}%"))
-        .bind(FEW + 1)
+    };
+    let (tested, matched): (i64, i64) = sql
+        .build_query_as()
         .persistent(false)
         .fetch_one(&mut *conn)
         .await
         .db()?;
-        total += n;
-    }
-    Ok(total)
+    Ok(Sample {
+        tested: u64::try_from(tested).unwrap_or(0),
+        matched: u64::try_from(matched).unwrap_or(0),
+        total: u64::try_from(total.max(tested)).unwrap_or(0),
+    })
 }
 
-/// Adds a query for the ids of the contacts the text matches, from the indexes, each once (a
-/// name may have two words that start alike).
-pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText) {
-    let mut first = true;
-    sql.push("SELECT DISTINCT contact_id FROM (");
-    if !text.words().is_empty() {
-        sql.push("(");
-        for (i, word) in text.words().iter().enumerate() {
-            if i > 0 {
-                sql.push(" INTERSECT ");
-            }
-            sql.push("SELECT contact_id FROM contact_words WHERE ");
-            push_word_range(sql, word);
-        }
-        sql.push(")");
-        first = false;
-    }
+/// Adds a query for the ids of the contacts the indexes find for the text, each once: for
+/// words, those with a word starting with the lead word (the others are tested by the caller,
+/// see [`push_other_words`]); for digits, those whose number holds them.
+pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText, lead: usize) {
     if let Some(digits) = text.digits() {
-        if !first {
-            sql.push(" UNION ");
-        }
         sql.push("SELECT id FROM contacts WHERE phone_digits LIKE ")
             .push_bind(format!("%{digits}%"));
-        first = false;
+        return;
     }
-    if first {
-        sql.push("SELECT NULL::uuid WHERE false");
+    match text.words().get(lead) {
+        // A name may have two words that start alike.
+        Some(word) => {
+            sql.push("SELECT DISTINCT contact_id FROM contact_words WHERE ");
+            push_word_range(sql, word);
+        }
+        None => {
+            sql.push("SELECT NULL::uuid WHERE false");
+        }
     }
-    sql.push(") AS matched(contact_id)");
+}
+
+/// Adds the test of the words other than the lead on a row's `{name}` (folded words).
+pub(crate) fn push_other_words(
+    sql: &mut QueryBuilder<Postgres>,
+    text: &SearchText,
+    lead: usize,
+    name: &str,
+) {
+    if text.digits().is_some() {
+        return;
+    }
+    for (i, word) in text.words().iter().enumerate() {
+        if i != lead {
+            sql.push(format!(" AND (' ' || {name}) LIKE "))
+                .push_bind(format!("% {word}%"));
+        }
+    }
 }
 
 /// Adds the text test on a row's `{name}` (folded words) and `{digits}` columns: every word
@@ -229,31 +295,22 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
         });
     }
     let mut tx = pool.begin().await.db()?;
-    let from_indexes = match &query.text {
-        Some(text) => {
-            pin_plan(&mut tx, true).await?;
-            count_matches(&mut tx, text).await? <= FEW
-        }
-        None => false,
+    let plan = match &query.text {
+        Some(text) => plan(&mut tx, text, query.scope).await?,
+        None => SearchPlan::Walk,
     };
-    if query.text.is_some() && !from_indexes {
-        // Re-pinned: the walk, not a bitmap of every match.
-        sqlx::query("SET LOCAL enable_seqscan = on")
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        pin_plan(&mut tx, false).await?;
-    }
+    pin_plan(&mut tx, plan != SearchPlan::Walk).await?;
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(COLUMNS);
-    match (&query.text, query.scope) {
-        (Some(text), scope) if from_indexes => {
+    match (&query.text, plan, query.scope) {
+        (Some(text), SearchPlan::FromIndexes { lead }, scope) => {
             sql.push(" FROM (");
-            push_hits(&mut sql, text);
+            push_hits(&mut sql, text, lead);
             sql.push(
                 ") AS hits(contact_id)
                  JOIN conversations v ON v.contact_id = hits.contact_id
                  JOIN contacts c ON c.id = v.contact_id WHERE true",
             );
+            push_other_words(&mut sql, text, lead, "v.search_name");
             if let ContactScope::AssignedTo(user) = scope {
                 sql.push(
                     " AND EXISTS (SELECT 1 FROM contact_assignments a
@@ -267,7 +324,7 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
             sql.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
                 .push_bind(i64::from(limit) + 1);
         }
-        (text, ContactScope::AssignedTo(user)) => {
+        (text, _, ContactScope::AssignedTo(user)) => {
             // Their copy of the inbox, keys and words from its index alone (the channel needs
             // the conversation); only the page is then joined.
             sql.push(" FROM (SELECT a.conversation_id AS id FROM contact_assignments a");
@@ -290,7 +347,7 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
                      ORDER BY v.activity_at DESC, v.id DESC",
                 );
         }
-        (text, ContactScope::All) => {
+        (text, _, ContactScope::All) => {
             // The walk reads keys and the copies of the contact's words from the index alone;
             // only the page is then joined.
             sql.push(" FROM (SELECT v.id FROM conversations v WHERE true");

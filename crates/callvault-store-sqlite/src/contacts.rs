@@ -7,14 +7,14 @@ use callvault_core::permissions::ContactScope;
 use callvault_core::phone::E164;
 use callvault_store::{
     Conflict, ContactCursor, ContactPage, ContactPatch, ContactQuery, ContactStore, Deleted,
-    MAX_PAGE, StoreError, StoreResult,
+    MAX_PAGE, SearchPlan, StoreError, StoreResult,
 };
 use sqlx::{QueryBuilder, Sqlite};
 use time::OffsetDateTime;
 
 use crate::SqliteStore;
 use crate::codec::{Db, RowExt, conflict_on_unique};
-use crate::inbox::{few_matches, push_indexed_match, push_text_test};
+use crate::inbox::{plan, push_indexed_match, push_text_test};
 use crate::rows::{contact_columns, contact_from_row, contact_in, parse_id};
 use crate::steps::{assign, ensure_conversation, insert_contact, purge_conversation};
 
@@ -60,10 +60,11 @@ impl ContactStore for SqliteStore {
         }
         if let Some(text) = &query.text {
             sql.push(" AND ");
-            if few_matches(&self.reader, text).await? {
-                push_indexed_match(&mut sql, text);
-            } else {
-                push_text_test(&mut sql, text, "c.name_folded", "c.phone_digits");
+            match plan(&self.reader, text, query.scope).await? {
+                SearchPlan::FromIndexes { lead } => push_indexed_match(&mut sql, text, lead),
+                SearchPlan::Walk => {
+                    push_text_test(&mut sql, text, "c.name_folded", "c.phone_digits");
+                }
             }
         }
         if let Some(after) = &query.after {

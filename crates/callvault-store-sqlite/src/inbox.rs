@@ -3,18 +3,20 @@
 //! - no search: a walk down the inbox in order (`conversations_activity`, or
 //!   `conversations_channel` for a channel, or, for a user who sees only their contacts, their
 //!   own copy of it, `contact_assignments_inbox`), a keyset seek for later pages;
-//! - a search that few contacts match: those contacts from the word and digit indexes
-//!   (FTS5), sorted;
+//! - a search that few contacts match: those contacts from the word and digit indexes (FTS5),
+//!   sorted; with several words, led by the word that matches fewest, the others tested on
+//!   each contact it finds;
 //! - a search that many match: the same walk as without one, testing each entry's copy of its
 //!   contact's words, which soon fills a page.
 //!
-//! Which of the last two is decided by counting the index's matches up to [`FEW`].
+//! Which of the last two is chosen by `SearchText::plan`, from the words' counts in the index
+//! and, where those cannot tell, a sample of the walk.
 
 use callvault_core::conversation::Channel;
 use callvault_core::permissions::ContactScope;
 use callvault_store::{
     ContactRef, ConversationCursor, ConversationPage, ConversationQuery, ConversationSummary,
-    MAX_PAGE, SearchText, StoreResult,
+    MAX_PAGE, Sample, SearchPlan, SearchStep, SearchText, StoreResult,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
@@ -22,83 +24,117 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use crate::codec::{Db, RowExt, ms, opt_enum_col};
 use crate::rows::e164;
 
-/// Up to this many matching contacts are fetched from the search indexes and sorted; beyond it
-/// a walk down the inbox finds a page sooner (it tests about `MAX_PAGE × contacts / FEW`
-/// entries at most).
-const FEW: i64 = 4_000;
+/// FTS5 query for names with a word starting with `word`. Folded words hold only letters and
+/// digits, so quoting them is enough.
+fn word_query(word: &str) -> String {
+    format!("\"{word}\"*")
+}
 
-/// A number typed to this many digits matches a handful of contacts: no need to count.
-pub(crate) const FEW_FROM_DIGITS: usize = 7;
+/// Chooses how to answer a search (see `SearchText::plan`), asking the indexes and, if need
+/// be, a sample of the walk `scope` would take.
+pub(crate) async fn plan(
+    pool: &SqlitePool,
+    text: &SearchText,
+    scope: ContactScope,
+) -> StoreResult<SearchPlan> {
+    let (mut counts, mut sample) = (None, None);
+    loop {
+        match text.plan(counts.as_deref(), sample) {
+            SearchStep::Decided(plan) => return Ok(plan),
+            SearchStep::CountWords => {
+                let mut found = Vec::with_capacity(text.words().len());
+                for word in text.words() {
+                    let n: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM (SELECT rowid FROM contact_words
+                                               WHERE contact_words MATCH ? LIMIT ?)",
+                    )
+                    .bind(word_query(word))
+                    .bind(i64::try_from(SearchText::FEW_MATCHES + 1).unwrap_or(i64::MAX))
+                    .fetch_one(pool)
+                    .await
+                    .db()?;
+                    found.push(u64::try_from(n).unwrap_or(0));
+                }
+                counts = Some(found);
+            }
+            SearchStep::Sample => sample = Some(take_sample(pool, text, scope).await?),
+        }
+    }
+}
 
-/// The shortest digit string the trigram index can look up.
-const MIN_INDEXED_DIGITS: usize = 3;
-
-/// FTS5 query for names with every word as a word start: `"elodie"* AND "m"*`. Folded words
-/// hold only letters and digits, so quoting them is enough.
-fn words_query(text: &SearchText) -> Option<String> {
-    (!text.words().is_empty()).then(|| {
-        text.words()
-            .iter()
-            .map(|w| format!("\"{w}\"*"))
-            .collect::<Vec<_>>()
-            .join(" AND ")
+/// Tests the first entries of the walk `scope` would take.
+async fn take_sample(
+    pool: &SqlitePool,
+    text: &SearchText,
+    scope: ContactScope,
+) -> StoreResult<Sample> {
+    let rows = i64::try_from(SearchText::SAMPLE_ROWS).unwrap_or(i64::MAX);
+    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*), COALESCE(SUM(");
+    push_text_test(&mut sql, text, "w.search_name", "w.phone_digits");
+    let total: i64 = match scope {
+        ContactScope::All => {
+            sql.push(
+                "), 0) FROM (SELECT v.search_name, v.phone_digits FROM conversations v
+                              ORDER BY v.activity_at DESC, v.id DESC LIMIT ",
+            )
+            .push_bind(rows)
+            .push(") w");
+            // Rows ever made: near enough, and one step down an index.
+            sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM conversations")
+                .fetch_one(pool)
+                .await
+                .db()?
+        }
+        ContactScope::AssignedTo(user) => {
+            sql.push(
+                "), 0) FROM (SELECT a.search_name, a.phone_digits FROM contact_assignments a
+                              WHERE a.conversation_id IS NOT NULL AND a.user_id = ",
+            )
+            .push_bind(user.to_string())
+            .push(" ORDER BY a.activity_at DESC, a.conversation_id DESC LIMIT ")
+            .push_bind(rows)
+            .push(") w");
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM contact_assignments
+                                       WHERE user_id = ? AND conversation_id IS NOT NULL LIMIT 100000)",
+            )
+            .bind(user.to_string())
+            .fetch_one(pool)
+            .await
+            .db()?
+        }
+    };
+    let (tested, matched): (i64, i64) = sql.build_query_as().fetch_one(pool).await.db()?;
+    Ok(Sample {
+        tested: u64::try_from(tested).unwrap_or(0),
+        matched: u64::try_from(matched).unwrap_or(0),
+        total: u64::try_from(total.max(tested)).unwrap_or(0),
     })
 }
 
-/// FTS5 query for numbers containing the digits, if they are long enough to look up.
-fn digits_query(text: &SearchText) -> Option<String> {
-    text.digits()
-        .filter(|d| d.len() >= MIN_INDEXED_DIGITS)
-        .map(|d| format!("\"{d}\""))
-}
-
-/// Whether the search indexes can list the contacts a text matches, and they are few.
-pub(crate) async fn few_matches(pool: &SqlitePool, text: &SearchText) -> StoreResult<bool> {
-    if text.digits().is_some() && digits_query(text).is_none() {
-        return Ok(false);
-    }
-    if text.words().is_empty() && text.digits().is_some_and(|d| d.len() >= FEW_FROM_DIGITS) {
-        return Ok(true);
-    }
-    let mut total = 0;
-    for (table, query) in [
-        ("contact_words", words_query(text)),
-        ("contact_digits", digits_query(text)),
-    ] {
-        let Some(query) = query else { continue };
-        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-            "SELECT COUNT(*) FROM (SELECT rowid FROM {table} WHERE {table} MATCH "
-        ));
-        sql.push_bind(query)
-            .push(" LIMIT ")
-            .push_bind(FEW + 1)
+/// Adds "the contact `c` is one the indexes find for the text": for words, those with a word
+/// starting with the lead word, tested for the others; for digits, those whose number holds
+/// them.
+pub(crate) fn push_indexed_match(sql: &mut QueryBuilder<Sqlite>, text: &SearchText, lead: usize) {
+    if let Some(digits) = text.digits() {
+        sql.push("c.search_key IN (SELECT rowid FROM contact_digits WHERE contact_digits MATCH ")
+            .push_bind(format!("\"{digits}\""))
             .push(")");
-        let n: i64 = sql.build_query_scalar().fetch_one(pool).await.db()?;
-        total += n;
+        return;
     }
-    Ok(total <= FEW)
-}
-
-/// Adds `c.search_key IN (the contacts the indexes find for the text)`.
-pub(crate) fn push_indexed_match(sql: &mut QueryBuilder<Sqlite>, text: &SearchText) {
-    sql.push("c.search_key IN (");
-    let mut first = true;
-    for (table, query) in [
-        ("contact_words", words_query(text)),
-        ("contact_digits", digits_query(text)),
-    ] {
-        let Some(query) = query else { continue };
-        if !first {
-            sql.push(" UNION ");
+    let Some(first) = text.words().get(lead) else {
+        sql.push("0");
+        return;
+    };
+    sql.push("c.search_key IN (SELECT rowid FROM contact_words WHERE contact_words MATCH ")
+        .push_bind(word_query(first))
+        .push(")");
+    for (i, word) in text.words().iter().enumerate() {
+        if i != lead {
+            sql.push(" AND (' ' || c.name_folded) LIKE ")
+                .push_bind(format!("% {word}%"));
         }
-        first = false;
-        sql.push(format!("SELECT rowid FROM {table} WHERE {table} MATCH "))
-            .push_bind(query);
     }
-    if first {
-        sql.push("NULL");
-    }
-    sql.push(")");
 }
 
 /// Adds the text test on `{alias}.{name}` and `{alias}.{digits}` columns, row by row: every
@@ -190,16 +226,16 @@ pub(crate) async fn list(
             next: None,
         });
     }
-    let indexed = match &query.text {
-        Some(text) => few_matches(pool, text).await?,
-        None => false,
+    let plan = match &query.text {
+        Some(text) => plan(pool, text, query.scope).await?,
+        None => SearchPlan::Walk,
     };
     let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(COLUMNS);
     // CROSS JOIN fixes the join order SQLite would otherwise guess at.
-    match (&query.text, query.scope) {
-        (Some(text), scope) if indexed => {
+    match (&query.text, plan, query.scope) {
+        (Some(text), SearchPlan::FromIndexes { lead }, scope) => {
             sql.push(" FROM contacts c CROSS JOIN conversations v WHERE v.contact_id = c.id AND ");
-            push_indexed_match(&mut sql, text);
+            push_indexed_match(&mut sql, text, lead);
             if let ContactScope::AssignedTo(user) = scope {
                 sql.push(
                     " AND EXISTS (SELECT 1 FROM contact_assignments a
@@ -212,7 +248,7 @@ pub(crate) async fn list(
             push_after(&mut sql, query.after, "v.activity_at", "v.id");
             sql.push(" ORDER BY v.activity_at DESC, v.id DESC");
         }
-        (text, ContactScope::AssignedTo(user)) => {
+        (text, _, ContactScope::AssignedTo(user)) => {
             sql.push(
                 " FROM contact_assignments a CROSS JOIN conversations v CROSS JOIN contacts c
                   WHERE v.id = a.conversation_id AND c.id = v.contact_id
@@ -228,7 +264,7 @@ pub(crate) async fn list(
             push_after(&mut sql, query.after, "a.activity_at", "a.conversation_id");
             sql.push(" ORDER BY a.activity_at DESC, a.conversation_id DESC");
         }
-        (text, ContactScope::All) => {
+        (text, _, ContactScope::All) => {
             sql.push(" FROM conversations v CROSS JOIN contacts c WHERE c.id = v.contact_id");
             push_channel(&mut sql, query.channel);
             if let Some(text) = text {

@@ -329,6 +329,10 @@ pub async fn a_search_that_matches_thousands_pages_like_one_that_matches_few(db:
         ("628", true),
         ("6285", true),
         ("+1 628 550 4321", false),
+        // Several words: common together, rare together, or led by a rare one.
+        ("mar num", true),
+        ("maria number12", false),
+        ("number43 zol", false),
     ] {
         for (scope, mine) in [
             (ContactScope::All, false),

@@ -76,6 +76,98 @@ impl SearchText {
     }
 }
 
+/// How a backend answers a search: fetch the few matching contacts from its indexes and sort
+/// them, or walk the inbox in order testing each entry until a page is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchPlan {
+    /// From the indexes; with several words, led by the word at this position (the one that
+    /// matches fewest contacts), the others tested on each contact it finds.
+    FromIndexes {
+        lead: usize,
+    },
+    Walk,
+}
+
+/// What a backend must find out next to choose a [`SearchPlan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchStep {
+    Decided(SearchPlan),
+    /// How many contacts each word starts a word of, each counted up to
+    /// [`SearchText::FEW_MATCHES`] + 1.
+    CountWords,
+    /// How many of the first [`SearchText::SAMPLE_ROWS`] entries of the walk match.
+    Sample,
+}
+
+/// The first entries of the walk, tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    pub tested: u64,
+    pub matched: u64,
+    /// Entries the walk could visit in all (an estimate is fine).
+    pub total: u64,
+}
+
+impl SearchText {
+    /// Up to this many matching contacts are fetched from the indexes and sorted; a walk finds
+    /// a page after about `limit × total / matches` entries, under this many matches too many.
+    pub const FEW_MATCHES: u64 = 4_000;
+    /// Entries of the walk tested to estimate how common a match is.
+    pub const SAMPLE_ROWS: u64 = 2_000;
+    /// A number typed to this many digits matches a handful of contacts.
+    pub const FEW_FROM_DIGITS: usize = 7;
+    /// The shortest digit string a trigram index can look up.
+    pub const MIN_INDEXED_DIGITS: usize = 3;
+
+    /// The next step in choosing how to answer this search, given what is known so far: each
+    /// word's count (capped), and a sample of the walk. Every backend follows the same steps.
+    #[must_use]
+    pub fn plan(&self, word_counts: Option<&[u64]>, sample: Option<Sample>) -> SearchStep {
+        let by_sample = |sample: Sample, lead| {
+            // Matches expected in all, from the share of the sample that matched.
+            let expected = sample.matched.saturating_mul(sample.total) / sample.tested.max(1);
+            SearchStep::Decided(if expected <= Self::FEW_MATCHES {
+                SearchPlan::FromIndexes { lead }
+            } else {
+                SearchPlan::Walk
+            })
+        };
+        if let Some(digits) = self.digits() {
+            if digits.len() < Self::MIN_INDEXED_DIGITS {
+                return SearchStep::Decided(SearchPlan::Walk);
+            }
+            if self.words.is_empty() && digits.len() >= Self::FEW_FROM_DIGITS {
+                return SearchStep::Decided(SearchPlan::FromIndexes { lead: 0 });
+            }
+            // A digit index cannot count cheaply (every hit is checked in the table).
+            return match sample {
+                Some(sample) => by_sample(sample, 0),
+                None => SearchStep::Sample,
+            };
+        }
+        let Some(counts) = word_counts else {
+            return SearchStep::CountWords;
+        };
+        let (lead, fewest) = counts
+            .iter()
+            .copied()
+            .enumerate()
+            .min_by_key(|&(_, n)| n)
+            .unwrap_or((0, 0));
+        if fewest <= Self::FEW_MATCHES {
+            return SearchStep::Decided(SearchPlan::FromIndexes { lead });
+        }
+        if counts.len() == 1 {
+            return SearchStep::Decided(SearchPlan::Walk);
+        }
+        // Each word is common, but together they may be rare ("Maria García").
+        match sample {
+            Some(sample) => by_sample(sample, lead),
+            None => SearchStep::Sample,
+        }
+    }
+}
+
 /// Words of a transcript a search snippet shows at most; longer text is cut around the match.
 const SNIPPET_WORDS: usize = 16;
 
@@ -213,6 +305,48 @@ mod tests {
         assert!(t.words().is_empty());
         assert_eq!(t.digits(), Some("14155550100"));
         assert_eq!(text("Room 101").words(), ["room", "101"]);
+    }
+
+    #[test]
+    fn searches_are_planned_from_counts_and_samples() {
+        use SearchPlan::*;
+        use SearchStep::*;
+        let few = SearchText::FEW_MATCHES;
+        let sample = |matched| super::Sample {
+            tested: 2_000,
+            matched,
+            total: 1_000_000,
+        };
+        assert_eq!(text("elodie").plan(None, None), CountWords);
+        assert_eq!(
+            text("elodie").plan(Some(&[12]), None),
+            Decided(FromIndexes { lead: 0 })
+        );
+        assert_eq!(text("mar").plan(Some(&[few + 1]), None), Decided(Walk));
+        let two = text("maria garcia");
+        assert_eq!(
+            two.plan(Some(&[few + 1, 30]), None),
+            Decided(FromIndexes { lead: 1 })
+        );
+        assert_eq!(two.plan(Some(&[few + 1, few + 1]), None), Sample);
+        assert_eq!(
+            two.plan(Some(&[few + 1, few + 1]), Some(sample(0))),
+            Decided(FromIndexes { lead: 0 })
+        );
+        assert_eq!(
+            two.plan(Some(&[few + 1, few + 1]), Some(sample(40))),
+            Decided(Walk)
+        );
+        assert_eq!(
+            text("(415) 555-0100").plan(None, None),
+            Decided(FromIndexes { lead: 0 })
+        );
+        assert_eq!(text("0100").plan(None, None), Sample);
+        assert_eq!(
+            text("0100").plan(None, Some(sample(1))),
+            Decided(FromIndexes { lead: 0 })
+        );
+        assert_eq!(text("555").plan(None, Some(sample(200))), Decided(Walk));
     }
 
     #[test]
