@@ -67,11 +67,11 @@ impl ContactStore for PostgresStore {
         }
         if let Some(text) = &query.text {
             match plan {
-                SearchPlan::FromIndexes { lead } => {
+                SearchPlan::FromIndexes(lookup) => {
                     sql.push(" AND c.id IN (");
-                    push_hits(&mut sql, text, lead);
+                    push_hits(&mut sql, text, lookup);
                     sql.push(")");
-                    push_other_words(&mut sql, text, lead, "c.name_folded");
+                    push_other_words(&mut sql, text, lookup, "c.name_folded");
                 }
                 SearchPlan::Walk => {
                     sql.push(" AND ");

@@ -5,7 +5,8 @@
 //!   own copy of it, `contact_assignments_inbox`), a keyset seek for later pages;
 //! - a search that few contacts match: those contacts, from the word table (a B-tree range
 //!   per word; with several words, led by the word that matches fewest, the others tested on
-//!   each contact it finds) or the digits' trigram index, sorted;
+//!   each contact it finds, or, when every word is common, the ranges intersected) or the
+//!   digits' trigram index, sorted;
 //! - a search that many match: the same walk as without one, testing each entry's copy of its
 //!   contact's words, which soon fills a page.
 //!
@@ -18,7 +19,7 @@ use callvault_core::conversation::Channel;
 use callvault_core::permissions::ContactScope;
 use callvault_store::{
     ContactRef, ConversationCursor, ConversationPage, ConversationQuery, ConversationSummary,
-    MAX_PAGE, Sample, SearchPlan, SearchStep, SearchText, StoreResult,
+    Lookup, MAX_PAGE, Sample, SearchPlan, SearchStep, SearchText, StoreResult,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
@@ -159,39 +160,51 @@ async fn take_sample(
     })
 }
 
+/// The words `lookup` finds in the word table; the others are tested on what it finds.
+fn looked_up(text: &SearchText, lookup: Lookup) -> Vec<&String> {
+    match lookup {
+        Lookup::Rarest(lead) => text.words().get(lead).into_iter().collect(),
+        Lookup::EveryWord => text.words().iter().collect(),
+    }
+}
+
 /// Adds a query for the ids of the contacts the indexes find for the text, each once: for
-/// words, those with a word starting with the lead word (the others are tested by the caller,
-/// see [`push_other_words`]); for digits, those whose number holds them.
-pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText, lead: usize) {
+/// words, those with a word starting with each looked-up word (the others are tested by the
+/// caller, see [`push_other_words`]); for digits, those whose number holds them.
+pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText, lookup: Lookup) {
     if let Some(digits) = text.digits() {
         sql.push("SELECT id FROM contacts WHERE phone_digits LIKE ")
             .push_bind(format!("%{digits}%"));
         return;
     }
-    match text.words().get(lead) {
-        // A name may have two words that start alike.
-        Some(word) => {
-            sql.push("SELECT DISTINCT contact_id FROM contact_words WHERE ");
-            push_word_range(sql, word);
+    let words = looked_up(text, lookup);
+    if words.is_empty() {
+        sql.push("SELECT NULL::uuid WHERE false");
+        return;
+    }
+    // Each contact once: a name may have two words that start alike.
+    for (i, word) in words.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(" INTERSECT ");
         }
-        None => {
-            sql.push("SELECT NULL::uuid WHERE false");
-        }
+        sql.push("SELECT DISTINCT contact_id FROM contact_words WHERE ");
+        push_word_range(sql, word);
     }
 }
 
-/// Adds the test of the words other than the lead on a row's `{name}` (folded words).
+/// Adds the test of the words not looked up on a row's `{name}` (folded words).
 pub(crate) fn push_other_words(
     sql: &mut QueryBuilder<Postgres>,
     text: &SearchText,
-    lead: usize,
+    lookup: Lookup,
     name: &str,
 ) {
     if text.digits().is_some() {
         return;
     }
-    for (i, word) in text.words().iter().enumerate() {
-        if i != lead {
+    let words = looked_up(text, lookup);
+    for word in text.words() {
+        if !words.contains(&word) {
             sql.push(format!(" AND (' ' || {name}) LIKE "))
                 .push_bind(format!("% {word}%"));
         }
@@ -302,19 +315,21 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
     pin_plan(&mut tx, plan != SearchPlan::Walk).await?;
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(COLUMNS);
     match (&query.text, plan, query.scope) {
-        (Some(text), SearchPlan::FromIndexes { lead }, scope) => {
-            sql.push(" FROM (");
-            push_hits(&mut sql, text, lead);
+        (Some(text), SearchPlan::FromIndexes(lookup), scope) => {
+            // The hits are found first, once (a CTE kept as it is): left to itself the planner
+            // may walk the inbox probing each entry's contact instead, seconds for a rare
+            // fragment. Only the sorted page is joined to its contacts.
+            sql.push(" FROM (WITH hits (contact_id) AS MATERIALIZED (");
+            push_hits(&mut sql, text, lookup);
             sql.push(
-                ") AS hits(contact_id)
-                 JOIN conversations v ON v.contact_id = hits.contact_id
-                 JOIN contacts c ON c.id = v.contact_id WHERE true",
+                ") SELECT v.id FROM hits
+                 JOIN conversations v ON v.contact_id = hits.contact_id WHERE true",
             );
-            push_other_words(&mut sql, text, lead, "v.search_name");
+            push_other_words(&mut sql, text, lookup, "v.search_name");
             if let ContactScope::AssignedTo(user) = scope {
                 sql.push(
                     " AND EXISTS (SELECT 1 FROM contact_assignments a
-                                  WHERE a.contact_id = c.id AND a.user_id = ",
+                                  WHERE a.contact_id = v.contact_id AND a.user_id = ",
                 )
                 .push_bind(user.0)
                 .push(")");
@@ -322,7 +337,12 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
             push_channel(&mut sql, query.channel);
             push_after(&mut sql, query.after, "v.activity_at", "v.id");
             sql.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
-                .push_bind(i64::from(limit) + 1);
+                .push_bind(i64::from(limit) + 1)
+                .push(
+                    ") page JOIN conversations v ON v.id = page.id
+                     JOIN contacts c ON c.id = v.contact_id
+                     ORDER BY v.activity_at DESC, v.id DESC",
+                );
         }
         (text, _, ContactScope::AssignedTo(user)) => {
             // Their copy of the inbox, keys and words from its index alone (the channel needs

@@ -255,14 +255,25 @@ impl TranscriptStore for PostgresStore {
              FROM (SELECT s.transcript_id, s.idx, s.start_ms, s.end_ms, s.speaker, s.text,
                           s.call_started_at",
         );
+        let phrase = |sql: &mut QueryBuilder<Postgres>| {
+            sql.push(" AND s.search @@ phraseto_tsquery('simple', unaccent(")
+                .push_bind(query.text.clone())
+                .push("))");
+        };
         match (few, query.scope) {
             (false, ContactScope::AssignedTo(user)) => {
+                // Their contacts' segments, read contact by contact: the fence (OFFSET 0)
+                // keeps the planner from walking everyone's segments instead and testing
+                // each against the assignments, which is slow when the user has few contacts.
                 sql.push(
                     " FROM contact_assignments a
-                      JOIN transcript_segments s ON s.contact_id = a.contact_id
-                      WHERE a.user_id = ",
-                )
-                .push_bind(user.0);
+                      CROSS JOIN LATERAL (
+                          SELECT * FROM transcript_segments s
+                          WHERE s.contact_id = a.contact_id",
+                );
+                phrase(&mut sql);
+                sql.push(" OFFSET 0) s WHERE a.user_id = ")
+                    .push_bind(user.0);
             }
             (true, ContactScope::AssignedTo(user)) => {
                 sql.push(
@@ -272,14 +283,13 @@ impl TranscriptStore for PostgresStore {
                 )
                 .push_bind(user.0)
                 .push(")");
+                phrase(&mut sql);
             }
             (_, ContactScope::All) => {
                 sql.push(" FROM transcript_segments s WHERE true");
+                phrase(&mut sql);
             }
         }
-        sql.push(" AND s.search @@ phraseto_tsquery('simple', unaccent(")
-            .push_bind(query.text.clone())
-            .push("))");
         sql.push(" ORDER BY s.call_started_at DESC, s.start_ms, s.transcript_id, s.idx LIMIT ")
             .push_bind(i64::from(query.limit.clamp(1, MAX_SEARCH_HITS)))
             .push(

@@ -16,7 +16,7 @@ use callvault_core::conversation::Channel;
 use callvault_core::permissions::ContactScope;
 use callvault_store::{
     ContactRef, ConversationCursor, ConversationPage, ConversationQuery, ConversationSummary,
-    MAX_PAGE, Sample, SearchPlan, SearchStep, SearchText, StoreResult,
+    Lookup, MAX_PAGE, Sample, SearchPlan, SearchStep, SearchText, StoreResult,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
@@ -113,24 +113,34 @@ async fn take_sample(
 }
 
 /// Adds "the contact `c` is one the indexes find for the text": for words, those with a word
-/// starting with the lead word, tested for the others; for digits, those whose number holds
-/// them.
-pub(crate) fn push_indexed_match(sql: &mut QueryBuilder<Sqlite>, text: &SearchText, lead: usize) {
+/// starting with the rarest word, tested for the others, or those the index finds for every
+/// word at once (FTS5 intersects the words' lists itself); for digits, those whose number
+/// holds them.
+pub(crate) fn push_indexed_match(
+    sql: &mut QueryBuilder<Sqlite>,
+    text: &SearchText,
+    lookup: Lookup,
+) {
     if let Some(digits) = text.digits() {
         sql.push("c.search_key IN (SELECT rowid FROM contact_digits WHERE contact_digits MATCH ")
             .push_bind(format!("\"{digits}\""))
             .push(")");
         return;
     }
-    let Some(first) = text.words().get(lead) else {
+    let looked_up: Vec<&String> = match lookup {
+        Lookup::Rarest(lead) => text.words().get(lead).into_iter().collect(),
+        Lookup::EveryWord => text.words().iter().collect(),
+    };
+    if looked_up.is_empty() {
         sql.push("0");
         return;
-    };
+    }
+    let query: Vec<String> = looked_up.iter().map(|w| word_query(w)).collect();
     sql.push("c.search_key IN (SELECT rowid FROM contact_words WHERE contact_words MATCH ")
-        .push_bind(word_query(first))
+        .push_bind(query.join(" AND "))
         .push(")");
-    for (i, word) in text.words().iter().enumerate() {
-        if i != lead {
+    for word in text.words() {
+        if !looked_up.contains(&word) {
             sql.push(" AND (' ' || c.name_folded) LIKE ")
                 .push_bind(format!("% {word}%"));
         }
@@ -233,9 +243,9 @@ pub(crate) async fn list(
     let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(COLUMNS);
     // CROSS JOIN fixes the join order SQLite would otherwise guess at.
     match (&query.text, plan, query.scope) {
-        (Some(text), SearchPlan::FromIndexes { lead }, scope) => {
+        (Some(text), SearchPlan::FromIndexes(lookup), scope) => {
             sql.push(" FROM contacts c CROSS JOIN conversations v WHERE v.contact_id = c.id AND ");
-            push_indexed_match(&mut sql, text, lead);
+            push_indexed_match(&mut sql, text, lookup);
             if let ContactScope::AssignedTo(user) = scope {
                 sql.push(
                     " AND EXISTS (SELECT 1 FROM contact_assignments a

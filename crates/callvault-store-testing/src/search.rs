@@ -303,6 +303,9 @@ pub async fn a_search_that_matches_thousands_pages_like_one_that_matches_few(db:
         N,
         |i| match i {
             4_321 => "Quentin Rare".to_owned(),
+            4_322 => "Maria Ortega".to_owned(),
+            // A second common word, never with "maria" but once.
+            _ if i % first.len() >= 3 => format!("{} Ortega Number{i}", first[i % first.len()]),
             _ => format!("{} Number{i}", first[i % first.len()]),
         },
         ana.id,
@@ -332,6 +335,8 @@ pub async fn a_search_that_matches_thousands_pages_like_one_that_matches_few(db:
         // Several words: common together, rare together, or led by a rare one.
         ("mar num", true),
         ("maria number12", false),
+        ("maria ortega", false),
+        ("ortega", true),
         ("number43 zol", false),
     ] {
         for (scope, mine) in [

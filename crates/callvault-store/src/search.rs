@@ -80,12 +80,19 @@ impl SearchText {
 /// them, or walk the inbox in order testing each entry until a page is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchPlan {
-    /// From the indexes; with several words, led by the word at this position (the one that
-    /// matches fewest contacts), the others tested on each contact it finds.
-    FromIndexes {
-        lead: usize,
-    },
+    FromIndexes(Lookup),
     Walk,
+}
+
+/// Which words a backend looks up in its index (digits are looked up as they are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// The word at this position, the one that matches fewest contacts; the others are tested
+    /// on each contact it finds.
+    Rarest(usize),
+    /// Every word, their matches intersected: each word is common but together they are rare
+    /// ("maria garcia"), and testing one word's thousands of contacts costs more.
+    EveryWord,
 }
 
 /// What a backend must find out next to choose a [`SearchPlan`].
@@ -114,6 +121,9 @@ impl SearchText {
     pub const FEW_MATCHES: u64 = 4_000;
     /// Entries of the walk tested to estimate how common a match is.
     pub const SAMPLE_ROWS: u64 = 2_000;
+    /// A walk over this many entries at most costs little whatever matches, less than an index
+    /// lookup of a common word or digit fragment (a restricted user's few thousand contacts).
+    pub const SHORT_WALK: u64 = 10_000;
     /// A number typed to this many digits matches a handful of contacts.
     pub const FEW_FROM_DIGITS: usize = 7;
     /// The shortest digit string a trigram index can look up.
@@ -123,25 +133,27 @@ impl SearchText {
     /// word's count (capped), and a sample of the walk. Every backend follows the same steps.
     #[must_use]
     pub fn plan(&self, word_counts: Option<&[u64]>, sample: Option<Sample>) -> SearchStep {
-        let by_sample = |sample: Sample, lead| {
+        let by_sample = |sample: Sample, lookup| {
             // Matches expected in all, from the share of the sample that matched.
             let expected = sample.matched.saturating_mul(sample.total) / sample.tested.max(1);
-            SearchStep::Decided(if expected <= Self::FEW_MATCHES {
-                SearchPlan::FromIndexes { lead }
-            } else {
-                SearchPlan::Walk
-            })
+            SearchStep::Decided(
+                if sample.total > Self::SHORT_WALK && expected <= Self::FEW_MATCHES {
+                    SearchPlan::FromIndexes(lookup)
+                } else {
+                    SearchPlan::Walk
+                },
+            )
         };
         if let Some(digits) = self.digits() {
             if digits.len() < Self::MIN_INDEXED_DIGITS {
                 return SearchStep::Decided(SearchPlan::Walk);
             }
             if self.words.is_empty() && digits.len() >= Self::FEW_FROM_DIGITS {
-                return SearchStep::Decided(SearchPlan::FromIndexes { lead: 0 });
+                return SearchStep::Decided(SearchPlan::FromIndexes(Lookup::Rarest(0)));
             }
             // A digit index cannot count cheaply (every hit is checked in the table).
             return match sample {
-                Some(sample) => by_sample(sample, 0),
+                Some(sample) => by_sample(sample, Lookup::Rarest(0)),
                 None => SearchStep::Sample,
             };
         }
@@ -155,14 +167,14 @@ impl SearchText {
             .min_by_key(|&(_, n)| n)
             .unwrap_or((0, 0));
         if fewest <= Self::FEW_MATCHES {
-            return SearchStep::Decided(SearchPlan::FromIndexes { lead });
+            return SearchStep::Decided(SearchPlan::FromIndexes(Lookup::Rarest(lead)));
         }
         if counts.len() == 1 {
             return SearchStep::Decided(SearchPlan::Walk);
         }
         // Each word is common, but together they may be rare ("Maria García").
         match sample {
-            Some(sample) => by_sample(sample, lead),
+            Some(sample) => by_sample(sample, Lookup::EveryWord),
             None => SearchStep::Sample,
         }
     }
@@ -309,6 +321,7 @@ mod tests {
 
     #[test]
     fn searches_are_planned_from_counts_and_samples() {
+        use super::Lookup;
         use SearchPlan::*;
         use SearchStep::*;
         let few = SearchText::FEW_MATCHES;
@@ -320,18 +333,18 @@ mod tests {
         assert_eq!(text("elodie").plan(None, None), CountWords);
         assert_eq!(
             text("elodie").plan(Some(&[12]), None),
-            Decided(FromIndexes { lead: 0 })
+            Decided(FromIndexes(Lookup::Rarest(0)))
         );
         assert_eq!(text("mar").plan(Some(&[few + 1]), None), Decided(Walk));
         let two = text("maria garcia");
         assert_eq!(
             two.plan(Some(&[few + 1, 30]), None),
-            Decided(FromIndexes { lead: 1 })
+            Decided(FromIndexes(Lookup::Rarest(1)))
         );
         assert_eq!(two.plan(Some(&[few + 1, few + 1]), None), Sample);
         assert_eq!(
             two.plan(Some(&[few + 1, few + 1]), Some(sample(0))),
-            Decided(FromIndexes { lead: 0 })
+            Decided(FromIndexes(Lookup::EveryWord))
         );
         assert_eq!(
             two.plan(Some(&[few + 1, few + 1]), Some(sample(40))),
@@ -339,14 +352,25 @@ mod tests {
         );
         assert_eq!(
             text("(415) 555-0100").plan(None, None),
-            Decided(FromIndexes { lead: 0 })
+            Decided(FromIndexes(Lookup::Rarest(0)))
         );
         assert_eq!(text("0100").plan(None, None), Sample);
         assert_eq!(
             text("0100").plan(None, Some(sample(1))),
-            Decided(FromIndexes { lead: 0 })
+            Decided(FromIndexes(Lookup::Rarest(0)))
         );
         assert_eq!(text("555").plan(None, Some(sample(200))), Decided(Walk));
+        // A short walk (a restricted user's few thousand contacts) is walked whatever matches.
+        let short = super::Sample {
+            tested: 2_000,
+            matched: 0,
+            total: 5_000,
+        };
+        assert_eq!(text("0100").plan(None, Some(short)), Decided(Walk));
+        assert_eq!(
+            two.plan(Some(&[few + 1, few + 1]), Some(short)),
+            Decided(Walk)
+        );
     }
 
     #[test]
