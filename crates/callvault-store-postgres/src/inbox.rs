@@ -345,15 +345,17 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
                 );
         }
         (text, _, ContactScope::AssignedTo(user)) => {
-            // Their copy of the inbox, keys and words from its index alone (the channel needs
-            // the conversation); only the page is then joined.
-            sql.push(" FROM (SELECT a.conversation_id AS id FROM contact_assignments a");
-            if query.channel.is_some() {
-                sql.push(" JOIN conversations v ON v.id = a.conversation_id");
+            // Their copy of the inbox (with a channel: its own index), keys and words from the
+            // index alone; only the page is then joined.
+            sql.push(
+                " FROM (SELECT a.conversation_id AS id FROM contact_assignments a
+                  WHERE a.conversation_id IS NOT NULL AND a.user_id = ",
+            )
+            .push_bind(user.0);
+            if let Some(channel) = query.channel {
+                sql.push(" AND a.last_message_channel = ")
+                    .push_bind(channel.as_str());
             }
-            sql.push(" WHERE a.conversation_id IS NOT NULL AND a.user_id = ")
-                .push_bind(user.0);
-            push_channel(&mut sql, query.channel);
             if let Some(text) = text {
                 sql.push(" AND ");
                 push_text_test(&mut sql, text, "a.search_name", "a.phone_digits");

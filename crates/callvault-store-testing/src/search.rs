@@ -171,6 +171,24 @@ pub async fn inbox_search_finds_names_and_numbers_however_typed(s: &dyn Store) {
     )
     .await;
     assert_eq!(names(&calls), ["Martin Lefèvre"]);
+    for (channel, named) in [
+        (Channel::Call, "Martin Lefèvre"),
+        (Channel::Note, "Élodie Martin"),
+    ] {
+        let mine_by_channel = walk(
+            s,
+            ConversationQuery {
+                channel: Some(channel),
+                ..inbox(mine)
+            },
+        )
+        .await;
+        assert_eq!(
+            names(&mine_by_channel),
+            [named],
+            "a restricted user's inbox by {channel:?} follows each conversation's last message"
+        );
+    }
     let mine_now = walk(
         s,
         ConversationQuery {
