@@ -182,12 +182,14 @@ pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText, loo
         sql.push("SELECT NULL::uuid WHERE false");
         return;
     }
-    // Each contact once: a name may have two words that start alike.
+    // Each contact once (a name may have two words that start alike): INTERSECT sees to it
+    // for several words, DISTINCT for one.
+    let distinct = if words.len() == 1 { "DISTINCT " } else { "" };
     for (i, word) in words.into_iter().enumerate() {
         if i > 0 {
             sql.push(" INTERSECT ");
         }
-        sql.push("SELECT DISTINCT contact_id FROM contact_words WHERE ");
+        sql.push(format!("SELECT {distinct}contact_id FROM contact_words WHERE "));
         push_word_range(sql, word);
     }
 }

@@ -56,7 +56,9 @@ impl PostgresStore {
         let timeout_ms = options.statement_timeout.as_millis().to_string();
         let connect = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unsupported(format!("bad PostgreSQL URL {shown}: {e}")))?
-            .options([("statement_timeout", timeout_ms.as_str())])
+            // JIT compiles a query whose estimated cost is high, which the pinned search plans
+            // often are: 10 to 200 ms spent to save a few on queries that take milliseconds.
+            .options([("statement_timeout", timeout_ms.as_str()), ("jit", "off")])
             .application_name("callvault");
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
