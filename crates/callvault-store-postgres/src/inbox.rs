@@ -189,7 +189,9 @@ pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText, loo
         if i > 0 {
             sql.push(" INTERSECT ");
         }
-        sql.push(format!("SELECT {distinct}contact_id FROM contact_words WHERE "));
+        sql.push(format!(
+            "SELECT {distinct}contact_id FROM contact_words WHERE "
+        ));
         push_word_range(sql, word);
     }
 }

@@ -56,9 +56,15 @@ impl PostgresStore {
         let timeout_ms = options.statement_timeout.as_millis().to_string();
         let connect = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unsupported(format!("bad PostgreSQL URL {shown}: {e}")))?
-            // JIT compiles a query whose estimated cost is high, which the pinned search plans
-            // often are: 10 to 200 ms spent to save a few on queries that take milliseconds.
-            .options([("statement_timeout", timeout_ms.as_str()), ("jit", "off")])
+            // Settings for queries that each take milliseconds. JIT compiles a query whose
+            // estimated cost is high, which the pinned search plans often are (10 to 200 ms
+            // spent to save a few); parallel workers cost about 20 ms to start, and a server
+            // answering many requests has no spare cores for one of them anyway.
+            .options([
+                ("statement_timeout", timeout_ms.as_str()),
+                ("jit", "off"),
+                ("max_parallel_workers_per_gather", "0"),
+            ])
             .application_name("callvault");
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))

@@ -234,9 +234,10 @@ impl TranscriptStore for PostgresStore {
         let few = hits <= FEW_HITS;
         if !few {
             // A walk: newest first, or, for a restricted user, through their contacts' segments
-            // one contact at a time.
+            // one contact at a time. Left to itself the planner reads every hit and sorts them
+            // (90 ms for a phrase in 5% of 200,000 segments, against 3 ms walking).
             sqlx::raw_sql(
-                "SET LOCAL enable_seqscan = on; SET LOCAL enable_hashjoin = off;
+                "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off;
                  SET LOCAL enable_mergejoin = off",
             )
             .execute(&mut *tx)

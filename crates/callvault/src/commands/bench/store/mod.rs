@@ -332,13 +332,13 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         let outcome = async {
             let store = Arc::new(PostgresStore::open(&url, &db_options).await?);
             let samples = load("postgres", store.as_ref(), sizes).await?;
-            // The floor's session is set as the store's (no JIT), so only the SQL differs.
+            // The floor's session is set as the store's, so only the SQL differs.
             let floor = Floor::Postgres(
                 sqlx::postgres::PgPoolOptions::new()
                     .max_connections(1)
                     .connect_with(
                         url.parse::<sqlx::postgres::PgConnectOptions>()?
-                            .options([("jit", "off")]),
+                            .options([("jit", "off"), ("max_parallel_workers_per_gather", "0")]),
                     )
                     .await?,
             );
