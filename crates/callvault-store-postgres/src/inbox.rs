@@ -172,9 +172,14 @@ fn looked_up(text: &SearchText, lookup: Lookup) -> Vec<&String> {
 /// words, those with a word starting with each looked-up word (the others are tested by the
 /// caller, see [`push_other_words`]); for digits, those whose number holds them.
 pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText, lookup: Lookup) {
-    if let Some(digits) = text.digits() {
+    if let (Some(digits), Some(tail)) = (text.digits(), text.indexed_digits()) {
         sql.push("SELECT id FROM contacts WHERE phone_digits LIKE ")
-            .push_bind(format!("%{digits}%"));
+            .push_bind(format!("%{tail}%"));
+        if tail != digits {
+            // Tested on each row found: `|| ''` keeps the planner from asking the index.
+            sql.push(" AND (phone_digits || '') LIKE ")
+                .push_bind(format!("%{digits}%"));
+        }
         return;
     }
     let words = looked_up(text, lookup);

@@ -121,10 +121,14 @@ pub(crate) fn push_indexed_match(
     text: &SearchText,
     lookup: Lookup,
 ) {
-    if let Some(digits) = text.digits() {
+    if let (Some(digits), Some(tail)) = (text.digits(), text.indexed_digits()) {
         sql.push("c.search_key IN (SELECT rowid FROM contact_digits WHERE contact_digits MATCH ")
-            .push_bind(format!("\"{digits}\""))
+            .push_bind(format!("\"{tail}\""))
             .push(")");
+        if tail != digits {
+            sql.push(" AND c.phone_digits LIKE ")
+                .push_bind(format!("%{digits}%"));
+        }
         return;
     }
     let looked_up: Vec<&String> = match lookup {

@@ -247,6 +247,25 @@ pub async fn inbox_search_finds_names_and_numbers_however_typed(s: &dyn Store) {
         ["Marta Martínez", "Martin Lefèvre"],
         "once each, even when two words of a name match"
     );
+
+    // Two numbers alike but for the area code: a whole number finds its own only.
+    let mut alike = call(
+        "+1 415 555 0000",
+        "+1 646 555 0100",
+        T0 + Duration::minutes(40),
+        None,
+    );
+    alike.contact_name = Some("Inês Duarte".into());
+    s.report_call(alike, T0 + Duration::hours(1))
+        .await
+        .expect("call");
+    // (Élodie Martin is Élodie Durand by now.)
+    assert_eq!(found(s, all, "(415) 555-0100").await, ["Élodie Durand"]);
+    assert_eq!(found(s, all, "+1 646 555 0100").await, ["Inês Duarte"]);
+    assert_eq!(
+        found(s, all, "555-0100").await,
+        ["Élodie Durand", "Inês Duarte"]
+    );
 }
 
 /// Loads `n` contacts, each with a conversation, straight through the bulk path. Contact `i`

@@ -53,6 +53,17 @@ impl SearchText {
         self.digits.as_deref()
     }
 
+    /// The digits a backend asks its index for: the last [`Self::FEW_FROM_DIGITS`] of them.
+    /// The leading digits of a number (country, area code) are the ones many numbers share, so
+    /// a trigram index answers for the tail at a fraction of the cost of the whole; the whole
+    /// is then tested on each number found (when the two differ).
+    #[must_use]
+    pub fn indexed_digits(&self) -> Option<&str> {
+        // Digits are ASCII, so any byte offset is a character boundary.
+        let digits = self.digits()?;
+        Some(&digits[digits.len().saturating_sub(Self::FEW_FROM_DIGITS)..])
+    }
+
     /// Text with neither a word nor digits ("--") matches no one.
     #[must_use]
     pub fn matches_nothing(&self) -> bool {
@@ -317,6 +328,8 @@ mod tests {
         assert!(t.words().is_empty());
         assert_eq!(t.digits(), Some("14155550100"));
         assert_eq!(text("Room 101").words(), ["room", "101"]);
+        assert_eq!(t.indexed_digits(), Some("5550100"));
+        assert_eq!(text("0100").indexed_digits(), Some("0100"));
     }
 
     #[test]
