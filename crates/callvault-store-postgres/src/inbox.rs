@@ -160,14 +160,6 @@ async fn take_sample(
     })
 }
 
-/// The words `lookup` finds in the word table; the others are tested on what it finds.
-fn looked_up(text: &SearchText, lookup: Lookup) -> Vec<&String> {
-    match lookup {
-        Lookup::Rarest(lead) => text.words().get(lead).into_iter().collect(),
-        Lookup::EveryWord => text.words().iter().collect(),
-    }
-}
-
 /// Adds a query for the ids of the contacts the indexes find for the text, each once: for
 /// words, those with a word starting with each looked-up word (the others are tested by the
 /// caller, see [`push_other_words`]); for digits, those whose number holds them.
@@ -182,7 +174,7 @@ pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText, loo
         }
         return;
     }
-    let words = looked_up(text, lookup);
+    let words = lookup.words(text);
     if words.is_empty() {
         sql.push("SELECT NULL::uuid WHERE false");
         return;
@@ -211,7 +203,7 @@ pub(crate) fn push_other_words(
     if text.digits().is_some() {
         return;
     }
-    let words = looked_up(text, lookup);
+    let words = lookup.words(text);
     for word in text.words() {
         if !words.contains(&word) {
             sql.push(format!(" AND (' ' || {name}) LIKE "))

@@ -131,10 +131,7 @@ pub(crate) fn push_indexed_match(
         }
         return;
     }
-    let looked_up: Vec<&String> = match lookup {
-        Lookup::Rarest(lead) => text.words().get(lead).into_iter().collect(),
-        Lookup::EveryWord => text.words().iter().collect(),
-    };
+    let looked_up = lookup.words(text);
     if looked_up.is_empty() {
         sql.push("0");
         return;

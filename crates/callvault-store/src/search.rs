@@ -106,6 +106,17 @@ pub enum Lookup {
     EveryWord,
 }
 
+impl Lookup {
+    /// The words of `text` looked up in the index; the others are tested on what it finds.
+    #[must_use]
+    pub fn words(self, text: &SearchText) -> Vec<&String> {
+        match self {
+            Self::Rarest(lead) => text.words().get(lead).into_iter().collect(),
+            Self::EveryWord => text.words().iter().collect(),
+        }
+    }
+}
+
 /// What a backend must find out next to choose a [`SearchPlan`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchStep {
