@@ -19,7 +19,7 @@ use callvault_core::conversation::Channel;
 use callvault_core::permissions::ContactScope;
 use callvault_store::{
     ContactRef, ConversationCursor, ConversationPage, ConversationQuery, ConversationSummary,
-    Lookup, MAX_PAGE, Sample, SearchPlan, SearchStep, SearchText, StoreResult,
+    Lookup, MAX_PAGE, PlanProbe, Sample, SearchPlan, SearchText, StoreResult,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
@@ -57,32 +57,35 @@ pub(crate) async fn plan(
     text: &SearchText,
     scope: ContactScope,
 ) -> StoreResult<SearchPlan> {
-    let (mut counts, mut sample) = (None, None);
-    loop {
-        match text.plan(counts.as_deref(), sample) {
-            SearchStep::Decided(plan) => return Ok(plan),
-            SearchStep::CountWords => {
-                let mut found = Vec::with_capacity(text.words().len());
-                for word in text.words() {
-                    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
-                        "SELECT COUNT(*) FROM (SELECT 1 FROM contact_words WHERE ",
-                    );
-                    push_word_range(&mut sql, word);
-                    sql.push(" LIMIT ")
-                        .push_bind(i64::try_from(SearchText::FEW_MATCHES + 1).unwrap_or(i64::MAX))
-                        .push(") s");
-                    let n: i64 = sql
-                        .build_query_scalar()
-                        .persistent(false)
-                        .fetch_one(&mut *conn)
-                        .await
-                        .db()?;
-                    found.push(u64::try_from(n).unwrap_or(0));
-                }
-                counts = Some(found);
-            }
-            SearchStep::Sample => sample = Some(take_sample(conn, text, scope).await?),
-        }
+    text.choose_plan(&mut Probe { conn, text, scope }).await
+}
+
+struct Probe<'a> {
+    conn: &'a mut PgConnection,
+    text: &'a SearchText,
+    scope: ContactScope,
+}
+
+#[async_trait::async_trait]
+impl PlanProbe for Probe<'_> {
+    async fn count_word(&mut self, word: &str) -> StoreResult<u64> {
+        let mut sql: QueryBuilder<Postgres> =
+            QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM contact_words WHERE ");
+        push_word_range(&mut sql, word);
+        sql.push(" LIMIT ")
+            .push_bind(i64::try_from(SearchText::FEW_MATCHES + 1).unwrap_or(i64::MAX))
+            .push(") s");
+        let n: i64 = sql
+            .build_query_scalar()
+            .persistent(false)
+            .fetch_one(&mut *self.conn)
+            .await
+            .db()?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn sample(&mut self) -> StoreResult<Sample> {
+        take_sample(self.conn, self.text, self.scope).await
     }
 }
 

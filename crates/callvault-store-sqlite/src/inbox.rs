@@ -16,7 +16,7 @@ use callvault_core::conversation::Channel;
 use callvault_core::permissions::ContactScope;
 use callvault_store::{
     ContactRef, ConversationCursor, ConversationPage, ConversationQuery, ConversationSummary,
-    Lookup, MAX_PAGE, Sample, SearchPlan, SearchStep, SearchText, StoreResult,
+    Lookup, MAX_PAGE, PlanProbe, Sample, SearchPlan, SearchText, StoreResult,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
@@ -37,28 +37,32 @@ pub(crate) async fn plan(
     text: &SearchText,
     scope: ContactScope,
 ) -> StoreResult<SearchPlan> {
-    let (mut counts, mut sample) = (None, None);
-    loop {
-        match text.plan(counts.as_deref(), sample) {
-            SearchStep::Decided(plan) => return Ok(plan),
-            SearchStep::CountWords => {
-                let mut found = Vec::with_capacity(text.words().len());
-                for word in text.words() {
-                    let n: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM (SELECT rowid FROM contact_words
-                                               WHERE contact_words MATCH ? LIMIT ?)",
-                    )
-                    .bind(word_query(word))
-                    .bind(i64::try_from(SearchText::FEW_MATCHES + 1).unwrap_or(i64::MAX))
-                    .fetch_one(pool)
-                    .await
-                    .db()?;
-                    found.push(u64::try_from(n).unwrap_or(0));
-                }
-                counts = Some(found);
-            }
-            SearchStep::Sample => sample = Some(take_sample(pool, text, scope).await?),
-        }
+    text.choose_plan(&mut Probe { pool, text, scope }).await
+}
+
+struct Probe<'a> {
+    pool: &'a SqlitePool,
+    text: &'a SearchText,
+    scope: ContactScope,
+}
+
+#[async_trait::async_trait]
+impl PlanProbe for Probe<'_> {
+    async fn count_word(&mut self, word: &str) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT rowid FROM contact_words
+                                   WHERE contact_words MATCH ? LIMIT ?)",
+        )
+        .bind(word_query(word))
+        .bind(i64::try_from(SearchText::FEW_MATCHES + 1).unwrap_or(i64::MAX))
+        .fetch_one(self.pool)
+        .await
+        .db()?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn sample(&mut self) -> StoreResult<Sample> {
+        take_sample(self.pool, self.text, self.scope).await
     }
 }
 

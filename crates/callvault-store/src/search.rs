@@ -3,6 +3,8 @@
 use callvault_core::contact::fold_for_search;
 use callvault_core::phone::{Region, search_digits};
 
+use crate::StoreResult;
+
 /// Search text as the store reads it: contacts match when every word is the start of a word of
 /// their name (ignoring case and accents, in any order: "martin elo" finds "Élodie Martin"), or
 /// when their number's E.164 digits contain `digits` (a phone-like query in any format: the
@@ -198,6 +200,35 @@ impl SearchText {
         match sample {
             Some(sample) => by_sample(sample, Lookup::EveryWord),
             None => SearchStep::Sample,
+        }
+    }
+}
+
+/// What a backend is asked while a search plan is chosen (see [`SearchText::choose_plan`]).
+#[async_trait::async_trait]
+pub trait PlanProbe: Send {
+    /// How many contacts `word` starts a word of, counted up to [`SearchText::FEW_MATCHES`] + 1.
+    async fn count_word(&mut self, word: &str) -> StoreResult<u64>;
+    /// The first [`SearchText::SAMPLE_ROWS`] entries of the walk, tested.
+    async fn sample(&mut self) -> StoreResult<Sample>;
+}
+
+impl SearchText {
+    /// Follows [`SearchText::plan`] to a decision, asking `probe` what each step needs.
+    pub async fn choose_plan(&self, probe: &mut (dyn PlanProbe + '_)) -> StoreResult<SearchPlan> {
+        let (mut counts, mut sample) = (None, None);
+        loop {
+            match self.plan(counts.as_deref(), sample) {
+                SearchStep::Decided(plan) => return Ok(plan),
+                SearchStep::CountWords => {
+                    let mut found = Vec::with_capacity(self.words.len());
+                    for word in &self.words {
+                        found.push(probe.count_word(word).await?);
+                    }
+                    counts = Some(found);
+                }
+                SearchStep::Sample => sample = Some(probe.sample().await?),
+            }
         }
     }
 }
