@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::codec::{Db, RowExt, conflict_on_unique};
-use crate::inbox::{pin_plan, plan, push_hits, push_other_words, push_text_test};
+use crate::inbox::{fetch_planned, pin_plan, plan, push_hits, push_other_words, push_text_test};
 use crate::rows::{contact_columns, contact_from_row, contact_in};
 use crate::steps::{assign, ensure_conversation, insert_contact, purge_conversation};
 
@@ -88,12 +88,7 @@ impl ContactStore for PostgresStore {
         }
         sql.push(" ORDER BY c.name_folded, c.id LIMIT ")
             .push_bind(i64::from(limit) + 1);
-        let rows = sql
-            .build()
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await
-            .db()?;
+        let rows = fetch_planned(&mut sql, &mut tx).await?;
         tx.commit().await.db()?;
         let mut items = Vec::with_capacity(rows.len());
         let mut last_folded = String::new();

@@ -262,6 +262,15 @@ pub(crate) async fn pin_plan(conn: &mut PgConnection, from_indexes: bool) -> Sto
     Ok(())
 }
 
+/// Runs a statement built for its values, planned for them every time: a plan kept for the
+/// statement would be one made without them.
+pub(crate) async fn fetch_planned(
+    sql: &mut QueryBuilder<Postgres>,
+    conn: &mut PgConnection,
+) -> StoreResult<Vec<PgRow>> {
+    sql.build().persistent(false).fetch_all(conn).await.db()
+}
+
 /// Adds `AND (at, id) < cursor` on the given columns.
 fn push_after(
     sql: &mut QueryBuilder<Postgres>,
@@ -392,14 +401,7 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
                 );
         }
     }
-    // Planned for these values every time: a plan kept for the statement would be one made
-    // without them.
-    let rows = sql
-        .build()
-        .persistent(false)
-        .fetch_all(&mut *tx)
-        .await
-        .db()?;
+    let rows = fetch_planned(&mut sql, &mut tx).await?;
     tx.commit().await.db()?;
     let mut items = rows
         .iter()

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::codec::{Db, RowExt, enum_col};
-use crate::inbox::pin_plan;
+use crate::inbox::{fetch_planned, pin_plan};
 use crate::steps::{request_transcript_in, transcript_status};
 
 /// Up to this many hits are ordered from the index; a phrase with more is found walking the
@@ -301,12 +301,7 @@ impl TranscriptStore for PostgresStore {
                  JOIN contacts c ON c.id = k.contact_id
                  ORDER BY s.call_started_at DESC, s.start_ms, s.transcript_id, s.idx",
             );
-        let rows = sql
-            .build()
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await
-            .db()?;
+        let rows = fetch_planned(&mut sql, &mut tx).await?;
         tx.commit().await.db()?;
         rows.iter()
             .map(|r| {
