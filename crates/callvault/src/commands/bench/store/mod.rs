@@ -47,6 +47,10 @@ pub struct Options {
     /// Skip SQLite.
     #[arg(long)]
     pub no_sqlite: bool,
+    /// Leave the generated databases in place (their location is printed), to look at the
+    /// queries by hand.
+    #[arg(long)]
+    pub keep: bool,
     /// Where the SQLite database is made [default: a temporary folder]
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<std::path::PathBuf>,
@@ -314,6 +318,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             None => tempfile::tempdir()?,
         };
         let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        if options.keep {
+            eprintln!("sqlite: kept at {url}");
+            let _ = dir.keep();
+        }
         let store = Arc::new(SqliteStore::open(&url, &db_options).await?);
         let samples = load("sqlite", store.as_ref(), sizes).await?;
         let floor = Floor::Sqlite(
@@ -345,7 +353,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             measure("postgres", store.as_ref(), &floor, &samples, runs).await
         }
         .await;
-        drop_database(cluster, &url).await;
+        if options.keep {
+            eprintln!("postgres: kept at {}", redact_url(&url));
+        } else {
+            drop_database(cluster, &url).await;
+        }
         rows.extend(outcome?);
     }
     print(&rows, sizes, runs);
