@@ -45,13 +45,11 @@ step "tests (the store suite on SQLite and PostgreSQL; the rest on SQLite)"
 cargo test --locked --workspace
 
 step "server tests on PostgreSQL"
-# Each test server gets a new database on the cluster. The server's test targets are named
+# Each test server gets a new database on the cluster. The server's test target is named
 # within the workspace: `-p callvault-server` would resolve features for that package alone
 # and rebuild half the tree (3 minutes cold).
-server_tests=()
-for f in crates/callvault-server/tests/*.rs; do server_tests+=(--test "$(basename "$f" .rs)"); done
 CALLVAULT_TEST_DATABASE_URL="$CALLVAULT_TEST_POSTGRES_URL" \
-  cargo test --locked --workspace "${server_tests[@]}"
+  cargo test --locked --workspace --test server
 
 step "browser tests"
 # Debian's Chromium driven by playwright-core (pinned in ui-tests/package-lock.json, installed

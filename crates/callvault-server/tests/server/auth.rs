@@ -1,6 +1,6 @@
 //! Signing in with a password (the session cookie), API tokens, and their ends.
 
-mod common;
+use crate::common;
 
 use callvault_core::user::{Role, Scope};
 use common::TestServer;

@@ -1,6 +1,6 @@
 //! Calls reported by a phone system, and the rule that recording is decided when a call starts.
 
-mod common;
+use crate::common;
 
 use common::{START, TestServer, call_mp3, rfc3339};
 use reqwest::StatusCode;

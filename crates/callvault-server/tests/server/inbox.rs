@@ -1,7 +1,7 @@
 //! The Inbox: search by name or by phone number however it is typed, Quick Filters by the last
 //! message's channel, newest first, in pages.
 
-mod common;
+use crate::common;
 
 use callvault_core::user::{Role, Scope};
 use common::{TestServer, json_of};

@@ -1,7 +1,7 @@
 //! The OpenAPI document is generated from the handlers; here we check it against the server:
 //! every documented operation is routed, and the contract's paths are all documented.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use reqwest::{Method, StatusCode};

@@ -1,7 +1,7 @@
 //! Access follows the contact: a user with scope `assigned` sees only assigned contacts, and
 //! everything else answers 404 at every door. Download and delete are permissions of their own.
 
-mod common;
+use crate::common;
 
 use callvault_core::user::{Role, Scope};
 use common::{Client, TestServer, call_mp3, json_of};

@@ -1,7 +1,7 @@
 //! Recordings: upload, metadata, seeking with byte ranges, download, bad audio, replacement,
 //! and deletion that leaves no audio behind, even across a crash.
 
-mod common;
+use crate::common;
 
 use common::{Options, TestServer, call_mp3, json_of};
 use reqwest::{Method, StatusCode};

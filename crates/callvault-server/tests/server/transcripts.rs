@@ -8,7 +8,7 @@
 //! | 10.5 s | left | Yes, it is four five seven two. Please send it to my office in Boston. |
 //! | 17 s | right | Thank you. Your order is updated and the parcel ships on Friday. |
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! Whole Twilio flows against a simulated Twilio that signs its webhooks, serves recordings
 //! only with Basic auth, and answers 404 the first time a recording is asked for.
 
-mod common;
+use crate::common;
 
 use callvault_core::user::{Role, Scope};
 use common::twilio_sim::{ACCOUNT, Twilio, TwimlDoc, signature};

@@ -2,7 +2,7 @@
 //! what each page shows to whom, and the assets' caching. What the controls do in a browser
 //! is tested in real Chromium (ui-tests/).
 
-mod common;
+use crate::common;
 
 use callvault_core::user::{Role, Scope};
 use common::{Client, TestServer, call_mp3, json_of};

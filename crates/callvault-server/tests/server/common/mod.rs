@@ -1,8 +1,6 @@
 //! A real server for each test: SQLite and a recordings folder in a temporary directory, bound
 //! to port 0, driven over HTTP. Time comes from a manual clock the test controls.
 
-#![allow(dead_code, reason = "each test file uses part of the harness")]
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

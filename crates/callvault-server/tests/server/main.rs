@@ -1,0 +1,15 @@
+//! The server's integration tests, one binary: each module is one area, driven through HTTP
+//! against a real server (`common`). One binary rather than one per file: each would link the
+//! whole server and its speech engine again.
+
+mod common;
+
+mod auth;
+mod calls;
+mod inbox;
+mod openapi;
+mod permissions;
+mod recordings;
+mod transcripts;
+mod twilio;
+mod ui;
