@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::codec::{Db, RowExt, conflict_on_unique};
-use crate::inbox::{fetch_planned, pin_plan, plan, push_hits, push_other_words, push_text_test};
+use crate::inbox::{fetch_planned, pin_plan, plan, push_hits, push_text_test};
 use crate::rows::{contact_columns, contact_from_row, contact_in};
 use crate::steps::{assign, ensure_conversation, insert_contact, purge_conversation};
 
@@ -67,11 +67,10 @@ impl ContactStore for PostgresStore {
         }
         if let Some(text) = &query.text {
             match plan {
-                SearchPlan::FromIndexes(lookup) => {
+                SearchPlan::FromIndexes => {
                     sql.push(" AND c.id IN (");
-                    push_hits(&mut sql, text, lookup);
+                    push_hits(&mut sql, text);
                     sql.push(")");
-                    push_other_words(&mut sql, text, lookup, "c.name_folded");
                 }
                 SearchPlan::Walk => {
                     sql.push(" AND ");

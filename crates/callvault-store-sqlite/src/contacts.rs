@@ -61,7 +61,7 @@ impl ContactStore for SqliteStore {
         if let Some(text) = &query.text {
             sql.push(" AND ");
             match plan(&self.reader, text, query.scope).await? {
-                SearchPlan::FromIndexes(lookup) => push_indexed_match(&mut sql, text, lookup),
+                SearchPlan::FromIndexes => push_indexed_match(&mut sql, text),
                 SearchPlan::Walk => {
                     push_text_test(&mut sql, text, "c.name_folded", "c.phone_digits");
                 }

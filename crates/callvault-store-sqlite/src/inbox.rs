@@ -16,7 +16,7 @@ use callvault_core::conversation::Channel;
 use callvault_core::permissions::ContactScope;
 use callvault_store::{
     ContactRef, ConversationCursor, ConversationPage, ConversationQuery, ConversationSummary,
-    Lookup, MAX_PAGE, PlanProbe, Sample, SearchPlan, SearchText, StoreResult,
+    MAX_PAGE, PlanProbe, Sample, SearchPlan, SearchText, StoreResult,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
@@ -117,14 +117,9 @@ async fn take_sample(
 }
 
 /// Adds "the contact `c` is one the indexes find for the text": for words, those with a word
-/// starting with the rarest word, tested for the others, or those the index finds for every
-/// word at once (FTS5 intersects the words' lists itself); for digits, those whose number
-/// holds them.
-pub(crate) fn push_indexed_match(
-    sql: &mut QueryBuilder<Sqlite>,
-    text: &SearchText,
-    lookup: Lookup,
-) {
+/// starting with each (FTS5 intersects the words' lists itself); for digits, those whose
+/// number holds them.
+pub(crate) fn push_indexed_match(sql: &mut QueryBuilder<Sqlite>, text: &SearchText) {
     if let (Some(digits), Some(tail)) = (text.digits(), text.indexed_digits()) {
         sql.push("c.search_key IN (SELECT rowid FROM contact_digits WHERE contact_digits MATCH ")
             .push_bind(format!("\"{tail}\""))
@@ -135,21 +130,14 @@ pub(crate) fn push_indexed_match(
         }
         return;
     }
-    let looked_up = lookup.words(text);
-    if looked_up.is_empty() {
+    if text.words().is_empty() {
         sql.push("0");
         return;
     }
-    let query: Vec<String> = looked_up.iter().map(|w| word_query(w)).collect();
+    let query: Vec<String> = text.words().iter().map(|w| word_query(w)).collect();
     sql.push("c.search_key IN (SELECT rowid FROM contact_words WHERE contact_words MATCH ")
         .push_bind(query.join(" AND "))
         .push(")");
-    for word in text.words() {
-        if !looked_up.contains(&word) {
-            sql.push(" AND (' ' || c.name_folded) LIKE ")
-                .push_bind(format!("% {word}%"));
-        }
-    }
 }
 
 /// Adds the text test on `{alias}.{name}` and `{alias}.{digits}` columns, row by row: every
@@ -248,9 +236,9 @@ pub(crate) async fn list(
     let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(COLUMNS);
     // CROSS JOIN fixes the join order SQLite would otherwise guess at.
     match (&query.text, plan, query.scope) {
-        (Some(text), SearchPlan::FromIndexes(lookup), scope) => {
+        (Some(text), SearchPlan::FromIndexes, scope) => {
             sql.push(" FROM contacts c CROSS JOIN conversations v WHERE v.contact_id = c.id AND ");
-            push_indexed_match(&mut sql, text, lookup);
+            push_indexed_match(&mut sql, text);
             if let ContactScope::AssignedTo(user) = scope {
                 sql.push(
                     " AND EXISTS (SELECT 1 FROM contact_assignments a

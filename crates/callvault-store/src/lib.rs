@@ -14,7 +14,7 @@ mod traits;
 pub use error::{Conflict, Missing, StoreError, StoreResult, redact_url};
 pub use jobs::{Job, JobKind, JobSpec, JobState, NewJob};
 pub use model::*;
-pub use search::{Lookup, PlanProbe, Sample, SearchPlan, SearchStep, SearchText, mark_phrase};
+pub use search::{PlanProbe, Sample, SearchPlan, SearchStep, SearchText, mark_phrase};
 pub use traits::*;
 
 /// The most a list of the inbox or of contacts returns at once.

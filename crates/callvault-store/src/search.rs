@@ -89,43 +89,22 @@ impl SearchText {
     }
 }
 
-/// How a backend answers a search: fetch the few matching contacts from its indexes and sort
+/// How a backend answers a search: fetch the few matching contacts from its indexes (every
+/// word, or the digits, looked up; several words' matches intersected by the index) and sort
 /// them, or walk the inbox in order testing each entry until a page is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchPlan {
-    FromIndexes(Lookup),
+    FromIndexes,
     Walk,
-}
-
-/// Which words a backend looks up in its index (digits are looked up as they are).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lookup {
-    /// The word at this position, the one that matches fewest contacts; the others are tested
-    /// on each contact it finds.
-    Rarest(usize),
-    /// Every word, their matches intersected: each word is common but together they are rare
-    /// ("maria garcia"), and testing one word's thousands of contacts costs more.
-    EveryWord,
-}
-
-impl Lookup {
-    /// The words of `text` looked up in the index; the others are tested on what it finds.
-    #[must_use]
-    pub fn words(self, text: &SearchText) -> Vec<&String> {
-        match self {
-            Self::Rarest(lead) => text.words().get(lead).into_iter().collect(),
-            Self::EveryWord => text.words().iter().collect(),
-        }
-    }
 }
 
 /// What a backend must find out next to choose a [`SearchPlan`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchStep {
     Decided(SearchPlan),
-    /// How many contacts each word starts a word of, each counted up to
+    /// How many contacts the one word starts a word of, counted up to
     /// [`SearchText::FEW_MATCHES`] + 1.
-    CountWords,
+    CountWord,
     /// How many of the first [`SearchText::SAMPLE_ROWS`] entries of the walk match.
     Sample,
 }
@@ -153,16 +132,22 @@ impl SearchText {
     /// The shortest digit string a trigram index can look up.
     pub const MIN_INDEXED_DIGITS: usize = 3;
 
-    /// The next step in choosing how to answer this search, given what is known so far: each
-    /// word's count (capped), and a sample of the walk. Every backend follows the same steps.
+    /// The next step in choosing how to answer this search, given what is known so far: the
+    /// word's count (capped) when there is one word, and a sample of the walk. Every backend
+    /// follows the same steps.
+    ///
+    /// One word is counted in the index, cheaply and exactly. Several words are judged by a
+    /// sample only: whether they are rare together is what matters, not how rare each is
+    /// ("maria garcia": thousands each, a few hundred together), and each backend's index
+    /// intersects their matches at about the cost of the rarest.
     #[must_use]
-    pub fn plan(&self, word_counts: Option<&[u64]>, sample: Option<Sample>) -> SearchStep {
-        let by_sample = |sample: Sample, lookup| {
+    pub fn plan(&self, word_count: Option<u64>, sample: Option<Sample>) -> SearchStep {
+        let by_sample = |sample: Sample| {
             // Matches expected in all, from the share of the sample that matched.
             let expected = sample.matched.saturating_mul(sample.total) / sample.tested.max(1);
             SearchStep::Decided(
                 if sample.total > Self::SHORT_WALK && expected <= Self::FEW_MATCHES {
-                    SearchPlan::FromIndexes(lookup)
+                    SearchPlan::FromIndexes
                 } else {
                     SearchPlan::Walk
                 },
@@ -173,32 +158,18 @@ impl SearchText {
                 return SearchStep::Decided(SearchPlan::Walk);
             }
             if self.words.is_empty() && digits.len() >= Self::FEW_FROM_DIGITS {
-                return SearchStep::Decided(SearchPlan::FromIndexes(Lookup::Rarest(0)));
+                return SearchStep::Decided(SearchPlan::FromIndexes);
             }
             // A digit index cannot count cheaply (every hit is checked in the table).
-            return match sample {
-                Some(sample) => by_sample(sample, Lookup::Rarest(0)),
-                None => SearchStep::Sample,
+        } else if self.words.len() == 1 {
+            return match word_count {
+                None => SearchStep::CountWord,
+                Some(n) if n <= Self::FEW_MATCHES => SearchStep::Decided(SearchPlan::FromIndexes),
+                Some(_) => SearchStep::Decided(SearchPlan::Walk),
             };
         }
-        let Some(counts) = word_counts else {
-            return SearchStep::CountWords;
-        };
-        let (lead, fewest) = counts
-            .iter()
-            .copied()
-            .enumerate()
-            .min_by_key(|&(_, n)| n)
-            .unwrap_or((0, 0));
-        if fewest <= Self::FEW_MATCHES {
-            return SearchStep::Decided(SearchPlan::FromIndexes(Lookup::Rarest(lead)));
-        }
-        if counts.len() == 1 {
-            return SearchStep::Decided(SearchPlan::Walk);
-        }
-        // Each word is common, but together they may be rare ("Maria García").
         match sample {
-            Some(sample) => by_sample(sample, Lookup::EveryWord),
+            Some(sample) => by_sample(sample),
             None => SearchStep::Sample,
         }
     }
@@ -216,16 +187,13 @@ pub trait PlanProbe: Send {
 impl SearchText {
     /// Follows [`SearchText::plan`] to a decision, asking `probe` what each step needs.
     pub async fn choose_plan(&self, probe: &mut (dyn PlanProbe + '_)) -> StoreResult<SearchPlan> {
-        let (mut counts, mut sample) = (None, None);
+        let (mut count, mut sample) = (None, None);
         loop {
-            match self.plan(counts.as_deref(), sample) {
+            match self.plan(count, sample) {
                 SearchStep::Decided(plan) => return Ok(plan),
-                SearchStep::CountWords => {
-                    let mut found = Vec::with_capacity(self.words.len());
-                    for word in &self.words {
-                        found.push(probe.count_word(word).await?);
-                    }
-                    counts = Some(found);
+                SearchStep::CountWord => {
+                    let word = self.words.first().map_or("", String::as_str);
+                    count = Some(probe.count_word(word).await?);
                 }
                 SearchStep::Sample => sample = Some(probe.sample().await?),
             }
@@ -376,7 +344,6 @@ mod tests {
 
     #[test]
     fn searches_are_planned_from_counts_and_samples() {
-        use super::Lookup;
         use SearchPlan::*;
         use SearchStep::*;
         let few = SearchText::FEW_MATCHES;
@@ -385,34 +352,23 @@ mod tests {
             matched,
             total: 1_000_000,
         };
-        assert_eq!(text("elodie").plan(None, None), CountWords);
-        assert_eq!(
-            text("elodie").plan(Some(&[12]), None),
-            Decided(FromIndexes(Lookup::Rarest(0)))
-        );
-        assert_eq!(text("mar").plan(Some(&[few + 1]), None), Decided(Walk));
+        assert_eq!(text("elodie").plan(None, None), CountWord);
+        assert_eq!(text("elodie").plan(Some(12), None), Decided(FromIndexes));
+        assert_eq!(text("mar").plan(Some(few + 1), None), Decided(Walk));
+        // Several words: rare together or not, whatever each is alone.
         let two = text("maria garcia");
-        assert_eq!(
-            two.plan(Some(&[few + 1, 30]), None),
-            Decided(FromIndexes(Lookup::Rarest(1)))
-        );
-        assert_eq!(two.plan(Some(&[few + 1, few + 1]), None), Sample);
-        assert_eq!(
-            two.plan(Some(&[few + 1, few + 1]), Some(sample(0))),
-            Decided(FromIndexes(Lookup::EveryWord))
-        );
-        assert_eq!(
-            two.plan(Some(&[few + 1, few + 1]), Some(sample(40))),
-            Decided(Walk)
-        );
+        assert_eq!(two.plan(None, None), Sample);
+        assert_eq!(two.plan(None, Some(sample(0))), Decided(FromIndexes));
+        assert_eq!(two.plan(None, Some(sample(1))), Decided(FromIndexes));
+        assert_eq!(two.plan(None, Some(sample(40))), Decided(Walk));
         assert_eq!(
             text("(415) 555-0100").plan(None, None),
-            Decided(FromIndexes(Lookup::Rarest(0)))
+            Decided(FromIndexes)
         );
         assert_eq!(text("0100").plan(None, None), Sample);
         assert_eq!(
             text("0100").plan(None, Some(sample(1))),
-            Decided(FromIndexes(Lookup::Rarest(0)))
+            Decided(FromIndexes)
         );
         assert_eq!(text("555").plan(None, Some(sample(200))), Decided(Walk));
         // A short walk (a restricted user's few thousand contacts) is walked whatever matches.
@@ -422,10 +378,7 @@ mod tests {
             total: 5_000,
         };
         assert_eq!(text("0100").plan(None, Some(short)), Decided(Walk));
-        assert_eq!(
-            two.plan(Some(&[few + 1, few + 1]), Some(short)),
-            Decided(Walk)
-        );
+        assert_eq!(two.plan(None, Some(short)), Decided(Walk));
     }
 
     #[test]

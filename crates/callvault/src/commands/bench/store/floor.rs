@@ -238,22 +238,12 @@ async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Resul
             }
         }),
         Ask::Words(text, _) => {
-            q.push("SELECT v.id AS id FROM (");
-            for (i, w) in text.words().iter().enumerate() {
-                if i > 0 {
-                    q.push(" INTERSECT ");
-                }
-                // A B-tree range: a bound LIKE cannot use the index in a kept plan.
-                let mut end = w.clone();
-                if let Some(last) = end.pop() {
-                    end.push(char::from_u32(u32::from(last) + 1).unwrap_or(char::MAX));
-                }
-                q.push("SELECT contact_id FROM contact_words WHERE word >= ")
-                    .push_bind(w.clone())
-                    .push(" AND word < ")
-                    .push_bind(end);
+            // Every word from the inbox's trigram index on its copy of the names.
+            q.push("SELECT v.id AS id FROM conversations v WHERE true");
+            for w in text.words() {
+                q.push(" AND (' ' || v.search_name) LIKE ")
+                    .push_bind(format!("% {w}%"));
             }
-            q.push(") h JOIN conversations v ON v.contact_id = h.contact_id WHERE true");
             scope(&mut q);
             q.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
                 .push_bind(PAGE);
@@ -281,9 +271,10 @@ async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Resul
                 )
                 .push_bind(u);
             }
-            q.push(" WHERE s.search @@ phraseto_tsquery('simple', ")
+            // The query made once (a subquery), not again for each segment tested.
+            q.push(" WHERE s.search @@ (SELECT phraseto_tsquery('simple', ")
                 .push_bind(phrase.clone())
-                .push(")")
+                .push("))")
                 .push(
                     " ORDER BY s.call_started_at DESC, s.start_ms, s.transcript_id, s.idx LIMIT 50",
                 );
