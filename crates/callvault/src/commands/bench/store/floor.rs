@@ -263,7 +263,7 @@ async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Resul
             q.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
                 .push_bind(PAGE);
         }
-        Ask::Transcript(phrase, _) => {
+        Ask::Transcript(phrase, many) => {
             q.push("SELECT s.id AS id FROM transcript_segments s");
             if let Some(u) = user {
                 q.push(
@@ -271,10 +271,17 @@ async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Resul
                 )
                 .push_bind(u);
             }
-            // The query made once (a subquery), not again for each segment tested.
-            q.push(" WHERE s.search @@ (SELECT phraseto_tsquery('simple', ")
+            // A common phrase's query made once (a subquery), not again for each segment
+            // walked; a rare one's inline, where the planner sees it and asks the GIN index.
+            let (open, close) = if *many {
+                ("(SELECT phraseto_tsquery('simple', ", "))")
+            } else {
+                ("phraseto_tsquery('simple', ", ")")
+            };
+            q.push(" WHERE s.search @@ ")
+                .push(open)
                 .push_bind(phrase.clone())
-                .push("))")
+                .push(close)
                 .push(
                     " ORDER BY s.call_started_at DESC, s.start_ms, s.transcript_id, s.idx LIMIT 50",
                 );
