@@ -31,14 +31,10 @@ async fn world(recording: bool) -> World {
     let audio =
         std::fs::read(common::fixtures_dir().join("formats/pcm16-2ch-8k.wav")).expect("fixture");
     let twilio = Twilio::start(audio).await;
-    let dir = tempfile::tempdir().expect("tmp").keep();
-    let server = TestServer::start_in(
-        &dir,
-        Options {
-            twilio: Some(twilio.settings()),
-            ..Options::default()
-        },
-    )
+    let server = TestServer::start_with(Options {
+        twilio: Some(twilio.settings()),
+        ..Options::default()
+    })
     .await;
     let admin = server.admin().await;
     let ana = server

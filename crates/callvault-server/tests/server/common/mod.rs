@@ -68,8 +68,13 @@ async fn database_for(data_dir: &Path) -> String {
 
 impl TestServer {
     pub async fn start() -> Self {
+        Self::start_with(Options::default()).await
+    }
+
+    /// Starts a server on a new temporary folder, removed with the server.
+    pub async fn start_with(options: Options) -> Self {
         let dir = tempfile::tempdir().expect("temporary folder");
-        let mut server = Self::start_in(dir.path(), Options::default()).await;
+        let mut server = Self::start_in(dir.path(), options).await;
         server._dir = Some(dir);
         server
     }
