@@ -171,8 +171,14 @@ pub(crate) async fn estimated_rows(
 
 /// Adds a query for the ids (`contact_id`) of the contacts the indexes find for the text,
 /// each once: for words, those with a word starting with each (each word's range of the word
-/// table, intersected); for digits, those whose number holds them.
+/// table, intersected); for a whole number, its contact; for other digits, those whose number
+/// holds them.
 pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText) {
+    if let (true, Some(digits)) = (text.is_whole_number(), text.digits()) {
+        sql.push("SELECT id AS contact_id FROM contacts WHERE phone_e164 = ")
+            .push_bind(format!("+{digits}"));
+        return;
+    }
     if let (Some(digits), Some(tail)) = (text.digits(), text.indexed_digits()) {
         sql.push("SELECT id AS contact_id FROM contacts WHERE phone_digits LIKE ")
             .push_bind(format!("%{tail}%"));
@@ -209,10 +215,12 @@ pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText) {
 /// the page is chosen by (`id`, `contact_id`, `activity_at`, `last_message_channel`):
 /// digits from the trigram index on the inbox's copy of the numbers; several words from the
 /// one on its copy of the names, which intersects their trigrams' lists; one word from its
-/// range of the word table.
+/// range of the word table, and a whole number by its contact.
 fn push_inbox_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText) {
     const HIT: &str = "SELECT v.id, v.contact_id, v.activity_at, v.last_message_channel";
-    if let (Some(digits), Some(tail)) = (text.digits(), text.indexed_digits()) {
+    if let (false, Some(digits), Some(tail)) =
+        (text.is_whole_number(), text.digits(), text.indexed_digits())
+    {
         sql.push(format!(
             "{HIT} FROM conversations v WHERE v.phone_digits LIKE "
         ))
@@ -257,7 +265,8 @@ fn has_trigram(word: &str) -> bool {
 }
 
 /// Adds the text test on a row's `{name}` (folded words) and `{digits}` columns: every word
-/// starts a word of the name, or the number contains the digits (see [`SearchText`]).
+/// starts a word of the name, or the number contains the digits, or is them for a whole number
+/// (see [`SearchText`]).
 pub(crate) fn push_text_test(
     sql: &mut QueryBuilder<Postgres>,
     text: &SearchText,
@@ -282,8 +291,12 @@ pub(crate) fn push_text_test(
         if any {
             sql.push(" OR ");
         }
-        sql.push(format!("{digits} LIKE "))
-            .push_bind(format!("%{d}%"));
+        if text.is_whole_number() {
+            sql.push(format!("{digits} = ")).push_bind(d.to_owned());
+        } else {
+            sql.push(format!("{digits} LIKE "))
+                .push_bind(format!("%{d}%"));
+        }
         any = true;
     }
     if !any {

@@ -117,9 +117,13 @@ async fn take_sample(
 }
 
 /// Adds "the contact `c` is one the indexes find for the text": for words, those with a word
-/// starting with each (FTS5 intersects the words' lists itself); for digits, those whose
-/// number holds them.
+/// starting with each (FTS5 intersects the words' lists itself); for a whole number, its
+/// contact; for other digits, those whose number holds them.
 pub(crate) fn push_indexed_match(sql: &mut QueryBuilder<Sqlite>, text: &SearchText) {
+    if let (true, Some(digits)) = (text.is_whole_number(), text.digits()) {
+        sql.push("c.phone_e164 = ").push_bind(format!("+{digits}"));
+        return;
+    }
     if let (Some(digits), Some(tail)) = (text.digits(), text.indexed_digits()) {
         sql.push("c.search_key IN (SELECT rowid FROM contact_digits WHERE contact_digits MATCH ")
             .push_bind(format!("\"{tail}\""))
@@ -141,7 +145,8 @@ pub(crate) fn push_indexed_match(sql: &mut QueryBuilder<Sqlite>, text: &SearchTe
 }
 
 /// Adds the text test on `{alias}.{name}` and `{alias}.{digits}` columns, row by row: every
-/// word starts a word of the name, or the number contains the digits (see [`SearchText`]).
+/// word starts a word of the name, or the number contains the digits, or is them for a whole
+/// number (see [`SearchText`]).
 pub(crate) fn push_text_test(
     sql: &mut QueryBuilder<Sqlite>,
     text: &SearchText,
@@ -167,8 +172,12 @@ pub(crate) fn push_text_test(
         if any {
             sql.push(" OR ");
         }
-        sql.push(format!("{digits} LIKE "))
-            .push_bind(format!("%{d}%"));
+        if text.is_whole_number() {
+            sql.push(format!("{digits} = ")).push_bind(d.to_owned());
+        } else {
+            sql.push(format!("{digits} LIKE "))
+                .push_bind(format!("%{d}%"));
+        }
         any = true;
     }
     if !any {

@@ -1,18 +1,21 @@
 //! What the inbox's search box matches, decided once for every backend.
 
 use callvault_core::contact::fold_for_search;
-use callvault_core::phone::{Region, search_digits};
+use callvault_core::phone::{E164, Region, search_digits};
 
 use crate::StoreResult;
 
 /// Search text as the store reads it: contacts match when every word is the start of a word of
 /// their name (ignoring case and accents, in any order: "martin elo" finds "Élodie Martin"), or
 /// when their number's E.164 digits contain `digits` (a phone-like query in any format: the
-/// full number, the national form, the last four digits or more).
+/// national form, the last four digits or more), or are them when the text is a whole number
+/// (in any format): a whole number is one line, and the same digits inside a longer number
+/// are someone else's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchText {
     words: Vec<String>,
     digits: Option<String>,
+    whole_number: bool,
 }
 
 impl SearchText {
@@ -40,7 +43,18 @@ impl SearchText {
             words.push(word.to_owned());
         }
         words.truncate(Self::MAX_WORDS);
-        Self { words, digits }
+        let whole_number = digits.is_some() && E164::parse(typed, region).is_ok();
+        Self {
+            words,
+            digits,
+            whole_number,
+        }
+    }
+
+    /// Whether the text is a whole number: `digits` are then its E.164 digits, matched whole.
+    #[must_use]
+    pub fn is_whole_number(&self) -> bool {
+        self.whole_number
     }
 
     /// The folded words, each to be the start of a word of the name.
@@ -81,10 +95,13 @@ impl SearchText {
                 .words
                 .iter()
                 .all(|w| folded_name.split(' ').any(|n| n.starts_with(w.as_str())));
-        let by_digits = self
-            .digits
-            .as_deref()
-            .is_some_and(|d| phone_digits.contains(d));
+        let by_digits = self.digits.as_deref().is_some_and(|d| {
+            if self.whole_number {
+                phone_digits == d
+            } else {
+                phone_digits.contains(d)
+            }
+        });
         by_name || by_digits
     }
 }
@@ -157,7 +174,7 @@ impl SearchText {
             if digits.len() < Self::MIN_INDEXED_DIGITS {
                 return SearchStep::Decided(SearchPlan::Walk);
             }
-            if self.words.is_empty() && digits.len() >= Self::FEW_FROM_DIGITS {
+            if self.whole_number || self.words.is_empty() && digits.len() >= Self::FEW_FROM_DIGITS {
                 return SearchStep::Decided(SearchPlan::FromIndexes);
             }
             // A digit index cannot count cheaply (every hit is checked in the table).
@@ -340,6 +357,11 @@ mod tests {
         assert_eq!(text("Room 101").words(), ["room", "101"]);
         assert_eq!(t.indexed_digits(), Some("5550100"));
         assert_eq!(text("0100").indexed_digits(), Some("0100"));
+        // A whole number is that line, not a longer number holding the same digits.
+        assert!(t.is_whole_number() && !text("555-0100").is_whole_number());
+        assert!(t.matches("", "14155550100"));
+        assert!(!t.matches("", "4414155550100"));
+        assert!(text("555-0100").matches("", "14155550100"));
     }
 
     #[test]
