@@ -120,25 +120,44 @@ impl From<E164> for String {
 /// whose zeros count.
 const TYPED_FROM_START: usize = 7;
 
-/// The digit string an inbox query should look for inside stored numbers, if the query is
-/// phone-like: a full number in any format becomes its E.164 digits; a fragment ("555 0100",
-/// "0100") keeps its digits; a longer one loses a leading trunk or international prefix of
-/// zeros ("020 7946" looks for 207946).
+/// What a phone-like inbox query looks for among stored numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchNumber {
+    /// A whole number, typed in any format: that line.
+    Whole(E164),
+    /// Part of a number ("555 0100", "0100"), found inside stored numbers' digits.
+    Part(String),
+}
+
+impl SearchNumber {
+    /// The digits looked for: a whole number's E.164 digits, or the part's.
+    #[must_use]
+    pub fn digits(&self) -> &str {
+        match self {
+            Self::Whole(number) => number.digits(),
+            Self::Part(digits) => digits,
+        }
+    }
+}
+
+/// What an inbox query looks for among numbers, if it is phone-like: a whole number in any
+/// format is that number; a fragment ("555 0100", "0100") keeps its digits; a longer one loses
+/// a leading trunk or international prefix of zeros ("020 7946" looks for 207946).
 #[must_use]
-pub fn search_digits(query: &str, region: Region) -> Option<String> {
+pub fn search_number(query: &str, region: Region) -> Option<SearchNumber> {
     let digits: String = query.chars().filter(char::is_ascii_digit).collect();
     if digits.len() < 3 || !looks_like_phone(query) {
         return None;
     }
-    if let Ok(full) = E164::parse(query, region) {
-        return Some(full.digits().to_owned());
+    if let Ok(whole) = E164::parse(query, region) {
+        return Some(SearchNumber::Whole(whole));
     }
     let fragment = if digits.len() >= TYPED_FROM_START {
         digits.trim_start_matches('0')
     } else {
         &digits
     };
-    (fragment.len() >= 3).then(|| fragment.to_owned())
+    (fragment.len() >= 3).then(|| SearchNumber::Part(fragment.to_owned()))
 }
 
 /// True when the text is made only of what people type in phone numbers.
@@ -200,6 +219,7 @@ mod tests {
     #[test]
     fn search_digits_for_each_form() {
         let r = Region::us();
+        let search_digits = |query: &str, r| search_number(query, r).map(|n| n.digits().to_owned());
         assert_eq!(
             search_digits("(415) 555-0100", r).as_deref(),
             Some("14155550100")
@@ -220,5 +240,13 @@ mod tests {
         );
         assert_eq!(search_digits("020 7946", r).as_deref(), Some("207946"));
         assert_eq!(search_digits("000", r).as_deref(), Some("000"));
+        assert!(matches!(
+            search_number("(415) 555-0100", r),
+            Some(SearchNumber::Whole(_))
+        ));
+        assert!(matches!(
+            search_number("555 0100", r),
+            Some(SearchNumber::Part(_))
+        ));
     }
 }

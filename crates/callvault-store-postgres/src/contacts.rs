@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::codec::{Db, RowExt, conflict_on_unique};
-use crate::inbox::{fetch_planned, pin_plan, plan, push_hits, push_text_test};
+use crate::inbox::{plan, push_assigned, push_hits, push_text_test};
+use crate::planning::{fetch_planned, pin_plan};
 use crate::rows::{contact_columns, contact_from_row, contact_in};
 use crate::steps::{assign, ensure_conversation, insert_contact, purge_conversation};
 
@@ -59,11 +60,7 @@ impl ContactStore for PostgresStore {
             ", c.name_folded FROM contacts c WHERE true"
         ));
         if let ContactScope::AssignedTo(user) = query.scope {
-            sql.push(
-                " AND EXISTS (SELECT 1 FROM contact_assignments a WHERE a.contact_id = c.id AND a.user_id = ",
-            )
-            .push_bind(user.0)
-            .push(")");
+            push_assigned(&mut sql, "c.id", user);
         }
         if let Some(text) = &query.text {
             match plan {

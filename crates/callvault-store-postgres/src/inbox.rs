@@ -14,6 +14,7 @@
 //! fragments are too rough to trust with a choice between a millisecond and a second. The
 //! plan is then pinned for the statement.
 
+use callvault_core::UserId;
 use callvault_core::conversation::Channel;
 use callvault_core::permissions::ContactScope;
 use callvault_store::{
@@ -21,9 +22,10 @@ use callvault_store::{
     MAX_PAGE, PlanProbe, Sample, SearchPlan, SearchText, StoreResult,
 };
 use sqlx::postgres::PgRow;
-use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use crate::codec::{Db, RowExt, opt_enum_col};
+use crate::planning::{estimated_rows, fetch_planned, pin_plan};
 use crate::rows::e164;
 
 /// The first string after every string that starts with `prefix`, in the word table's byte
@@ -141,52 +143,19 @@ async fn take_sample(
     })
 }
 
-/// Rows in `table`: the planner's count, kept by ANALYZE; counted (up to a point) before the
-/// first.
-pub(crate) async fn estimated_rows(
-    conn: &mut PgConnection,
-    table: &'static str,
-) -> StoreResult<i64> {
-    let estimate: f32 =
-        sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE oid = $1::regclass")
-            .bind(table)
-            .fetch_one(&mut *conn)
-            .await
-            .db()?;
-    if estimate >= 0.0 {
-        #[allow(
-            clippy::cast_possible_truncation,
-            reason = "a row count far below i64::MAX"
-        )]
-        return Ok(estimate as i64);
-    }
-    // The name is one of ours, never input.
-    sqlx::query_scalar(AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT 100000) s"
-    )))
-    .fetch_one(&mut *conn)
-    .await
-    .db()
-}
-
 /// Adds a query for the ids (`contact_id`) of the contacts the indexes find for the text,
 /// each once: for words, those with a word starting with each (each word's range of the word
 /// table, intersected); for a whole number, its contact; for other digits, those whose number
 /// holds them.
 pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText) {
-    if let (true, Some(digits)) = (text.is_whole_number(), text.digits()) {
+    if let Some(number) = text.whole_number() {
         sql.push("SELECT id AS contact_id FROM contacts WHERE phone_e164 = ")
-            .push_bind(format!("+{digits}"));
+            .push_bind(number.as_str().to_owned());
         return;
     }
     if let (Some(digits), Some(tail)) = (text.digits(), text.indexed_digits()) {
-        sql.push("SELECT id AS contact_id FROM contacts WHERE phone_digits LIKE ")
-            .push_bind(format!("%{tail}%"));
-        if tail != digits {
-            // Tested on each row found: `|| ''` keeps the planner from asking the index.
-            sql.push(" AND (phone_digits || '') LIKE ")
-                .push_bind(format!("%{digits}%"));
-        }
+        sql.push("SELECT id AS contact_id FROM contacts WHERE ");
+        push_digits_lookup(sql, "phone_digits", digits, tail);
         return;
     }
     if text.words().is_empty() {
@@ -218,17 +187,11 @@ pub(crate) fn push_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText) {
 /// range of the word table, and a whole number by its contact.
 fn push_inbox_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText) {
     const HIT: &str = "SELECT v.id, v.contact_id, v.activity_at, v.last_message_channel";
-    if let (false, Some(digits), Some(tail)) =
-        (text.is_whole_number(), text.digits(), text.indexed_digits())
+    if let (None, Some(digits), Some(tail)) =
+        (text.whole_number(), text.digits(), text.indexed_digits())
     {
-        sql.push(format!(
-            "{HIT} FROM conversations v WHERE v.phone_digits LIKE "
-        ))
-        .push_bind(format!("%{tail}%"));
-        if tail != digits {
-            sql.push(" AND (v.phone_digits || '') LIKE ")
-                .push_bind(format!("%{digits}%"));
-        }
+        sql.push(format!("{HIT} FROM conversations v WHERE "));
+        push_digits_lookup(sql, "v.phone_digits", digits, tail);
         return;
     }
     let words = text.words();
@@ -255,6 +218,28 @@ fn push_inbox_hits(sql: &mut QueryBuilder<Postgres>, text: &SearchText) {
     sql.push(format!("{HIT} FROM ("));
     push_hits(sql, text);
     sql.push(") h JOIN conversations v ON v.contact_id = h.contact_id");
+}
+
+/// Adds "`{column}` holds `digits`": its trigram index is asked for `tail`, the last digits
+/// typed ([`SearchText::indexed_digits`]), and the whole is tested on each number found.
+fn push_digits_lookup(sql: &mut QueryBuilder<Postgres>, column: &str, digits: &str, tail: &str) {
+    sql.push(format!("{column} LIKE "))
+        .push_bind(format!("%{tail}%"));
+    if tail != digits {
+        // Tested on each row found: `|| ''` keeps the planner from asking the index.
+        sql.push(format!(" AND ({column} || '') LIKE "))
+            .push_bind(format!("%{digits}%"));
+    }
+}
+
+/// Adds `AND` "the contact in `{contact}` is assigned to `user`".
+pub(crate) fn push_assigned(sql: &mut QueryBuilder<Postgres>, contact: &str, user: UserId) {
+    sql.push(format!(
+        " AND EXISTS (SELECT 1 FROM contact_assignments a
+                      WHERE a.contact_id = {contact} AND a.user_id = "
+    ))
+    .push_bind(user.0)
+    .push(")");
 }
 
 /// Whether the trigram index surely holds `word`'s trigrams: ASCII letters and digits are
@@ -291,7 +276,7 @@ pub(crate) fn push_text_test(
         if any {
             sql.push(" OR ");
         }
-        if text.is_whole_number() {
+        if text.whole_number().is_some() {
             sql.push(format!("{digits} = ")).push_bind(d.to_owned());
         } else {
             sql.push(format!("{digits} LIKE "))
@@ -303,30 +288,6 @@ pub(crate) fn push_text_test(
         sql.push("false");
     }
     sql.push(")");
-}
-
-/// Pins the plan for the rest of the transaction: from the indexes, or a walk in order.
-pub(crate) async fn pin_plan(conn: &mut PgConnection, from_indexes: bool) -> StoreResult<()> {
-    // From the indexes, each of the few hits is then looked up (a nested loop): with its rough
-    // guess at how many a pattern finds, the planner may instead merge with a whole table
-    // (half a second when "zoe nunez" was guessed at 12,000 contacts rather than 435).
-    let settings = if from_indexes {
-        "SET LOCAL enable_seqscan = off; SET LOCAL enable_mergejoin = off;
-         SET LOCAL enable_hashjoin = off"
-    } else {
-        "SET LOCAL enable_bitmapscan = off"
-    };
-    sqlx::raw_sql(settings).execute(&mut *conn).await.db()?;
-    Ok(())
-}
-
-/// Runs a statement built for its values, planned for them every time: a plan kept for the
-/// statement would be one made without them.
-pub(crate) async fn fetch_planned(
-    sql: &mut QueryBuilder<Postgres>,
-    conn: &mut PgConnection,
-) -> StoreResult<Vec<PgRow>> {
-    sql.build().persistent(false).fetch_all(conn).await.db()
 }
 
 /// Adds `AND (at, id) < cursor` on the given columns.
@@ -394,12 +355,7 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
             push_inbox_hits(&mut sql, text);
             sql.push(") SELECT v.id FROM hits v WHERE true");
             if let ContactScope::AssignedTo(user) = scope {
-                sql.push(
-                    " AND EXISTS (SELECT 1 FROM contact_assignments a
-                                  WHERE a.contact_id = v.contact_id AND a.user_id = ",
-                )
-                .push_bind(user.0)
-                .push(")");
+                push_assigned(&mut sql, "v.contact_id", user);
             }
             push_channel(&mut sql, query.channel);
             push_after(&mut sql, query.after, "v.activity_at", "v.id");

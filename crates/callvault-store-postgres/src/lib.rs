@@ -14,6 +14,7 @@ mod inbox;
 mod jobs;
 mod listen;
 mod numbers;
+mod planning;
 mod recordings;
 mod rows;
 mod steps;

@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::codec::{Db, RowExt, enum_col};
-use crate::inbox::{estimated_rows, fetch_planned, pin_plan};
+use crate::inbox::push_assigned;
+use crate::planning::{estimated_rows, fetch_planned, pin_plan};
 use crate::steps::{request_transcript_in, transcript_status};
 
 /// Up to this many hits (estimated) are ordered from the index; a phrase with more is found
@@ -317,12 +318,7 @@ impl TranscriptStore for PostgresStore {
                 phrase(&mut sql);
                 sql.push(") SELECT * FROM hits) s WHERE true");
                 if let ContactScope::AssignedTo(user) = scope {
-                    sql.push(
-                        " AND EXISTS (SELECT 1 FROM contact_assignments a
-                                      WHERE a.contact_id = s.contact_id AND a.user_id = ",
-                    )
-                    .push_bind(user.0)
-                    .push(")");
+                    push_assigned(&mut sql, "s.contact_id", user);
                 }
             }
         }

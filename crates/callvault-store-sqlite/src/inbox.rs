@@ -120,8 +120,9 @@ async fn take_sample(
 /// starting with each (FTS5 intersects the words' lists itself); for a whole number, its
 /// contact; for other digits, those whose number holds them.
 pub(crate) fn push_indexed_match(sql: &mut QueryBuilder<Sqlite>, text: &SearchText) {
-    if let (true, Some(digits)) = (text.is_whole_number(), text.digits()) {
-        sql.push("c.phone_e164 = ").push_bind(format!("+{digits}"));
+    if let Some(number) = text.whole_number() {
+        sql.push("c.phone_e164 = ")
+            .push_bind(number.as_str().to_owned());
         return;
     }
     if let (Some(digits), Some(tail)) = (text.digits(), text.indexed_digits()) {
@@ -172,7 +173,7 @@ pub(crate) fn push_text_test(
         if any {
             sql.push(" OR ");
         }
-        if text.is_whole_number() {
+        if text.whole_number().is_some() {
             sql.push(format!("{digits} = ")).push_bind(d.to_owned());
         } else {
             sql.push(format!("{digits} LIKE "))

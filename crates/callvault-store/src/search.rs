@@ -1,7 +1,7 @@
 //! What the inbox's search box matches, decided once for every backend.
 
 use callvault_core::contact::fold_for_search;
-use callvault_core::phone::{E164, Region, search_digits};
+use callvault_core::phone::{E164, Region, SearchNumber, search_number};
 
 use crate::StoreResult;
 
@@ -14,8 +14,7 @@ use crate::StoreResult;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchText {
     words: Vec<String>,
-    digits: Option<String>,
-    whole_number: bool,
+    number: Option<SearchNumber>,
 }
 
 impl SearchText {
@@ -26,14 +25,14 @@ impl SearchText {
     #[must_use]
     pub fn new(typed: &str, region: Region) -> Self {
         let folded = fold_for_search(typed);
-        let digits = search_digits(typed, region);
+        let number = search_number(typed, region);
         let mut words: Vec<String> = Vec::new();
         // Text typed like a phone number is looked for among numbers, not as the words of
         // names ("(415) 555" is not the start of two words).
         let numeric = |w: &str| w.bytes().all(|b| b.is_ascii_digit());
         for word in folded
             .split(' ')
-            .filter(|w| !(w.is_empty() || digits.is_some() && numeric(w)))
+            .filter(|w| !(w.is_empty() || number.is_some() && numeric(w)))
         {
             // "ann anna" needs only "anna": a shorter word that starts another adds nothing.
             if words.iter().any(|w| w.starts_with(word)) {
@@ -43,18 +42,17 @@ impl SearchText {
             words.push(word.to_owned());
         }
         words.truncate(Self::MAX_WORDS);
-        let whole_number = digits.is_some() && E164::parse(typed, region).is_ok();
-        Self {
-            words,
-            digits,
-            whole_number,
-        }
+        Self { words, number }
     }
 
-    /// Whether the text is a whole number: `digits` are then its E.164 digits, matched whole.
+    /// The number when the text is a whole one: `digits` are then its E.164 digits, matched
+    /// whole.
     #[must_use]
-    pub fn is_whole_number(&self) -> bool {
-        self.whole_number
+    pub fn whole_number(&self) -> Option<&E164> {
+        match &self.number {
+            Some(SearchNumber::Whole(number)) => Some(number),
+            _ => None,
+        }
     }
 
     /// The folded words, each to be the start of a word of the name.
@@ -66,7 +64,7 @@ impl SearchText {
     /// Digits to find inside the number, when the text looks like (part of) one.
     #[must_use]
     pub fn digits(&self) -> Option<&str> {
-        self.digits.as_deref()
+        self.number.as_ref().map(SearchNumber::digits)
     }
 
     /// The digits a backend asks its index for: the last [`Self::FEW_FROM_DIGITS`] of them.
@@ -83,7 +81,7 @@ impl SearchText {
     /// Text with neither a word nor digits ("--") matches no one.
     #[must_use]
     pub fn matches_nothing(&self) -> bool {
-        self.words.is_empty() && self.digits.is_none()
+        self.words.is_empty() && self.number.is_none()
     }
 
     /// The rule itself, for a folded name and a number's digits: what every backend's index
@@ -95,13 +93,11 @@ impl SearchText {
                 .words
                 .iter()
                 .all(|w| folded_name.split(' ').any(|n| n.starts_with(w.as_str())));
-        let by_digits = self.digits.as_deref().is_some_and(|d| {
-            if self.whole_number {
-                phone_digits == d
-            } else {
-                phone_digits.contains(d)
-            }
-        });
+        let by_digits = match &self.number {
+            Some(SearchNumber::Whole(number)) => phone_digits == number.digits(),
+            Some(SearchNumber::Part(digits)) => phone_digits.contains(digits.as_str()),
+            None => false,
+        };
         by_name || by_digits
     }
 }
@@ -174,7 +170,9 @@ impl SearchText {
             if digits.len() < Self::MIN_INDEXED_DIGITS {
                 return SearchStep::Decided(SearchPlan::Walk);
             }
-            if self.whole_number || self.words.is_empty() && digits.len() >= Self::FEW_FROM_DIGITS {
+            if self.whole_number().is_some()
+                || self.words.is_empty() && digits.len() >= Self::FEW_FROM_DIGITS
+            {
                 return SearchStep::Decided(SearchPlan::FromIndexes);
             }
             // A digit index cannot count cheaply (every hit is checked in the table).
@@ -358,7 +356,7 @@ mod tests {
         assert_eq!(t.indexed_digits(), Some("5550100"));
         assert_eq!(text("0100").indexed_digits(), Some("0100"));
         // A whole number is that line, not a longer number holding the same digits.
-        assert!(t.is_whole_number() && !text("555-0100").is_whole_number());
+        assert!(t.whole_number().is_some() && text("555-0100").whole_number().is_none());
         assert!(t.matches("", "14155550100"));
         assert!(!t.matches("", "4414155550100"));
         assert!(text("555-0100").matches("", "14155550100"));
