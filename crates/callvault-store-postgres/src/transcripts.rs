@@ -261,9 +261,9 @@ impl TranscriptStore for PostgresStore {
         let few = phrase_is_rare(&mut tx, &query.text).await?;
         pin_plan(&mut tx, few).await?;
         if !few {
-            // A walk: newest first, or, for a restricted user, through their contacts' segments
-            // one contact at a time. Left to itself the planner reads every hit and sorts them
-            // (90 ms for a phrase in 5% of 200,000 segments, against 3 ms walking).
+            // A walk: newest first, or, for a restricted user, through their contacts'
+            // segments. Left to itself the planner reads every hit and sorts them (90 ms for a
+            // phrase in 5% of 200,000 segments, against 3 ms walking).
             sqlx::raw_sql("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
                 .execute(&mut *tx)
                 .await
@@ -288,18 +288,18 @@ impl TranscriptStore for PostgresStore {
         };
         match (few, query.scope) {
             (false, ContactScope::AssignedTo(user)) => {
-                // Their contacts' segments, read contact by contact: the fence (OFFSET 0)
-                // keeps the planner from walking everyone's segments instead and testing
-                // each against the assignments, which is slow when the user has few contacts.
+                // Their contacts' segments, in one scan of the contact index for the array of
+                // their contacts: a join would search the index once per contact (15 ms for
+                // 5,000 against 6 ms), and walking everyone's segments tests each against the
+                // assignments, slow when the user has few contacts.
                 sql.push(
-                    " FROM contact_assignments a
-                      CROSS JOIN LATERAL (
-                          SELECT * FROM transcript_segments s
-                          WHERE s.contact_id = a.contact_id",
-                );
+                    " FROM transcript_segments s
+                      WHERE s.contact_id = ANY(ARRAY(
+                          SELECT contact_id FROM contact_assignments WHERE user_id = ",
+                )
+                .push_bind(user.0)
+                .push("))");
                 phrase(&mut sql);
-                sql.push(" OFFSET 0) s WHERE a.user_id = ")
-                    .push_bind(user.0);
             }
             (false, ContactScope::All) => {
                 sql.push(" FROM transcript_segments s WHERE true");

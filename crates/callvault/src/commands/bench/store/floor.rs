@@ -265,11 +265,25 @@ async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Resul
         }
         Ask::Transcript(phrase, many) => {
             q.push("SELECT s.id AS id FROM transcript_segments s");
-            if let Some(u) = user {
-                q.push(
-                    " JOIN contact_assignments a ON a.contact_id = s.contact_id AND a.user_id = ",
-                )
-                .push_bind(u);
+            match (many, user) {
+                // The user's contacts as one array, for one scan of the contact index (a join
+                // searches it once per contact).
+                (true, Some(u)) => {
+                    q.push(
+                        " WHERE s.contact_id = ANY(ARRAY(
+                             SELECT contact_id FROM contact_assignments WHERE user_id = ",
+                    )
+                    .push_bind(u)
+                    .push(")) AND");
+                }
+                (false, Some(u)) => {
+                    q.push(" JOIN contact_assignments a ON a.contact_id = s.contact_id AND a.user_id = ")
+                        .push_bind(u)
+                        .push(" WHERE");
+                }
+                (_, None) => {
+                    q.push(" WHERE");
+                }
             }
             // A common phrase's query made once (a subquery), not again for each segment
             // walked; a rare one's inline, where the planner sees it and asks the GIN index.
@@ -278,7 +292,7 @@ async fn postgres(pool: &PgPool, ask: &Ask, user: Option<Uuid>) -> anyhow::Resul
             } else {
                 ("phraseto_tsquery('simple', ", ")")
             };
-            q.push(" WHERE s.search @@ ")
+            q.push(" s.search @@ ")
                 .push(open)
                 .push_bind(phrase.clone())
                 .push(close)
