@@ -12,7 +12,11 @@ step "tools"
 . scripts/deps.sh
 . scripts/postgres.sh
 # cmake builds the bundled Opus decoder; ffprobe checks the MP3s the tests make.
-need_packages cmake=cmake ffprobe=ffmpeg
+need_packages cmake=cmake ffprobe=ffmpeg ccache=ccache
+# Lints and builds each run CTranslate2's build script (cargo keeps them apart), and so compile
+# its C++ twice (7 minutes each, cold); ccache, kept outside the clone, makes the second a copy.
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/callvault-ccache}"
+export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
 
 need_python_tools
 
