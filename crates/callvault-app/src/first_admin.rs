@@ -3,8 +3,7 @@
 use callvault_core::user::{Role, Scope};
 use callvault_store::{NewUser, StoreResult};
 
-use crate::auth::{password, secrets};
-use crate::state::AppState;
+use crate::{App, passwords, secrets};
 
 pub const FIRST_ADMIN_EMAIL: &str = "admin@localhost";
 
@@ -15,13 +14,13 @@ pub struct FirstAdmin {
 }
 
 /// Creates the first admin if there are no users yet.
-pub async fn ensure_first_admin(state: &AppState) -> StoreResult<Option<FirstAdmin>> {
+pub async fn ensure_first_admin(state: &App) -> StoreResult<Option<FirstAdmin>> {
     if state.store.count_users().await? > 0 {
         return Ok(None);
     }
     let pw = secrets::new_password();
-    let hash =
-        password::hash_blocking(&pw).map_err(|e| callvault_store::StoreError::Backend(e.into()))?;
+    let hash = passwords::hash_blocking(&pw)
+        .map_err(|e| callvault_store::StoreError::Backend(e.into()))?;
     let user = state
         .store
         .create_user(

@@ -4,32 +4,35 @@
 
 use std::path::Path;
 
-use axum::http::StatusCode;
-use callvault_audio::{AudioError, Transcoded};
+use callvault_audio::Transcoded;
 use callvault_core::recording::Recording;
-use callvault_core::{CallId, RecordingId};
+use callvault_core::{CallId, JobId, RecordingId};
 use callvault_store::{CallRecord, Conflict, JobSpec, NewRecording};
 use time::Duration;
 
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::{App, AppError, AppResult};
 
 /// How long storing may take before its object, if left unreferenced, is collected.
 const GUARD: Duration = Duration::hours(1);
 
+/// A recording stored for a call.
+pub struct StoredRecording {
+    pub recording: Recording,
+    pub transcoded: Transcoded,
+    /// Jobs queued to remove what the new recording replaced: the caller runs them now
+    /// (`JobRunner::run_now`) or leaves them to the workers.
+    pub cleanup: Vec<JobId>,
+}
+
 /// The call, if a recording may be stored for it: it exists, recording was on when it
 /// started, and it has no recording yet (or `replace` says to replace it). Checked before any
 /// audio is read; the store checks the same again when the row is written.
-pub async fn recordable_call(
-    state: &AppState,
-    call_id: CallId,
-    replace: bool,
-) -> ApiResult<CallRecord> {
+pub async fn recordable_call(state: &App, call_id: CallId, replace: bool) -> AppResult<CallRecord> {
     let call = state
         .store
         .call(call_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("call"))?;
+        .ok_or(AppError::NotFound("call"))?;
     if !call.call.recording_allowed {
         return Err(Conflict::RecordingDisabled.into());
     }
@@ -39,47 +42,30 @@ pub async fn recordable_call(
     Ok(call)
 }
 
-pub fn audio_error(e: AudioError) -> ApiError {
-    match e {
-        AudioError::Unsupported(why) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_audio",
-            format!(
-                "this is not audio the server can read ({why}); send WAV, MP3, FLAC, Ogg, Opus or M4A"
-            ),
-        ),
-        AudioError::Corrupt(why) => {
-            ApiError::invalid("corrupt_audio", format!("the audio is damaged: {why}"))
-        }
-        AudioError::Encode(_) | AudioError::Io(_) | AudioError::Stopped => ApiError::internal(&e),
-    }
-}
-
 /// Transcodes `source` to the stored MP3 and records it as the call's recording.
 /// `source_ref` is the provider's id for the recording, if it has one.
 pub async fn store_recording(
-    state: &AppState,
+    state: &App,
     call_id: CallId,
     source: &Path,
     replace: bool,
     source_ref: Option<String>,
-) -> ApiResult<(Recording, Transcoded)> {
+) -> AppResult<StoredRecording> {
     let mp3 = state
         .settings
         .spool_file(".mp3")
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(AppError::internal)?;
     let (input, output) = (source.to_owned(), mp3.path().to_owned());
     let _slot = state
         .transcode_slots
         .acquire()
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(AppError::internal)?;
     let transcoded =
         tokio::task::spawn_blocking(move || callvault_audio::transcode_file(&input, &output))
             .await
-            .map_err(|e| ApiError::internal(&e))?
-            .map_err(audio_error)?;
+            .map_err(AppError::internal)??;
 
     let id = RecordingId::new();
     let key = Recording::blob_key_for(id);
@@ -106,7 +92,7 @@ pub async fn store_recording(
             peaks: transcoded.peaks.clone(),
             source_ref: source_ref.clone(),
         };
-        Ok::<_, ApiError>(
+        Ok::<_, AppError>(
             state
                 .store
                 .add_recording(new, replace, Some(guard), state.now())
@@ -116,10 +102,13 @@ pub async fn store_recording(
     .await;
     match stored {
         Ok((recording, replaced)) => {
-            state.jobs.run_now(state, &replaced.cleanup_jobs).await;
             // Its transcript may have been queued with it.
             state.jobs.wake();
-            Ok((recording, transcoded))
+            Ok(StoredRecording {
+                recording,
+                transcoded,
+                cleanup: replaced.cleanup_jobs,
+            })
         }
         Err(e) => {
             // Undo now rather than in an hour; the guard stays queued in case this fails too.

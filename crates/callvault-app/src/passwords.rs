@@ -7,7 +7,7 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
-use crate::error::ApiError;
+use crate::{AppError, AppResult};
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
 pub const MAX_PASSWORD_CHARS: usize = 1024;
@@ -29,10 +29,10 @@ pub fn password_problem(password: &str) -> Option<String> {
     }
 }
 
-/// Checks a new password for the API.
-pub fn check_new_password(password: &str) -> Result<(), ApiError> {
+/// Checks a new password, refusing it with the reason.
+pub fn check_new_password(password: &str) -> AppResult<()> {
     match password_problem(password) {
-        Some(problem) => Err(ApiError::invalid("weak_password", problem)),
+        Some(problem) => Err(AppError::WeakPassword(problem)),
         None => Ok(()),
     }
 }
@@ -44,11 +44,11 @@ pub fn hash_blocking(password: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-pub async fn hash(password: String) -> Result<String, ApiError> {
+pub async fn hash(password: String) -> AppResult<String> {
     tokio::task::spawn_blocking(move || hash_blocking(&password))
         .await
-        .map_err(|e| ApiError::internal(&e))?
-        .map_err(|e| ApiError::internal(&e))
+        .map_err(AppError::internal)?
+        .map_err(AppError::Internal)
 }
 
 /// A hash of nothing in particular, verified against when the account does not exist, so

@@ -1,4 +1,4 @@
-//! What the server needs to know about its surroundings, decided once by the binary.
+//! What the services need to know about their surroundings, decided once by the binary.
 
 use std::path::PathBuf;
 
@@ -91,7 +91,7 @@ impl Settings {
     }
 
     /// A new file in the upload folder (made if missing), removed when dropped; one a crash
-    /// leaves behind is removed by the sweep at start (`api::sweep_spool`).
+    /// leaves behind is removed by the sweep at start (`spool::sweep`).
     pub async fn spool_file(&self, suffix: &str) -> std::io::Result<tempfile::NamedTempFile> {
         let dir = self.upload_dir();
         tokio::fs::create_dir_all(&dir).await?;

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use callvault_app::AppError;
 use callvault_blob::BlobError;
 use callvault_store::{Conflict, StoreError};
 use serde::Serialize;
@@ -139,6 +140,25 @@ impl From<StoreError> for ApiError {
 impl From<Conflict> for ApiError {
     fn from(c: Conflict) -> Self {
         Self::conflict(c.code(), c.message())
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::NotFound(what) => Self::not_found(what),
+            AppError::Conflict(c) => c.into(),
+            AppError::UnsupportedAudio(_) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_audio",
+                e.to_string(),
+            ),
+            AppError::CorruptAudio(_) => Self::invalid("corrupt_audio", e.to_string()),
+            AppError::WeakPassword(why) => Self::invalid("weak_password", why),
+            AppError::Store(e) => e.into(),
+            AppError::Blob(e) => e.into(),
+            AppError::Internal(_) => Self::internal(&e),
+        }
     }
 }
 

@@ -3,16 +3,11 @@
 
 pub mod api;
 mod auth;
-pub mod bootstrap;
 mod error;
 mod extract;
-pub mod ingest;
-pub mod jobs;
 mod metrics;
 mod ops;
 mod range;
-pub mod settings;
-pub mod speech;
 pub mod state;
 mod ui;
 mod webhooks;
@@ -30,10 +25,7 @@ use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use auth::password::hash_blocking as hash_password;
-pub use auth::secrets::{hash_secret, new_api_token};
 pub use error::ApiError;
-pub use settings::Settings;
 pub use state::AppState;
 
 /// The whole HTTP surface.
@@ -99,11 +91,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    api::sweep_spool(&state.settings);
+    callvault_app::spool::sweep(&state.settings);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = state.settings.workers.then(|| {
         let mut rx = stop_rx.clone();
-        tokio::spawn(state.jobs.clone().run(state.clone(), async move {
+        tokio::spawn(state.jobs.clone().run(state.app().clone(), async move {
             let _ = rx.wait_for(|stop| *stop).await;
         }))
     });

@@ -8,6 +8,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use callvault_app::JobCounts;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -23,12 +24,6 @@ struct RequestLabels {
     status: u16,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct JobLabels {
-    kind: String,
-    outcome: String,
-}
-
 type DurationFamily = Family<RequestLabels, Histogram, fn() -> Histogram>;
 
 #[derive(Clone)]
@@ -36,7 +31,6 @@ pub struct Metrics {
     registry: Arc<Mutex<Registry>>,
     requests: Family<RequestLabels, Counter>,
     durations: DurationFamily,
-    jobs: Family<JobLabels, Counter>,
 }
 
 fn duration_histogram() -> Histogram {
@@ -44,33 +38,23 @@ fn duration_histogram() -> Histogram {
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    /// A registry with the request metrics and the jobs this process counts.
+    pub fn new(jobs: &JobCounts) -> Self {
         let mut registry = Registry::with_prefix("callvault");
         let requests = Family::<RequestLabels, Counter>::default();
         let durations: DurationFamily = Family::new_with_constructor(duration_histogram);
-        let jobs = Family::<JobLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register(
             "http_request_duration_seconds",
             "Time to answer HTTP requests",
             durations.clone(),
         );
-        registry.register("jobs", "Background jobs finished, by outcome", jobs.clone());
+        jobs.register(&mut registry);
         Self {
             registry: Arc::new(Mutex::new(registry)),
             requests,
             durations,
-            jobs,
         }
-    }
-
-    pub fn job_finished(&self, kind: &str, outcome: &str) {
-        self.jobs
-            .get_or_create(&JobLabels {
-                kind: kind.into(),
-                outcome: outcome.into(),
-            })
-            .inc();
     }
 
     fn render(&self) -> Result<String, std::fmt::Error> {
@@ -81,12 +65,6 @@ impl Metrics {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         prometheus_client::encoding::text::encode(&mut out, &registry)?;
         Ok(out)
-    }
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use callvault_app::speech::DEFAULT_MODEL_DIR;
 use callvault_core::phone::Region;
-use callvault_server::speech::DEFAULT_MODEL_DIR;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 

@@ -3,9 +3,9 @@
 //! upload writes its object, so no crash can leave audio behind.
 
 use super::JobError;
-use crate::state::AppState;
+use crate::App;
 
-pub async fn run(state: &AppState, key: &str) -> Result<(), JobError> {
+pub async fn run(state: &App, key: &str) -> Result<(), JobError> {
     if state.store.blob_in_use(key).await.map_err(JobError::new)? {
         return Ok(());
     }

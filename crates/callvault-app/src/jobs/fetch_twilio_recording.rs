@@ -4,7 +4,7 @@
 //! redirects included: a callback can never make us request another host.
 
 use callvault_core::CallId;
-use callvault_store::{CallUpdate, Job, JobSpec, NewJob};
+use callvault_store::{CallUpdate, Conflict, Job, JobSpec, NewJob};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
@@ -13,9 +13,9 @@ use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
 
 use super::JobError;
+use crate::App;
 use crate::ingest;
 use crate::settings::TwilioSettings;
-use crate::state::AppState;
 
 /// Redirects followed within the API base before giving up.
 const MAX_REDIRECTS: usize = 5;
@@ -47,7 +47,7 @@ pub fn under_base(url: &str, base: &str) -> bool {
 }
 
 pub async fn run(
-    state: &AppState,
+    state: &App,
     job: &Job,
     call_id: CallId,
     sid: &str,
@@ -73,7 +73,7 @@ pub async fn run(
 }
 
 async fn fetch_and_store(
-    state: &AppState,
+    state: &App,
     call_id: CallId,
     sid: &str,
     url: &str,
@@ -100,19 +100,23 @@ async fn fetch_and_store(
     }
     let file = download(state, twilio, &format!("{url}.wav")).await?;
     match ingest::store_recording(state, call_id, file.path(), false, Some(sid.to_owned())).await {
-        Ok(_) => {
+        Ok(stored) => {
             tracing::info!(call = %call_id, recording = sid, "recording fetched from Twilio");
+            // A replaced object's cleanup is queued; this worker's lanes take it from there.
+            if !stored.cleanup.is_empty() {
+                state.jobs.wake();
+            }
             Ok(())
         }
-        Err(e) if e.code == "recording_exists" || e.code == "not_found" => Ok(()),
-        Err(e) if e.status.is_client_error() => Err(JobError::permanent(e.message)),
-        Err(e) => Err(JobError::new(e.message)),
+        Err(e) if e.is_not_found() || e.conflict() == Some(Conflict::RecordingExists) => Ok(()),
+        Err(e) if e.is_callers() => Err(JobError::permanent(e)),
+        Err(e) => Err(JobError::new(e)),
     }
 }
 
 /// Downloads `url` to a temporary file with the account's credentials.
 async fn download(
-    state: &AppState,
+    state: &App,
     twilio: &TwilioSettings,
     url: &str,
 ) -> Result<tempfile::NamedTempFile, JobError> {
@@ -164,7 +168,7 @@ async fn download(
 }
 
 async fn save(
-    state: &AppState,
+    state: &App,
     response: reqwest::Response,
 ) -> Result<tempfile::NamedTempFile, JobError> {
     let file = state.settings.spool_file("").await.map_err(JobError::new)?;

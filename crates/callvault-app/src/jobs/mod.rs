@@ -7,7 +7,6 @@ pub mod fetch_twilio_recording;
 pub mod transcribe;
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -16,7 +15,7 @@ use callvault_store::{Job, JobKind, JobSpec, JobState};
 use time::Duration;
 use tokio::sync::Notify;
 
-use crate::state::AppState;
+use crate::App;
 
 /// Kinds of job run one at a time, side by side with the other lanes.
 struct Lane {
@@ -109,7 +108,7 @@ impl JobRunner {
 
     /// Runs these jobs now, or waits (up to five seconds) for a worker already running them;
     /// what fails stays queued for the workers.
-    pub async fn run_now(&self, state: &AppState, ids: &[JobId]) {
+    pub async fn run_now(&self, state: &App, ids: &[JobId]) {
         for id in ids {
             match state
                 .store
@@ -126,7 +125,7 @@ impl JobRunner {
         self.wake();
     }
 
-    async fn wait_while_running(state: &AppState, id: JobId) {
+    async fn wait_while_running(state: &App, id: JobId) {
         for _ in 0..100 {
             match state.store.job(id).await {
                 Ok(Some(job)) if job.state == JobState::Running => {
@@ -138,7 +137,7 @@ impl JobRunner {
     }
 
     /// Works through the queue until `shutdown` resolves.
-    pub async fn run(self, state: AppState, shutdown: impl Future<Output = ()>) {
+    pub async fn run(self, state: App, shutdown: impl Future<Output = ()>) {
         tracing::info!(worker = %self.0.name, "worker started");
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let lanes = futures::future::join_all(LANES.iter().map(|lane| {
@@ -158,7 +157,7 @@ impl JobRunner {
         tracing::info!(worker = %self.0.name, "worker stopped");
     }
 
-    async fn lane(&self, state: &AppState, lane: &Lane, shutdown: impl Future<Output = ()>) {
+    async fn lane(&self, state: &App, lane: &Lane, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let kinds = lane.kinds;
         let mut elsewhere = state.store.jobs_queued_elsewhere();
@@ -202,7 +201,7 @@ impl JobRunner {
         }
     }
 
-    async fn idle_wait(state: &AppState, kinds: &[JobKind]) -> StdDuration {
+    async fn idle_wait(state: &App, kinds: &[JobKind]) -> StdDuration {
         let due = state.store.next_due(kinds).await.ok().flatten();
         due.map_or(IDLE_POLL, |due| {
             StdDuration::try_from(due - state.now())
@@ -212,17 +211,7 @@ impl JobRunner {
         .max(StdDuration::from_millis(20))
     }
 
-    /// Boxed, and declared `Send`: a job may store a recording, which runs cleanup jobs through
-    /// here again, and the compiler needs the cycle spelled out.
-    fn execute<'a>(
-        &'a self,
-        state: &'a AppState,
-        job: Job,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
-        Box::pin(self.execute_job(state, job))
-    }
-
-    async fn execute_job(&self, state: &AppState, job: Job) {
+    async fn execute(&self, state: &App, job: Job) {
         let work = async {
             match &job.spec {
                 JobSpec::CollectBlob { key } => collect_blob::run(state, key).await,
@@ -244,7 +233,7 @@ impl JobRunner {
         let now = state.now();
         let recorded = match &outcome {
             Ok(()) => {
-                state.metrics.job_finished(job.kind().as_str(), "done");
+                state.job_counts.finished(job.kind().as_str(), "done");
                 state.store.complete(job.id, &self.0.name).await
             }
             Err(e) => {
@@ -254,8 +243,8 @@ impl JobRunner {
                 tracing::warn!(job = %job.id, kind = %job.kind(), attempt = job.attempts, error = %e,
                     retry = !last, "job failed");
                 state
-                    .metrics
-                    .job_finished(job.kind().as_str(), if last { "dead" } else { "retry" });
+                    .job_counts
+                    .finished(job.kind().as_str(), if last { "dead" } else { "retry" });
                 state
                     .store
                     .fail(job.id, &self.0.name, &e.to_string(), retry, now)
@@ -268,7 +257,7 @@ impl JobRunner {
     }
 
     /// Renews the job's lease every third of its length; returns only if the lease is lost.
-    async fn keep_lease(&self, state: &AppState, job: &Job) {
+    async fn keep_lease(&self, state: &App, job: &Job) {
         let every = StdDuration::try_from(LEASE / 3).unwrap_or(StdDuration::from_secs(60));
         loop {
             tokio::time::sleep(every).await;

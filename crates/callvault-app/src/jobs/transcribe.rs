@@ -11,12 +11,12 @@ use callvault_store::{Job, TranscriptSegment};
 use tokio::sync::watch;
 
 use super::JobError;
-use crate::state::AppState;
+use crate::App;
 
 /// Progress is written at most this often.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
-pub async fn run(state: &AppState, job: &Job, recording: RecordingId) -> Result<(), JobError> {
+pub async fn run(state: &App, job: &Job, recording: RecordingId) -> Result<(), JobError> {
     let outcome = transcribe(state, recording).await;
     if let Err(e) = &outcome {
         let now = state.now();
@@ -38,7 +38,7 @@ pub async fn run(state: &AppState, job: &Job, recording: RecordingId) -> Result<
     outcome
 }
 
-async fn transcribe(state: &AppState, id: RecordingId) -> Result<(), JobError> {
+async fn transcribe(state: &App, id: RecordingId) -> Result<(), JobError> {
     // Deleted since it was asked for: nothing to do.
     let Some(record) = state.store.recording(id).await.map_err(JobError::new)? else {
         return Ok(());
@@ -70,7 +70,7 @@ async fn transcribe(state: &AppState, id: RecordingId) -> Result<(), JobError> {
         .transcript_running(id, 0.0, state.now())
         .await
         .map_err(JobError::new)?;
-    let total = crate::api::views::seconds(record.recording.duration_ms).max(0.001);
+    let total = (record.recording.duration_ms as f64 / 1000.0).max(0.001);
     let (progress, mut heard) = watch::channel(0.0_f64);
     // Dropped with this future (a lost lease, a shutdown): the model stops at its next block.
     let keep_going = Arc::new(AtomicBool::new(true));

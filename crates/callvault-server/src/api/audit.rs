@@ -3,8 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use callvault_core::permissions::OrgAction;
-use callvault_core::user::User;
-use callvault_store::{AuditEntry, NewAudit};
+use callvault_store::AuditEntry;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -18,27 +17,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list))
 }
 
-/// Writes an audit entry. A failure to audit is logged but does not undo what was done.
-pub async fn record(
-    state: &AppState,
-    actor: Option<&User>,
-    action: &str,
-    target_kind: &str,
-    target_id: Option<String>,
-    detail: serde_json::Value,
-) {
-    let entry = NewAudit {
-        at: state.now(),
-        actor: actor.map(|u| u.id),
-        action: action.to_owned(),
-        target_kind: target_kind.to_owned(),
-        target_id,
-        detail,
-    };
-    if let Err(e) = state.store.audit(entry).await {
-        tracing::error!(error = %e, action, "could not write the audit log");
-    }
-}
+pub use callvault_app::audit::record;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -5,6 +5,8 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Response};
+use callvault_app::passwords;
+use callvault_app::secrets::{hash_secret, new_api_token, new_secret};
 use callvault_core::TokenId;
 use callvault_core::user::{User, normalise_email};
 use callvault_store::{NewSession, TokenInfo};
@@ -13,8 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::audit;
-use crate::auth::secrets::{hash_secret, new_api_token, new_secret};
-use crate::auth::{CurrentUser, SESSION_COOKIE, password, session_from_headers};
+use crate::auth::{CurrentUser, SESSION_COOKIE, session_from_headers};
 use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
@@ -88,7 +89,7 @@ pub(crate) async fn sign_in(state: &AppState, req: LoginRequest) -> ApiResult<(U
         Some((user, hash)) if !user.disabled => (Some(user), hash),
         _ => (None, None),
     };
-    let verified = password::verify(req.password, hash).await;
+    let verified = passwords::verify(req.password, hash).await;
     let Some(user) = user.filter(|_| verified) else {
         tracing::warn!(email = %email, "failed sign-in");
         return Err(ApiError::new(
@@ -144,19 +145,19 @@ async fn change_password(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<ChangePassword>,
 ) -> ApiResult<Response> {
-    password::check_new_password(&req.new_password)?;
+    passwords::check_new_password(&req.new_password)?;
     let hash = state
         .store
         .credentials(&user.email)
         .await?
         .and_then(|(_, hash)| hash);
-    if !password::verify(req.current_password, hash).await {
+    if !passwords::verify(req.current_password, hash).await {
         return Err(ApiError::invalid(
             "invalid_credentials",
             "the current password is wrong",
         ));
     }
-    let new_hash = password::hash(req.new_password).await?;
+    let new_hash = passwords::hash(req.new_password).await?;
     state.store.set_password(user.id, &new_hash).await?;
     audit::record(
         &state,

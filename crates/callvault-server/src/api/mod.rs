@@ -13,14 +13,6 @@ mod transcripts;
 mod users;
 pub mod views;
 
-pub use crate::auth::password::password_problem;
-pub use recordings::sweep_spool;
-
-/// Writes an audit entry for something done by the system rather than a user.
-pub async fn record_audit(state: &AppState, action: &str, detail: serde_json::Value) {
-    audit::record(state, None, action, "system", None, detail).await;
-}
-
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;

@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use callvault_app::ingest;
 use callvault_core::permissions::{ContactAction, Decision, OrgAction, can};
 use callvault_core::recording::Recording;
 use callvault_core::user::User;
@@ -22,7 +23,6 @@ use super::views::RecordingView;
 use crate::auth::{CurrentUser, require, require_org};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::ingest;
 use crate::range::{self, RangeRequest};
 use crate::state::AppState;
 
@@ -90,24 +90,6 @@ async fn spool(
     Ok(file)
 }
 
-/// Removes uploads a crash interrupted: at start no upload is in progress, so whatever is in
-/// the spool folder belongs to nobody.
-pub fn sweep_spool(settings: &crate::Settings) {
-    let Ok(entries) = std::fs::read_dir(settings.upload_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        match std::fs::remove_file(entry.path()) {
-            Ok(()) => {
-                tracing::info!(file = %entry.path().display(), "removed an interrupted upload")
-            }
-            Err(e) => {
-                tracing::warn!(file = %entry.path().display(), error = %e, "could not remove an interrupted upload")
-            }
-        }
-    }
-}
-
 /// Stores a call's recording from a phone system: the raw audio is the body, in any common
 /// format (WAV with PCM, G.711 µ-law/A-law or IMA ADPCM; MP3; FLAC; Ogg Vorbis or Opus; WebM
 /// Opus; AAC in M4A). It is stored as MP3 with its channels kept. Refused with 409
@@ -129,8 +111,9 @@ async fn upload(
     require_org(&user, OrgAction::ReportCalls)?;
     ingest::recordable_call(&state, call_id, q.replace).await?;
     let spooled = spool(&state, &headers, body).await?;
-    let (recording, transcoded) =
-        ingest::store_recording(&state, call_id, spooled.path(), q.replace, None).await?;
+    let stored = ingest::store_recording(&state, call_id, spooled.path(), q.replace, None).await?;
+    state.jobs.run_now(&state, &stored.cleanup).await;
+    let (recording, transcoded) = (stored.recording, stored.transcoded);
     audit::record(&state, Some(&user), "recording.upload", "recording", Some(recording.id.to_string()),
         serde_json::json!({"call_id": call_id, "source_codec": transcoded.source_codec, "bytes": recording.bytes})).await;
     Ok((

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use callvault_app::passwords;
 use callvault_core::UserId;
 use callvault_core::contact::clean_name;
 use callvault_core::permissions::OrgAction;
@@ -13,7 +14,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::audit;
-use crate::auth::{CurrentUser, password, require_org};
+
+use crate::auth::{CurrentUser, require_org};
 use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
@@ -95,8 +97,8 @@ async fn create(
     let name = clean_user_name(&req.name)?;
     let password_hash = match req.password {
         Some(pw) => {
-            password::check_new_password(&pw)?;
-            Some(password::hash(pw).await?)
+            passwords::check_new_password(&pw)?;
+            Some(passwords::hash(pw).await?)
         }
         None => None,
     };
@@ -158,8 +160,8 @@ async fn update(
     let name = req.name.as_deref().map(clean_user_name).transpose()?;
     let password_hash = match req.password {
         Some(pw) => {
-            password::check_new_password(&pw)?;
-            Some(password::hash(pw).await?)
+            passwords::check_new_password(&pw)?;
+            Some(passwords::hash(pw).await?)
         }
         None => None,
     };

@@ -4,9 +4,9 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
+use callvault_app::secrets::hash_secret;
 use callvault_core::user::User;
 
-use super::secrets::hash_secret;
 use crate::error::ApiError;
 use crate::state::AppState;
 

@@ -3,8 +3,6 @@
 
 mod current_user;
 mod guard;
-pub mod password;
-pub mod secrets;
 
 pub use current_user::{CurrentUser, SESSION_COOKIE, session_from_headers};
 pub use guard::{require, require_org};

@@ -5,14 +5,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use callvault_app::{App, ingest};
 use callvault_core::call::{CallTimes, Direction};
 use callvault_core::phone::E164;
-use callvault_server::{AppState, ingest};
 use callvault_store::NewCall;
 use callvault_telephony::asterisk::{Cdr, caller_name, parties, read_cdrs, uniqueid_tokens};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::open_state;
+use super::open_app;
 use crate::config::Config;
 
 #[derive(clap::Subcommand)]
@@ -53,7 +53,7 @@ pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
         }
         None => jiff::tz::TimeZone::system(),
     };
-    let state = open_state(&config, false).await?;
+    let state = open_app(&config, false).await?;
     let ours: Vec<E164> = state
         .store
         .numbers()
@@ -100,7 +100,7 @@ pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
     for failure in &summary.failed {
         println!("  {failure}");
     }
-    callvault_server::api::record_audit(
+    callvault_app::audit::record_system(
         &state,
         "import.asterisk",
         serde_json::json!({
@@ -119,7 +119,7 @@ pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
 }
 
 async fn import_one(
-    state: &AppState,
+    state: &App,
     ours: &[E164],
     index: &HashMap<String, PathBuf>,
     cdr: &Cdr,
@@ -191,7 +191,7 @@ async fn import_one(
                 "line {}: recording {}: {}",
                 cdr.line,
                 file.display(),
-                e.message
+                e
             )),
         }
     }

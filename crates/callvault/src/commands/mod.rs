@@ -12,16 +12,16 @@ pub mod user;
 use std::sync::Arc;
 
 use anyhow::Context;
+use callvault_app::settings::{AsrSettings, TwilioSettings};
+use callvault_app::{App, Settings};
 use callvault_blob::BlobStore;
 use callvault_core::SystemClock;
-use callvault_server::settings::{AsrSettings, TwilioSettings};
-use callvault_server::{AppState, Settings};
 use secrecy::ExposeSecret;
 
 use crate::config::Config;
 
 /// Opens the database and the audio store the config names, with the data folder in place.
-pub async fn open_state(config: &Config, workers: bool) -> anyhow::Result<AppState> {
+pub async fn open_app(config: &Config, workers: bool) -> anyhow::Result<App> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
     let store = crate::store::open(config.database_url.expose_secret(), &config.database)
@@ -46,5 +46,5 @@ pub async fn open_state(config: &Config, workers: bool) -> anyhow::Result<AppSta
         (None, None) => None,
         _ => anyhow::bail!("Twilio needs both --twilio-account-sid and --twilio-auth-token"),
     };
-    Ok(AppState::new(store, blobs, Arc::new(SystemClock), settings))
+    Ok(App::new(store, blobs, Arc::new(SystemClock), settings))
 }

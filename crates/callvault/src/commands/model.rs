@@ -1,7 +1,7 @@
 //! `callvault model fetch`: installs the default speech model into the data folder.
 
 use anyhow::Context;
-use callvault_server::speech::install;
+use callvault_app::speech::install;
 
 use crate::config::Config;
 

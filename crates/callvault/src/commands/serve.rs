@@ -1,18 +1,18 @@
 //! `callvault serve` and `callvault worker`.
 
 use anyhow::Context;
-use callvault_server::bootstrap;
+use callvault_app::first_admin;
 use tokio::net::TcpListener;
 
-use super::open_state;
+use super::open_app;
 use crate::config::Config;
 
 pub async fn run(config: Config, workers: bool) -> anyhow::Result<()> {
-    let state = open_state(&config, workers).await?;
+    let state = callvault_server::AppState::from_app(open_app(&config, workers).await?);
     if workers {
         install_model(&state);
     }
-    if let Some(admin) = bootstrap::ensure_first_admin(&state)
+    if let Some(admin) = first_admin::ensure_first_admin(&state)
         .await
         .context("creating the first admin")?
     {
@@ -48,7 +48,7 @@ pub async fn run(config: Config, workers: bool) -> anyhow::Result<()> {
 }
 
 pub async fn run_worker(config: Config) -> anyhow::Result<()> {
-    let state = open_state(&config, true).await?;
+    let state = open_app(&config, true).await?;
     install_model(&state);
     state
         .jobs
@@ -60,7 +60,7 @@ pub async fn run_worker(config: Config) -> anyhow::Result<()> {
 
 /// On first start the default speech model is installed in the background; transcription
 /// jobs wait for it and start when it is in place.
-fn install_model(state: &callvault_server::AppState) {
+fn install_model(state: &callvault_app::App) {
     let jobs = state.jobs.clone();
     state
         .speech

@@ -4,7 +4,7 @@ use anyhow::Context;
 use callvault_core::contact::clean_name;
 use callvault_core::user::normalise_email;
 
-use super::open_state;
+use super::open_app;
 use crate::config::Config;
 
 #[derive(clap::Subcommand)]
@@ -20,7 +20,7 @@ pub enum TokenCommand {
 }
 
 pub async fn run(config: Config, command: TokenCommand) -> anyhow::Result<()> {
-    let state = open_state(&config, false).await?;
+    let state = open_app(&config, false).await?;
     match command {
         TokenCommand::Create { email, name } => {
             let email = normalise_email(&email).context("that is not an email address")?;
@@ -30,13 +30,13 @@ pub async fn run(config: Config, command: TokenCommand) -> anyhow::Result<()> {
                 .user_by_email(&email)
                 .await?
                 .context("no user has that email")?;
-            let token = callvault_server::new_api_token();
+            let token = callvault_app::secrets::new_api_token();
             state
                 .store
                 .create_token(
                     user.id,
                     &name,
-                    &callvault_server::hash_secret(&token),
+                    &callvault_app::secrets::hash_secret(&token),
                     state.now(),
                 )
                 .await?;

@@ -7,7 +7,7 @@ use callvault_core::contact::clean_name;
 use callvault_core::user::{Role, Scope, normalise_email};
 use callvault_store::NewUser;
 
-use super::open_state;
+use super::open_app;
 use crate::config::Config;
 
 #[derive(clap::Subcommand)]
@@ -58,14 +58,14 @@ fn read_password() -> anyhow::Result<String> {
             .context("reading the password from standard input")?;
         line.trim_end_matches(['\n', '\r']).to_owned()
     };
-    if let Some(problem) = callvault_server::api::password_problem(&password) {
+    if let Some(problem) = callvault_app::passwords::password_problem(&password) {
         bail!("{problem} (give it on standard input)");
     }
     Ok(password)
 }
 
 pub async fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
-    let state = open_state(&config, false).await?;
+    let state = open_app(&config, false).await?;
     match command {
         UserCommand::Add {
             email,
@@ -78,8 +78,8 @@ pub async fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
             let email = normalise_email(&email).context("that is not an email address")?;
             let name = clean_name(&name).context("a name must be 1 to 200 characters")?;
             let password = read_password()?;
-            let hash =
-                callvault_server::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
+            let hash = callvault_app::passwords::hash_blocking(&password)
+                .map_err(|e| anyhow::anyhow!(e))?;
             let user = state
                 .store
                 .create_user(
@@ -144,8 +144,8 @@ pub async fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
                 .await?
                 .context("no user has that email")?;
             let password = read_password()?;
-            let hash =
-                callvault_server::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
+            let hash = callvault_app::passwords::hash_blocking(&password)
+                .map_err(|e| anyhow::anyhow!(e))?;
             state.store.set_password(user.id, &hash).await?;
             println!(
                 "password changed for {}; their sessions have ended",

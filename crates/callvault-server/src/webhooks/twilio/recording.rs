@@ -3,13 +3,13 @@
 //! base; one that was absent or failed leaves the call with a note saying so.
 
 use axum::extract::State;
+use callvault_app::jobs::fetch_twilio_recording::{self, under_base};
 use callvault_store::{CallUpdate, Conflict, StoreError};
 use callvault_telephony::twilio::callbacks::{Params, RecordingCallback, RecordingStatus};
 
 use super::voice::SOURCE;
 use super::{Signed, Twiml, malformed, nothing};
 use crate::error::ApiResult;
-use crate::jobs::fetch_twilio_recording::{self, under_base};
 use crate::state::AppState;
 
 async fn note(state: &AppState, call: callvault_core::CallId, text: String) -> ApiResult<()> {

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 pub mod twilio_sim;
 
+use callvault_app::Settings;
 use callvault_blob::BlobStore;
 use callvault_core::user::{Role, Scope, User};
 use callvault_core::{Clock, ManualClock};
-use callvault_server::{AppState, Settings};
+use callvault_server::AppState;
 use callvault_store::{NewUser, Store};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -33,7 +34,7 @@ pub struct TestServer {
 pub struct Options {
     pub max_upload_bytes: u64,
     pub workers: bool,
-    pub twilio: Option<callvault_server::settings::TwilioSettings>,
+    pub twilio: Option<callvault_app::settings::TwilioSettings>,
     /// The speech model; the one the test command installs (`CALLVAULT_TEST_MODEL`) by default.
     pub asr_model: Option<PathBuf>,
 }
@@ -168,19 +169,20 @@ impl TestServer {
                     can_download,
                     can_delete,
                     password_hash: Some(
-                        callvault_server::hash_password("correct horse battery").expect("hash"),
+                        callvault_app::passwords::hash_blocking("correct horse battery")
+                            .expect("hash"),
                     ),
                 },
                 self.clock.now(),
             )
             .await
             .expect("user");
-        let token = callvault_server::new_api_token();
+        let token = callvault_app::secrets::new_api_token();
         self.store
             .create_token(
                 user.id,
                 "test",
-                &callvault_server::hash_secret(&token),
+                &callvault_app::secrets::hash_secret(&token),
                 START,
             )
             .await

@@ -109,8 +109,8 @@ impl Twilio {
         sim
     }
 
-    pub fn settings(&self) -> callvault_server::settings::TwilioSettings {
-        callvault_server::settings::TwilioSettings {
+    pub fn settings(&self) -> callvault_app::settings::TwilioSettings {
+        callvault_app::settings::TwilioSettings {
             account_sid: ACCOUNT.into(),
             auth_token: TOKEN.to_owned().into(),
             api_base: self.base.clone(),

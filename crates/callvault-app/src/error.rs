@@ -1,0 +1,97 @@
+//! The one error the services return. The API and the web UI each turn it into what their
+//! clients read (JSON or a page); nothing here knows about HTTP.
+
+use callvault_audio::AudioError;
+use callvault_blob::BlobError;
+use callvault_store::{Conflict, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// What was asked for does not exist (or the asker may not know it does).
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    /// The request clashes with the state of things (a recording already there, say).
+    #[error("{}", .0.message())]
+    Conflict(Conflict),
+    /// Sent audio no decoder here reads.
+    #[error("this is not audio the server can read ({0}); send WAV, MP3, FLAC, Ogg, Opus or M4A")]
+    UnsupportedAudio(String),
+    /// Sent audio that breaks off or contradicts itself.
+    #[error("the audio is damaged: {0}")]
+    CorruptAudio(String),
+    /// A new password that would be too easy to guess; the text says why.
+    #[error("{0}")]
+    WeakPassword(String),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    /// Something failed on our side; the text is for the log, not for clients.
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    /// Whether the fault lies with what was sent, so that sending it again cannot help.
+    #[must_use]
+    pub fn is_callers(&self) -> bool {
+        match self {
+            Self::NotFound(_)
+            | Self::Conflict(_)
+            | Self::UnsupportedAudio(_)
+            | Self::CorruptAudio(_)
+            | Self::WeakPassword(_) => true,
+            Self::Store(e) => matches!(
+                e,
+                StoreError::NotFound | StoreError::Conflict(_) | StoreError::Missing(_)
+            ),
+            Self::Blob(_) | Self::Internal(_) => false,
+        }
+    }
+
+    /// Whether this says the thing is gone (or never was).
+    #[must_use]
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound(_) | Self::Store(StoreError::NotFound))
+    }
+
+    /// The conflict, wherever it was found.
+    #[must_use]
+    pub fn conflict(&self) -> Option<Conflict> {
+        match self {
+            Self::Conflict(c) | Self::Store(StoreError::Conflict(c)) => Some(*c),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(c) => Self::Conflict(c),
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<Conflict> for AppError {
+    fn from(c: Conflict) -> Self {
+        Self::Conflict(c)
+    }
+}
+
+impl From<AudioError> for AppError {
+    fn from(e: AudioError) -> Self {
+        match e {
+            AudioError::Unsupported(why) => Self::UnsupportedAudio(why),
+            AudioError::Corrupt(why) => Self::CorruptAudio(why),
+            AudioError::Encode(_) | AudioError::Io(_) | AudioError::Stopped => Self::internal(e),
+        }
+    }
+}
