@@ -25,6 +25,8 @@ pub struct AsrSettings {
     /// when it is missing.
     pub install_default: bool,
     pub engine: callvault_asr::EngineOptions,
+    /// The model is freed after this long without a transcription.
+    pub idle_unload: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +70,7 @@ impl Settings {
                     .join(crate::speech::DEFAULT_MODEL_DIR),
                 install_default: true,
                 engine: callvault_asr::EngineOptions::default(),
+                idle_unload: crate::speech::DEFAULT_IDLE_UNLOAD,
             },
             data_dir,
         }

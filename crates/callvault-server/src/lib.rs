@@ -21,6 +21,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use callvault_app::jobs::WorkerJobs;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -85,28 +86,75 @@ async fn method_not_allowed(method: Method) -> ApiError {
     )
 }
 
-/// Serves until `shutdown` resolves, running the workers too when the settings say so.
+/// The HTTP surface of a worker process: liveness, readiness and its metrics (the jobs it runs).
+pub fn worker_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(metrics::serve))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, running every kind of job too when the settings say so.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let jobs = state.settings.workers.then_some(WorkerJobs::All);
+    run(listener, router(state.clone()), state, jobs, shutdown).await
+}
+
+/// Runs a worker taking the jobs `jobs` names, with its health endpoints on `listener`, until
+/// `shutdown` resolves.
+pub async fn serve_worker(
+    listener: TcpListener,
+    state: AppState,
+    jobs: WorkerJobs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    run(
+        listener,
+        worker_router(state.clone()),
+        state,
+        Some(jobs),
+        shutdown,
+    )
+    .await
+}
+
+/// Serves `router` and runs the job runner beside it, both stopped by `shutdown`; the running
+/// jobs are let finish (or handed back) before this returns.
+async fn run(
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    jobs: Option<WorkerJobs>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     callvault_app::spool::sweep(&state.settings);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = state.settings.workers.then(|| {
+    let runner = jobs.map(|jobs| {
         let mut rx = stop_rx.clone();
-        tokio::spawn(state.jobs.clone().run(state.app().clone(), async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        }))
+        tokio::spawn(
+            state
+                .jobs
+                .clone()
+                .run(state.app().clone(), jobs, async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                }),
+        )
     });
-    let served = axum::serve(listener, router(state))
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop_tx.send(true);
         })
         .await;
-    if let Some(worker) = worker {
-        let _ = worker.await;
+    if let Some(runner) = runner {
+        let _ = runner.await;
     }
     served
 }

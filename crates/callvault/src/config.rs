@@ -97,6 +97,15 @@ pub struct ConfigArgs {
     /// Beam size of the speech model's search (1 is greedy) [default: 5]
     #[arg(long, env = "CALLVAULT_ASR_BEAM_SIZE", global = true, value_name = "N")]
     pub asr_beam_size: Option<usize>,
+    /// A worker frees the speech model after this many seconds without a transcription
+    /// [default: 300]
+    #[arg(
+        long,
+        env = "CALLVAULT_ASR_IDLE_UNLOAD",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub asr_idle_unload: Option<u64>,
     /// Twilio account whose numbers call in
     #[arg(
         long,
@@ -160,6 +169,7 @@ struct FileConfig {
     asr_compute_type: Option<String>,
     asr_beam_size: Option<usize>,
     asr_batch_size: Option<usize>,
+    asr_idle_unload: Option<u64>,
     twilio_account_sid: Option<String>,
     twilio_auth_token: Option<String>,
     twilio_api_base: Option<String>,
@@ -181,6 +191,7 @@ pub struct Config {
     /// Whether `asr_model` is the default folder (installed automatically when missing).
     pub asr_model_is_default: bool,
     pub asr: callvault_asr::EngineOptions,
+    pub asr_idle_unload: std::time::Duration,
     pub twilio_account_sid: Option<String>,
     pub twilio_auth_token: Option<SecretString>,
     pub twilio_api_base: String,
@@ -203,6 +214,7 @@ impl fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("asr_model", &self.asr_model)
             .field("asr", &self.asr)
+            .field("asr_idle_unload", &self.asr_idle_unload)
             .field("twilio_account_sid", &self.twilio_account_sid)
             .field(
                 "twilio_auth_token",
@@ -369,6 +381,10 @@ impl ConfigArgs {
             asr_model_is_default: asr_model.is_none(),
             asr_model: asr_model.unwrap_or_else(|| data_dir.join("models").join(DEFAULT_MODEL_DIR)),
             asr,
+            asr_idle_unload: self.asr_idle_unload.or(file.asr_idle_unload).map_or(
+                callvault_app::speech::DEFAULT_IDLE_UNLOAD,
+                std::time::Duration::from_secs,
+            ),
             twilio_account_sid,
             twilio_auth_token: twilio_auth_token.map(SecretString::from),
             twilio_api_base,

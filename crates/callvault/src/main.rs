@@ -29,8 +29,13 @@ enum Command {
         #[arg(long)]
         no_worker: bool,
     },
-    /// Run the background workers only.
-    Worker,
+    /// Run background jobs only, with /healthz, /readyz and /metrics on --listen.
+    Worker {
+        /// Which jobs this worker takes: media (fetching and cleaning up audio), transcribe,
+        /// or all.
+        #[arg(long, value_enum, default_value_t = commands::serve::Jobs::All)]
+        jobs: commands::serve::Jobs,
+    },
     /// Manage users.
     #[command(subcommand)]
     User(commands::user::UserCommand),
@@ -95,7 +100,7 @@ async fn run() -> std::process::ExitCode {
     init_logging(config.log_format);
     let result = match cli.command {
         Command::Serve { no_worker } => commands::serve::run(config, !no_worker).await,
-        Command::Worker => commands::serve::run_worker(config).await,
+        Command::Worker { jobs } => commands::serve::run_worker(config, jobs.into()).await,
         Command::User(cmd) => commands::user::run(config, cmd).await,
         Command::Token(cmd) => commands::token::run(config, cmd).await,
         Command::Import(cmd) => commands::import::run(config, cmd).await,

@@ -11,14 +11,41 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use callvault_core::JobId;
-use callvault_store::{Job, JobKind, JobSpec, JobState};
+use callvault_store::{Job, JobKind, JobSpec, JobState, StoreError};
 use time::Duration;
 use tokio::sync::Notify;
 
 use crate::App;
 
+/// Which jobs a worker process takes: a team may run transcriptions on machines of their own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WorkerJobs {
+    #[default]
+    All,
+    /// Fetching recordings from providers and removing audio nobody owns.
+    Media,
+    /// Transcriptions.
+    Transcribe,
+}
+
+impl WorkerJobs {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Media => "media",
+            Self::Transcribe => "transcribe",
+        }
+    }
+
+    fn takes(self, lane: &Lane) -> bool {
+        self == Self::All || self == lane.group
+    }
+}
+
 /// Kinds of job run one at a time, side by side with the other lanes.
 struct Lane {
+    group: WorkerJobs,
     kinds: &'static [JobKind],
     /// Whether a shutdown stops the running job and hands it back to the queue. Short jobs
     /// finish instead: stopping one halfway (a recording stored but its follow-up not queued)
@@ -30,10 +57,12 @@ struct Lane {
 /// or a cleanup.
 const LANES: &[Lane] = &[
     Lane {
+        group: WorkerJobs::Media,
         kinds: &[JobKind::CollectBlob, JobKind::FetchTwilioRecording],
         stops_on_shutdown: false,
     },
     Lane {
+        group: WorkerJobs::Transcribe,
         kinds: &[JobKind::Transcribe],
         stops_on_shutdown: true,
     },
@@ -49,8 +78,9 @@ async fn queued_elsewhere(heard: &mut Option<tokio::sync::watch::Receiver<u64>>)
     std::future::pending().await
 }
 
-/// How long a worker holds a job before others may assume it died.
-const LEASE: Duration = Duration::minutes(5);
+/// How long a worker holds a job before others may assume it died: short, so a dead worker's
+/// job is taken over soon, and renewed every third of it while the job runs.
+pub const LEASE: Duration = Duration::seconds(30);
 
 /// Longest a worker sleeps before looking at the queue again, in case a job was enqueued by
 /// another process it cannot hear of (SQLite: a CLI command beside the server).
@@ -136,11 +166,11 @@ impl JobRunner {
         }
     }
 
-    /// Works through the queue until `shutdown` resolves.
-    pub async fn run(self, state: App, shutdown: impl Future<Output = ()>) {
-        tracing::info!(worker = %self.0.name, "worker started");
+    /// Works through the queue, taking the jobs `jobs` names, until `shutdown` resolves.
+    pub async fn run(self, state: App, jobs: WorkerJobs, shutdown: impl Future<Output = ()>) {
+        tracing::info!(worker = %self.0.name, jobs = jobs.as_str(), "worker started");
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let lanes = futures::future::join_all(LANES.iter().map(|lane| {
+        let lanes = futures::future::join_all(LANES.iter().filter(|l| jobs.takes(l)).map(|lane| {
             let mut stopped = stopped.clone();
             self.lane(&state, lane, async move {
                 let _ = stopped.wait_for(|s| *s).await;
@@ -212,6 +242,7 @@ impl JobRunner {
     }
 
     async fn execute(&self, state: &App, job: Job) {
+        let _running = state.job_counts.started(job.kind().as_str());
         let work = async {
             match &job.spec {
                 JobSpec::CollectBlob { key } => collect_blob::run(state, key).await,
@@ -256,15 +287,28 @@ impl JobRunner {
         }
     }
 
-    /// Renews the job's lease every third of its length; returns only if the lease is lost.
+    /// Renews the job's lease every third of its length; returns only when the lease is lost:
+    /// another worker holds the job, or the database did not answer until the lease ran out.
     async fn keep_lease(&self, state: &App, job: &Job) {
-        let every = StdDuration::try_from(LEASE / 3).unwrap_or(StdDuration::from_secs(60));
+        let every = StdDuration::try_from(LEASE / 3).unwrap_or(StdDuration::from_secs(10));
+        // Claimed a moment ago, for one lease.
+        let mut held_until = state.now() + LEASE;
         loop {
             tokio::time::sleep(every).await;
             let until = state.now() + LEASE;
-            if let Err(e) = state.store.heartbeat(job.id, &self.0.name, until).await {
-                tracing::warn!(job = %job.id, error = %e, "could not renew the job's lease");
-                return;
+            match state.store.heartbeat(job.id, &self.0.name, until).await {
+                Ok(()) => held_until = until,
+                Err(StoreError::NotFound) => {
+                    tracing::warn!(job = %job.id, "the job's lease was taken over");
+                    return;
+                }
+                Err(e) if state.now() + every >= held_until => {
+                    tracing::warn!(job = %job.id, error = %e, "could not renew the job's lease before it ran out");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(job = %job.id, error = %e, "could not renew the job's lease; trying again");
+                }
             }
         }
     }

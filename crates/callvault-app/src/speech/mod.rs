@@ -1,10 +1,11 @@
-//! The speech model as the workers share it: loaded once, on first use, and used by one
-//! transcription at a time (each pass already uses every core). On first start the default
-//! model is installed in the background; transcription jobs wait for it.
+//! The speech model as the workers share it: loaded on first use, kept while transcriptions
+//! come, and freed after a while with none (it holds hundreds of MiB). On first start the
+//! default model is installed in the background; transcription jobs wait for it.
 
 pub mod install;
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use callvault_asr::Engine;
 use tokio::sync::{Mutex, watch};
@@ -23,24 +24,40 @@ pub enum Install {
     Failed(String),
 }
 
+/// How long the model stays loaded with no transcription, unless set otherwise.
+pub const DEFAULT_IDLE_UNLOAD: Duration = Duration::from_secs(300);
+
 pub struct Speech {
-    engine: Mutex<Option<Arc<Engine>>>,
+    engine: Mutex<Option<Loaded>>,
     install: watch::Sender<Install>,
+    /// The model is freed once nobody has used it for this long.
+    idle_unload: Duration,
 }
 
-impl Default for Speech {
-    fn default() -> Self {
-        Self {
-            engine: Mutex::new(None),
-            install: watch::Sender::new(Install::Idle),
-        }
-    }
+/// The loaded model, and when it was last seen in use.
+struct Loaded {
+    engine: Arc<Engine>,
+    used_at: Instant,
 }
 
 impl Speech {
+    #[must_use]
+    pub fn new(idle_unload: Duration) -> Self {
+        Self {
+            engine: Mutex::new(None),
+            install: watch::Sender::new(Install::Idle),
+            idle_unload,
+        }
+    }
+
+    /// Whether the model is in memory now.
+    pub async fn is_loaded(&self) -> bool {
+        self.engine.lock().await.is_some()
+    }
+
     /// The model, loaded if it is not yet; waits while the default model is being installed.
     /// The error says what is missing and how to install it.
-    pub async fn engine(&self, settings: &AsrSettings) -> Result<Arc<Engine>, String> {
+    pub async fn engine(self: &Arc<Self>, settings: &AsrSettings) -> Result<Arc<Engine>, String> {
         let mut installing = self.install.subscribe();
         loop {
             if callvault_asr::has_model(&settings.model) {
@@ -59,18 +76,44 @@ impl Speech {
                 }
             }
         }
-        let mut engine = self.engine.lock().await;
-        if let Some(engine) = engine.as_ref() {
-            return Ok(engine.clone());
+        let mut slot = self.engine.lock().await;
+        if let Some(loaded) = slot.as_mut() {
+            loaded.used_at = Instant::now();
+            return Ok(loaded.engine.clone());
         }
         let (dir, options) = (settings.model.clone(), settings.engine.clone());
-        let loaded = tokio::task::spawn_blocking(move || Engine::load(&dir, &options))
+        let engine = tokio::task::spawn_blocking(move || Engine::load(&dir, &options))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        let loaded = Arc::new(loaded);
-        *engine = Some(loaded.clone());
-        Ok(loaded)
+        let engine = Arc::new(engine);
+        *slot = Some(Loaded {
+            engine: engine.clone(),
+            used_at: Instant::now(),
+        });
+        tokio::spawn(Self::unload_when_idle(Arc::downgrade(self)));
+        Ok(engine)
+    }
+
+    /// Frees the model once it has gone unused for `idle_unload`: looked at a few times per
+    /// period; a model in a transcription's hands counts as in use.
+    async fn unload_when_idle(speech: Weak<Self>) {
+        loop {
+            let Some(this) = speech.upgrade() else { return };
+            let every = (this.idle_unload / 4).max(Duration::from_millis(10));
+            drop(this);
+            tokio::time::sleep(every).await;
+            let Some(this) = speech.upgrade() else { return };
+            let mut slot = this.engine.lock().await;
+            let Some(loaded) = slot.as_mut() else { return };
+            if Arc::strong_count(&loaded.engine) > 1 {
+                loaded.used_at = Instant::now();
+            } else if loaded.used_at.elapsed() >= this.idle_unload {
+                *slot = None;
+                tracing::info!(idle = ?this.idle_unload, "speech model freed after a while unused");
+                return;
+            }
+        }
     }
 
     /// Installs the default model in the background if it is the one configured and missing.

@@ -36,6 +36,7 @@ pub async fn open_app(config: &Config, workers: bool) -> anyhow::Result<App> {
         model: config.asr_model.clone(),
         install_default: config.asr_model_is_default,
         engine: config.asr.clone(),
+        idle_unload: config.asr_idle_unload,
     };
     settings.twilio = match (&config.twilio_account_sid, &config.twilio_auth_token) {
         (Some(account_sid), Some(auth_token)) => Some(TwilioSettings {

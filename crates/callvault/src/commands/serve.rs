@@ -2,13 +2,15 @@
 
 use anyhow::Context;
 use callvault_app::first_admin;
+use callvault_app::jobs::WorkerJobs;
+use callvault_server::AppState;
 use tokio::net::TcpListener;
 
 use super::open_app;
 use crate::config::Config;
 
 pub async fn run(config: Config, workers: bool) -> anyhow::Result<()> {
-    let state = callvault_server::AppState::from_app(open_app(&config, workers).await?);
+    let state = AppState::from_app(open_app(&config, workers).await?);
     if workers {
         install_model(&state);
     }
@@ -47,14 +49,43 @@ pub async fn run(config: Config, workers: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn run_worker(config: Config) -> anyhow::Result<()> {
-    let state = open_app(&config, true).await?;
-    install_model(&state);
-    state
-        .jobs
-        .clone()
-        .run(state.clone(), shutdown_signal())
-        .await;
+/// The jobs a worker takes, as the command line names them.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Jobs {
+    All,
+    Media,
+    Transcribe,
+}
+
+impl From<Jobs> for WorkerJobs {
+    fn from(jobs: Jobs) -> Self {
+        match jobs {
+            Jobs::All => Self::All,
+            Jobs::Media => Self::Media,
+            Jobs::Transcribe => Self::Transcribe,
+        }
+    }
+}
+
+pub async fn run_worker(config: Config, jobs: WorkerJobs) -> anyhow::Result<()> {
+    let app = open_app(&config, true).await?;
+    // Only a worker that transcribes needs the model.
+    if jobs != WorkerJobs::Media {
+        install_model(&app);
+    }
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    println!(
+        "callvault: worker for {} jobs, health on http://{address}",
+        jobs.as_str()
+    );
+    tracing::info!(%address, jobs = jobs.as_str(), database = app.store.backend(), audio = app.blobs.description(), "callvault worker started");
+    callvault_server::serve_worker(listener, AppState::from_app(app), jobs, shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("callvault worker stopped");
     Ok(())
 }
 

@@ -47,9 +47,37 @@ pub fn serve(data_dir: &Path) -> Running {
     serve_with(callvault(data_dir))
 }
 
-pub fn serve_with(mut command: Command) -> Running {
+pub fn serve_with(command: Command) -> Running {
+    start(
+        command,
+        &["serve", "--listen", "127.0.0.1:0"],
+        "callvault: serving on ",
+    )
+}
+
+/// A running `callvault serve --no-worker`: it answers requests and leaves every job to
+/// workers.
+pub fn serve_without_workers(data_dir: &Path) -> Running {
+    start(
+        callvault(data_dir),
+        &["serve", "--no-worker", "--listen", "127.0.0.1:0"],
+        "callvault: serving on ",
+    )
+}
+
+/// A running `callvault worker --jobs <jobs>`; `base` is where its health endpoints are.
+pub fn worker(data_dir: &Path, jobs: &str) -> Running {
+    start(
+        callvault(data_dir),
+        &["worker", "--jobs", jobs, "--listen", "127.0.0.1:0"],
+        "health on ",
+    )
+}
+
+/// Runs `command` with `args` until it prints a line with `ready` followed by its address.
+fn start(mut command: Command, args: &[&str], ready: &str) -> Running {
     let mut child = command
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -58,7 +86,7 @@ pub fn serve_with(mut command: Command) -> Running {
     let mut printed = Vec::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.expect("a line");
-        if let Some(base) = line.strip_prefix("callvault: serving on ") {
+        if let Some((_, base)) = line.split_once(ready) {
             return Running {
                 child,
                 base: base.to_owned(),
@@ -68,7 +96,7 @@ pub fn serve_with(mut command: Command) -> Running {
         printed.push(line);
     }
     let status = child.wait();
-    panic!("callvault exited ({status:?}) before serving; it printed {printed:?}");
+    panic!("callvault {args:?} exited ({status:?}) before it was ready; it printed {printed:?}");
 }
 
 pub fn run_with_stdin(cmd: &mut Command, stdin: &str) -> std::process::Output {
