@@ -3,7 +3,7 @@
 //! never knows which.
 
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -39,6 +39,8 @@ pub struct BlobRead {
 #[derive(Clone)]
 pub struct BlobStore {
     inner: Arc<dyn ObjectStore>,
+    /// The folder, when the objects are files in one.
+    folder: Option<PathBuf>,
     description: String,
 }
 
@@ -63,6 +65,7 @@ impl BlobStore {
             let local = LocalFileSystem::new_with_prefix(path)?.with_automatic_cleanup(true);
             Ok(Self {
                 inner: Arc::new(local),
+                folder: Some(PathBuf::from(path)),
                 description: format!("folder {path}"),
             })
         } else {
@@ -165,13 +168,66 @@ impl BlobStore {
         }
     }
 
-    /// Removes an object; removing one that is already gone succeeds.
+    /// Removes an object, and whatever an upload of it that never finished left behind;
+    /// removing one that is already gone succeeds.
     pub async fn delete(&self, key: &str) -> BlobResult<()> {
-        match self.inner.delete(&Self::path(key)?).await {
+        let path = Self::path(key)?;
+        if let Some(folder) = &self.folder {
+            remove_staged_uploads(folder, &path).await?;
+        }
+        match self.inner.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// A folder upload is written to `<name>#<n>` beside its object and renamed into place when
+/// finished; a process killed before then leaves that file, which no listing shows. Removes
+/// any for `object`.
+async fn remove_staged_uploads(folder: &Path, object: &ObjectPath) -> BlobResult<()> {
+    let Some(name) = object.filename() else {
+        return Ok(());
+    };
+    let dir = object
+        .parts()
+        .collect::<Vec<_>>()
+        .split_last()
+        .map(|(_, parents)| {
+            parents
+                .iter()
+                .fold(folder.to_owned(), |dir, part| dir.join(part.as_ref()))
+        })
+        .unwrap_or_else(|| folder.to_owned());
+    let mut entries = match tokio::fs::read_dir(&dir).await {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut removed = false;
+    while let Some(entry) = entries.next_entry().await? {
+        let file = entry.file_name();
+        let staged = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(name))
+            .and_then(|f| f.strip_prefix('#'));
+        if staged.is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) {
+            match tokio::fs::remove_file(entry.path()).await {
+                Ok(()) => {
+                    removed = true;
+                    tracing::info!(file = %entry.path().display(), "removed an unfinished upload");
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    if removed && dir != folder {
+        // Left empty, it goes too, as the folder store does after deletions; one still in
+        // use is not empty and stays.
+        let _ = tokio::fs::remove_dir(&dir).await;
+    }
+    Ok(())
 }
 
 fn not_found(e: object_store::Error) -> BlobError {
@@ -240,6 +296,43 @@ mod tests {
             left.is_empty(),
             "no empty folders or staging files remain: {left:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn deleting_an_object_removes_an_upload_of_it_cut_off_by_a_crash() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path().join("recordings");
+        let store = BlobStore::open(&format!("file://{}", root.display())).expect("opens");
+        let path = BlobStore::path("recordings/r1.mp3").expect("key");
+        let mut upload = store.inner.put_multipart(&path).await.expect("starts");
+        upload
+            .put_part(vec![7u8; 1024].into())
+            .await
+            .expect("a part is written");
+        // The process dies here: nothing finishes, aborts or drops the upload.
+        std::mem::forget(upload);
+        let files = |dir: &Path| -> Vec<PathBuf> {
+            let mut found = Vec::new();
+            let mut dirs = vec![dir.to_owned()];
+            while let Some(d) = dirs.pop() {
+                for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                    if entry.path().is_dir() {
+                        dirs.push(entry.path());
+                    } else {
+                        found.push(entry.path());
+                    }
+                }
+            }
+            found
+        };
+        assert_eq!(files(&root).len(), 1, "the cut-off upload's file is there");
+        assert_eq!(store.size("recordings/r1.mp3").await.ok().flatten(), None);
+
+        // Its guard job deletes the object it was to become.
+        store.delete("recordings/r1.mp3").await.expect("deleted");
+        assert_eq!(files(&root), Vec::<PathBuf>::new());
+        let left: Vec<_> = std::fs::read_dir(&root).expect("root").collect();
+        assert!(left.is_empty(), "nor its folder: {left:?}");
     }
 
     #[test]
