@@ -28,6 +28,13 @@ if ! "$venv/bin/python" -c "import twilio" >/dev/null 2>&1; then
 fi
 export CALLVAULT_TEST_PYTHON="$venv/bin/python"
 
+# A real S3 server that checks signatures, for the audio store's tests (built once, cached).
+s3s_root="${CALLVAULT_S3S_ROOT:-$HOME/.cache/callvault-s3s}"
+if ! "$s3s_root/bin/s3s-fs" --version 2>/dev/null | grep -qx "s3s-fs 0.14.1"; then
+  cargo install --quiet --locked s3s-fs --version 0.14.1 --features binary --root "$s3s_root"
+fi
+export CALLVAULT_TEST_S3S_FS="$s3s_root/bin/s3s-fs"
+
 step "formatting"
 cargo fmt --all -- --check
 

@@ -8,10 +8,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::buffered::BufWriter;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
-use tokio::io::AsyncReadExt;
+use object_store::prefix::PrefixStore;
+use object_store::{Attribute, Attributes, GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use tokio::io::AsyncWriteExt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -50,30 +53,115 @@ impl std::fmt::Debug for BlobStore {
     }
 }
 
-/// Size of the parts an object is written in; object stores want at least 5 MiB per part.
+/// Size of the parts an object is written in; object stores want at least 5 MiB per part. A
+/// smaller object goes in one PUT.
 const PART_SIZE: usize = 8 * 1024 * 1024;
 
+/// The key readiness asks about: one cheap request whose answer (found or not) says the store
+/// answers with our credentials.
+const READY_PROBE: &str = ".callvault-ready";
+
+/// The environment variables an S3 store reads, each also from a file named by `<NAME>_FILE`.
+const S3_VARIABLES: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+];
+
 impl BlobStore {
-    /// Opens the store a URL names: `file://PATH` (created if missing).
+    /// Opens the store a URL names, with S3 credentials from the process environment:
+    /// `file://PATH` (created if missing) or `s3://BUCKET[/PREFIX]?endpoint=…&region=…`.
     pub fn open(url: &str) -> BlobResult<Self> {
+        Self::open_with_env(url, &|name| std::env::var(name).ok())
+    }
+
+    /// [`BlobStore::open`], reading the environment through `env`.
+    pub fn open_with_env(url: &str, env: &dyn Fn(&str) -> Option<String>) -> BlobResult<Self> {
         if let Some(path) = url.strip_prefix("file://") {
-            if path.is_empty() {
-                return Err(BlobError::Config("file:// needs a folder".into()));
-            }
-            std::fs::create_dir_all(path)?;
-            // Empty folders left by deletions are removed too: nothing is left behind.
-            let local = LocalFileSystem::new_with_prefix(path)?.with_automatic_cleanup(true);
-            Ok(Self {
-                inner: Arc::new(local),
-                folder: Some(PathBuf::from(path)),
-                description: format!("folder {path}"),
-            })
+            Self::open_folder(path)
+        } else if let Some(rest) = url.strip_prefix("s3://") {
+            Self::open_s3(rest, env)
         } else {
             Err(BlobError::Config(format!(
-                "the blob URL must start with file:// (got {:?})",
+                "the blob URL must start with file:// or s3:// (got {:?})",
                 url.split(':').next().unwrap_or_default()
             )))
         }
+    }
+
+    fn open_folder(path: &str) -> BlobResult<Self> {
+        if path.is_empty() {
+            return Err(BlobError::Config("file:// needs a folder".into()));
+        }
+        std::fs::create_dir_all(path)?;
+        // Empty folders left by deletions are removed too: nothing is left behind.
+        let local = LocalFileSystem::new_with_prefix(path)?.with_automatic_cleanup(true);
+        Ok(Self {
+            inner: Arc::new(local),
+            folder: Some(PathBuf::from(path)),
+            description: format!("folder {path}"),
+        })
+    }
+
+    fn open_s3(rest: &str, env: &dyn Fn(&str) -> Option<String>) -> BlobResult<Self> {
+        let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+        if bucket.is_empty() {
+            return Err(BlobError::Config(
+                "s3:// needs a bucket: s3://BUCKET?region=…".into(),
+            ));
+        }
+        let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
+        for name in S3_VARIABLES {
+            if let Some(value) = variable(name, env)? {
+                let key: AmazonS3ConfigKey = name
+                    .to_ascii_lowercase()
+                    .parse()
+                    .map_err(|e| BlobError::Config(format!("{name}: {e}")))?;
+                builder = builder.with_config(key, value);
+            }
+        }
+        let mut endpoint = None;
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            match key.as_ref() {
+                "endpoint" => endpoint = Some(value.into_owned()),
+                "region" => builder = builder.with_region(value.as_ref()),
+                other => {
+                    return Err(BlobError::Config(format!(
+                        "unknown setting {other:?} in the s3:// URL (known: endpoint, region)"
+                    )));
+                }
+            }
+        }
+        if let Some(endpoint) = &endpoint {
+            // A server of one's own (MinIO, Garage, …) is addressed by path, often over http.
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"))
+                .with_virtual_hosted_style_request(false);
+        }
+        let s3 = builder
+            .build()
+            .map_err(|e| BlobError::Config(format!("S3: {e}")))?;
+        let inner: Arc<dyn ObjectStore> = if prefix.trim_matches('/').is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(PrefixStore::new(s3, prefix.trim_matches('/')))
+        };
+        Ok(Self {
+            inner,
+            folder: None,
+            description: match endpoint {
+                Some(endpoint) => format!("S3 bucket {bucket} at {endpoint}"),
+                None => format!("S3 bucket {bucket}"),
+            },
+        })
     }
 
     #[must_use]
@@ -86,42 +174,39 @@ impl BlobStore {
             .map_err(|e| BlobError::Config(format!("bad object key {key:?}: {e}")))
     }
 
-    /// Answers once the store does.
+    /// Answers once the store does, with one small request.
     pub async fn ping(&self) -> BlobResult<()> {
-        self.inner.list_with_delimiter(None).await?;
-        Ok(())
+        match self.inner.head(&Self::path(READY_PROBE)?).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
-    /// Writes a file as an object, in parts, without holding it in memory. Returns its size.
+    /// Writes a file as an MP3 object without holding it in memory: one PUT when it is small,
+    /// in parts when not. Returns its size. An upload that fails is aborted.
     pub async fn put_file(&self, key: &str, file: &Path) -> BlobResult<u64> {
         let path = Self::path(key)?;
         let mut source = tokio::fs::File::open(file).await?;
-        let mut upload =
-            WriteMultipart::new_with_chunk_size(self.inner.put_multipart(&path).await?, PART_SIZE);
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut total = 0u64;
-        let copied: BlobResult<()> = async {
-            loop {
-                let n = source.read(&mut buf).await?;
-                if n == 0 {
-                    break Ok(());
-                }
-                upload.wait_for_capacity(2).await?;
-                upload.write(&buf[..n]);
-                total += n as u64;
-            }
+        let mut upload = BufWriter::with_capacity(self.inner.clone(), path, PART_SIZE);
+        // A folder keeps no attributes (and refuses them); object storage serves them back.
+        if self.folder.is_none() {
+            upload = upload.with_attributes(Attributes::from_iter([(
+                Attribute::ContentType,
+                "audio/mpeg",
+            )]));
         }
-        .await;
-        match copied {
-            Ok(()) => {
-                upload.finish().await?;
-                Ok(total)
-            }
+        let total = match tokio::io::copy(&mut source, &mut upload).await {
+            Ok(total) => total,
             Err(e) => {
                 let _ = upload.abort().await;
-                Err(e)
+                return Err(e.into());
             }
-        }
+        };
+        // Finishing is the last request (the PUT, or the multipart's completion); the writer
+        // cannot be aborted after it, and parts of a completion that failed are the bucket's
+        // lifecycle rule's to remove (see docs/DEPLOY.md).
+        upload.shutdown().await?;
+        Ok(total)
     }
 
     /// Reads an object, or the byte range of it, as a stream.
@@ -146,7 +231,6 @@ impl BlobStore {
 
     /// Copies an object into a local file (for tools that need a path), streaming.
     pub async fn get_to_file(&self, key: &str, file: &Path) -> BlobResult<u64> {
-        use tokio::io::AsyncWriteExt;
         let mut read = self.get(key, None).await?;
         let mut out = tokio::fs::File::create(file).await?;
         let mut total = 0u64;
@@ -230,6 +314,19 @@ async fn remove_staged_uploads(folder: &Path, object: &ObjectPath) -> BlobResult
     Ok(())
 }
 
+/// `name` from the environment, or the contents of the file `<name>_FILE` names.
+fn variable(name: &str, env: &dyn Fn(&str) -> Option<String>) -> BlobResult<Option<String>> {
+    if let Some(value) = env(name) {
+        return Ok(Some(value));
+    }
+    let Some(file) = env(&format!("{name}_FILE")) else {
+        return Ok(None);
+    };
+    let value = std::fs::read_to_string(&file)
+        .map_err(|e| BlobError::Config(format!("reading {name}_FILE ({file}): {e}")))?;
+    Ok(Some(value.trim_end_matches(['\n', '\r']).to_owned()))
+}
+
 fn not_found(e: object_store::Error) -> BlobError {
     match e {
         object_store::Error::NotFound { .. } => BlobError::NotFound,
@@ -241,6 +338,8 @@ fn not_found(e: object_store::Error) -> BlobError {
 mod tests {
     use super::*;
 
+    mod s3_server;
+
     async fn collect(read: BlobRead) -> Vec<u8> {
         let mut out = Vec::new();
         let mut body = read.body;
@@ -250,52 +349,118 @@ mod tests {
         out
     }
 
+    /// Stores, reads whole and in ranges, copies out and deletes, on `store`; `scratch` is a
+    /// folder for the files going in and out.
+    async fn round_trip(store: &BlobStore, scratch: &Path) {
+        store.ping().await.expect("answers");
+        for len in [1_000, PART_SIZE + 12_345] {
+            let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let source = scratch.join("in.mp3");
+            std::fs::write(&source, &content).expect("write");
+            let size = store.put_file("a/b.mp3", &source).await.expect("stored");
+            assert_eq!(size, content.len() as u64);
+            assert_eq!(store.size("a/b.mp3").await.ok().flatten(), Some(size));
+
+            let whole = store.get("a/b.mp3", None).await.expect("whole");
+            assert_eq!(whole.size, size);
+            assert_eq!(collect(whole).await, content);
+            let copy = scratch.join("copy.mp3");
+            assert_eq!(
+                store.get_to_file("a/b.mp3", &copy).await.expect("copied"),
+                size
+            );
+            assert_eq!(std::fs::read(&copy).expect("read"), content);
+            assert!(matches!(
+                store.get_to_file("a/missing.mp3", &copy).await,
+                Err(BlobError::NotFound)
+            ));
+            let part = store.get("a/b.mp3", Some(100..200)).await.expect("part");
+            assert_eq!(part.range, 100..200);
+            assert_eq!(part.size, size, "the whole object's size, with a part");
+            assert_eq!(collect(part).await, content[100..200].to_vec());
+
+            store.delete("a/b.mp3").await.expect("deleted");
+            store
+                .delete("a/b.mp3")
+                .await
+                .expect("deleting twice is fine");
+            assert_eq!(store.size("a/b.mp3").await.ok().flatten(), None);
+            assert!(matches!(
+                store.get("a/b.mp3", None).await,
+                Err(BlobError::NotFound)
+            ));
+        }
+        let listed: Vec<_> = store.inner.list(None).collect().await;
+        assert!(listed.is_empty(), "nothing is left: {listed:?}");
+    }
+
     #[tokio::test]
-    async fn files_go_in_ranges_come_out_and_deletion_leaves_nothing() {
+    async fn a_folder_stores_reads_ranges_and_deletes_leaving_nothing() {
         let dir = tempfile::tempdir().expect("tmp");
         let root = dir.path().join("recordings");
         let store = BlobStore::open(&format!("file://{}", root.display())).expect("opens");
-        store.ping().await.expect("answers");
-
-        let content: Vec<u8> = (0..(PART_SIZE + 12_345)).map(|i| (i % 251) as u8).collect();
-        let source = dir.path().join("in.mp3");
-        std::fs::write(&source, &content).expect("write");
-        let size = store.put_file("a/b.mp3", &source).await.expect("stored");
-        assert_eq!(size, content.len() as u64);
-        assert_eq!(store.size("a/b.mp3").await.ok().flatten(), Some(size));
-
-        let whole = store.get("a/b.mp3", None).await.expect("whole");
-        assert_eq!(whole.size, size);
-        assert_eq!(collect(whole).await, content);
-        let copy = dir.path().join("copy.mp3");
-        assert_eq!(
-            store.get_to_file("a/b.mp3", &copy).await.expect("copied"),
-            size
-        );
-        assert_eq!(std::fs::read(&copy).expect("read"), content);
-        assert!(matches!(
-            store.get_to_file("a/missing.mp3", &copy).await,
-            Err(BlobError::NotFound)
-        ));
-        let part = store.get("a/b.mp3", Some(100..200)).await.expect("part");
-        assert_eq!(part.range, 100..200);
-        assert_eq!(collect(part).await, content[100..200].to_vec());
-
-        store.delete("a/b.mp3").await.expect("deleted");
-        store
-            .delete("a/b.mp3")
-            .await
-            .expect("deleting twice is fine");
-        assert_eq!(store.size("a/b.mp3").await.ok().flatten(), None);
-        assert!(matches!(
-            store.get("a/b.mp3", None).await,
-            Err(BlobError::NotFound)
-        ));
+        round_trip(&store, dir.path()).await;
         let left: Vec<_> = std::fs::read_dir(&root).expect("root").collect();
         assert!(
             left.is_empty(),
             "no empty folders or staging files remain: {left:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn s3_stores_reads_ranges_and_deletes_leaving_nothing() {
+        let Some(server) = s3_server::S3Server::start() else {
+            return;
+        };
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = server.store("");
+        round_trip(&store, dir.path()).await;
+        // Under a prefix, too, and the objects are served as MP3.
+        let prefixed = server.store("team-a/");
+        std::fs::write(dir.path().join("x.mp3"), b"ID3 not really").expect("write");
+        prefixed
+            .put_file("r/1.mp3", &dir.path().join("x.mp3"))
+            .await
+            .expect("stored");
+        let head = store
+            .inner
+            .get_opts(
+                &BlobStore::path("team-a/r/1.mp3").expect("key"),
+                GetOptions {
+                    head: true,
+                    ..GetOptions::default()
+                },
+            )
+            .await
+            .expect("the object is under the prefix");
+        assert_eq!(
+            head.attributes
+                .get(&Attribute::ContentType)
+                .map(|v| v.as_ref()),
+            Some("audio/mpeg")
+        );
+        prefixed.delete("r/1.mp3").await.expect("deleted");
+    }
+
+    #[tokio::test]
+    async fn s3_refuses_wrong_credentials_and_says_so_when_not_ready() {
+        let Some(server) = s3_server::S3Server::start() else {
+            return;
+        };
+        let wrong = server.store_with_secret("", "not the secret");
+        assert!(
+            wrong.ping().await.is_err(),
+            "a signature the server rejects"
+        );
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("x.mp3"), b"x").expect("write");
+        assert!(
+            wrong
+                .put_file("r/1.mp3", &dir.path().join("x.mp3"))
+                .await
+                .is_err()
+        );
+        assert!(server.store("").ping().await.is_ok());
     }
 
     #[tokio::test]
@@ -336,9 +501,17 @@ mod tests {
     }
 
     #[test]
-    fn unknown_schemes_are_refused() {
+    fn unknown_schemes_and_settings_are_refused() {
         assert!(matches!(
             BlobStore::open("ftp://x"),
+            Err(BlobError::Config(_))
+        ));
+        assert!(matches!(
+            BlobStore::open("s3://?region=x"),
+            Err(BlobError::Config(_))
+        ));
+        assert!(matches!(
+            BlobStore::open("s3://bucket?regoin=x"),
             Err(BlobError::Config(_))
         ));
         assert!(matches!(

@@ -66,7 +66,8 @@ pub struct ConfigArgs {
         value_name = "BOOL"
     )]
     pub database_migrate: Option<bool>,
-    /// Where recordings' audio is stored [default: file://<data-dir>/recordings]
+    /// Where recordings' audio is stored: file://FOLDER or
+    /// s3://BUCKET[/PREFIX]?endpoint=…&region=… [default: file://<data-dir>/recordings]
     #[arg(long, env = "CALLVAULT_BLOB_URL", global = true, value_name = "URL")]
     pub blob_url: Option<String>,
     /// The URL people and the telephony provider use to reach this server [default: http://<listen>]

@@ -130,11 +130,19 @@ async fn a_transcription_worker_does_what_a_server_without_workers_queued() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(now, "done");
+    // The job is counted once it is closed, a moment after the transcript is stored.
+    let counted = r#"callvault_jobs_total{kind="transcribe",outcome="done"} 1"#;
+    let mut seen = String::new();
+    for _ in 0..100 {
+        seen = metrics(&transcriber.base).await;
+        if seen.contains(counted) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(
-        metrics(&transcriber.base)
-            .await
-            .contains(r#"callvault_jobs_total{kind="transcribe",outcome="done"} 1"#),
-        "the transcription worker counts the job it ran"
+        seen.contains(counted),
+        "the transcription worker counts the job it ran: {seen}"
     );
     assert!(
         !metrics(&media.base).await.contains(r#"kind="transcribe""#),
