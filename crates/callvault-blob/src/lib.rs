@@ -2,6 +2,11 @@
 //! interface fronts object storage (the `object_store` crate speaks both), so the server
 //! never knows which.
 
+/// The S3 server tests run against; compiled always (it is small) so that tests of other
+/// crates use it without a feature that would make test builds differ from the binary's.
+#[doc(hidden)]
+pub mod testing;
+
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -337,8 +342,7 @@ fn not_found(e: object_store::Error) -> BlobError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    mod s3_server;
+    use crate::testing as s3_server;
 
     async fn collect(read: BlobRead) -> Vec<u8> {
         let mut out = Vec::new();

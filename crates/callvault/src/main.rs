@@ -53,6 +53,9 @@ enum Command {
     /// Migrate the database, or copy an installation to PostgreSQL.
     #[command(subcommand)]
     Db(commands::db::DbCommand),
+    /// Copy the recordings' audio into another audio store (S3).
+    #[command(subcommand)]
+    Blob(commands::blob::BlobCommand),
     /// Benchmarks against the tools callvault competes with.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -110,6 +113,7 @@ async fn run() -> std::process::ExitCode {
             blocking(move || commands::transcribe::run(&config, &args)).await
         }
         Command::Bench(cmd) => commands::bench::run(config, cmd).await,
+        Command::Blob(cmd) => commands::blob::run(config, cmd).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -275,6 +275,7 @@ fn every_command_has_help_and_bad_configuration_is_reported() {
         vec!["bench", "store", "--help"],
         vec!["db", "migrate", "--help"],
         vec!["db", "copy", "--help"],
+        vec!["blob", "copy", "--help"],
     ] {
         let out = callvault(dir.path()).args(&args).output().expect("runs");
         assert!(out.status.success(), "{args:?}");

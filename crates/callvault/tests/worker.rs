@@ -5,27 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{callvault, fixture, run_with_stdin, serve_without_workers, status_of, worker};
-use serde_json::{Value, json};
-
-async fn send(method: reqwest::Method, url: &str, token: &str, body: Option<Value>) -> Value {
-    let mut req = reqwest::Client::new()
-        .request(method.clone(), url)
-        .bearer_auth(token);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let r = req.send().await.expect("answers");
-    assert!(r.status().is_success(), "{method} {url}: {}", r.status());
-    r.json().await.expect("JSON")
-}
-
-fn text(v: &Value, key: &str) -> String {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} in {v}"))
-        .to_owned()
-}
+use common::{admin_token, recorded_call, send, serve_without_workers, status_of, text, worker};
+use serde_json::Value;
 
 async fn metrics(base: &str) -> String {
     reqwest::get(format!("{base}/metrics"))
@@ -40,67 +21,10 @@ async fn metrics(base: &str) -> String {
 async fn a_transcription_worker_does_what_a_server_without_workers_queued() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("data");
-    let added = run_with_stdin(
-        callvault(&data).args([
-            "user",
-            "add",
-            "--email",
-            "ops@example.com",
-            "--name",
-            "Ops",
-            "--admin",
-        ]),
-        "a long enough password\n",
-    );
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    let token = callvault(&data)
-        .args(["token", "create", "--email", "ops@example.com"])
-        .output()
-        .expect("runs");
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
-
+    let token = admin_token(&data);
     let server = serve_without_workers(&data);
     let api = |path: &str| format!("{}{path}", server.base);
-    send(
-        reqwest::Method::POST,
-        &api("/api/v1/numbers"),
-        &token,
-        Some(
-            json!({"e164": "+1 415 555 0000", "label": "Support", "provider": "pbx",
-                    "call_recording": true, "transcribe_automatically": true,
-                    "recording_since": "2026-01-01T00:00:00Z"}),
-        ),
-    )
-    .await;
-    let call = send(
-        reqwest::Method::POST,
-        &api("/api/v1/calls"),
-        &token,
-        Some(
-            json!({"number": "+14155550000", "contact_phone": "(415) 555-0100",
-                    "direction": "inbound", "status": "answered",
-                    "started_at": "2026-03-02T14:15:00Z", "answered_at": "2026-03-02T14:15:06Z",
-                    "ended_at": "2026-03-02T14:15:30Z"}),
-        ),
-    )
-    .await;
-    let stored = reqwest::Client::new()
-        .put(api(&format!(
-            "/api/v1/calls/{}/recording",
-            text(&call, "id")
-        )))
-        .bearer_auth(&token)
-        .header("content-type", "audio/mpeg")
-        .body(std::fs::read(fixture("call-turns-2ch.mp3")).expect("fixture"))
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(stored.status().as_u16(), 201);
-    let recording = text(&stored.json::<Value>().await.expect("JSON"), "recording_id");
+    let recording = recorded_call(&server.base, &token, true).await;
     let transcript = api(&format!("/api/v1/recordings/{recording}/transcript"));
     let status = |t: Value| text(&t, "status");
     assert_eq!(

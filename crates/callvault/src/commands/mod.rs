@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod bench;
+pub mod blob;
 pub mod db;
 pub mod import;
 pub mod model;

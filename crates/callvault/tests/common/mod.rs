@@ -6,6 +6,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use serde_json::Value;
+
 /// The speech model the test command installed.
 pub fn test_model() -> String {
     std::env::var("CALLVAULT_TEST_MODEL")
@@ -121,4 +123,91 @@ pub async fn status_of(url: &str, token: Option<&str>) -> u16 {
         req = req.bearer_auth(t);
     }
     req.send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+}
+
+/// A JSON request with a token; the answer must be a success.
+pub async fn send(method: reqwest::Method, url: &str, token: &str, body: Option<Value>) -> Value {
+    let mut req = reqwest::Client::new()
+        .request(method.clone(), url)
+        .bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let r = req.send().await.expect("answers");
+    assert!(r.status().is_success(), "{method} {url}: {}", r.status());
+    r.json().await.expect("JSON")
+}
+
+/// A string field of a JSON value.
+pub fn text(v: &Value, key: &str) -> String {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} in {v}"))
+        .to_owned()
+}
+
+/// An admin made with `user add`, and an API token of theirs from `token create`.
+pub fn admin_token(data_dir: &Path) -> String {
+    let added = run_with_stdin(
+        callvault(data_dir).args([
+            "user",
+            "add",
+            "--email",
+            "ops@example.com",
+            "--name",
+            "Ops",
+            "--admin",
+        ]),
+        "a long enough password\n",
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let token = callvault(data_dir)
+        .args(["token", "create", "--email", "ops@example.com"])
+        .output()
+        .expect("runs");
+    String::from_utf8_lossy(&token.stdout).trim().to_owned()
+}
+
+/// Through the API of the server at `base`: a recording number, an answered call on it, and
+/// the 24-second two-channel recording of it; returns the recording's id.
+pub async fn recorded_call(base: &str, token: &str, transcribe: bool) -> String {
+    let api = |path: &str| format!("{base}{path}");
+    send(
+        reqwest::Method::POST,
+        &api("/api/v1/numbers"),
+        token,
+        Some(serde_json::json!({
+            "e164": "+1 415 555 0000", "label": "Support", "provider": "pbx",
+            "call_recording": true, "transcribe_automatically": transcribe,
+            "recording_since": "2026-01-01T00:00:00Z"})),
+    )
+    .await;
+    let call = send(
+        reqwest::Method::POST,
+        &api("/api/v1/calls"),
+        token,
+        Some(serde_json::json!({
+            "number": "+14155550000", "contact_phone": "(415) 555-0100",
+            "direction": "inbound", "status": "answered",
+            "started_at": "2026-03-02T14:15:00Z", "answered_at": "2026-03-02T14:15:06Z",
+            "ended_at": "2026-03-02T14:15:30Z"})),
+    )
+    .await;
+    let stored = reqwest::Client::new()
+        .put(api(&format!(
+            "/api/v1/calls/{}/recording",
+            text(&call, "id")
+        )))
+        .bearer_auth(token)
+        .header("content-type", "audio/mpeg")
+        .body(std::fs::read(fixture("call-turns-2ch.mp3")).expect("fixture"))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(stored.status().as_u16(), 201);
+    text(&stored.json::<Value>().await.expect("JSON"), "recording_id")
 }

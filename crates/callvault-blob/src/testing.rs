@@ -1,6 +1,6 @@
-//! A real S3 server for the tests: `s3s-fs` (it checks SigV4 signatures) on a free port, over
-//! a temporary folder, stopped when dropped. The test command installs it and names it in
-//! `CALLVAULT_TEST_S3S_FS`; without that the S3 tests are skipped.
+//! A real S3 server for tests, this crate's and others': `s3s-fs` (it checks SigV4
+//! signatures) on a free port, over a temporary folder, stopped when dropped. The test command
+//! installs it and names it in `CALLVAULT_TEST_S3S_FS`; without that the S3 tests are skipped.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -60,17 +60,31 @@ impl S3Server {
     }
 
     pub fn store_with_secret(&self, prefix: &str, secret: &str) -> BlobStore {
-        let url = format!(
-            "s3://{BUCKET}/{prefix}?endpoint=http://{}&region=us-east-1",
-            self.address
-        );
         let secret = secret.to_owned();
-        BlobStore::open_with_env(&url, &move |name| match name {
+        BlobStore::open_with_env(&self.url(prefix), &move |name| match name {
             "AWS_ACCESS_KEY_ID" => Some(ACCESS_KEY.to_owned()),
             "AWS_SECRET_ACCESS_KEY" => Some(secret.clone()),
             _ => None,
         })
         .expect("opens")
+    }
+
+    /// The `--blob-url` of the bucket, objects under `prefix`.
+    #[must_use]
+    pub fn url(&self, prefix: &str) -> String {
+        format!(
+            "s3://{BUCKET}/{prefix}?endpoint=http://{}&region=us-east-1",
+            self.address
+        )
+    }
+
+    /// The variables a process needs to reach the bucket.
+    #[must_use]
+    pub fn credentials(&self) -> [(&'static str, &'static str); 2] {
+        [
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+        ]
     }
 }
 
