@@ -30,9 +30,8 @@ export async function startServer() {
   run(dataDir, ['user', 'add', '--email', ADMIN.email, '--name', ADMIN.name, '--admin'], `${ADMIN.password}\n`);
   const token = run(dataDir, ['token', 'create', '--email', ADMIN.email, '--name', 'ui tests']);
   const child = spawn(binary, [
-    '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--public-url', PUBLIC_URL,
+    '--data-dir', dataDir, 'serve', '--listen', '127.0.0.1:0', '--public-url', PUBLIC_URL,
     '--asr-model', model, '--twilio-account-sid', ACCOUNT_SID, '--twilio-auth-token', AUTH_TOKEN,
-    'serve',
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   const base = await new Promise((resolve, reject) => {
     let seen = '';

@@ -20,15 +20,16 @@ pub enum LogFormat {
     Json,
 }
 
-/// The settings every command shares, as given on the command line or in the environment.
-#[derive(Debug, Default, Clone, clap::Args)]
-pub struct ConfigArgs {
+// Each group of settings is declared once: every field is a flag with its variable (clap)
+// and a key of the TOML file (serde, under the flag's name). Commands take the groups they use.
+
+/// The settings every command uses (given before or after the command).
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct CommonArgs {
     /// TOML file with any of these settings (keys as the flags, without the dashes).
     #[arg(long, env = "CALLVAULT_CONFIG", global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:8080]
-    #[arg(long, env = "CALLVAULT_LISTEN", global = true, value_name = "ADDR")]
-    pub listen: Option<SocketAddr>,
     /// Where data lives, created on first start [default: ./data]
     #[arg(long, env = "CALLVAULT_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -66,72 +67,6 @@ pub struct ConfigArgs {
         value_name = "BOOL"
     )]
     pub database_migrate: Option<bool>,
-    /// Where recordings' audio is stored: file://FOLDER or
-    /// s3://BUCKET[/PREFIX]?endpoint=…&region=… [default: file://<data-dir>/recordings]
-    #[arg(long, env = "CALLVAULT_BLOB_URL", global = true, value_name = "URL")]
-    pub blob_url: Option<String>,
-    /// The URL people and the telephony provider use to reach this server [default: http://<listen>]
-    #[arg(long, env = "CALLVAULT_PUBLIC_URL", global = true, value_name = "URL")]
-    pub public_url: Option<String>,
-    /// Whisper model directory (CTranslate2 format) [default: <data-dir>/models/whisper-tiny.en]
-    #[arg(long, env = "CALLVAULT_ASR_MODEL", global = true, value_name = "DIR")]
-    pub asr_model: Option<PathBuf>,
-    /// Threads one transcription uses (0: every core) [default: 0]
-    #[arg(long, env = "CALLVAULT_ASR_THREADS", global = true, value_name = "N")]
-    pub asr_threads: Option<usize>,
-    /// How the speech model computes: int8, int8_float32, float32, int16 or default [default: int8]
-    #[arg(
-        long,
-        env = "CALLVAULT_ASR_COMPUTE_TYPE",
-        global = true,
-        value_name = "TYPE"
-    )]
-    pub asr_compute_type: Option<String>,
-    /// Windows of 30 s the speech model reads in one pass (0: one per thread) [default: 0]
-    #[arg(
-        long,
-        env = "CALLVAULT_ASR_BATCH_SIZE",
-        global = true,
-        value_name = "N"
-    )]
-    pub asr_batch_size: Option<usize>,
-    /// Beam size of the speech model's search (1 is greedy) [default: 5]
-    #[arg(long, env = "CALLVAULT_ASR_BEAM_SIZE", global = true, value_name = "N")]
-    pub asr_beam_size: Option<usize>,
-    /// A worker frees the speech model after this many seconds without a transcription
-    /// [default: 300]
-    #[arg(
-        long,
-        env = "CALLVAULT_ASR_IDLE_UNLOAD",
-        global = true,
-        value_name = "SECONDS"
-    )]
-    pub asr_idle_unload: Option<u64>,
-    /// Twilio account whose numbers call in
-    #[arg(
-        long,
-        env = "CALLVAULT_TWILIO_ACCOUNT_SID",
-        global = true,
-        value_name = "SID"
-    )]
-    pub twilio_account_sid: Option<String>,
-    /// Twilio auth token: signs webhooks and fetches recordings
-    #[arg(
-        long,
-        env = "CALLVAULT_TWILIO_AUTH_TOKEN",
-        global = true,
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub twilio_auth_token: Option<String>,
-    /// Recording media is fetched only from URLs under this base [default: https://api.twilio.com]
-    #[arg(
-        long,
-        env = "CALLVAULT_TWILIO_API_BASE",
-        global = true,
-        value_name = "URL"
-    )]
-    pub twilio_api_base: Option<String>,
     /// Country for phone numbers typed without a country code, as two letters [default: US]
     #[arg(
         long,
@@ -140,43 +75,127 @@ pub struct ConfigArgs {
         value_name = "CC"
     )]
     pub default_region: Option<String>,
-    /// Largest recording upload accepted, in bytes [default: 1073741824]
-    #[arg(
-        long,
-        env = "CALLVAULT_MAX_UPLOAD_BYTES",
-        global = true,
-        value_name = "BYTES"
-    )]
-    pub max_upload_bytes: Option<u64>,
     /// Log lines as text or JSON [default: text]
     #[arg(long, env = "CALLVAULT_LOG_FORMAT", global = true, value_enum)]
     pub log_format: Option<LogFormat>,
 }
+/// Where a server or worker answers HTTP.
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct ListenArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "CALLVAULT_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+}
+/// What the web server tells people and providers.
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct WebArgs {
+    /// The URL people and the telephony provider use to reach this server [default: http://<listen>]
+    #[arg(long, env = "CALLVAULT_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+}
+/// How large received recordings may be.
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct UploadArgs {
+    /// Largest recording upload accepted, in bytes [default: 1073741824]
+    #[arg(long, env = "CALLVAULT_MAX_UPLOAD_BYTES", value_name = "BYTES")]
+    pub max_upload_bytes: Option<u64>,
+}
+/// Where recordings' audio is kept.
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct BlobArgs {
+    /// Where recordings' audio is stored: file://FOLDER or
+    /// s3://BUCKET[/PREFIX]?endpoint=…&region=… [default: file://<data-dir>/recordings]
+    #[arg(long, env = "CALLVAULT_BLOB_URL", value_name = "URL")]
+    pub blob_url: Option<String>,
+}
+/// The speech model.
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct AsrArgs {
+    /// Whisper model directory (CTranslate2 format) [default: <data-dir>/models/whisper-tiny.en]
+    #[arg(long, env = "CALLVAULT_ASR_MODEL", value_name = "DIR")]
+    pub asr_model: Option<PathBuf>,
+    /// Threads one transcription uses (0: every core) [default: 0]
+    #[arg(long, env = "CALLVAULT_ASR_THREADS", value_name = "N")]
+    pub asr_threads: Option<usize>,
+    /// How the speech model computes: int8, int8_float32, float32, int16 or default [default: int8]
+    #[arg(long, env = "CALLVAULT_ASR_COMPUTE_TYPE", value_name = "TYPE")]
+    pub asr_compute_type: Option<String>,
+    /// Windows of 30 s the speech model reads in one pass (0: one per thread) [default: 0]
+    #[arg(long, env = "CALLVAULT_ASR_BATCH_SIZE", value_name = "N")]
+    pub asr_batch_size: Option<usize>,
+    /// Beam size of the speech model's search (1 is greedy) [default: 5]
+    #[arg(long, env = "CALLVAULT_ASR_BEAM_SIZE", value_name = "N")]
+    pub asr_beam_size: Option<usize>,
+    /// A worker frees the speech model after this many seconds without a transcription
+    /// [default: 300]
+    #[arg(long, env = "CALLVAULT_ASR_IDLE_UNLOAD", value_name = "SECONDS")]
+    pub asr_idle_unload: Option<u64>,
+}
+/// The Twilio account whose numbers call in.
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct TwilioArgs {
+    /// Twilio account whose numbers call in
+    #[arg(long, env = "CALLVAULT_TWILIO_ACCOUNT_SID", value_name = "SID")]
+    pub twilio_account_sid: Option<String>,
+    /// Twilio auth token: signs webhooks and fetches recordings
+    #[arg(
+        long,
+        env = "CALLVAULT_TWILIO_AUTH_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub twilio_auth_token: Option<String>,
+    /// Recording media is fetched only from URLs under this base [default: https://api.twilio.com]
+    #[arg(long, env = "CALLVAULT_TWILIO_API_BASE", value_name = "URL")]
+    pub twilio_api_base: Option<String>,
+}
+/// Every group, as one command line (or the file) gives them; a command's groups it does not
+/// take stay empty.
+#[derive(Debug, Default, Clone)]
+pub struct ConfigArgs {
+    pub common: CommonArgs,
+    pub listen: ListenArgs,
+    pub web: WebArgs,
+    pub uploads: UploadArgs,
+    pub blob: BlobArgs,
+    pub asr: AsrArgs,
+    pub twilio: TwilioArgs,
+}
 
-/// The same settings, as a TOML file gives them.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-struct FileConfig {
-    listen: Option<SocketAddr>,
-    data_dir: Option<PathBuf>,
-    database_url: Option<String>,
-    database_max_connections: Option<u32>,
-    database_statement_timeout: Option<u64>,
-    database_migrate: Option<bool>,
-    blob_url: Option<String>,
-    public_url: Option<String>,
-    asr_model: Option<PathBuf>,
-    asr_threads: Option<usize>,
-    asr_compute_type: Option<String>,
-    asr_beam_size: Option<usize>,
-    asr_batch_size: Option<usize>,
-    asr_idle_unload: Option<u64>,
-    twilio_account_sid: Option<String>,
-    twilio_auth_token: Option<String>,
-    twilio_api_base: Option<String>,
-    default_region: Option<String>,
-    max_upload_bytes: Option<u64>,
-    log_format: Option<LogFormat>,
+impl ConfigArgs {
+    /// The file's keys: every setting's flag name.
+    fn known_keys() -> Vec<String> {
+        let mut command = clap::Command::new("callvault");
+        command = <CommonArgs as clap::Args>::augment_args(command);
+        command = <ListenArgs as clap::Args>::augment_args(command);
+        command = <WebArgs as clap::Args>::augment_args(command);
+        command = <UploadArgs as clap::Args>::augment_args(command);
+        command = <BlobArgs as clap::Args>::augment_args(command);
+        command = <AsrArgs as clap::Args>::augment_args(command);
+        command = <TwilioArgs as clap::Args>::augment_args(command);
+        command
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(str::to_owned))
+            .collect()
+    }
+
+    fn from_table(table: toml::Table) -> Result<Self, toml::de::Error> {
+        Ok(Self {
+            common: table.clone().try_into()?,
+            listen: table.clone().try_into()?,
+            web: table.clone().try_into()?,
+            uploads: table.clone().try_into()?,
+            blob: table.clone().try_into()?,
+            asr: table.clone().try_into()?,
+            twilio: table.clone().try_into()?,
+        })
+    }
 }
 
 /// The settings in force.
@@ -240,60 +259,67 @@ fn secret_file(name: &str, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Resu
     Ok(Some(content.trim_end_matches(['\n', '\r']).to_owned()))
 }
 
-fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
+fn read_file_config(path: &Path) -> anyhow::Result<ConfigArgs> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut table: toml::Table = text
+    let table: toml::Table = text
         .parse()
         .with_context(|| format!("{} is not valid TOML", path.display()))?;
     // Keys may be written like the flags (data-dir) or like the variables (data_dir).
-    table = table
+    let table: toml::Table = table
         .into_iter()
         .map(|(k, v)| (k.replace('_', "-"), v))
         .collect();
-    table
-        .try_into()
-        .with_context(|| format!("in {}", path.display()))
+    let known = ConfigArgs::known_keys();
+    if let Some(unknown) = table.keys().find(|k| !known.contains(k)) {
+        bail!("{}: unknown setting {unknown:?}", path.display());
+    }
+    ConfigArgs::from_table(table).with_context(|| format!("in {}", path.display()))
 }
 
 impl ConfigArgs {
     /// Resolves the settings in force, looking up `*_FILE` secrets through `env`.
     pub fn resolve(&self, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
-        let file = match &self.config {
+        let file = match &self.common.config {
             Some(path) => read_file_config(path)?,
-            None => FileConfig::default(),
+            None => ConfigArgs::default(),
         };
         let listen = self
             .listen
-            .or(file.listen)
+            .listen
+            .or(file.listen.listen)
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
         let data_dir = self
+            .common
             .data_dir
             .clone()
-            .or(file.data_dir)
+            .or(file.common.data_dir)
             .unwrap_or_else(|| PathBuf::from("./data"));
-        let database_url = match self.database_url.clone() {
+        let database_url = match self.common.database_url.clone() {
             Some(url) => url,
             None => secret_file("DATABASE_URL", env)?
-                .or(file.database_url)
+                .or(file.common.database_url)
                 .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("callvault.db").display())),
         };
         let defaults_db = callvault_store::DatabaseOptions::default();
         let database = callvault_store::DatabaseOptions {
             max_connections: self
+                .common
                 .database_max_connections
-                .or(file.database_max_connections)
+                .or(file.common.database_max_connections)
                 .unwrap_or(defaults_db.max_connections),
             statement_timeout: self
+                .common
                 .database_statement_timeout
-                .or(file.database_statement_timeout)
+                .or(file.common.database_statement_timeout)
                 .map_or(
                     defaults_db.statement_timeout,
                     std::time::Duration::from_secs,
                 ),
             migrate: self
+                .common
                 .database_migrate
-                .or(file.database_migrate)
+                .or(file.common.database_migrate)
                 .unwrap_or(defaults_db.migrate),
             ..defaults_db
         };
@@ -306,26 +332,28 @@ impl ConfigArgs {
         if database.statement_timeout.is_zero() {
             bail!("database-statement-timeout must be at least 1 second");
         }
-        let twilio_account_sid = match self.twilio_account_sid.clone() {
+        let twilio_account_sid = match self.twilio.twilio_account_sid.clone() {
             Some(sid) => Some(sid),
-            None => secret_file("TWILIO_ACCOUNT_SID", env)?.or(file.twilio_account_sid),
+            None => secret_file("TWILIO_ACCOUNT_SID", env)?.or(file.twilio.twilio_account_sid),
         };
-        let twilio_auth_token = match self.twilio_auth_token.clone() {
+        let twilio_auth_token = match self.twilio.twilio_auth_token.clone() {
             Some(token) => Some(token),
-            None => secret_file("TWILIO_AUTH_TOKEN", env)?.or(file.twilio_auth_token),
+            None => secret_file("TWILIO_AUTH_TOKEN", env)?.or(file.twilio.twilio_auth_token),
         };
         let region_text = self
+            .common
             .default_region
             .clone()
-            .or(file.default_region)
+            .or(file.common.default_region)
             .unwrap_or_else(|| "US".into());
         let default_region: Region = region_text
             .parse()
             .map_err(|e| anyhow::anyhow!("default-region: {e}"))?;
         let public_url = self
+            .web
             .public_url
             .clone()
-            .or(file.public_url)
+            .or(file.web.public_url)
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
             .to_owned();
@@ -333,34 +361,39 @@ impl ConfigArgs {
             bail!("public-url must start with http:// or https:// (got {public_url:?})");
         }
         let twilio_api_base = self
+            .twilio
             .twilio_api_base
             .clone()
-            .or(file.twilio_api_base)
+            .or(file.twilio.twilio_api_base)
             .unwrap_or_else(|| "https://api.twilio.com".into())
             .trim_end_matches('/')
             .to_owned();
         if !(twilio_api_base.starts_with("http://") || twilio_api_base.starts_with("https://")) {
             bail!("twilio-api-base must start with http:// or https:// (got {twilio_api_base:?})");
         }
-        let asr_model = self.asr_model.clone().or(file.asr_model);
+        let asr_model = self.asr.asr_model.clone().or(file.asr.asr_model);
         let defaults = callvault_asr::EngineOptions::default();
         let asr = callvault_asr::EngineOptions {
             threads: self
+                .asr
                 .asr_threads
-                .or(file.asr_threads)
+                .or(file.asr.asr_threads)
                 .unwrap_or(defaults.threads),
             compute_type: self
+                .asr
                 .asr_compute_type
                 .clone()
-                .or(file.asr_compute_type)
+                .or(file.asr.asr_compute_type)
                 .unwrap_or(defaults.compute_type),
             beam_size: self
+                .asr
                 .asr_beam_size
-                .or(file.asr_beam_size)
+                .or(file.asr.asr_beam_size)
                 .unwrap_or(defaults.beam_size),
             batch: self
+                .asr
                 .asr_batch_size
-                .or(file.asr_batch_size)
+                .or(file.asr.asr_batch_size)
                 .unwrap_or(defaults.batch),
         };
         callvault_asr::check_compute_type(&asr.compute_type)
@@ -374,27 +407,37 @@ impl ConfigArgs {
         Ok(Config {
             listen,
             blob_url: self
+                .blob
                 .blob_url
                 .clone()
-                .or(file.blob_url)
+                .or(file.blob.blob_url)
                 .unwrap_or_else(|| format!("file://{}", data_dir.join("recordings").display())),
             public_url,
             asr_model_is_default: asr_model.is_none(),
             asr_model: asr_model.unwrap_or_else(|| data_dir.join("models").join(DEFAULT_MODEL_DIR)),
             asr,
-            asr_idle_unload: self.asr_idle_unload.or(file.asr_idle_unload).map_or(
-                callvault_app::speech::DEFAULT_IDLE_UNLOAD,
-                std::time::Duration::from_secs,
-            ),
+            asr_idle_unload: self
+                .asr
+                .asr_idle_unload
+                .or(file.asr.asr_idle_unload)
+                .map_or(
+                    callvault_app::speech::DEFAULT_IDLE_UNLOAD,
+                    std::time::Duration::from_secs,
+                ),
             twilio_account_sid,
             twilio_auth_token: twilio_auth_token.map(SecretString::from),
             twilio_api_base,
             default_region,
             max_upload_bytes: self
+                .uploads
                 .max_upload_bytes
-                .or(file.max_upload_bytes)
+                .or(file.uploads.max_upload_bytes)
                 .unwrap_or(1024 * 1024 * 1024),
-            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+            log_format: self
+                .common
+                .log_format
+                .or(file.common.log_format)
+                .unwrap_or_default(),
             database_url: SecretString::from(database_url),
             database,
             data_dir,
@@ -413,7 +456,10 @@ mod tests {
     #[test]
     fn defaults_follow_the_data_dir_and_listen_address() {
         let args = ConfigArgs {
-            data_dir: Some("/srv/cv".into()),
+            common: CommonArgs {
+                data_dir: Some("/srv/cv".into()),
+                ..CommonArgs::default()
+            },
             ..ConfigArgs::default()
         };
         let c = args.resolve(&no_env).expect("resolves");
@@ -435,8 +481,11 @@ mod tests {
         std::fs::write(&path, "listen = \"0.0.0.0:9000\"\ndata_dir = \"/from/file\"\npublic-url = \"https://calls.example.com/\"\n")
             .expect("write");
         let args = ConfigArgs {
-            config: Some(path),
-            data_dir: Some("/from/flag".into()),
+            common: CommonArgs {
+                config: Some(path),
+                data_dir: Some("/from/flag".into()),
+                ..CommonArgs::default()
+            },
             ..ConfigArgs::default()
         };
         let c = args.resolve(&no_env).expect("resolves");
@@ -451,7 +500,10 @@ mod tests {
         let path = dir.path().join("callvault.toml");
         std::fs::write(&path, "listne = \"0.0.0.0:9000\"\n").expect("write");
         let err = ConfigArgs {
-            config: Some(path),
+            common: CommonArgs {
+                config: Some(path),
+                ..CommonArgs::default()
+            },
             ..ConfigArgs::default()
         }
         .resolve(&no_env);
@@ -491,12 +543,17 @@ mod tests {
     #[test]
     fn bad_values_are_refused() {
         let bad_region = ConfigArgs {
-            default_region: Some("Narnia".into()),
+            common: CommonArgs {
+                default_region: Some("Narnia".into()),
+                ..CommonArgs::default()
+            },
             ..ConfigArgs::default()
         };
         assert!(bad_region.resolve(&no_env).is_err());
         let bad_url = ConfigArgs {
-            public_url: Some("calls.example.com".into()),
+            web: WebArgs {
+                public_url: Some("calls.example.com".into()),
+            },
             ..ConfigArgs::default()
         };
         assert!(bad_url.resolve(&no_env).is_err());

@@ -6,7 +6,10 @@ mod config;
 mod store;
 
 use clap::{Parser, Subcommand};
-use config::{ConfigArgs, LogFormat};
+use config::{
+    AsrArgs, BlobArgs, CommonArgs, ConfigArgs, ListenArgs, LogFormat, TwilioArgs, UploadArgs,
+    WebArgs,
+};
 
 #[derive(Parser)]
 #[command(
@@ -16,7 +19,7 @@ use config::{ConfigArgs, LogFormat};
 )]
 struct Cli {
     #[command(flatten)]
-    config: ConfigArgs,
+    common: CommonArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,6 +31,18 @@ enum Command {
         /// Do not run background jobs in this process (run `callvault worker` elsewhere).
         #[arg(long)]
         no_worker: bool,
+        #[command(flatten)]
+        listen: ListenArgs,
+        #[command(flatten)]
+        web: WebArgs,
+        #[command(flatten)]
+        uploads: UploadArgs,
+        #[command(flatten)]
+        blob: BlobArgs,
+        #[command(flatten)]
+        asr: AsrArgs,
+        #[command(flatten)]
+        twilio: TwilioArgs,
     },
     /// Run background jobs only, with /healthz, /readyz and /metrics on --listen.
     Worker {
@@ -35,6 +50,16 @@ enum Command {
         /// or all.
         #[arg(long, value_enum, default_value_t = commands::serve::Jobs::All)]
         jobs: commands::serve::Jobs,
+        #[command(flatten)]
+        listen: ListenArgs,
+        #[command(flatten)]
+        uploads: UploadArgs,
+        #[command(flatten)]
+        blob: BlobArgs,
+        #[command(flatten)]
+        asr: AsrArgs,
+        #[command(flatten)]
+        twilio: TwilioArgs,
     },
     /// Manage users.
     #[command(subcommand)]
@@ -59,6 +84,59 @@ enum Command {
     /// Benchmarks against the tools callvault competes with.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+}
+
+impl Command {
+    /// The settings this command takes, as its command line gave them.
+    fn settings(&self, common: CommonArgs) -> ConfigArgs {
+        let mut args = ConfigArgs {
+            common,
+            ..ConfigArgs::default()
+        };
+        match self {
+            Self::Serve {
+                listen,
+                web,
+                uploads,
+                blob,
+                asr,
+                twilio,
+                ..
+            } => {
+                args.listen = listen.clone();
+                args.web = web.clone();
+                args.uploads = uploads.clone();
+                args.blob = blob.clone();
+                args.asr = asr.clone();
+                args.twilio = twilio.clone();
+            }
+            Self::Worker {
+                listen,
+                uploads,
+                blob,
+                asr,
+                twilio,
+                ..
+            } => {
+                args.listen = listen.clone();
+                args.uploads = uploads.clone();
+                args.blob = blob.clone();
+                args.asr = asr.clone();
+                args.twilio = twilio.clone();
+            }
+            Self::Import(commands::import::ImportCommand::Asterisk { blob, .. })
+            | Self::Blob(commands::blob::BlobCommand::Copy { from: blob, .. }) => {
+                args.blob = blob.clone();
+            }
+            Self::Model(commands::model::ModelCommand::Fetch { asr })
+            | Self::Transcribe(commands::transcribe::TranscribeArgs { asr, .. })
+            | Self::Bench(commands::bench::BenchCommand::Asr { asr, .. }) => {
+                args.asr = asr.clone();
+            }
+            Self::User(_) | Self::Token(_) | Self::Db(_) | Self::Bench(_) => {}
+        }
+        args
+    }
 }
 
 fn init_logging(format: LogFormat) {
@@ -93,7 +171,8 @@ fn main() -> std::process::ExitCode {
 
 async fn run() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let config = match cli.config.resolve(&|name| std::env::var(name).ok()) {
+    let args = cli.command.settings(cli.common);
+    let config = match args.resolve(&|name| std::env::var(name).ok()) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("callvault: configuration: {e:#}");
@@ -102,8 +181,8 @@ async fn run() -> std::process::ExitCode {
     };
     init_logging(config.log_format);
     let result = match cli.command {
-        Command::Serve { no_worker } => commands::serve::run(config, !no_worker).await,
-        Command::Worker { jobs } => commands::serve::run_worker(config, jobs.into()).await,
+        Command::Serve { no_worker, .. } => commands::serve::run(config, !no_worker).await,
+        Command::Worker { jobs, .. } => commands::serve::run_worker(config, jobs.into()).await,
         Command::User(cmd) => commands::user::run(config, cmd).await,
         Command::Token(cmd) => commands::token::run(config, cmd).await,
         Command::Import(cmd) => commands::import::run(config, cmd).await,

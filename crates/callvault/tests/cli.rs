@@ -284,6 +284,63 @@ fn every_command_has_help_and_bad_configuration_is_reported() {
             "{args:?}"
         );
     }
+    // Each command lists the settings it uses, and only those.
+    let help = |args: &[&str]| {
+        let out = callvault(dir.path()).args(args).output().expect("runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let serve = help(&["serve", "--help"]);
+    for flag in [
+        "--listen",
+        "--public-url",
+        "--blob-url",
+        "--asr-model",
+        "--twilio-auth-token",
+        "--data-dir",
+        "--database-url",
+    ] {
+        assert!(serve.contains(flag), "serve --help lists {flag}");
+    }
+    let import = help(&["import", "asterisk", "--help"]);
+    assert!(
+        import.contains("--blob-url") && import.contains("--database-url"),
+        "{import}"
+    );
+    for flag in [
+        "--listen",
+        "--public-url",
+        "--asr-model",
+        "--twilio-auth-token",
+    ] {
+        assert!(
+            !import.contains(flag),
+            "import asterisk --help lists {flag}: {import}"
+        );
+    }
+    let user = help(&["user", "add", "--help"]);
+    assert!(
+        !user.contains("--blob-url") && !user.contains("--listen"),
+        "{user}"
+    );
+    let worker = help(&["worker", "--help"]);
+    assert!(
+        worker.contains("--jobs")
+            && worker.contains("--listen")
+            && !worker.contains("--public-url"),
+        "{worker}"
+    );
+    // A setting meant for another command is not taken from the environment either.
+    let other = callvault(dir.path())
+        .env("CALLVAULT_LISTEN", "not-an-address")
+        .args(["user", "list"])
+        .output()
+        .expect("runs");
+    assert!(
+        other.status.success(),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+
     let bad = callvault(dir.path())
         .env("CALLVAULT_DEFAULT_REGION", "Atlantis")
         .args(["user", "list"])

@@ -22,6 +22,9 @@ pub enum BlobCommand {
         /// The store to copy into, as --blob-url takes it.
         #[arg(long, value_name = "URL")]
         to: String,
+        /// The store the audio is in now.
+        #[command(flatten)]
+        from: crate::config::BlobArgs,
     },
 }
 
@@ -30,7 +33,7 @@ const PAGE: u32 = 500;
 
 pub async fn run(config: Config, command: BlobCommand) -> anyhow::Result<()> {
     match command {
-        BlobCommand::Copy { to } => copy(&config, &to).await,
+        BlobCommand::Copy { to, .. } => copy(&config, &to).await,
     }
 }
 

@@ -29,6 +29,8 @@ pub enum ImportCommand {
         /// Time zone the CDR times are in (the PBX's), like Europe/Lisbon [default: this machine's]
         #[arg(long, value_name = "ZONE")]
         timezone: Option<String>,
+        #[command(flatten)]
+        blob: crate::config::BlobArgs,
     },
 }
 
@@ -46,6 +48,7 @@ pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
         cdr,
         recordings,
         timezone,
+        ..
     } = command;
     let zone = match &timezone {
         Some(name) => {

@@ -8,12 +8,15 @@ use crate::config::Config;
 #[derive(clap::Subcommand)]
 pub enum ModelCommand {
     /// Install the default Whisper model (tiny.en, CTranslate2) into <data-dir>/models.
-    Fetch,
+    Fetch {
+        #[command(flatten)]
+        asr: crate::config::AsrArgs,
+    },
 }
 
 pub fn run(config: &Config, command: &ModelCommand) -> anyhow::Result<()> {
     match command {
-        ModelCommand::Fetch => fetch(config),
+        ModelCommand::Fetch { .. } => fetch(config),
     }
 }
 

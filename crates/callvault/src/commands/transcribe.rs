@@ -18,6 +18,8 @@ pub struct TranscribeArgs {
     /// Print JSON: {language, duration, segments: [{start, end, speaker, text}]}.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub asr: crate::config::AsrArgs,
 }
 
 #[derive(Serialize)]

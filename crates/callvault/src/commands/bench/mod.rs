@@ -28,6 +28,8 @@ pub enum BenchCommand {
         /// Minutes of calls to transcribe (about a minute each).
         #[arg(long, default_value_t = 5)]
         minutes: u32,
+        #[command(flatten)]
+        asr: crate::config::AsrArgs,
     },
     /// The inbox and transcript search at scale on each backend, against hand-written SQL with
     /// the best index; the last line is `worst inbox p99 <N> ms`.
@@ -50,7 +52,7 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<()> {
 fn run_blocking(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Store(_) => unreachable!("run awaits the store benchmark"),
-        BenchCommand::Asr { minutes } => asr::run(&asr::Options {
+        BenchCommand::Asr { minutes, .. } => asr::run(&asr::Options {
             model: config.asr_model.clone(),
             minutes,
             engine: config.asr.clone(),
