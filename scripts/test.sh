@@ -11,6 +11,7 @@ step() { printf '\n== %s\n' "$*"; }
 step "tools"
 . scripts/deps.sh
 . scripts/postgres.sh
+. scripts/s3.sh
 # cmake builds the bundled Opus decoder; ffprobe checks the MP3s the tests make.
 need_packages cmake=cmake ffprobe=ffmpeg ccache=ccache
 # Lints and builds each run CTranslate2's build script (cargo keeps them apart), and so compile
@@ -28,13 +29,6 @@ if ! "$venv/bin/python" -c "import twilio" >/dev/null 2>&1; then
 fi
 export CALLVAULT_TEST_PYTHON="$venv/bin/python"
 
-# A real S3 server that checks signatures, for the audio store's tests (built once, cached).
-s3s_root="${CALLVAULT_S3S_ROOT:-$HOME/.cache/callvault-s3s}"
-if ! "$s3s_root/bin/s3s-fs" --version 2>/dev/null | grep -qx "s3s-fs 0.14.1"; then
-  cargo install --quiet --locked s3s-fs --version 0.14.1 --features binary --root "$s3s_root"
-fi
-export CALLVAULT_TEST_S3S_FS="$s3s_root/bin/s3s-fs"
-
 step "formatting"
 cargo fmt --all -- --check
 
@@ -47,19 +41,24 @@ model_home="${CALLVAULT_MODEL_HOME:-$HOME/.cache/callvault-model}"
 cargo run --locked --quiet -p callvault -- --data-dir "$model_home" model fetch
 export CALLVAULT_TEST_MODEL="$model_home/models/whisper-tiny.en"
 
-step "PostgreSQL"
-# A throwaway cluster, stopped (and its folder removed) however this script ends.
-trap pg_stop EXIT
+step "PostgreSQL and S3"
+# A throwaway cluster and S3 server (s3s-fs, which checks signatures; built once into a cache),
+# stopped (and their folders removed) however this script ends.
+trap 'pg_stop; s3_stop' EXIT
 pg_start
+s3_start
 
 step "tests (the store suite on SQLite and PostgreSQL; the rest on SQLite)"
 cargo test --locked --workspace
 
-step "server tests on PostgreSQL"
-# Each test server gets a new database on the cluster. The server's test target is named
+step "server tests on PostgreSQL and S3"
+# Each test server gets a new database on the cluster and its audio under a prefix of its own
+# in the bucket. The server's test target is named
 # within the workspace: `-p callvault-server` would resolve features for that package alone
 # and rebuild half the tree (3 minutes cold).
 CALLVAULT_TEST_DATABASE_URL="$CALLVAULT_TEST_POSTGRES_URL" \
+  CALLVAULT_TEST_BLOB_URL="$CALLVAULT_TEST_S3_URL" \
+  AWS_ACCESS_KEY_ID="$CALLVAULT_TEST_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$CALLVAULT_TEST_S3_SECRET_KEY" \
   cargo test --locked --workspace --test server
 
 step "browser tests"

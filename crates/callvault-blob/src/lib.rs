@@ -257,6 +257,16 @@ impl BlobStore {
         }
     }
 
+    /// Every object's key (a whole listing: for tools and tests, never on a request's path).
+    pub async fn list_keys(&self) -> BlobResult<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut listing = self.inner.list(None);
+        while let Some(meta) = listing.next().await {
+            keys.push(meta?.location.to_string());
+        }
+        Ok(keys)
+    }
+
     /// Removes an object, and whatever an upload of it that never finished left behind;
     /// removing one that is already gone succeeds.
     pub async fn delete(&self, key: &str) -> BlobResult<()> {

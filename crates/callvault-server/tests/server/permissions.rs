@@ -149,7 +149,7 @@ async fn a_scoped_user_meets_404_at_every_door_of_an_unassigned_contact() {
     assert_eq!(still.status, StatusCode::OK);
     assert_eq!(still.json()["contact"]["name"], "Contact +14155550102");
     assert_eq!(still.json()["events"].as_array().map(Vec::len), Some(1));
-    assert_eq!(w.server.audio_files().len(), 2);
+    assert_eq!(w.server.audio_files().await.len(), 2);
 }
 
 #[tokio::test]
@@ -228,13 +228,13 @@ async fn deleting_needs_the_delete_permission() {
         (r.status, r.code().as_str()),
         (StatusCode::FORBIDDEN, "forbidden")
     );
-    assert_eq!(w.server.audio_files().len(), 2, "nothing deleted");
+    assert_eq!(w.server.audio_files().await.len(), 2, "nothing deleted");
     let r = w
         .ana
         .delete(&format!("/api/v1/conversations/{}", w.mine.conversation))
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    assert_eq!(w.server.audio_files().len(), 1);
+    assert_eq!(w.server.audio_files().await.len(), 1);
 }
 
 #[tokio::test]

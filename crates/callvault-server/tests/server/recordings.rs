@@ -166,7 +166,7 @@ async fn bad_audio_is_refused_and_leaves_nothing_behind() {
             "{what}: {:?}",
             r.json()
         );
-        assert!(server.audio_files().is_empty(), "{what}: no audio object");
+        assert!(server.audio_files().await.is_empty(), "{what}: no audio object");
         assert!(
             server.spooled_files().is_empty(),
             "{what}: no temporary file"
@@ -186,7 +186,7 @@ async fn a_second_upload_needs_replace_and_the_old_audio_goes() {
     let admin = server.admin().await;
     let (call, first) = recorded_call(&admin).await;
     let id = json_of(&call, "id");
-    assert_eq!(server.audio_files().len(), 1);
+    assert_eq!(server.audio_files().await.len(), 1);
 
     let again = admin.upload(&id, call_mp3()).await;
     assert_eq!(
@@ -212,9 +212,9 @@ async fn a_second_upload_needs_replace_and_the_old_audio_goes() {
             .status,
         StatusCode::NOT_FOUND
     );
-    let files = server.audio_files();
+    let files = server.audio_files().await;
     assert_eq!(files.len(), 1, "only the new audio remains: {files:?}");
-    assert!(files[0].to_string_lossy().contains(&second));
+    assert!(files[0].contains(&second));
 }
 
 #[tokio::test]
@@ -228,13 +228,13 @@ async fn deleting_a_conversation_removes_its_recordings_audio_files_included() {
         .await
         .json()["contact"]["id"]
         .clone();
-    assert_eq!(server.audio_files().len(), 1);
+    assert_eq!(server.audio_files().await.len(), 1);
 
     let r = admin
         .delete(&format!("/api/v1/conversations/{conversation}"))
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    assert!(server.audio_files().is_empty(), "the MP3 is gone from disk");
+    assert!(server.audio_files().await.is_empty(), "the MP3 is gone from disk");
     for path in [
         format!("/api/v1/conversations/{conversation}"),
         format!("/api/v1/calls/{}", json_of(&call, "id")),
@@ -285,7 +285,7 @@ async fn audio_of_a_deletion_interrupted_by_a_crash_is_removed_at_the_next_start
         .await
         .expect("deleted");
     assert_eq!(deleted.cleanup_jobs.len(), 1);
-    assert_eq!(server.audio_files().len(), 1, "the file outlived the crash");
+    assert_eq!(server.audio_files().await.len(), 1, "the file outlived the crash");
     server.stop().await;
 
     // The crash also cut an upload short: its spooled file was left behind.
@@ -306,13 +306,13 @@ async fn audio_of_a_deletion_interrupted_by_a_crash_is_removed_at_the_next_start
             .pending_jobs(callvault_store::JobKind::CollectBlob)
             .await
             .ok();
-        if restarted.audio_files().is_empty() && pending == Some(0) {
+        if restarted.audio_files().await.is_empty() && pending == Some(0) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert!(
-        restarted.audio_files().is_empty(),
+        restarted.audio_files().await.is_empty(),
         "the queued cleanup ran after the restart"
     );
     assert_eq!(pending, Some(0), "and was marked done");
@@ -361,7 +361,7 @@ async fn any_common_format_is_stored_as_mp3_with_its_channels() {
             .await;
         assert_eq!(played.header("content-type"), "audio/mpeg");
     }
-    assert_eq!(server.audio_files().len(), 3);
+    assert_eq!(server.audio_files().await.len(), 3);
     assert!(
         server.spooled_files().is_empty(),
         "no temporary files remain"

@@ -294,7 +294,7 @@ async fn an_answered_call_is_recorded_in_two_channels_and_plays() {
     );
     w.settle().await;
     assert_eq!(w.twilio.requests().len(), before);
-    assert_eq!(w.server.audio_files().len(), 1);
+    assert_eq!(w.server.audio_files().await.len(), 1);
 }
 
 #[tokio::test]
@@ -345,7 +345,7 @@ async fn with_recording_off_nothing_is_recorded_even_if_it_is_turned_on_mid_call
         (call["recording_allowed"].clone(), call["recording"].clone()),
         (json!(false), Value::Null)
     );
-    assert!(w.server.audio_files().is_empty());
+    assert!(w.server.audio_files().await.is_empty());
 
     // The next call is recorded.
     let verbs = w.incoming(&sid("CA", 4)).await.verbs();

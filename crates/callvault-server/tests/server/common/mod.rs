@@ -67,6 +67,25 @@ async fn database_for(data_dir: &Path) -> String {
     url
 }
 
+/// The audio store of a test's data folder: a folder in it, or, when `CALLVAULT_TEST_BLOB_URL`
+/// names an S3 bucket (its keys in `AWS_*`), a prefix of its own there (kept in the folder, so
+/// a restart finds the same one).
+fn blob_url_for(data_dir: &Path) -> String {
+    let Ok(bucket) = std::env::var("CALLVAULT_TEST_BLOB_URL") else {
+        return format!("file://{}", data_dir.join("recordings").display());
+    };
+    let kept = data_dir.join("test-blob-url");
+    if let Ok(url) = std::fs::read_to_string(&kept) {
+        return url;
+    }
+    let (location, query) = bucket.split_once('?').unwrap_or((&bucket, ""));
+    let prefix = uuid::Uuid::now_v7().simple();
+    let url = format!("{}/{prefix}?{query}", location.trim_end_matches('/'));
+    std::fs::create_dir_all(data_dir).expect("data folder");
+    std::fs::write(&kept, &url).expect("blob URL kept");
+    url
+}
+
 impl TestServer {
     pub async fn start() -> Self {
         Self::start_with(Options::default()).await
@@ -86,8 +105,7 @@ impl TestServer {
         let store = callvault_store_testing::open(&url)
             .await
             .expect("store opens");
-        let blobs = BlobStore::open(&format!("file://{}", data_dir.join("recordings").display()))
-            .expect("blobs");
+        let blobs = BlobStore::open(&blob_url_for(data_dir)).expect("blobs");
         let clock = Arc::new(ManualClock::new(START));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -212,8 +230,16 @@ impl TestServer {
     }
 
     /// Files under the recordings folder (audio objects), and under the upload spool.
-    pub fn audio_files(&self) -> Vec<PathBuf> {
+    /// The audio objects stored: on S3 as the bucket lists them; in the folder every file,
+    /// unfinished uploads' staging files included.
+    pub async fn audio_files(&self) -> Vec<String> {
+        if self.data_dir.join("test-blob-url").exists() {
+            return self.state.blobs.list_keys().await.expect("the bucket lists");
+        }
         files_under(&self.data_dir.join("recordings"))
+            .into_iter()
+            .map(|f| f.display().to_string())
+            .collect()
     }
 
     pub fn spooled_files(&self) -> Vec<PathBuf> {
