@@ -166,7 +166,10 @@ async fn bad_audio_is_refused_and_leaves_nothing_behind() {
             "{what}: {:?}",
             r.json()
         );
-        assert!(server.audio_files().await.is_empty(), "{what}: no audio object");
+        assert!(
+            server.audio_files().await.is_empty(),
+            "{what}: no audio object"
+        );
         assert!(
             server.spooled_files().is_empty(),
             "{what}: no temporary file"
@@ -234,7 +237,10 @@ async fn deleting_a_conversation_removes_its_recordings_audio_files_included() {
         .delete(&format!("/api/v1/conversations/{conversation}"))
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    assert!(server.audio_files().await.is_empty(), "the MP3 is gone from disk");
+    assert!(
+        server.audio_files().await.is_empty(),
+        "the MP3 is gone from disk"
+    );
     for path in [
         format!("/api/v1/conversations/{conversation}"),
         format!("/api/v1/calls/{}", json_of(&call, "id")),
@@ -285,7 +291,11 @@ async fn audio_of_a_deletion_interrupted_by_a_crash_is_removed_at_the_next_start
         .await
         .expect("deleted");
     assert_eq!(deleted.cleanup_jobs.len(), 1);
-    assert_eq!(server.audio_files().await.len(), 1, "the file outlived the crash");
+    assert_eq!(
+        server.audio_files().await.len(),
+        1,
+        "the file outlived the crash"
+    );
     server.stop().await;
 
     // The crash also cut an upload short: its spooled file was left behind.

@@ -234,7 +234,12 @@ impl TestServer {
     /// unfinished uploads' staging files included.
     pub async fn audio_files(&self) -> Vec<String> {
         if self.data_dir.join("test-blob-url").exists() {
-            return self.state.blobs.list_keys().await.expect("the bucket lists");
+            return self
+                .state
+                .blobs
+                .list_keys()
+                .await
+                .expect("the bucket lists");
         }
         files_under(&self.data_dir.join("recordings"))
             .into_iter()
