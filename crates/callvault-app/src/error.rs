@@ -19,6 +19,12 @@ pub enum AppError {
     /// Sent audio that breaks off or contradicts itself.
     #[error("the audio is damaged: {0}")]
     CorruptAudio(String),
+    /// The email or password is wrong (or the account is disabled: the same answer).
+    #[error("the email or password is wrong")]
+    InvalidCredentials,
+    /// The current password given to change it is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
     /// A new password that would be too easy to guess; the text says why.
     #[error("{0}")]
     WeakPassword(String),
@@ -46,6 +52,8 @@ impl AppError {
             | Self::Conflict(_)
             | Self::UnsupportedAudio(_)
             | Self::CorruptAudio(_)
+            | Self::InvalidCredentials
+            | Self::WrongPassword
             | Self::WeakPassword(_) => true,
             Self::Store(e) => matches!(
                 e,

@@ -1,5 +1,5 @@
-//! The services behind every door: ingest, the job runner and its jobs, the speech model,
-//! passwords and secrets, the spool of uploads. The HTTP server, the command line and the
+//! The services behind every door: ingest, signing in, the job runner and its jobs, the
+//! speech model, passwords and secrets, the spool of uploads. The HTTP server, the command line and the
 //! workers all call in here; nothing here imports axum, and every failure is an [`AppError`].
 
 pub mod audit;
@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod passwords;
 pub mod secrets;
 pub mod settings;
+pub mod sign_in;
 pub mod speech;
 pub mod spool;
 

@@ -155,6 +155,12 @@ impl From<AppError> for ApiError {
             ),
             AppError::CorruptAudio(_) => Self::invalid("corrupt_audio", e.to_string()),
             AppError::WeakPassword(why) => Self::invalid("weak_password", why),
+            AppError::InvalidCredentials => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                e.to_string(),
+            ),
+            AppError::WrongPassword => Self::invalid("invalid_credentials", e.to_string()),
             AppError::Store(e) => e.into(),
             AppError::Blob(e) => e.into(),
             AppError::Internal(_) => Self::internal(&e),

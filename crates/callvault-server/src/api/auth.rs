@@ -5,11 +5,11 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Response};
-use callvault_app::passwords;
-use callvault_app::secrets::{hash_secret, new_api_token, new_secret};
+use callvault_app::secrets::{hash_secret, new_api_token};
+use callvault_app::sign_in;
 use callvault_core::TokenId;
-use callvault_core::user::{User, normalise_email};
-use callvault_store::{NewSession, TokenInfo};
+use callvault_core::user::User;
+use callvault_store::TokenInfo;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -49,24 +49,9 @@ fn session_cookie(state: &AppState, value: &str, max_age_s: i64) -> HeaderValue 
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// Starts a session for `user` and returns the cookie that carries it.
-async fn start_session(state: &AppState, user: &User) -> ApiResult<HeaderValue> {
-    let secret = new_secret();
-    let now = state.now();
-    state
-        .store
-        .create_session(NewSession {
-            token_hash: hash_secret(&secret),
-            user_id: user.id,
-            created_at: now,
-            expires_at: now + state.settings.session_ttl,
-        })
-        .await?;
-    Ok(session_cookie(
-        state,
-        &secret,
-        state.settings.session_ttl.whole_seconds(),
-    ))
+/// The cookie that carries a session just started.
+fn cookie_for(state: &AppState, session: &sign_in::Session) -> HeaderValue {
+    session_cookie(state, &session.secret, session.lasts.whole_seconds())
 }
 
 /// Signs in with email and password and sets the session cookie.
@@ -82,33 +67,8 @@ async fn login(
 
 /// Checks the credentials and starts a session; the web UI's sign-in form uses it too.
 pub(crate) async fn sign_in(state: &AppState, req: LoginRequest) -> ApiResult<(User, HeaderValue)> {
-    let email = normalise_email(&req.email).unwrap_or_default();
-    // A missing or disabled account is checked against a decoy hash, so the answer takes as
-    // long and reads the same as for a wrong password.
-    let (user, hash) = match state.store.credentials(&email).await? {
-        Some((user, hash)) if !user.disabled => (Some(user), hash),
-        _ => (None, None),
-    };
-    let verified = passwords::verify(req.password, hash).await;
-    let Some(user) = user.filter(|_| verified) else {
-        tracing::warn!(email = %email, "failed sign-in");
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "the email or password is wrong",
-        ));
-    };
-    let cookie = start_session(state, &user).await?;
-    audit::record(
-        state,
-        Some(&user),
-        "auth.login",
-        "user",
-        Some(user.id.to_string()),
-        serde_json::json!({}),
-    )
-    .await;
-    Ok((user, cookie))
+    let (user, session) = sign_in::sign_in(state, &req.email, req.password).await?;
+    Ok((user, cookie_for(state, &session)))
 }
 
 /// Ends the session and clears its cookie.
@@ -124,9 +84,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
 
 /// Ends the request's session, if any, and returns the cookie that clears it.
 pub(crate) async fn sign_out(state: &AppState, headers: &HeaderMap) -> ApiResult<HeaderValue> {
-    if let Some(session) = session_from_headers(headers) {
-        state.store.delete_session(&hash_secret(&session)).await?;
-    }
+    sign_in::sign_out(state, session_from_headers(headers).as_deref()).await?;
     Ok(session_cookie(state, "", 0))
 }
 
@@ -145,33 +103,11 @@ async fn change_password(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<ChangePassword>,
 ) -> ApiResult<Response> {
-    passwords::check_new_password(&req.new_password)?;
-    let hash = state
-        .store
-        .credentials(&user.email)
-        .await?
-        .and_then(|(_, hash)| hash);
-    if !passwords::verify(req.current_password, hash).await {
-        return Err(ApiError::invalid(
-            "invalid_credentials",
-            "the current password is wrong",
-        ));
-    }
-    let new_hash = passwords::hash(req.new_password).await?;
-    state.store.set_password(user.id, &new_hash).await?;
-    audit::record(
-        &state,
-        Some(&user),
-        "user.password",
-        "user",
-        Some(user.id.to_string()),
-        serde_json::json!({}),
-    )
-    .await;
-    let cookie = start_session(&state, &user).await?;
+    let session =
+        sign_in::change_password(&state, &user, req.current_password, req.new_password).await?;
     Ok((
         StatusCode::NO_CONTENT,
-        AppendHeaders([(SET_COOKIE, cookie)]),
+        AppendHeaders([(SET_COOKIE, cookie_for(&state, &session))]),
     )
         .into_response())
 }

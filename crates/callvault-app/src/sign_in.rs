@@ -1,0 +1,98 @@
+//! Signing in and out, and changing one's password: credentials checked against the stored
+//! Argon2 hash, sessions kept in the database (so any replica knows them) by the SHA-256 of
+//! their secret. The secret itself goes back to the caller, which hands it to the browser.
+
+use callvault_core::user::{User, normalise_email};
+use callvault_store::NewSession;
+use time::Duration;
+
+use crate::secrets::{hash_secret, new_secret};
+use crate::{App, AppError, AppResult, audit, passwords};
+
+/// A session just started: its secret (the cookie's value) and how long it lasts.
+pub struct Session {
+    pub secret: String,
+    pub lasts: Duration,
+}
+
+/// Starts a session for `user`.
+pub async fn start_session(app: &App, user: &User) -> AppResult<Session> {
+    let secret = new_secret();
+    let now = app.now();
+    let lasts = app.settings.session_ttl;
+    app.store
+        .create_session(NewSession {
+            token_hash: hash_secret(&secret),
+            user_id: user.id,
+            created_at: now,
+            expires_at: now + lasts,
+        })
+        .await?;
+    Ok(Session { secret, lasts })
+}
+
+/// Checks an email and password and starts a session. A missing or disabled account is
+/// checked against a decoy hash, so the answer takes as long and reads the same as for a wrong
+/// password.
+pub async fn sign_in(app: &App, email: &str, password: String) -> AppResult<(User, Session)> {
+    let email = normalise_email(email).unwrap_or_default();
+    let (user, hash) = match app.store.credentials(&email).await? {
+        Some((user, hash)) if !user.disabled => (Some(user), hash),
+        _ => (None, None),
+    };
+    let verified = passwords::verify(password, hash).await;
+    let Some(user) = user.filter(|_| verified) else {
+        tracing::warn!(email = %email, "failed sign-in");
+        return Err(AppError::InvalidCredentials);
+    };
+    let session = start_session(app, &user).await?;
+    audit::record(
+        app,
+        Some(&user),
+        "auth.login",
+        "user",
+        Some(user.id.to_string()),
+        serde_json::json!({}),
+    )
+    .await;
+    Ok((user, session))
+}
+
+/// Ends the session whose secret this is, if there is one.
+pub async fn sign_out(app: &App, secret: Option<&str>) -> AppResult<()> {
+    if let Some(secret) = secret {
+        app.store.delete_session(&hash_secret(secret)).await?;
+    }
+    Ok(())
+}
+
+/// Changes `user`'s own password, given the current one. Every session of theirs ends; the
+/// one returned replaces the caller's.
+pub async fn change_password(
+    app: &App,
+    user: &User,
+    current: String,
+    new: String,
+) -> AppResult<Session> {
+    passwords::check_new_password(&new)?;
+    let hash = app
+        .store
+        .credentials(&user.email)
+        .await?
+        .and_then(|(_, hash)| hash);
+    if !passwords::verify(current, hash).await {
+        return Err(AppError::WrongPassword);
+    }
+    let new_hash = passwords::hash(new).await?;
+    app.store.set_password(user.id, &new_hash).await?;
+    audit::record(
+        app,
+        Some(user),
+        "user.password",
+        "user",
+        Some(user.id.to_string()),
+        serde_json::json!({}),
+    )
+    .await;
+    start_session(app, user).await
+}
