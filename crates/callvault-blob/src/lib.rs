@@ -490,20 +490,7 @@ mod tests {
             .expect("a part is written");
         // The process dies here: nothing finishes, aborts or drops the upload.
         std::mem::forget(upload);
-        let files = |dir: &Path| -> Vec<PathBuf> {
-            let mut found = Vec::new();
-            let mut dirs = vec![dir.to_owned()];
-            while let Some(d) = dirs.pop() {
-                for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                    if entry.path().is_dir() {
-                        dirs.push(entry.path());
-                    } else {
-                        found.push(entry.path());
-                    }
-                }
-            }
-            found
-        };
+        let files = s3_server::files_under;
         assert_eq!(files(&root).len(), 1, "the cut-off upload's file is there");
         assert_eq!(store.size("recordings/r1.mp3").await.ok().flatten(), None);
 

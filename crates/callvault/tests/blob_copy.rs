@@ -3,7 +3,7 @@
 
 mod common;
 
-use callvault_blob::testing::S3Server;
+use callvault_blob::testing::{S3Server, files_under};
 use common::{admin_token, callvault, recorded_call, serve, serve_with};
 
 async fn audio(base: &str, token: &str, recording: &str) -> (u16, Vec<u8>) {
@@ -72,7 +72,7 @@ async fn audio_copied_to_s3_plays_from_there_and_damage_is_refused() {
     drop(on_s3);
 
     // The folder's copy damaged and the bucket's gone: the copy says which and writes nothing.
-    let object = walk(&data.join("recordings"));
+    let object = files_under(&data.join("recordings"));
     assert_eq!(object.len(), 1, "{object:?}");
     let mut damaged = mp3.clone();
     damaged[1000] ^= 0xff;
@@ -93,20 +93,4 @@ async fn audio_copied_to_s3_plays_from_there_and_damage_is_refused() {
         None,
         "nothing damaged is written"
     );
-}
-
-/// Every file under `dir`.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(d) = dirs.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            if entry.path().is_dir() {
-                dirs.push(entry.path());
-            } else {
-                found.push(entry.path());
-            }
-        }
-    }
-    found
 }

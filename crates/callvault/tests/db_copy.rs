@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Running, callvault, fixture, run_with_stdin, serve, serve_with};
+use common::{Running, admin_token, callvault, fixture, serve, serve_with};
 use serde_json::{Value, json};
 
 struct Api {
@@ -94,28 +94,7 @@ async fn an_installation_copied_to_postgres_reads_the_same() {
     };
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("data");
-    let added = run_with_stdin(
-        callvault(&data).args([
-            "user",
-            "add",
-            "--email",
-            "ops@example.com",
-            "--name",
-            "Ops",
-            "--admin",
-        ]),
-        "a long enough password\n",
-    );
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    let token = callvault(&data)
-        .args(["token", "create", "--email", "ops@example.com"])
-        .output()
-        .expect("runs");
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let token = admin_token(&data);
 
     let server = serve(&data);
     let api = Api::on(&server, &token);
