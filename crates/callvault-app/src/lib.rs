@@ -64,7 +64,6 @@ impl App {
             .build()
             .unwrap_or_default();
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        let speech = Arc::new(Speech::new(settings.asr.idle_unload));
         Self(Arc::new(Services {
             store,
             blobs,
@@ -74,7 +73,7 @@ impl App {
             job_counts: JobCounts::default(),
             transcode_slots: tokio::sync::Semaphore::new(cores),
             http,
-            speech,
+            speech: Arc::new(Speech::default()),
         }))
     }
 

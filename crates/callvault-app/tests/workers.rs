@@ -118,7 +118,8 @@ async fn the_speech_model_is_freed_once_unused() {
     let mut settings = Settings::new("http://127.0.0.1:1", std::env::temp_dir()).asr;
     settings.model = model.into();
     settings.install_default = false;
-    let speech = Arc::new(callvault_app::Speech::new(Duration::from_millis(200)));
+    settings.idle_unload = Duration::from_millis(200);
+    let speech = Arc::new(callvault_app::Speech::default());
     let engine = speech.engine(&settings).await.expect("the model loads");
     assert!(speech.is_loaded().await);
     let again = speech.engine(&settings).await.expect("the model is there");

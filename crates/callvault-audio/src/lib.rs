@@ -15,7 +15,7 @@ pub use encode::{Mp3Writer, VoiceProfile};
 pub use peaks::PeaksBuilder;
 pub use resample::{BlockSink, StreamResampler};
 pub use speech::{SPEECH_RATE, SpeechSource, declared_seconds, load_16k, stream_16k, stream_at};
-pub use transcode::{Transcoded, transcode, transcode_file};
+pub use transcode::{Transcoded, sha256_of, transcode, transcode_file};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {

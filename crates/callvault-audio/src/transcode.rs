@@ -178,7 +178,8 @@ fn mix_down(planes: &[Vec<f32>], out: &mut Vec<Vec<f32>>) {
     }
 }
 
-fn sha256_of(path: &Path) -> Result<String, AudioError> {
+/// The sha256 of a file, as a stored recording's row keeps it (hex).
+pub fn sha256_of(path: &Path) -> Result<String, AudioError> {
     let mut hasher = Sha256::new();
     std::io::copy(&mut File::open(path)?, &mut hasher)?;
     Ok(hex::encode(hasher.finalize()))

@@ -8,7 +8,7 @@
 pub mod testing;
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -47,8 +47,9 @@ pub struct BlobRead {
 #[derive(Clone)]
 pub struct BlobStore {
     inner: Arc<dyn ObjectStore>,
-    /// The folder, when the objects are files in one.
-    folder: Option<PathBuf>,
+    /// The folder store itself, when the objects are files (for what its interface hides:
+    /// the staging files of uploads a crash cut off).
+    folder: Option<Arc<LocalFileSystem>>,
     description: String,
 }
 
@@ -106,10 +107,10 @@ impl BlobStore {
         }
         std::fs::create_dir_all(path)?;
         // Empty folders left by deletions are removed too: nothing is left behind.
-        let local = LocalFileSystem::new_with_prefix(path)?.with_automatic_cleanup(true);
+        let local = Arc::new(LocalFileSystem::new_with_prefix(path)?.with_automatic_cleanup(true));
         Ok(Self {
-            inner: Arc::new(local),
-            folder: Some(PathBuf::from(path)),
+            inner: local.clone(),
+            folder: Some(local),
             description: format!("folder {path}"),
         })
     }
@@ -281,23 +282,14 @@ impl BlobStore {
     }
 }
 
-/// A folder upload is written to `<name>#<n>` beside its object and renamed into place when
-/// finished; a process killed before then leaves that file, which no listing shows. Removes
-/// any for `object`.
-async fn remove_staged_uploads(folder: &Path, object: &ObjectPath) -> BlobResult<()> {
-    let Some(name) = object.filename() else {
+/// A folder upload is written to `<file>#<n>` beside its object's file and renamed into place
+/// when finished; a process killed before then leaves that file, which no listing shows.
+/// Removes any for `object`.
+async fn remove_staged_uploads(folder: &LocalFileSystem, object: &ObjectPath) -> BlobResult<()> {
+    let file = folder.path_to_filesystem(object)?;
+    let (Some(dir), Some(name)) = (file.parent(), file.file_name().and_then(|n| n.to_str())) else {
         return Ok(());
     };
-    let dir = object
-        .parts()
-        .collect::<Vec<_>>()
-        .split_last()
-        .map(|(_, parents)| {
-            parents
-                .iter()
-                .fold(folder.to_owned(), |dir, part| dir.join(part.as_ref()))
-        })
-        .unwrap_or_else(|| folder.to_owned());
     let mut entries = match tokio::fs::read_dir(&dir).await {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -305,8 +297,8 @@ async fn remove_staged_uploads(folder: &Path, object: &ObjectPath) -> BlobResult
     };
     let mut removed = false;
     while let Some(entry) = entries.next_entry().await? {
-        let file = entry.file_name();
-        let staged = file
+        let entry_name = entry.file_name();
+        let staged = entry_name
             .to_str()
             .and_then(|f| f.strip_prefix(name))
             .and_then(|f| f.strip_prefix('#'));
@@ -321,10 +313,11 @@ async fn remove_staged_uploads(folder: &Path, object: &ObjectPath) -> BlobResult
             }
         }
     }
-    if removed && dir != folder {
+    // An object in a subfolder (the store's own folder stays).
+    if removed && object.parts().count() > 1 {
         // Left empty, it goes too, as the folder store does after deletions; one still in
         // use is not empty and stays.
-        let _ = tokio::fs::remove_dir(&dir).await;
+        let _ = tokio::fs::remove_dir(dir).await;
     }
     Ok(())
 }
@@ -351,6 +344,8 @@ fn not_found(e: object_store::Error) -> BlobError {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
     use crate::testing as s3_server;
 

@@ -1,12 +1,8 @@
 //! What every handler shares: the services, and this server's request metrics.
 
 use std::ops::Deref;
-use std::sync::Arc;
 
-use callvault_app::{App, Settings};
-use callvault_blob::BlobStore;
-use callvault_core::Clock;
-use callvault_store::Store;
+use callvault_app::App;
 
 use crate::metrics::Metrics;
 
@@ -17,15 +13,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(
-        store: Arc<dyn Store>,
-        blobs: BlobStore,
-        clock: Arc<dyn Clock>,
-        settings: Settings,
-    ) -> Self {
-        Self::from_app(App::new(store, blobs, clock, settings))
-    }
-
     #[must_use]
     pub fn from_app(app: App) -> Self {
         let metrics = Metrics::new(&app.job_counts);

@@ -155,6 +155,33 @@ pub struct TwilioArgs {
     #[arg(long, env = "CALLVAULT_TWILIO_API_BASE", value_name = "URL")]
     pub twilio_api_base: Option<String>,
 }
+/// What a server and a worker both take: where they listen, how large a recording may be, the
+/// audio store, the speech model and the Twilio account.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ProcessArgs {
+    #[command(flatten)]
+    pub listen: ListenArgs,
+    #[command(flatten)]
+    pub uploads: UploadArgs,
+    #[command(flatten)]
+    pub blob: BlobArgs,
+    #[command(flatten)]
+    pub asr: AsrArgs,
+    #[command(flatten)]
+    pub twilio: TwilioArgs,
+}
+
+impl ProcessArgs {
+    /// Puts these groups into `args`.
+    pub fn fill(&self, args: &mut ConfigArgs) {
+        args.listen = self.listen.clone();
+        args.uploads = self.uploads.clone();
+        args.blob = self.blob.clone();
+        args.asr = self.asr.clone();
+        args.twilio = self.twilio.clone();
+    }
+}
+
 /// Every group, as one command line (or the file) gives them; a command's groups it does not
 /// take stay empty.
 #[derive(Debug, Default, Clone)]

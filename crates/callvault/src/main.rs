@@ -6,10 +6,7 @@ mod config;
 mod store;
 
 use clap::{Parser, Subcommand};
-use config::{
-    AsrArgs, BlobArgs, CommonArgs, ConfigArgs, ListenArgs, LogFormat, TwilioArgs, UploadArgs,
-    WebArgs,
-};
+use config::{CommonArgs, ConfigArgs, LogFormat, ProcessArgs, WebArgs};
 
 #[derive(Parser)]
 #[command(
@@ -32,17 +29,9 @@ enum Command {
         #[arg(long)]
         no_worker: bool,
         #[command(flatten)]
-        listen: ListenArgs,
-        #[command(flatten)]
         web: WebArgs,
         #[command(flatten)]
-        uploads: UploadArgs,
-        #[command(flatten)]
-        blob: BlobArgs,
-        #[command(flatten)]
-        asr: AsrArgs,
-        #[command(flatten)]
-        twilio: TwilioArgs,
+        process: ProcessArgs,
     },
     /// Run background jobs only, with /healthz, /readyz and /metrics on --listen.
     Worker {
@@ -51,15 +40,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = commands::serve::Jobs::All)]
         jobs: commands::serve::Jobs,
         #[command(flatten)]
-        listen: ListenArgs,
-        #[command(flatten)]
-        uploads: UploadArgs,
-        #[command(flatten)]
-        blob: BlobArgs,
-        #[command(flatten)]
-        asr: AsrArgs,
-        #[command(flatten)]
-        twilio: TwilioArgs,
+        process: ProcessArgs,
     },
     /// Manage users.
     #[command(subcommand)]
@@ -94,36 +75,11 @@ impl Command {
             ..ConfigArgs::default()
         };
         match self {
-            Self::Serve {
-                listen,
-                web,
-                uploads,
-                blob,
-                asr,
-                twilio,
-                ..
-            } => {
-                args.listen = listen.clone();
+            Self::Serve { web, process, .. } => {
                 args.web = web.clone();
-                args.uploads = uploads.clone();
-                args.blob = blob.clone();
-                args.asr = asr.clone();
-                args.twilio = twilio.clone();
+                process.fill(&mut args);
             }
-            Self::Worker {
-                listen,
-                uploads,
-                blob,
-                asr,
-                twilio,
-                ..
-            } => {
-                args.listen = listen.clone();
-                args.uploads = uploads.clone();
-                args.blob = blob.clone();
-                args.asr = asr.clone();
-                args.twilio = twilio.clone();
-            }
+            Self::Worker { process, .. } => process.fill(&mut args),
             Self::Import(commands::import::ImportCommand::Asterisk { blob, .. })
             | Self::Blob(commands::blob::BlobCommand::Copy { from: blob, .. }) => {
                 args.blob = blob.clone();

@@ -16,9 +16,10 @@ use crate::settings::AsrSettings;
 pub const DEFAULT_MODEL_DIR: &str = "whisper-tiny.en";
 
 /// Where installing the default model stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Install {
     /// Not started: either the model is there or nobody asked.
+    #[default]
     Idle,
     Running,
     Failed(String),
@@ -27,11 +28,10 @@ pub enum Install {
 /// How long the model stays loaded with no transcription, unless set otherwise.
 pub const DEFAULT_IDLE_UNLOAD: Duration = Duration::from_secs(300);
 
+#[derive(Default)]
 pub struct Speech {
     engine: Mutex<Option<Loaded>>,
     install: watch::Sender<Install>,
-    /// The model is freed once nobody has used it for this long.
-    idle_unload: Duration,
 }
 
 /// The loaded model, and when it was last seen in use.
@@ -41,21 +41,13 @@ struct Loaded {
 }
 
 impl Speech {
-    #[must_use]
-    pub fn new(idle_unload: Duration) -> Self {
-        Self {
-            engine: Mutex::new(None),
-            install: watch::Sender::new(Install::Idle),
-            idle_unload,
-        }
-    }
-
     /// Whether the model is in memory now.
     pub async fn is_loaded(&self) -> bool {
         self.engine.lock().await.is_some()
     }
 
-    /// The model, loaded if it is not yet; waits while the default model is being installed.
+    /// The model, loaded if it is not yet (and freed after `settings.idle_unload` unused);
+    /// waits while the default model is being installed.
     /// The error says what is missing and how to install it.
     pub async fn engine(self: &Arc<Self>, settings: &AsrSettings) -> Result<Arc<Engine>, String> {
         let mut installing = self.install.subscribe();
@@ -91,26 +83,27 @@ impl Speech {
             engine: engine.clone(),
             used_at: Instant::now(),
         });
-        tokio::spawn(Self::unload_when_idle(Arc::downgrade(self)));
+        tokio::spawn(Self::unload_when_idle(
+            Arc::downgrade(self),
+            settings.idle_unload,
+        ));
         Ok(engine)
     }
 
-    /// Frees the model once it has gone unused for `idle_unload`: looked at a few times per
-    /// period; a model in a transcription's hands counts as in use.
-    async fn unload_when_idle(speech: Weak<Self>) {
+    /// Frees the model once it has gone unused for `idle`: looked at a few times per period;
+    /// a model in a transcription's hands counts as in use.
+    async fn unload_when_idle(speech: Weak<Self>, idle: Duration) {
+        let every = (idle / 4).max(Duration::from_millis(10));
         loop {
-            let Some(this) = speech.upgrade() else { return };
-            let every = (this.idle_unload / 4).max(Duration::from_millis(10));
-            drop(this);
             tokio::time::sleep(every).await;
             let Some(this) = speech.upgrade() else { return };
             let mut slot = this.engine.lock().await;
             let Some(loaded) = slot.as_mut() else { return };
             if Arc::strong_count(&loaded.engine) > 1 {
                 loaded.used_at = Instant::now();
-            } else if loaded.used_at.elapsed() >= this.idle_unload {
+            } else if loaded.used_at.elapsed() >= idle {
                 *slot = None;
-                tracing::info!(idle = ?this.idle_unload, "speech model freed after a while unused");
+                tracing::info!(?idle, "speech model freed after a while unused");
                 return;
             }
         }

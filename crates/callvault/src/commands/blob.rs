@@ -8,8 +8,6 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use callvault_blob::{BlobError, BlobStore};
 use callvault_store::copy::{Table, Value};
-use sha2::{Digest, Sha256};
-use tokio::io::AsyncReadExt;
 
 use crate::config::Config;
 
@@ -122,16 +120,18 @@ async fn copy_one(
     work: &Path,
 ) -> anyhow::Result<Outcome> {
     let file = work.join("object.mp3");
-    match target.get_to_file(key, &file).await {
-        Ok(_) if sha256_of(&file).await? == sha => return Ok(Outcome::AlreadyThere),
-        Ok(_) | Err(BlobError::NotFound) => {}
-        Err(e) => return Err(e).context("reading the target"),
-    }
-    source
-        .get_to_file(key, &file)
+    if fetch(target, key, &file)
         .await
-        .context("reading the source")?;
-    let found = sha256_of(&file).await?;
+        .context("reading the target")?
+        .as_deref()
+        == Some(sha)
+    {
+        return Ok(Outcome::AlreadyThere);
+    }
+    let found = fetch(source, key, &file)
+        .await
+        .context("reading the source")?
+        .context("the source has no such object")?;
     if found != sha {
         bail!("the source's object is damaged: sha256 {found}, its row says {sha}");
     }
@@ -139,28 +139,27 @@ async fn copy_one(
         .put_file(key, &file)
         .await
         .context("writing the target")?;
-    target
-        .get_to_file(key, &file)
+    let back = fetch(target, key, &file)
         .await
         .context("reading back from the target")?;
-    let back = sha256_of(&file).await?;
-    if back != sha {
+    if back.as_deref() != Some(sha) {
         let _ = target.delete(key).await;
-        bail!("the target returned other bytes: sha256 {back}, its row says {sha}");
+        bail!(
+            "the target did not give back the bytes written (sha256 {back:?}, its row says {sha})"
+        );
     }
     Ok(Outcome::Copied)
 }
 
-async fn sha256_of(path: &Path) -> anyhow::Result<String> {
-    let mut file = tokio::fs::File::open(path).await?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = file.read(&mut buf).await?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
+/// Copies `key` out of `store` into `file` and returns the copy's sha256; `None` when the store
+/// has no such object.
+async fn fetch(store: &BlobStore, key: &str, file: &Path) -> anyhow::Result<Option<String>> {
+    match store.get_to_file(key, file).await {
+        Ok(_) => {}
+        Err(BlobError::NotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
     }
-    Ok(hex::encode(hasher.finalize()))
+    let file = file.to_owned();
+    let sha = tokio::task::spawn_blocking(move || callvault_audio::sha256_of(&file)).await??;
+    Ok(Some(sha))
 }

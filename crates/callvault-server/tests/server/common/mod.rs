@@ -121,7 +121,12 @@ impl TestServer {
         }
         // Two threads: the machine the tests run on has two cores.
         settings.asr.engine.threads = 2;
-        let state = AppState::new(store.clone(), blobs, clock.clone(), settings);
+        let state = AppState::from_app(callvault_app::App::new(
+            store.clone(),
+            blobs,
+            clock.clone(),
+            settings,
+        ));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(callvault_server::serve(
             listener,
