@@ -5,11 +5,49 @@ use callvault_audio::AudioError;
 use callvault_blob::BlobError;
 use callvault_store::{Conflict, StoreError};
 
+pub use crate::access::Denied;
+
+/// A value sent that is not acceptable, whatever the state of things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalid {
+    Email,
+    /// A person's or a thing's name: 1 to 200 characters.
+    Name,
+    /// A note: 1 to `crate::inbox::MAX_NOTE_CHARS` characters.
+    Note,
+}
+
+impl Invalid {
+    /// Stable, snake_case: what programs branch on.
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Email => "invalid_email",
+            Self::Name => "invalid_name",
+            Self::Note => "invalid_note",
+        }
+    }
+
+    #[must_use]
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Email => "that is not an email address",
+            Self::Name => "a name must be 1 to 200 characters",
+            Self::Note => "a note must be 1 to 5000 characters",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// What was asked for does not exist (or the asker may not know it does).
     #[error("no such {0}")]
     NotFound(&'static str),
+    /// The asker may not do this.
+    #[error("{}", .0.message())]
+    Forbidden(Denied),
+    #[error("{}", .0.message())]
+    Invalid(Invalid),
     /// The request clashes with the state of things (a recording already there, say).
     #[error("{}", .0.message())]
     Conflict(Conflict),
@@ -49,6 +87,8 @@ impl AppError {
     pub fn is_callers(&self) -> bool {
         match self {
             Self::NotFound(_)
+            | Self::Forbidden(_)
+            | Self::Invalid(_)
             | Self::Conflict(_)
             | Self::UnsupportedAudio(_)
             | Self::CorruptAudio(_)

@@ -1,10 +1,13 @@
-//! The services behind every door: ingest, signing in, the job runner and its jobs, the
-//! speech model, passwords and secrets, the spool of uploads. The HTTP server, the command line and the
-//! workers all call in here; nothing here imports axum, and every failure is an [`AppError`].
+//! The services behind every door: ingest, the inbox, signing in, team members and who may do
+//! what, the job runner and its jobs, the speech model, passwords and secrets, the spool of
+//! uploads. The HTTP server, the command line and the workers all call in here; nothing here
+//! imports axum, and every failure is an [`AppError`].
 
+pub mod access;
 pub mod audit;
 mod error;
 pub mod first_admin;
+pub mod inbox;
 pub mod ingest;
 mod job_counts;
 pub mod jobs;
@@ -14,6 +17,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod speech;
 pub mod spool;
+pub mod users;
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -22,7 +26,7 @@ use callvault_blob::BlobStore;
 use callvault_core::Clock;
 use callvault_store::Store;
 
-pub use error::{AppError, AppResult};
+pub use error::{AppError, AppResult, Denied, Invalid};
 pub use job_counts::JobCounts;
 pub use jobs::JobRunner;
 pub use settings::Settings;

@@ -147,6 +147,8 @@ impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         match e {
             AppError::NotFound(what) => Self::not_found(what),
+            AppError::Forbidden(denied) => Self::forbidden(denied.message()),
+            AppError::Invalid(invalid) => Self::invalid(invalid.code(), invalid.message()),
             AppError::Conflict(c) => c.into(),
             AppError::UnsupportedAudio(_) => Self::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

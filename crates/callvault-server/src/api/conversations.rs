@@ -3,20 +3,20 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use callvault_app::inbox::InboxFilter;
 use callvault_core::ConversationId;
 use callvault_core::conversation::Channel;
-use callvault_core::permissions::{ContactAction, contact_scope};
 use callvault_core::user::User;
-use callvault_store::{Access, ConversationCursor, ConversationDetail, ConversationQuery};
+use callvault_store::{ConversationCursor, ConversationDetail};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::paging;
 use super::views::{ConversationListItem, ConversationView, EventView};
-use super::{audit, paging};
-use crate::auth::{CurrentUser, require};
-use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
@@ -74,38 +74,20 @@ pub(crate) async fn inbox(state: &AppState, user: &User, q: InboxQuery) -> ApiRe
                 })
         })
         .transpose()?;
-    let page = state
-        .store
-        .conversations(ConversationQuery {
-            scope: contact_scope(user),
-            text,
-            channel: q.channel,
-            after,
-            limit: paging::limit(q.limit)?,
-        })
-        .await?;
+    let limit = paging::limit(q.limit)?;
+    let filter = InboxFilter {
+        text,
+        channel: q.channel,
+        after,
+        limit,
+    };
+    let page = callvault_app::inbox::page(state, user, filter).await?;
     Ok(InboxPage {
         items: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page
             .next
             .map(|c| paging::encode_cursor(&(c.activity_at.unix_timestamp_nanos(), c.id))),
     })
-}
-
-/// Checks `action` on a conversation without loading its timeline.
-async fn allowed(
-    state: &AppState,
-    user: &User,
-    id: ConversationId,
-    action: ContactAction,
-) -> ApiResult<Access> {
-    let access = state
-        .store
-        .conversation_access(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("conversation"))?;
-    require(user, action, &access.assigned, "conversation")?;
-    Ok(access)
 }
 
 /// A conversation: the contact and the timeline of calls and messages, oldest first.
@@ -125,22 +107,8 @@ pub(crate) async fn conversation(
     user: &User,
     id: ConversationId,
 ) -> ApiResult<ConversationDetail> {
-    let conversation = state
-        .store
-        .conversation(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("conversation"))?;
-    require(
-        user,
-        ContactAction::View,
-        &conversation.contact.assigned_user_ids,
-        "conversation",
-    )?;
-    Ok(conversation)
+    Ok(callvault_app::inbox::conversation(state, user, id).await?)
 }
-
-/// Longest note kept, in characters.
-const MAX_NOTE_CHARS: usize = 5000;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -157,20 +125,7 @@ async fn add_note(
     ApiPath(id): ApiPath<ConversationId>,
     ApiJson(req): ApiJson<NewNote>,
 ) -> ApiResult<(StatusCode, Json<EventView>)> {
-    allowed(&state, &user, id, ContactAction::View).await?;
-    let body = req.body.trim();
-    // NUL is no text anyone typed, and PostgreSQL cannot store it.
-    if body.is_empty() || body.chars().count() > MAX_NOTE_CHARS || body.contains('\0') {
-        return Err(ApiError::invalid(
-            "invalid_note",
-            format!("a note must be 1 to {MAX_NOTE_CHARS} characters"),
-        ));
-    }
-    let event = state
-        .store
-        .add_note(id, user.id, body, state.now())
-        .await
-        .or_not_found("conversation")?;
+    let event = callvault_app::inbox::add_note(&state, &user, id, &req.body).await?;
     Ok((StatusCode::CREATED, Json(event.into())))
 }
 
@@ -183,23 +138,6 @@ async fn delete(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<ConversationId>,
 ) -> ApiResult<StatusCode> {
-    let access = allowed(&state, &user, id, ContactAction::Delete).await?;
-    let deleted = state
-        .store
-        .delete_conversation(id, state.now())
-        .await
-        .or_not_found("conversation")?;
-    // The audio goes now; should that fail, the queued jobs finish it later.
-    state.jobs.run_now(&state, &deleted.cleanup_jobs).await;
-    audit::record(
-        &state,
-        Some(&user),
-        "conversation.delete",
-        "conversation",
-        Some(id.to_string()),
-        // Ids and counts only: the person's details go with the conversation.
-        serde_json::json!({"contact_id": access.contact_id, "recordings": deleted.cleanup_jobs.len()}),
-    )
-    .await;
+    callvault_app::inbox::delete(&state, &user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,20 +3,15 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use callvault_app::passwords;
+use callvault_app::users::{self, MemberChange, NewMember};
 use callvault_core::UserId;
-use callvault_core::contact::clean_name;
-use callvault_core::permissions::OrgAction;
-use callvault_core::user::{Role, Scope, User, normalise_email};
-use callvault_store::{NewUser, UserPatch};
+use callvault_core::user::{Role, Scope, User};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::audit;
-
-use crate::auth::{CurrentUser, require_org};
-use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
+use crate::auth::CurrentUser;
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
@@ -67,11 +62,6 @@ pub struct UpdateUser {
     pub password: Option<String>,
 }
 
-fn clean_user_name(raw: &str) -> ApiResult<String> {
-    clean_name(raw)
-        .ok_or_else(|| ApiError::invalid("invalid_name", "a name must be 1 to 200 characters"))
-}
-
 /// Every user (admins).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
     responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody)))]
@@ -79,8 +69,7 @@ async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> ApiResult<Json<Vec<User>>> {
-    require_org(&user, OrgAction::ManageUsers)?;
-    Ok(Json(state.store.users().await?))
+    Ok(Json(users::list(&state, &user).await?))
 }
 
 /// Adds a team member (admins).
@@ -91,41 +80,16 @@ async fn create(
     CurrentUser(admin): CurrentUser,
     ApiJson(req): ApiJson<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    require_org(&admin, OrgAction::ManageUsers)?;
-    let email = normalise_email(&req.email)
-        .ok_or_else(|| ApiError::invalid("invalid_email", "that is not an email address"))?;
-    let name = clean_user_name(&req.name)?;
-    let password_hash = match req.password {
-        Some(pw) => {
-            passwords::check_new_password(&pw)?;
-            Some(passwords::hash(pw).await?)
-        }
-        None => None,
+    let member = NewMember {
+        email: req.email,
+        name: req.name,
+        password: req.password,
+        role: req.role,
+        scope: req.scope,
+        can_download: req.can_download,
+        can_delete: req.can_delete,
     };
-    let user = state
-        .store
-        .create_user(
-            NewUser {
-                email,
-                name,
-                role: req.role,
-                scope: req.scope,
-                can_download: req.can_download,
-                can_delete: req.can_delete,
-                password_hash,
-            },
-            state.now(),
-        )
-        .await?;
-    audit::record(
-        &state,
-        Some(&admin),
-        "user.create",
-        "user",
-        Some(user.id.to_string()),
-        serde_json::to_value(&user).unwrap_or_default(),
-    )
-    .await;
+    let user = users::add(&state, &admin, member).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -137,13 +101,7 @@ async fn get(
     CurrentUser(admin): CurrentUser,
     ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Json<User>> {
-    require_org(&admin, OrgAction::ManageUsers)?;
-    state
-        .store
-        .user(id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("user"))
+    Ok(Json(users::get(&state, &admin, id).await?))
 }
 
 /// Changes a user's role, scope, permissions, name, password or whether they are disabled
@@ -156,37 +114,15 @@ async fn update(
     ApiPath(id): ApiPath<UserId>,
     ApiJson(req): ApiJson<UpdateUser>,
 ) -> ApiResult<Json<User>> {
-    require_org(&admin, OrgAction::ManageUsers)?;
-    let name = req.name.as_deref().map(clean_user_name).transpose()?;
-    let password_hash = match req.password {
-        Some(pw) => {
-            passwords::check_new_password(&pw)?;
-            Some(passwords::hash(pw).await?)
-        }
-        None => None,
-    };
-    let patch = UserPatch {
-        name,
+    let change = MemberChange {
+        name: req.name,
         role: req.role,
         scope: req.scope,
         can_download: req.can_download,
         can_delete: req.can_delete,
         disabled: req.disabled,
-        password_hash,
+        password: req.password,
     };
-    let user = state
-        .store
-        .update_user(id, patch)
-        .await
-        .or_not_found("user")?;
-    audit::record(
-        &state,
-        Some(&admin),
-        "user.update",
-        "user",
-        Some(id.to_string()),
-        serde_json::to_value(&user).unwrap_or_default(),
-    )
-    .await;
+    let user = users::change(&state, &admin, id, change).await?;
     Ok(Json(user))
 }

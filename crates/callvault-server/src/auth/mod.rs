@@ -2,7 +2,6 @@
 //! that apply the core's permission rules at each door.
 
 mod current_user;
-mod guard;
 
+pub use callvault_app::access::{require, require_org};
 pub use current_user::{CurrentUser, SESSION_COOKIE, session_from_headers};
-pub use guard::{require, require_org};

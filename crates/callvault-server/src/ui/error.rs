@@ -68,6 +68,12 @@ impl From<ApiError> for PageError {
     }
 }
 
+impl From<callvault_app::AppError> for PageError {
+    fn from(e: callvault_app::AppError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
 impl From<callvault_store::StoreError> for PageError {
     fn from(e: callvault_store::StoreError) -> Self {
         ApiError::from(e).into()

@@ -4,13 +4,12 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use callvault_core::permissions::{ContactScope, OrgAction};
+use callvault_core::permissions::ContactScope;
 use callvault_core::user::{Role, Scope};
 use callvault_store::ContactQuery;
 
 use super::chrome::{self, Chrome, PageUser, Section};
 use super::{PageError, assets};
-use crate::auth::require_org;
 use crate::state::AppState;
 
 /// At most this many assigned contacts are named in the table; the dialog lists them all.
@@ -42,9 +41,8 @@ pub async fn page(
     State(state): State<AppState>,
     PageUser(user): PageUser,
 ) -> Result<Response, PageError> {
-    require_org(&user, OrgAction::ManageUsers)?;
     let mut rows = Vec::new();
-    for u in state.store.users().await? {
+    for u in callvault_app::users::list(&state, &user).await? {
         let assigned = state
             .store
             .contacts(ContactQuery {

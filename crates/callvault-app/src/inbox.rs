@@ -1,0 +1,146 @@
+//! The Inbox and the conversations behind it, as one user may see them: their scope applied to
+//! every list, a conversation they may not see answered as "not found", notes checked, and a
+//! deletion's audio removed now (or by the queue) and audited.
+
+use callvault_core::ConversationId;
+use callvault_core::conversation::Channel;
+use callvault_core::permissions::{ContactAction, contact_scope};
+use callvault_core::user::User;
+use callvault_store::{
+    Access, ConversationCursor, ConversationDetail, ConversationPage, ConversationQuery,
+    SearchText, TimelineEvent,
+};
+
+use crate::access::require;
+use crate::error::{AppError, AppResult, Invalid};
+use crate::{App, audit};
+
+/// Longest note kept, in characters (`Invalid::Note` says so).
+pub const MAX_NOTE_CHARS: usize = 5000;
+
+/// What one page of the Inbox holds.
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    /// The contact's name or number, as typed in the search box.
+    pub text: Option<SearchText>,
+    /// Quick Filters: the channel of the latest message.
+    pub channel: Option<Channel>,
+    /// Where the previous page ended.
+    pub after: Option<ConversationCursor>,
+    pub limit: u32,
+}
+
+/// One page of the Inbox, newest activity first, within what `user` may see.
+pub async fn page(app: &App, user: &User, filter: InboxFilter) -> AppResult<ConversationPage> {
+    Ok(app
+        .store
+        .conversations(ConversationQuery {
+            scope: contact_scope(user),
+            text: filter.text,
+            channel: filter.channel,
+            after: filter.after,
+            limit: filter.limit,
+        })
+        .await?)
+}
+
+/// The conversation with its timeline, if `user` may see it.
+pub async fn conversation(
+    app: &App,
+    user: &User,
+    id: ConversationId,
+) -> AppResult<ConversationDetail> {
+    let conversation = app
+        .store
+        .conversation(id)
+        .await?
+        .ok_or(AppError::NotFound("conversation"))?;
+    require(
+        user,
+        ContactAction::View,
+        &conversation.contact.assigned_user_ids,
+        "conversation",
+    )?;
+    Ok(conversation)
+}
+
+/// Checks `action` on a conversation without loading its timeline.
+async fn allowed(
+    app: &App,
+    user: &User,
+    id: ConversationId,
+    action: ContactAction,
+) -> AppResult<Access> {
+    let access = app
+        .store
+        .conversation_access(id)
+        .await?
+        .ok_or(AppError::NotFound("conversation"))?;
+    require(user, action, &access.assigned, "conversation")?;
+    Ok(access)
+}
+
+/// Adds `user`'s note to the conversation's timeline.
+pub async fn add_note(
+    app: &App,
+    user: &User,
+    id: ConversationId,
+    body: &str,
+) -> AppResult<TimelineEvent> {
+    allowed(app, user, id, ContactAction::View).await?;
+    let body = body.trim();
+    // NUL is no text anyone typed, and PostgreSQL cannot store it.
+    if body.is_empty() || body.chars().count() > MAX_NOTE_CHARS || body.contains('\0') {
+        return Err(AppError::Invalid(Invalid::Note));
+    }
+    app.store
+        .add_note(id, user.id, body, app.now())
+        .await
+        .map_err(|e| not_found_as(e, "conversation"))
+}
+
+/// Deletes the conversation with its calls, recordings (and their audio) and transcripts; the
+/// contact stays.
+pub async fn delete(app: &App, user: &User, id: ConversationId) -> AppResult<()> {
+    let access = allowed(app, user, id, ContactAction::Delete).await?;
+    let deleted = app
+        .store
+        .delete_conversation(id, app.now())
+        .await
+        .map_err(|e| not_found_as(e, "conversation"))?;
+    // The audio goes now; should that fail, the queued jobs finish it later.
+    app.jobs.run_now(app, &deleted.cleanup_jobs).await;
+    audit::record(
+        app,
+        Some(user),
+        "conversation.delete",
+        "conversation",
+        Some(id.to_string()),
+        // Ids and counts only: the person's details go with the conversation.
+        serde_json::json!({"contact_id": access.contact_id, "recordings": deleted.cleanup_jobs.len()}),
+    )
+    .await;
+    Ok(())
+}
+
+/// The store's "not found" named for people.
+fn not_found_as(e: callvault_store::StoreError, what: &'static str) -> AppError {
+    match e {
+        callvault_store::StoreError::NotFound => AppError::NotFound(what),
+        other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_note_error_names_the_limit() {
+        assert!(
+            Invalid::Note
+                .message()
+                .contains(&MAX_NOTE_CHARS.to_string())
+        );
+    }
+}
