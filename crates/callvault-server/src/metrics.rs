@@ -8,7 +8,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use callvault_app::JobCounts;
+use callvault_app::App;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -38,8 +38,9 @@ fn duration_histogram() -> Histogram {
 }
 
 impl Metrics {
-    /// A registry with the request metrics and the jobs this process counts.
-    pub fn new(jobs: &JobCounts) -> Self {
+    /// A registry with the request metrics, the jobs this process counts and whether it
+    /// holds the speech model.
+    pub fn new(app: &App) -> Self {
         let mut registry = Registry::with_prefix("callvault");
         let requests = Family::<RequestLabels, Counter>::default();
         let durations: DurationFamily = Family::new_with_constructor(duration_histogram);
@@ -49,7 +50,8 @@ impl Metrics {
             "Time to answer HTTP requests",
             durations.clone(),
         );
-        jobs.register(&mut registry);
+        app.job_counts.register(&mut registry);
+        app.speech.register(&mut registry);
         Self {
             registry: Arc::new(Mutex::new(registry)),
             requests,

@@ -15,7 +15,7 @@ pub struct AppState {
 impl AppState {
     #[must_use]
     pub fn from_app(app: App) -> Self {
-        let metrics = Metrics::new(&app.job_counts);
+        let metrics = Metrics::new(&app);
         Self { app, metrics }
     }
 

@@ -8,6 +8,8 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use callvault_asr::Engine;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use tokio::sync::{Mutex, watch};
 
 use crate::settings::AsrSettings;
@@ -32,6 +34,9 @@ pub const DEFAULT_IDLE_UNLOAD: Duration = Duration::from_secs(300);
 pub struct Speech {
     engine: Mutex<Option<Loaded>>,
     install: watch::Sender<Install>,
+    /// 1 while the model is in memory: shown on `/metrics`, so an operator sees which
+    /// processes hold it.
+    loaded: Gauge,
 }
 
 /// The loaded model, and when it was last seen in use.
@@ -41,6 +46,15 @@ struct Loaded {
 }
 
 impl Speech {
+    /// Adds the model's gauge to a registry (it stays shared with this value).
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "speech_model_loaded",
+            "Whether this process holds the speech model in memory",
+            self.loaded.clone(),
+        );
+    }
+
     /// Whether the model is in memory now.
     pub async fn is_loaded(&self) -> bool {
         self.engine.lock().await.is_some()
@@ -83,6 +97,7 @@ impl Speech {
             engine: engine.clone(),
             used_at: Instant::now(),
         });
+        self.loaded.set(1);
         tokio::spawn(Self::unload_when_idle(
             Arc::downgrade(self),
             settings.idle_unload,
@@ -103,6 +118,7 @@ impl Speech {
                 loaded.used_at = Instant::now();
             } else if loaded.used_at.elapsed() >= idle {
                 *slot = None;
+                this.loaded.set(0);
                 tracing::info!(?idle, "speech model freed after a while unused");
                 return;
             }
