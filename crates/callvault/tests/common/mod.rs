@@ -8,6 +8,10 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
+/// The simulated Twilio the server's tests use, shared with the whole-binary tests.
+#[path = "../../../callvault-server/tests/server/common/twilio_sim.rs"]
+pub mod twilio_sim;
+
 /// The speech model the test command installed.
 pub fn test_model() -> String {
     std::env::var("CALLVAULT_TEST_MODEL")
@@ -60,8 +64,13 @@ pub fn serve_with(command: Command) -> Running {
 /// A running `callvault serve --no-worker`: it answers requests and leaves every job to
 /// workers.
 pub fn serve_without_workers(data_dir: &Path) -> Running {
+    replica(callvault(data_dir))
+}
+
+/// `serve_without_workers` with the command's settings.
+pub fn replica(command: Command) -> Running {
     start(
-        callvault(data_dir),
+        command,
         &["serve", "--no-worker", "--listen", "127.0.0.1:0"],
         "callvault: serving on ",
     )
@@ -69,8 +78,13 @@ pub fn serve_without_workers(data_dir: &Path) -> Running {
 
 /// A running `callvault worker --jobs <jobs>`; `base` is where its health endpoints are.
 pub fn worker(data_dir: &Path, jobs: &str) -> Running {
+    worker_with(callvault(data_dir), jobs)
+}
+
+/// `worker` with the command's settings.
+pub fn worker_with(command: Command, jobs: &str) -> Running {
     start(
-        callvault(data_dir),
+        command,
         &["worker", "--jobs", jobs, "--listen", "127.0.0.1:0"],
         "health on ",
     )
@@ -117,6 +131,23 @@ pub fn run_with_stdin(cmd: &mut Command, stdin: &str) -> std::process::Output {
     child.wait_with_output().expect("finishes")
 }
 
+/// An answer as the simulated Twilio sees it.
+pub struct Reply {
+    pub status: reqwest::StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
 pub async fn status_of(url: &str, token: Option<&str>) -> u16 {
     let mut req = reqwest::Client::new().get(url);
     if let Some(t) = token {
@@ -148,8 +179,16 @@ pub fn text(v: &Value, key: &str) -> String {
 
 /// An admin made with `user add`, and an API token of theirs from `token create`.
 pub fn admin_token(data_dir: &Path) -> String {
+    admin_token_with(|| callvault(data_dir))
+}
+
+/// The password `admin_token` gives the admin (ops@example.com).
+pub const ADMIN_PASSWORD: &str = "a long enough password";
+
+/// `admin_token` with the settings of the commands `command` makes.
+pub fn admin_token_with(command: impl Fn() -> Command) -> String {
     let added = run_with_stdin(
-        callvault(data_dir).args([
+        command().args([
             "user",
             "add",
             "--email",
@@ -158,14 +197,14 @@ pub fn admin_token(data_dir: &Path) -> String {
             "Ops",
             "--admin",
         ]),
-        "a long enough password\n",
+        &format!("{ADMIN_PASSWORD}\n"),
     );
     assert!(
         added.status.success(),
         "{}",
         String::from_utf8_lossy(&added.stderr)
     );
-    let token = callvault(data_dir)
+    let token = command()
         .args(["token", "create", "--email", "ops@example.com"])
         .output()
         .expect("runs");

@@ -140,11 +140,24 @@ impl Twilio {
         path: &str,
         params: &[(&str, &str)],
     ) -> super::Reply {
+        self.post_behind(server_base, server_base, path, params)
+            .await
+    }
+
+    /// Posts to one of several servers behind a load balancer: signed for the public URL
+    /// Twilio was given, delivered to `server_base`.
+    pub async fn post_behind(
+        &self,
+        public_base: &str,
+        server_base: &str,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> super::Reply {
         let mut all: Vec<(&str, &str)> = vec![("AccountSid", ACCOUNT)];
         all.extend_from_slice(params);
-        let url = format!("{server_base}{path}");
-        let sig = signature(TOKEN, &url, &all);
-        self.post_signed(&url, &all, Some(&sig)).await
+        let sig = signature(TOKEN, &format!("{public_base}{path}"), &all);
+        self.post_signed(&format!("{server_base}{path}"), &all, Some(&sig))
+            .await
     }
 
     /// Posts with whatever signature the test wants (or none).
