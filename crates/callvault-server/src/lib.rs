@@ -21,6 +21,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use callvault_app::jobs::WorkerJobs;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -146,6 +147,13 @@ async fn run(
                     let _ = rx.wait_for(|stop| *stop).await;
                 }),
         )
+    });
+    // Without TCP_NODELAY a small answer (a range, a JSON page) can wait on Nagle's algorithm
+    // for the client's delayed ACK: 40 ms at p99 under load.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
     });
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(async move {

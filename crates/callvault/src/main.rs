@@ -86,7 +86,10 @@ impl Command {
             }
             Self::Model(commands::model::ModelCommand::Fetch { asr })
             | Self::Transcribe(commands::transcribe::TranscribeArgs { asr, .. })
-            | Self::Bench(commands::bench::BenchCommand::Asr { asr, .. }) => {
+            | Self::Bench(
+                commands::bench::BenchCommand::Asr { asr, .. }
+                | commands::bench::BenchCommand::Workers { asr, .. },
+            ) => {
                 args.asr = asr.clone();
             }
             Self::User(_) | Self::Token(_) | Self::Db(_) | Self::Bench(_) => {}

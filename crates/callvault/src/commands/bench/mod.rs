@@ -3,8 +3,11 @@
 
 mod asr;
 mod audio;
+mod process;
+mod serve;
 mod signal;
 mod store;
+mod workers;
 
 use crate::config::Config;
 
@@ -34,6 +37,17 @@ pub enum BenchCommand {
     /// The inbox and transcript search at scale on each backend, against hand-written SQL with
     /// the best index; the last line is `worst inbox p99 <N> ms`.
     Store(store::Options),
+    /// A recording streamed by `callvault serve` against nginx serving the same file, under
+    /// `wrk` (apt-get install wrk nginx); the last line is `ratio <worst callvault/nginx>`.
+    Serve(serve::Options),
+    /// Recordings fetched, transcoded and stored by one worker process and by two, then
+    /// transcribed by one and by two; the last line is `ratio <2 workers / 1>`.
+    Workers {
+        #[command(flatten)]
+        options: workers::Options,
+        #[command(flatten)]
+        asr: crate::config::AsrArgs,
+    },
     /// Transcodes one file and prints the process's peak memory (used by `bench audio`).
     #[command(hide = true)]
     AudioChild {
@@ -45,13 +59,17 @@ pub enum BenchCommand {
 pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Store(options) => store::run(options).await,
+        BenchCommand::Serve(options) => serve::run(options).await,
+        BenchCommand::Workers { options, .. } => workers::run(options, &config.asr_model).await,
         other => tokio::task::spawn_blocking(move || run_blocking(&config, other)).await?,
     }
 }
 
 fn run_blocking(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     match command {
-        BenchCommand::Store(_) => unreachable!("run awaits the store benchmark"),
+        BenchCommand::Store(_) | BenchCommand::Serve(_) | BenchCommand::Workers { .. } => {
+            unreachable!("run awaits the store, serve and workers benchmarks")
+        }
         BenchCommand::Asr { minutes, .. } => asr::run(&asr::Options {
             model: config.asr_model.clone(),
             minutes,
