@@ -119,6 +119,17 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The store's error, its "not found" named for people as `what`.
+    #[must_use]
+    pub fn named(e: StoreError, what: &'static str) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound(what),
+            other => other.into(),
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {

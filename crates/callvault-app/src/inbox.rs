@@ -96,7 +96,7 @@ pub async fn add_note(
     app.store
         .add_note(id, user.id, body, app.now())
         .await
-        .map_err(|e| not_found_as(e, "conversation"))
+        .map_err(|e| AppError::named(e, "conversation"))
 }
 
 /// Deletes the conversation with its calls, recordings (and their audio) and transcripts; the
@@ -107,7 +107,7 @@ pub async fn delete(app: &App, user: &User, id: ConversationId) -> AppResult<()>
         .store
         .delete_conversation(id, app.now())
         .await
-        .map_err(|e| not_found_as(e, "conversation"))?;
+        .map_err(|e| AppError::named(e, "conversation"))?;
     // The audio goes now; should that fail, the queued jobs finish it later.
     app.jobs.run_now(app, &deleted.cleanup_jobs).await;
     audit::record(
@@ -121,14 +121,6 @@ pub async fn delete(app: &App, user: &User, id: ConversationId) -> AppResult<()>
     )
     .await;
     Ok(())
-}
-
-/// The store's "not found" named for people.
-fn not_found_as(e: callvault_store::StoreError, what: &'static str) -> AppError {
-    match e {
-        callvault_store::StoreError::NotFound => AppError::NotFound(what),
-        other => other.into(),
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use callvault_core::UserId;
 use callvault_core::contact::clean_name;
 use callvault_core::permissions::OrgAction;
 use callvault_core::user::{Role, Scope, User, normalise_email};
-use callvault_store::{NewUser, StoreError, UserPatch};
+use callvault_store::{NewUser, UserPatch};
 
 use crate::access::require_org;
 use crate::error::{AppError, AppResult, Invalid};
@@ -116,10 +116,7 @@ pub async fn change(app: &App, admin: &User, id: UserId, change: MemberChange) -
         .store
         .update_user(id, patch)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => AppError::NotFound("user"),
-            other => other.into(),
-        })?;
+        .map_err(|e| AppError::named(e, "user"))?;
     audit::record(
         app,
         Some(admin),

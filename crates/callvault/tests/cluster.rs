@@ -423,7 +423,7 @@ async fn two_replicas_and_two_workers_on_postgres_and_s3_work_as_one_server() {
             .bearer_auth(&token)
             .header(header::CONTENT_TYPE, "audio/wav")
             .header(header::CONTENT_LENGTH, wav.len())
-            .body(reqwest::Body::wrap_stream(tokio_stream_of(rest)))
+            .body(reqwest::Body::wrap_stream(body_stream(rest)))
             .send(),
     );
     until(
@@ -485,7 +485,7 @@ async fn the_call_by_id(base: &str, token: &str, call: &str) -> Value {
 }
 
 /// The receiving end of a channel as a stream of body chunks.
-fn tokio_stream_of(
+fn body_stream(
     mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
 ) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
