@@ -109,10 +109,12 @@ impl Install {
     }
 
     /// `callvault serve --no-worker`: it answers requests and stores uploads as they come.
-    pub async fn serve(&self) -> anyhow::Result<Server> {
+    /// `web` are settings only a web server takes (`--public-url`).
+    pub async fn serve(&self, web: &[&str]) -> anyhow::Result<Server> {
         let mut cmd = callvault(&self.data_dir)?;
         cmd.args(["serve", "--no-worker", "--listen", "127.0.0.1:0"])
-            .args(&self.settings);
+            .args(&self.settings)
+            .args(web);
         let (child, base) = start(cmd, "serving on ").await?;
         Ok(Server {
             child,

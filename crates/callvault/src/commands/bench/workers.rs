@@ -31,7 +31,7 @@ pub struct Options {
     pub minutes: u32,
 }
 
-const ACCOUNT: &str = "AC00000000000000000000000000000bench";
+const ACCOUNT: &str = "AC000000000000000000000000000b3ac4";
 const AUTH_TOKEN: &str = "bench-auth-token-0000000000000000";
 const NUMBER: &str = "+14155550000";
 /// What Twilio is told to call and signs: the server's public URL.
@@ -209,8 +209,6 @@ pub async fn run(options: Options, model: &Path) -> anyhow::Result<()> {
     .await??;
     let media = media_server(tokio::fs::read(&wav_path).await?).await?;
     let settings: Vec<OsString> = [
-        "--public-url",
-        PUBLIC,
         "--twilio-account-sid",
         ACCOUNT,
         "--twilio-auth-token",
@@ -223,12 +221,12 @@ pub async fn run(options: Options, model: &Path) -> anyhow::Result<()> {
     .chain(["--asr-model".into(), model.as_os_str().to_owned()])
     .collect();
     let install = Install::new(&work.path().join("data"), settings)?;
-    let server = install.serve().await?;
+    let server = install.serve(&["--public-url", PUBLIC]).await?;
     server.add_number(NUMBER, "twilio").await?;
     println!(
-        "batches of {calls} two-channel {}-minute calls (8 kHz PCM WAV, {} MB each) on SQLite and a folder",
+        "batches of {calls} two-channel {}-minute calls (8 kHz PCM WAV, {:.1} MB each) on SQLite and a folder",
         options.minutes.max(1),
-        u64::from(seconds) * 8000 * 4 / 1_000_000
+        f64::from(seconds) * 8000.0 * 4.0 / 1e6
     );
     println!(
         "\n{:<34} {:>7} {:>9} {:>12} {:>19}",

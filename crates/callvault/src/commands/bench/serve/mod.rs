@@ -147,7 +147,7 @@ async fn callvault_serving(
     if let Some(url) = blob_url {
         settings.extend(["--blob-url".into(), url.into()]);
     }
-    let server = Install::new(&data_dir, settings)?.serve().await?;
+    let server = Install::new(&data_dir, settings)?.serve(&[]).await?;
     server.add_number(NUMBER, "pbx").await?;
     let recording = server.upload_call(NUMBER, wav).await?;
     Ok((server, recording))
