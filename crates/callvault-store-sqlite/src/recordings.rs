@@ -6,8 +6,8 @@ use callvault_core::{JobId, RecordingId};
 use time::OffsetDateTime;
 
 use callvault_store::{
-    Access, Conflict, Deleted, JobSpec, NewRecording, RecordingRecord, RecordingStore, StoreError,
-    StoreResult,
+    Access, Conflict, Deleted, JobSpec, NewRecording, RecordingMedia, RecordingRecord,
+    RecordingStore, StoreError, StoreResult,
 };
 
 use crate::SqliteStore;
@@ -154,6 +154,38 @@ impl RecordingStore for SqliteStore {
             contact_name: row.text("contact_name")?,
             call_started_at: row.time("call_started_at")?,
             transcript_status,
+            access: Access {
+                contact_id: row.parsed("contact_id")?,
+                assigned: assigned_from_row(&row)?,
+            },
+        }))
+    }
+
+    async fn recording_media(&self, id: RecordingId) -> StoreResult<Option<RecordingMedia>> {
+        let row = sqlx::query(
+            "SELECT r.id, r.blob_key, r.bytes, r.sha256,
+                    k.conversation_id, k.contact_id, k.started_at AS call_started_at,
+                    c.name AS contact_name,
+                    (SELECT json_group_array(a.user_id) FROM contact_assignments a
+                     WHERE a.contact_id = k.contact_id) AS assigned
+             FROM recordings r
+             JOIN calls k ON k.id = r.call_id
+             JOIN contacts c ON c.id = k.contact_id
+             WHERE r.id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .db()?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(RecordingMedia {
+            id: row.parsed("id")?,
+            blob_key: row.text("blob_key")?,
+            bytes: row.unsigned("bytes")?,
+            sha256: row.text("sha256")?,
+            conversation_id: row.parsed("conversation_id")?,
+            contact_name: row.text("contact_name")?,
+            call_started_at: row.time("call_started_at")?,
             access: Access {
                 contact_id: row.parsed("contact_id")?,
                 assigned: assigned_from_row(&row)?,

@@ -695,6 +695,25 @@ pub async fn recordings_replace_and_guard_jobs(s: &dyn Store) {
     assert_eq!(got.recording, rec);
     assert_eq!(got.conversation_id, c.conversation_id);
     assert_eq!(got.access.contact_id, c.contact_id);
+    let media = s
+        .recording_media(rec.id)
+        .await
+        .ok()
+        .flatten()
+        .expect("the recording's media");
+    assert_eq!(
+        media,
+        RecordingMedia {
+            id: rec.id,
+            blob_key: rec.blob_key.clone(),
+            bytes: rec.bytes,
+            sha256: rec.sha256.clone(),
+            conversation_id: got.conversation_id,
+            contact_name: got.contact_name.clone(),
+            call_started_at: got.call_started_at,
+            access: got.access.clone(),
+        }
+    );
 
     let again = s.add_recording(recording_for(c.id), false, None, T0).await;
     assert!(matches!(
@@ -721,6 +740,7 @@ pub async fn recordings_replace_and_guard_jobs(s: &dyn Store) {
     );
     assert!(!s.blob_in_use(&first.blob_key).await.unwrap_or(true));
     assert!(s.recording(rec.id).await.ok().flatten().is_none());
+    assert!(s.recording_media(rec.id).await.ok().flatten().is_none());
     assert_eq!(
         s.call(c.id)
             .await

@@ -276,6 +276,20 @@ pub struct RecordingRecord {
     pub access: Access,
 }
 
+/// What serving a recording's audio needs, and nothing more: the player asks for it once per
+/// byte range, so it is one query without the waveform or the transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingMedia {
+    pub id: RecordingId,
+    pub blob_key: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub conversation_id: ConversationId,
+    pub contact_name: String,
+    pub call_started_at: OffsetDateTime,
+    pub access: Access,
+}
+
 /// What deleting a conversation or contact left to do outside the database.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Deleted {

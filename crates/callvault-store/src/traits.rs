@@ -178,6 +178,8 @@ pub trait RecordingStore: Send + Sync {
         now: OffsetDateTime,
     ) -> StoreResult<(Recording, Deleted)>;
     async fn recording(&self, id: RecordingId) -> StoreResult<Option<RecordingRecord>>;
+    /// What streaming the recording's audio needs (see [`RecordingMedia`]).
+    async fn recording_media(&self, id: RecordingId) -> StoreResult<Option<RecordingMedia>>;
     /// The recording stored for a provider's recording id, if any.
     async fn recording_by_source_ref(&self, source_ref: &str) -> StoreResult<Option<RecordingId>>;
     /// Whether any recording row refers to this object key.

@@ -8,10 +8,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use callvault_app::ingest;
 use callvault_core::permissions::{ContactAction, Decision, OrgAction, can};
-use callvault_core::recording::Recording;
 use callvault_core::user::User;
 use callvault_core::{CallId, RecordingId};
-use callvault_store::RecordingRecord;
+use callvault_store::{RecordingMedia, RecordingRecord};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
@@ -146,6 +145,26 @@ pub(super) async fn visible(
     Ok(record)
 }
 
+/// What streaming a recording's audio needs, when the user may see it.
+async fn visible_media(
+    state: &AppState,
+    user: &User,
+    id: RecordingId,
+) -> ApiResult<RecordingMedia> {
+    let media = state
+        .store
+        .recording_media(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("recording"))?;
+    require(
+        user,
+        ContactAction::View,
+        &media.access.assigned,
+        "recording",
+    )?;
+    Ok(media)
+}
+
 /// A recording's length, channels, size, checksum, waveform peaks and transcript status.
 #[utoipa::path(get, path = "/api/v1/recordings/{id}", tag = "recordings", params(("id" = RecordingId, Path)),
     responses((status = 200, body = RecordingView), (status = 404, body = ErrorBody)))]
@@ -157,8 +176,8 @@ async fn metadata(
     Ok(Json(visible(&state, &user, id).await?.into()))
 }
 
-fn etag(recording: &Recording) -> String {
-    format!("\"{}\"", recording.sha256)
+fn etag(media: &RecordingMedia) -> String {
+    format!("\"{}\"", media.sha256)
 }
 
 /// Largest piece of audio sent at once to someone who may play but not download: players ask
@@ -178,12 +197,12 @@ enum Delivery {
 /// Sends the MP3, or the byte range asked for.
 async fn send_audio(
     state: &AppState,
-    recording: &Recording,
+    media: &RecordingMedia,
     headers: &HeaderMap,
     delivery: Delivery,
 ) -> ApiResult<Response> {
-    let size = recording.bytes;
-    let tag = etag(recording);
+    let size = media.bytes;
+    let tag = etag(media);
     let cache = match delivery {
         // Private: recordings are personal data; revalidated so a deleted one is not kept fresh.
         Delivery::Download => "private, no-cache",
@@ -231,9 +250,9 @@ async fn send_audio(
             Some(r.start..r.end.min(r.start + PLAY_ONLY_CHUNK))
         }
     };
-    let read = state.blobs.get(&recording.blob_key, range.clone()).await.map_err(|e| match e {
+    let read = state.blobs.get(&media.blob_key, range.clone()).await.map_err(|e| match e {
         callvault_blob::BlobError::NotFound => {
-            tracing::error!(recording = %recording.id, key = %recording.blob_key, "a recording's audio object is missing");
+            tracing::error!(recording = %media.id, key = %media.blob_key, "a recording's audio object is missing");
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "audio_missing", "the recording's audio is missing on the server")
         }
         other => other.into(),
@@ -281,25 +300,25 @@ async fn audio(
     ApiPath(id): ApiPath<RecordingId>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let record = visible(&state, &user, id).await?;
-    let delivery =
-        if can(&user, ContactAction::Download, &record.access.assigned) == Decision::Allow {
-            Delivery::Download
-        } else {
-            Delivery::PlayOnly
-        };
-    send_audio(&state, &record.recording, &headers, delivery).await
+    let media = visible_media(&state, &user, id).await?;
+    let delivery = if can(&user, ContactAction::Download, &media.access.assigned) == Decision::Allow
+    {
+        Delivery::Download
+    } else {
+        Delivery::PlayOnly
+    };
+    send_audio(&state, &media, &headers, delivery).await
 }
 
 /// A file name people recognise: the contact and when the call started.
-fn download_name(record: &RecordingRecord) -> String {
-    let when = record
+fn download_name(media: &RecordingMedia) -> String {
+    let when = media
         .call_started_at
         .format(time::macros::format_description!(
             "[year]-[month]-[day] [hour]-[minute] UTC"
         ))
         .unwrap_or_default();
-    let name: String = record
+    let name: String = media
         .contact_name
         .chars()
         .map(|c| {
@@ -343,23 +362,17 @@ async fn download(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<RecordingId>,
 ) -> ApiResult<Response> {
-    let record = visible(&state, &user, id).await?;
+    let media = visible_media(&state, &user, id).await?;
     require(
         &user,
         ContactAction::Download,
-        &record.access.assigned,
+        &media.access.assigned,
         "recording",
     )?;
-    let mut response = send_audio(
-        &state,
-        &record.recording,
-        &HeaderMap::new(),
-        Delivery::Download,
-    )
-    .await?;
+    let mut response = send_audio(&state, &media, &HeaderMap::new(), Delivery::Download).await?;
     response.headers_mut().insert(
         header::CONTENT_DISPOSITION,
-        content_disposition(&download_name(&record)),
+        content_disposition(&download_name(&media)),
     );
     audit::record(
         &state,
@@ -367,7 +380,7 @@ async fn download(
         "recording.download",
         "recording",
         Some(id.to_string()),
-        serde_json::json!({"conversation_id": record.conversation_id}),
+        serde_json::json!({"conversation_id": media.conversation_id}),
     )
     .await;
     Ok(response)
