@@ -91,7 +91,7 @@ impl RowExt for SqliteRow {
 
 /// Parses an enum stored by its `as_str` spelling.
 pub(crate) fn enum_col<T>(
-    row: &SqliteRow,
+    row: &impl RowExt,
     col: &str,
     parse: impl Fn(&str) -> Option<T>,
 ) -> StoreResult<T> {

@@ -2,7 +2,8 @@
 //! story is SQLite's own: one writer at a time. The pool has a single writer connection (queuing
 //! writes in the pool beats retrying on SQLITE_BUSY) and every write transaction starts with
 //! `BEGIN IMMEDIATE`, so a check and the insert that follows it never interleave with another
-//! write; readers run beside it in WAL mode.
+//! write; readers run beside it in WAL mode. The reads every request makes are answered on
+//! the calling thread (`point_reads`).
 
 mod audit;
 mod calls;
@@ -12,6 +13,7 @@ mod conversations;
 mod inbox;
 mod jobs;
 mod numbers;
+mod point_reads;
 mod recordings;
 mod rows;
 mod steps;
@@ -36,6 +38,7 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    point: std::sync::Arc<point_reads::PointReads>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -71,10 +74,15 @@ impl SqliteStore {
         let reader = SqlitePoolOptions::new()
             .max_connections(options.max_connections.clamp(1, 64))
             .acquire_timeout(options.connect_timeout)
-            .connect_with(connect.read_only(true))
+            .connect_with(connect.clone().read_only(true))
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot open {url}: {e}")))?;
-        Ok(Self { writer, reader })
+        let point = point_reads::PointReads::new(connect.get_filename().to_owned());
+        Ok(Self {
+            writer,
+            reader,
+            point: std::sync::Arc::new(point),
+        })
     }
 
     /// A write transaction that takes the write lock at once, so it never fails halfway on

@@ -162,7 +162,7 @@ impl RecordingStore for SqliteStore {
     }
 
     async fn recording_media(&self, id: RecordingId) -> StoreResult<Option<RecordingMedia>> {
-        let row = sqlx::query(
+        self.point.row(
             "SELECT r.id, r.blob_key, r.bytes, r.sha256,
                     k.conversation_id, k.contact_id, k.started_at AS call_started_at,
                     c.name AS contact_name,
@@ -171,26 +171,24 @@ impl RecordingStore for SqliteStore {
              FROM recordings r
              JOIN calls k ON k.id = r.call_id
              JOIN contacts c ON c.id = k.contact_id
-             WHERE r.id = ?",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.reader)
-        .await
-        .db()?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(RecordingMedia {
-            id: row.parsed("id")?,
-            blob_key: row.text("blob_key")?,
-            bytes: row.unsigned("bytes")?,
-            sha256: row.text("sha256")?,
-            conversation_id: row.parsed("conversation_id")?,
-            contact_name: row.text("contact_name")?,
-            call_started_at: row.time("call_started_at")?,
-            access: Access {
-                contact_id: row.parsed("contact_id")?,
-                assigned: assigned_from_row(&row)?,
+             WHERE r.id = ?1",
+            [id.to_string()],
+            |row| {
+                Ok(RecordingMedia {
+                    id: row.parsed("id")?,
+                    blob_key: row.text("blob_key")?,
+                    bytes: row.unsigned("bytes")?,
+                    sha256: row.text("sha256")?,
+                    conversation_id: row.parsed("conversation_id")?,
+                    contact_name: row.text("contact_name")?,
+                    call_started_at: row.time("call_started_at")?,
+                    access: Access {
+                        contact_id: row.parsed("contact_id")?,
+                        assigned: assigned_from_row(row)?,
+                    },
+                })
             },
-        }))
+        )
     }
 
     async fn recording_by_source_ref(&self, source_ref: &str) -> StoreResult<Option<RecordingId>> {

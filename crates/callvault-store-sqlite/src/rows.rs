@@ -42,7 +42,7 @@ pub(crate) fn contact_from_row(row: &SqliteRow) -> StoreResult<Contact> {
 }
 
 /// Reads the `assigned` column: a JSON array of user ids.
-pub(crate) fn assigned_from_row(row: &SqliteRow) -> StoreResult<Vec<UserId>> {
+pub(crate) fn assigned_from_row(row: &impl RowExt) -> StoreResult<Vec<UserId>> {
     let raw = row.text("assigned")?;
     let mut ids: Vec<UserId> =
         serde_json::from_str(&raw).map_err(|e| StoreError::corrupt(e.to_string()))?;

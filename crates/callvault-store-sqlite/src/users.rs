@@ -21,7 +21,7 @@ macro_rules! user_columns {
     };
 }
 
-pub(crate) fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
+pub(crate) fn user_from_row(row: &impl RowExt) -> StoreResult<User> {
     Ok(User {
         id: row.parsed("id")?,
         email: row.text("email")?,
@@ -225,18 +225,16 @@ impl UserStore for SqliteStore {
         token_hash: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Option<User>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM sessions s JOIN users u ON u.id = s.user_id
-                  WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0"
-        ))
-        .bind(token_hash)
-        .bind(ms(now))
-        .fetch_optional(&self.reader)
-        .await
-        .db()?;
-        row.as_ref().map(user_from_row).transpose()
+        self.point.row(
+            concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM sessions s JOIN users u ON u.id = s.user_id
+                  WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0"
+            ),
+            (token_hash, ms(now)),
+            |row| user_from_row(row),
+        )
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
@@ -276,17 +274,16 @@ impl UserStore for SqliteStore {
     }
 
     async fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM api_tokens t JOIN users u ON u.id = t.user_id
-                  WHERE t.token_hash = ? AND u.disabled = 0"
-        ))
-        .bind(token_hash)
-        .fetch_optional(&self.reader)
-        .await
-        .db()?;
-        row.as_ref().map(user_from_row).transpose()
+        self.point.row(
+            concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM api_tokens t JOIN users u ON u.id = t.user_id
+                  WHERE t.token_hash = ?1 AND u.disabled = 0"
+            ),
+            [token_hash],
+            |row| user_from_row(row),
+        )
     }
 
     async fn tokens(&self, user_id: UserId) -> StoreResult<Vec<TokenInfo>> {
