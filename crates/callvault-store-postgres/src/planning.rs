@@ -10,6 +10,15 @@ use crate::codec::Db;
 
 /// Pins the plan for the rest of the transaction: from the indexes, or a walk in order.
 pub(crate) async fn pin_plan(conn: &mut PgConnection, from_indexes: bool) -> StoreResult<()> {
+    pin_plan_with(conn, from_indexes, None).await
+}
+
+/// [`pin_plan`], with `more` settings sent in the same round trip.
+pub(crate) async fn pin_plan_with(
+    conn: &mut PgConnection,
+    from_indexes: bool,
+    more: Option<&'static str>,
+) -> StoreResult<()> {
     // From the indexes, each of the few hits is then looked up (a nested loop): with its rough
     // guess at how many a pattern finds, the planner may instead merge with a whole table
     // (half a second when "zoe nunez" was guessed at 12,000 contacts rather than 435).
@@ -19,7 +28,17 @@ pub(crate) async fn pin_plan(conn: &mut PgConnection, from_indexes: bool) -> Sto
     } else {
         "SET LOCAL enable_bitmapscan = off"
     };
-    sqlx::raw_sql(settings).execute(&mut *conn).await.db()?;
+    match more {
+        Some(more) => {
+            sqlx::raw_sql(AssertSqlSafe(format!("{settings}; {more}")))
+                .execute(&mut *conn)
+                .await
+                .db()?;
+        }
+        None => {
+            sqlx::raw_sql(settings).execute(&mut *conn).await.db()?;
+        }
+    }
     Ok(())
 }
 

@@ -16,12 +16,15 @@ use uuid::Uuid;
 use crate::PostgresStore;
 use crate::codec::{Db, RowExt, enum_col};
 use crate::inbox::push_assigned;
-use crate::planning::{estimated_rows, fetch_planned, pin_plan};
+use crate::planning::{estimated_rows, fetch_planned, pin_plan_with};
 use crate::steps::{request_transcript_in, transcript_status};
 
 /// Up to this many hits (estimated) are ordered from the index; a phrase with more is found
 /// walking the segments newest first.
 const FEW_HITS: i64 = 2_000;
+
+/// How a walk joins: each segment to its call by index, never a hash or merge of all of them.
+const WALK_JOINS: &str = "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
 
 /// The newest segments tested to estimate how many a phrase is in.
 const SAMPLE_SEGMENTS: i64 = 2_000;
@@ -34,10 +37,12 @@ const PHRASE_ONCE: &str = "(SELECT phraseto_tsquery('simple', unaccent(";
 /// Whether a phrase is in few enough segments to order them all from the index, estimated
 /// from the newest segments. Counting the hits themselves costs more than either plan: the
 /// index cannot tell a phrase from its words in any order, so each counted hit is read and
-/// tested (15 ms to count 2,000 of a common phrase's).
+/// tested (15 ms to count 2,000 of a common phrase's). The planner's count of segments comes
+/// in the same round trip.
 async fn phrase_is_rare(conn: &mut PgConnection, phrase: &str) -> StoreResult<bool> {
-    let (tested, matched): (i64, i64) = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT COUNT(*), COUNT(*) FILTER (WHERE s.search @@ {PHRASE_ONCE}$1))))
+    let (tested, matched, estimate): (i64, i64, f32) = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE s.search @@ {PHRASE_ONCE}$1)))),
+                (SELECT reltuples FROM pg_class WHERE oid = 'transcript_segments'::regclass)
          FROM (SELECT search FROM transcript_segments
                ORDER BY call_started_at DESC, start_ms, transcript_id, idx LIMIT $2) s"
     )))
@@ -51,7 +56,17 @@ async fn phrase_is_rare(conn: &mut PgConnection, phrase: &str) -> StoreResult<bo
         // The sample was every segment.
         return Ok(matched <= FEW_HITS);
     }
-    let total = estimated_rows(conn, "transcript_segments").await?;
+    let total = if estimate >= 0.0 {
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "a row count far below i64::MAX"
+        )]
+        let total = estimate as i64;
+        total
+    } else {
+        // Never analysed yet.
+        estimated_rows(conn, "transcript_segments").await?
+    };
     let total = total.max(tested);
     Ok(matched.saturating_mul(total) / tested <= FEW_HITS)
 }
@@ -252,23 +267,18 @@ impl TranscriptStore for PostgresStore {
         if query.text.split_whitespace().next().is_none() {
             return Ok(Vec::new());
         }
-        let mut tx = self.pool.begin().await.db()?;
-        // Every plan here reads from an index, the sample too.
-        sqlx::query("SET LOCAL enable_seqscan = off")
-            .execute(&mut *tx)
+        // Every plan here reads from an index, the sample too. (The BEGIN and this setting go
+        // with the sample's statement, in one round trip.)
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN READ ONLY; SET LOCAL enable_seqscan = off")
             .await
             .db()?;
         let few = phrase_is_rare(&mut tx, &query.text).await?;
-        pin_plan(&mut tx, few).await?;
-        if !few {
-            // A walk: newest first, or, for a restricted user, through their contacts'
-            // segments. Left to itself the planner reads every hit and sorts them (90 ms for a
-            // phrase in 5% of 200,000 segments, against 3 ms walking).
-            sqlx::raw_sql("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
-                .execute(&mut *tx)
-                .await
-                .db()?;
-        }
+        // A walk: newest first, or, for a restricted user, through their contacts' segments.
+        // Left to itself the planner reads every hit and sorts them (90 ms for a phrase in 5%
+        // of 200,000 segments, against 3 ms walking).
+        pin_plan_with(&mut tx, few, (!few).then_some(WALK_JOINS)).await?;
         // The hits are chosen and ordered from the segments alone (each carries its call's
         // start and contact); only the page is joined. A phrase with few hits is ordered from
         // the GIN index; one with many is found walking the segments newest call first (a
