@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::audit;
-use crate::auth::{CurrentUser, SESSION_COOKIE, session_from_headers};
+use crate::auth::{CurrentUser, SESSION_COOKIE, cross_site, from_this_site, session_from_headers};
 use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
@@ -56,11 +56,16 @@ fn cookie_for(state: &AppState, session: &sign_in::Session) -> HeaderValue {
 
 /// Signs in with email and password and sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
+    // Scripts send no Origin; a browser on another site's page does, and is refused.
+    if !from_this_site(&headers, &state.settings.public_url, false) {
+        return Err(cross_site());
+    }
     let (user, cookie) = sign_in(&state, req).await?;
     Ok((AppendHeaders([(SET_COOKIE, cookie)]), Json(user)).into_response())
 }
@@ -72,8 +77,13 @@ pub(crate) async fn sign_in(state: &AppState, req: LoginRequest) -> ApiResult<(U
 }
 
 /// Ends the session and clears its cookie.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204), (status = 403, body = ErrorBody)))]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    if session_from_headers(&headers).is_some()
+        && !from_this_site(&headers, &state.settings.public_url, true)
+    {
+        return Err(cross_site());
+    }
     let cleared = sign_out(&state, &headers).await?;
     Ok((
         StatusCode::NO_CONTENT,

@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use callvault_app::secrets::hash_secret;
 use callvault_core::user::User;
 
+use super::origin::from_this_site;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -27,6 +28,16 @@ pub fn session_from_headers(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// The answer to a change asked for with the session cookie from another site's page.
+pub fn cross_site() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "cross_site_request",
+        "this request came from another site's page, so it was not accepted (if callvault is \
+         opened at another address than its public URL, set --public-url to that address)",
+    )
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
@@ -45,6 +56,12 @@ impl FromRequestParts<AppState> for CurrentUser {
             return user.map(CurrentUser).ok_or_else(ApiError::unauthenticated);
         }
         if let Some(session) = session_from_headers(&parts.headers) {
+            // The cookie goes with any site's request; a change needs our own pages' origin.
+            if !parts.method.is_safe()
+                && !from_this_site(&parts.headers, &state.settings.public_url, true)
+            {
+                return Err(cross_site());
+            }
             let user = state
                 .store
                 .session_user(&hash_secret(&session), state.now())

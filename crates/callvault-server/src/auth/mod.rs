@@ -2,6 +2,8 @@
 //! that apply the core's permission rules at each door.
 
 mod current_user;
+mod origin;
 
 pub use callvault_app::access::{require, require_org};
-pub use current_user::{CurrentUser, SESSION_COOKIE, session_from_headers};
+pub use current_user::{CurrentUser, SESSION_COOKIE, cross_site, session_from_headers};
+pub use origin::from_this_site;

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::chrome::{self, PageQuery, PageUser};
 use super::{PageError, assets};
 use crate::api::auth::{LoginRequest, sign_in, sign_out};
+use crate::auth::from_this_site;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -28,12 +29,19 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Only a path on this site: never `//elsewhere` or `https://elsewhere`.
+/// Only a path on this site, as the value arrived (decoded once): never `//elsewhere`,
+/// `https://elsewhere`, a backslash (some browsers read it as a slash) or any control
+/// character or space (browsers drop a tab or newline, so `/<tab>/elsewhere` would lead to
+/// `//elsewhere`; a CR or LF cannot go in a header at all). Anything else goes to `/`.
 fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => "/",
-    }
+    let Some(n) = next else { return "/" };
+    let on_this_site = n.starts_with('/')
+        && !n.starts_with("//")
+        && !n
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+        && n.parse::<axum::http::uri::PathAndQuery>().is_ok();
+    if on_this_site { n } else { "/" }
 }
 
 pub async fn login_page(
@@ -64,7 +72,11 @@ pub async fn login(
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    same_origin(&headers)?;
+    // No session yet: a form from another site would sign the visitor in to an account of
+    // that site's choosing. Without Origin (not a browser) it is let through.
+    if !from_this_site(&headers, &state.settings.public_url, false) {
+        return Err(not_from_this_site());
+    }
     let Form(form) = form.map_err(|e| PageError::bad_request(e.body_text()))?;
     let next = safe_next(form.next.as_deref()).to_owned();
     let email = form.email.clone();
@@ -96,26 +108,19 @@ pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    same_origin(&headers)?;
+    if !from_this_site(&headers, &state.settings.public_url, true) {
+        return Err(not_from_this_site());
+    }
     let cleared = sign_out(&state, &headers).await?;
     Ok(([(SET_COOKIE, cleared)], Redirect::to("/login")).into_response())
 }
 
-/// Forms are refused when a browser says they come from another site. The session cookie is
-/// `SameSite=Lax` already; this also covers signing someone in to an account of the attacker's.
-fn same_origin(headers: &HeaderMap) -> Result<(), PageError> {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        return Ok(());
-    };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
-    if origin_host.is_some() && origin_host == host {
-        Ok(())
-    } else {
-        Err(PageError::forbidden(
-            "This form was sent from another site, so it was not accepted.",
-        ))
-    }
+fn not_from_this_site() -> PageError {
+    PageError::forbidden(
+        "This form was sent from another site, so it was not accepted. If you opened callvault \
+         at another address than its public URL, use that URL (or ask your admin to set \
+         --public-url).",
+    )
 }
 
 #[cfg(test)]
@@ -128,6 +133,17 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        for sneaky in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/\u{7f}x",
+            " //evil.example",
+            "/ /evil.example",
+        ] {
+            assert_eq!(safe_next(Some(sneaky)), "/", "{sneaky:?}");
+        }
+        assert_eq!(safe_next(Some("/login?next=%2F")), "/login?next=%2F");
         assert_eq!(safe_next(None), "/");
     }
 }

@@ -27,6 +27,8 @@ fn cookie_of(reply: &common::Reply) -> String {
         .to_owned()
 }
 
+/// A request with the session cookie, from callvault's own pages (a browser adds `Origin` to
+/// every request that changes something).
 async fn with_cookie(
     server: &TestServer,
     method: Method,
@@ -34,17 +36,139 @@ async fn with_cookie(
     cookie: &str,
     body: Option<serde_json::Value>,
 ) -> common::Reply {
+    let origin = server.base.clone();
+    with_cookie_and(server, method, path, cookie, &[("origin", &origin)], body).await
+}
+
+/// A request with the session cookie and exactly these other headers.
+async fn with_cookie_and(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    cookie: &str,
+    headers: &[(&'static str, &str)],
+    body: Option<serde_json::Value>,
+) -> common::Reply {
     let cookie = cookie.to_owned();
+    let headers: Vec<(&'static str, String)> =
+        headers.iter().map(|(n, v)| (*n, (*v).to_owned())).collect();
     server
         .anonymous()
         .send(method, path, move |r| {
-            let r = r.header("cookie", cookie);
+            let mut r = r.header("cookie", cookie);
+            for (name, value) in headers {
+                r = r.header(name, value);
+            }
             match body {
                 Some(b) => r.json(&b),
                 None => r,
             }
         })
         .await
+}
+
+/// Another site's page can make the browser send the session cookie, not our `Origin`: what
+/// it asks to change is refused and nothing changes. Reading, and API tokens, are unaffected.
+#[tokio::test]
+async fn changes_with_the_session_cookie_must_come_from_our_own_pages() {
+    let server = TestServer::start().await;
+    let ana = server
+        .user("ana@example.com", Role::User, Scope::All, true, false)
+        .await;
+    let cookie = cookie_of(&login(&server, "ana@example.com", "correct horse battery").await);
+    let tokens = || async {
+        with_cookie(&server, Method::GET, "/api/v1/tokens", &cookie, None)
+            .await
+            .json()
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    let before = tokens().await;
+    for headers in [
+        vec![("origin", "http://evil.example")],
+        vec![("origin", "null")],
+        vec![("sec-fetch-site", "cross-site")],
+        // Not a browser, or one too old to say: a cookie alone is not enough.
+        vec![],
+    ] {
+        let made = with_cookie_and(
+            &server,
+            Method::POST,
+            "/api/v1/tokens",
+            &cookie,
+            &headers,
+            Some(json!({"name": "stolen"})),
+        )
+        .await;
+        assert_eq!(
+            (made.status, made.code().as_str()),
+            (StatusCode::FORBIDDEN, "cross_site_request"),
+            "{headers:?}"
+        );
+        let out = with_cookie_and(
+            &server,
+            Method::POST,
+            "/api/v1/auth/logout",
+            &cookie,
+            &headers,
+            None,
+        )
+        .await;
+        assert_eq!(out.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(out.header("set-cookie").is_empty());
+    }
+    assert_eq!(tokens().await, before, "no token was made");
+    let me = with_cookie_and(
+        &server,
+        Method::GET,
+        "/api/v1/me",
+        &cookie,
+        &[("origin", "http://evil.example")],
+        None,
+    )
+    .await;
+    assert_eq!(me.status, StatusCode::OK, "reading is not a change");
+
+    // Our own pages, said either way.
+    let made = with_cookie_and(
+        &server,
+        Method::POST,
+        "/api/v1/tokens",
+        &cookie,
+        &[("sec-fetch-site", "same-origin")],
+        Some(json!({"name": "laptop"})),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED);
+    let made = with_cookie(
+        &server,
+        Method::POST,
+        "/api/v1/tokens",
+        &cookie,
+        Some(json!({"name": "phone"})),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED);
+
+    // A token is no ambient credential: another site cannot make a browser send it.
+    let by_token = ana
+        .send(Method::POST, "/api/v1/tokens", |r| {
+            r.header("origin", "http://evil.example")
+                .json(&json!({"name": "script"}))
+        })
+        .await;
+    assert_eq!(by_token.status, StatusCode::CREATED);
+
+    // Signing in from another site's page is refused too; a script (no Origin) may.
+    let forged = server
+        .anonymous()
+        .send(Method::POST, "/api/v1/auth/login", |r| {
+            r.header("origin", "http://evil.example")
+                .json(&json!({"email": "ana@example.com", "password": "correct horse battery"}))
+        })
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.header("set-cookie").is_empty());
 }
 
 #[tokio::test]

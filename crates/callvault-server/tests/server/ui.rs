@@ -7,7 +7,8 @@ use crate::common;
 use callvault_core::user::{Role, Scope};
 use common::{Client, TestServer, call_mp3, json_of};
 use reqwest::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, HOST, LOCATION, ORIGIN,
+    SET_COOKIE,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -134,6 +135,78 @@ async fn visitors_sign_in_through_the_form_and_come_back_where_they_were() {
     .await;
     assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
     assert_eq!(signed_in.location, "/");
+    // Nor after decoding: a tab or newline a browser would drop, a backslash, a control
+    // character (which cannot go in a header: once a 500 that set the cookie anyway).
+    for next in [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\\evil.example",
+        "/\r\nx: y",
+        "/\u{7f}",
+    ] {
+        let sent = sign_in_form(
+            &server,
+            &[
+                ("email", &email),
+                ("password", "correct horse battery"),
+                ("next", next),
+            ],
+            Some(&server.base),
+        )
+        .await;
+        assert_eq!(
+            (sent.status, sent.location.as_str()),
+            (StatusCode::SEE_OTHER, "/"),
+            "{next:?}"
+        );
+        let form = page(
+            &anonymous,
+            &format!(
+                "/login?next={}",
+                form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            ),
+        )
+        .await;
+        assert_eq!(form.status, StatusCode::OK, "{next:?}");
+        assert!(form.body.contains(r#"name="next" value="/""#), "{next:?}");
+    }
+    // Behind a proxy that rewrites Host, our own page's Origin (the public URL) is accepted.
+    let proxied = fetch(
+        browser()
+            .post(format!("{}/login", server.base))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(ORIGIN, &server.base)
+            .header(HOST, "10.1.2.3:8080")
+            .body(
+                form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs([
+                        ("email", email.as_str()),
+                        ("password", "correct horse battery"),
+                    ])
+                    .finish(),
+            ),
+    )
+    .await;
+    assert_eq!(proxied.status, StatusCode::SEE_OTHER);
+    // And another site's Origin with a Host forged to match it is not.
+    let forged_host = fetch(
+        browser()
+            .post(format!("{}/login", server.base))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(ORIGIN, "http://evil.example")
+            .header(HOST, "evil.example")
+            .body(
+                form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs([
+                        ("email", email.as_str()),
+                        ("password", "correct horse battery"),
+                    ])
+                    .finish(),
+            ),
+    )
+    .await;
+    assert_eq!(forged_host.status, StatusCode::FORBIDDEN);
+    assert!(forged_host.cookie.is_empty());
     let session = signed_in
         .cookie
         .split(';')
@@ -163,10 +236,21 @@ async fn visitors_sign_in_through_the_form_and_come_back_where_they_were() {
     .await;
     assert_eq!(again.location, "/settings/phone-numbers");
 
+    // Another site's page cannot sign anyone out; our own page can.
+    let forged = fetch(
+        browser()
+            .post(format!("{}/logout", server.base))
+            .header(COOKIE, &session)
+            .header(ORIGIN, "http://evil.example"),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.cookie.is_empty());
     let out = fetch(
         browser()
             .post(format!("{}/logout", server.base))
-            .header(COOKIE, &session),
+            .header(COOKIE, &session)
+            .header(ORIGIN, &server.base),
     )
     .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
