@@ -48,6 +48,9 @@ pub struct Settings {
     pub workers: bool,
     pub twilio: Option<TwilioSettings>,
     pub asr: AsrSettings,
+    /// The bearer token `/metrics` asks for; without one it is not served on the main
+    /// listener (a worker's, an operations port, serves it openly).
+    pub metrics_token: Option<SecretString>,
 }
 
 impl Settings {
@@ -64,6 +67,7 @@ impl Settings {
             session_ttl: Duration::days(14),
             workers: true,
             twilio: None,
+            metrics_token: None,
             asr: AsrSettings {
                 model: data_dir
                     .join("models")

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use callvault_app::App;
@@ -15,6 +15,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use callvault_app::secrets::hash_secret;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::ApiError;
 use crate::state::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -98,6 +102,47 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
+/// `/metrics` on the main listener: only with the metrics token; without one it is not
+/// served there (the monitoring reads it on `--metrics-listen`).
+pub async fn serve_guarded(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match &state.settings.metrics_token {
+        Some(token) if bearer_is(&headers, token) => serve(State(state)).await,
+        Some(_) => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "/metrics needs Authorization: Bearer <the metrics token>",
+        )
+        .into_response(),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "metrics_not_served",
+            "metrics are not served here: set --metrics-token, or read them on --metrics-listen",
+        )
+        .into_response(),
+    }
+}
+
+/// `/metrics` on a worker's operations port: open, unless a metrics token is set.
+pub async fn serve_ops(state: State<AppState>, headers: HeaderMap) -> Response {
+    if state.settings.metrics_token.is_some() {
+        serve_guarded(state, headers).await
+    } else {
+        serve(state).await
+    }
+}
+
+/// Whether the request carries `token` as its bearer token (compared as hashes, so the time
+/// taken says nothing about the token).
+fn bearer_is(headers: &HeaderMap, token: &SecretString) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .is_some_and(|(_, given)| hash_secret(given.trim()) == hash_secret(token.expose_secret()))
+}
+
+/// The metrics, to whoever reaches the listener this is on.
 pub async fn serve(State(state): State<AppState>) -> Response {
     match state.metrics.render() {
         Ok(body) => (

@@ -136,6 +136,24 @@ pub struct AsrArgs {
     #[arg(long, env = "CALLVAULT_ASR_IDLE_UNLOAD", value_name = "SECONDS")]
     pub asr_idle_unload: Option<u64>,
 }
+/// Who may read `/metrics`.
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct MetricsArgs {
+    /// `/metrics` answers only with `Authorization: Bearer <token>` (on a server's --listen,
+    /// where it is otherwise not served, and on a worker's)
+    #[arg(
+        long,
+        env = "CALLVAULT_METRICS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub metrics_token: Option<String>,
+    /// Also serve `/metrics`, without a token, on this address (one only the monitoring
+    /// reaches)
+    #[arg(long, env = "CALLVAULT_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+}
 /// The Twilio account whose numbers call in.
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
 #[serde(rename_all = "kebab-case", default)]
@@ -169,6 +187,8 @@ pub struct ProcessArgs {
     pub asr: AsrArgs,
     #[command(flatten)]
     pub twilio: TwilioArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 impl ProcessArgs {
@@ -179,6 +199,7 @@ impl ProcessArgs {
         args.blob = self.blob.clone();
         args.asr = self.asr.clone();
         args.twilio = self.twilio.clone();
+        args.metrics = self.metrics.clone();
     }
 }
 
@@ -193,6 +214,7 @@ pub struct ConfigArgs {
     pub blob: BlobArgs,
     pub asr: AsrArgs,
     pub twilio: TwilioArgs,
+    pub metrics: MetricsArgs,
 }
 
 impl ConfigArgs {
@@ -206,6 +228,7 @@ impl ConfigArgs {
         command = <BlobArgs as clap::Args>::augment_args(command);
         command = <AsrArgs as clap::Args>::augment_args(command);
         command = <TwilioArgs as clap::Args>::augment_args(command);
+        command = <MetricsArgs as clap::Args>::augment_args(command);
         command
             .get_arguments()
             .filter_map(|a| a.get_long().map(str::to_owned))
@@ -221,6 +244,7 @@ impl ConfigArgs {
             blob: table.clone().try_into()?,
             asr: table.clone().try_into()?,
             twilio: table.clone().try_into()?,
+            metrics: table.clone().try_into()?,
         })
     }
 }
@@ -242,6 +266,8 @@ pub struct Config {
     pub twilio_account_sid: Option<String>,
     pub twilio_auth_token: Option<SecretString>,
     pub twilio_api_base: String,
+    pub metrics_token: Option<SecretString>,
+    pub metrics_listen: Option<SocketAddr>,
     pub default_region: Region,
     pub max_upload_bytes: u64,
     pub log_format: LogFormat,
@@ -268,6 +294,11 @@ impl fmt::Debug for Config {
                 &self.twilio_auth_token.as_ref().map(|_| "[redacted]"),
             )
             .field("twilio_api_base", &self.twilio_api_base)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("metrics_listen", &self.metrics_listen)
             .field("default_region", &self.default_region)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("log_format", &self.log_format)
@@ -367,6 +398,13 @@ impl ConfigArgs {
             Some(token) => Some(token),
             None => secret_file("TWILIO_AUTH_TOKEN", env)?.or(file.twilio.twilio_auth_token),
         };
+        let metrics_token = match self.metrics.metrics_token.clone() {
+            Some(token) => Some(token),
+            None => secret_file("METRICS_TOKEN", env)?.or(file.metrics.metrics_token),
+        };
+        if metrics_token.as_ref().is_some_and(|t| t.trim().len() < 16) {
+            bail!("metrics-token must be at least 16 characters");
+        }
         let region_text = self
             .common
             .default_region
@@ -454,6 +492,8 @@ impl ConfigArgs {
             twilio_account_sid,
             twilio_auth_token: twilio_auth_token.map(SecretString::from),
             twilio_api_base,
+            metrics_token: metrics_token.map(SecretString::from),
+            metrics_listen: self.metrics.metrics_listen.or(file.metrics.metrics_listen),
             default_region,
             max_upload_bytes: self
                 .uploads

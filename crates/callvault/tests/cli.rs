@@ -418,3 +418,67 @@ fn a_database_behind_the_build_is_refused_until_migrated() {
         String::from_utf8_lossy(&listed.stderr)
     );
 }
+
+/// Logs written to a file (or a pipe) are plain text: colour codes are for terminals.
+#[test]
+fn logs_to_a_file_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let log_path = dir.path().join("callvault.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut child = callvault(&dir.path().join("data"))
+        .env("RUST_LOG", "info")
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let text = loop {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if text.contains("callvault is serving") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(text.contains("callvault is serving"), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+}
+
+/// `--metrics-listen` serves `/metrics` on an address of its own (the monitoring's), while
+/// the public listener does not; `--metrics-token` opens it there for the bearer.
+#[tokio::test]
+async fn metrics_go_to_the_monitoring_only() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut command = callvault(&dir.path().join("data"));
+    command.env("CALLVAULT_METRICS_LISTEN", "127.0.0.1:0");
+    let server = serve_with(command);
+    let metrics_url = server
+        .printed
+        .iter()
+        .find_map(|l| l.strip_prefix("callvault: metrics on "))
+        .expect("the metrics address is printed")
+        .to_owned();
+    let served = reqwest::get(&metrics_url).await.expect("answers");
+    assert_eq!(served.status().as_u16(), 200);
+    assert!(
+        served
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("callvault_speech_model_loaded")
+    );
+    assert_eq!(
+        status_of(&format!("{}/metrics", server.base), None).await,
+        404
+    );
+    drop(server);
+
+    let mut command = callvault(&dir.path().join("data"));
+    command.env("CALLVAULT_METRICS_TOKEN", "a-long-metrics-token");
+    let server = serve_with(command);
+    let url = format!("{}/metrics", server.base);
+    assert_eq!(status_of(&url, None).await, 401);
+    assert_eq!(status_of(&url, Some("a-long-metrics-token")).await, 200);
+}

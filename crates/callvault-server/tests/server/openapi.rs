@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::TestServer;
+use common::{Options, TestServer};
 use reqwest::{Method, StatusCode};
 
 const CONTRACT: &[(&str, &str)] = &[
@@ -99,7 +99,11 @@ async fn the_document_matches_the_routes() {
 
 #[tokio::test]
 async fn operations_endpoints_answer() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(Options {
+        metrics_token: Some("metrics-token-of-this-test".into()),
+        ..Options::default()
+    })
+    .await;
     let anonymous = server.anonymous();
     let health = anonymous.get("/healthz").await;
     assert_eq!(
@@ -110,7 +114,31 @@ async fn operations_endpoints_answer() {
         (StatusCode::OK, "ok".to_owned())
     );
     assert_eq!(anonymous.get("/readyz").await.status, StatusCode::OK);
-    let metrics = anonymous.get("/metrics").await;
+    // The metrics say what is going on inside: only for the monitoring, with its token.
+    for authorization in [
+        None,
+        Some("Bearer wrong-token-0123456789"),
+        Some("Basic bWV0cmljcw=="),
+    ] {
+        let refused = anonymous
+            .send(Method::GET, "/metrics", |r| match authorization {
+                Some(value) => r.header("authorization", value),
+                None => r,
+            })
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNAUTHORIZED,
+            "{authorization:?}"
+        );
+        assert!(!String::from_utf8_lossy(&refused.body).contains("callvault_http_requests"));
+    }
+    let metrics = anonymous
+        .send(Method::GET, "/metrics", |r| {
+            r.header("authorization", "Bearer metrics-token-of-this-test")
+        })
+        .await;
+    assert_eq!(metrics.status, StatusCode::OK);
     let text = String::from_utf8_lossy(&metrics.body).into_owned();
     assert!(
         text.contains(
@@ -126,4 +154,20 @@ async fn operations_endpoints_answer() {
             .header("x-request-id")
             .is_empty()
     );
+}
+
+/// Without a metrics token the main listener does not serve `/metrics` at all, and says how
+/// to get them.
+#[tokio::test]
+async fn metrics_are_not_served_to_anyone_who_reaches_the_port() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    for client in [server.anonymous(), admin] {
+        let r = client.get("/metrics").await;
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (StatusCode::NOT_FOUND, "metrics_not_served")
+        );
+        assert!(!String::from_utf8_lossy(&r.body).contains("callvault_"));
+    }
 }

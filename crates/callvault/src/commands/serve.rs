@@ -33,6 +33,7 @@ pub async fn run(config: Config, workers: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr()?;
+    let metrics = MetricsListener::start(&config, &state).await?;
     println!("callvault: serving on http://{address}");
     tracing::info!(
         %address,
@@ -45,6 +46,7 @@ pub async fn run(config: Config, workers: bool) -> anyhow::Result<()> {
     callvault_server::serve(listener, state, shutdown_signal())
         .await
         .context("serving")?;
+    metrics.stop().await;
     tracing::info!("callvault stopped");
     Ok(())
 }
@@ -82,9 +84,12 @@ pub async fn run_worker(config: Config, jobs: WorkerJobs) -> anyhow::Result<()> 
         jobs.as_str()
     );
     tracing::info!(%address, jobs = jobs.as_str(), database = app.store.backend(), audio = app.blobs.description(), "callvault worker started");
-    callvault_server::serve_worker(listener, AppState::from_app(app), jobs, shutdown_signal())
+    let state = AppState::from_app(app);
+    let metrics = MetricsListener::start(&config, &state).await?;
+    callvault_server::serve_worker(listener, state, jobs, shutdown_signal())
         .await
         .context("serving")?;
+    metrics.stop().await;
     tracing::info!("callvault worker stopped");
     Ok(())
 }
@@ -96,6 +101,47 @@ fn install_model(state: &callvault_app::App) {
     state
         .speech
         .install_in_background(&state.settings.asr, move || jobs.wake());
+}
+
+/// `--metrics-listen`: `/metrics` on an address of its own, stopped with the process.
+struct MetricsListener(
+    Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )>,
+);
+
+impl MetricsListener {
+    async fn start(config: &Config, state: &AppState) -> anyhow::Result<Self> {
+        let Some(address) = config.metrics_listen else {
+            return Ok(Self(None));
+        };
+        let listener = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("listening for metrics on {address}"))?;
+        println!(
+            "callvault: metrics on http://{}/metrics",
+            listener.local_addr()?
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = state.clone();
+        let task = tokio::spawn(async move {
+            let stopped = async {
+                let _ = stopped.await;
+            };
+            if let Err(e) = callvault_server::serve_metrics(listener, state, stopped).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+        Ok(Self(Some((stop, task))))
+    }
+
+    async fn stop(self) {
+        if let Some((stop, task)) = self.0 {
+            drop(stop);
+            let _ = task.await;
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so the server finishes what it is doing and stops.

@@ -37,6 +37,8 @@ pub struct Options {
     pub twilio: Option<callvault_app::settings::TwilioSettings>,
     /// The speech model; the one the test command installs (`CALLVAULT_TEST_MODEL`) by default.
     pub asr_model: Option<PathBuf>,
+    /// The token `/metrics` asks for (`--metrics-token`).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Options {
@@ -46,6 +48,7 @@ impl Default for Options {
             workers: true,
             twilio: None,
             asr_model: std::env::var_os("CALLVAULT_TEST_MODEL").map(PathBuf::from),
+            metrics_token: None,
         }
     }
 }
@@ -115,6 +118,7 @@ impl TestServer {
         settings.max_upload_bytes = options.max_upload_bytes;
         settings.workers = options.workers;
         settings.twilio = options.twilio;
+        settings.metrics_token = options.metrics_token.map(secrecy::SecretString::from);
         if let Some(model) = options.asr_model {
             settings.asr.model = model;
             settings.asr.install_default = false;
