@@ -2,6 +2,7 @@
 // its Twilio webhook, the way a business's phone system and provider would.
 
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,6 @@ if (!model) throw new Error('set CALLVAULT_TEST_MODEL to a Whisper model folder'
 
 const ACCOUNT_SID = 'AC0123456789abcdef0123456789abcdef';
 const AUTH_TOKEN = 'ui-test-auth-token';
-const PUBLIC_URL = 'http://callvault.test';
 
 export const ADMIN = { email: 'admin@example.com', password: 'admin password 1', name: 'Alex Admin' };
 
@@ -24,13 +24,28 @@ function run(dataDir, args, input) {
   return out.stdout.trim();
 }
 
-/** A running server with an admin token. */
+/** A port free on loopback now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** A running server with an admin token. Its public URL is the address the browser opens
+ * (callvault accepts changes made with the session cookie only from its public URL). */
 export async function startServer() {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'callvault-ui-'));
   run(dataDir, ['user', 'add', '--email', ADMIN.email, '--name', ADMIN.name, '--admin'], `${ADMIN.password}\n`);
   const token = run(dataDir, ['token', 'create', '--email', ADMIN.email, '--name', 'ui tests']);
   const child = spawn(binary, [
-    '--data-dir', dataDir, 'serve', '--listen', '127.0.0.1:0', '--public-url', PUBLIC_URL,
+    '--data-dir', dataDir, 'serve', '--listen', `127.0.0.1:${port}`, '--public-url', publicUrl,
     '--asr-model', model, '--twilio-account-sid', ACCOUNT_SID, '--twilio-auth-token', AUTH_TOKEN,
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   const base = await new Promise((resolve, reject) => {
@@ -67,7 +82,7 @@ export async function startServer() {
     async sms(from, to, body) {
       messages += 1;
       const params = { AccountSid: ACCOUNT_SID, MessageSid: `SM${String(messages).padStart(32, '0')}`, From: from, To: to, Body: body };
-      const url = `${PUBLIC_URL}/webhooks/twilio/sms`;
+      const url = `${publicUrl}/webhooks/twilio/sms`;
       const signed = Object.keys(params).sort().reduce((acc, key) => acc + key + params[key], url);
       const signature = createHmac('sha1', AUTH_TOKEN).update(signed).digest('base64');
       const response = await fetch(`${base}/webhooks/twilio/sms`, {
@@ -76,6 +91,10 @@ export async function startServer() {
         body: new URLSearchParams(params),
       });
       if (!response.ok) throw new Error(`sms webhook: ${response.status} ${await response.text()}`);
+    },
+    /** An API token for a user, made on the command line as an admin would. */
+    tokenFor(email, name) {
+      return run(dataDir, ['token', 'create', '--email', email, '--name', name]);
     },
     async stop() {
       child.kill('SIGTERM');

@@ -69,6 +69,20 @@ test('a shared link asks for sign-in first, then opens the conversation', async 
   await context.close();
 });
 
+test('after sign-in a crafted next never leads to another site', async () => {
+  for (const next of ['/%09/evil.example', '//evil.example', '/%5Cevil.example', 'https://evil.example/', '/%0D%0ALocation:%20//evil.example']) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${server.base}/login?next=${next}`);
+    await page.getByLabel('Email').fill(ADMIN.email);
+    await page.getByLabel('Password').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${server.base}/`);
+    assert.equal(new URL(page.url()).origin, server.base, next);
+    await context.close();
+  }
+});
+
 test('the Inbox lists conversations newest first; search and Quick Filters narrow it', async () => {
   const page = admin;
   await page.goto(`${server.base}/`);
@@ -269,12 +283,25 @@ test('a restricted user sees only assigned contacts, has no Download, and gets 4
 
 test('an admin changes a user\'s download permission on the Users page', async () => {
   const page = admin;
+  const samToken = server.tokenFor('sam@example.com', 'Zapier');
   await page.goto(`${server.base}/settings/users`);
   await page.getByRole('button', { name: 'Edit Sam Seller' }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByText('Ada Lovelace').waitFor();
+  // Sam's API token is listed (never its secret) and can be revoked from here.
+  await dialog.getByText(/Zapier · made/).waitFor();
+  assert.equal(await dialog.getByText(samToken).count(), 0);
+  await dialog.getByRole('button', { name: 'Revoke token Zapier' }).click();
+  await dialog.getByText('No API tokens.').waitFor();
+  const revoked = await fetch(`${server.base}/api/v1/me`, { headers: { Authorization: `Bearer ${samToken}` } });
+  assert.equal(revoked.status, 401);
   assert.equal(await dialog.getByRole('checkbox', { name: /Ada Lovelace/ }).isChecked(), true);
   await dialog.getByRole('checkbox', { name: 'May download recordings' }).check();
+  // A password anyone could guess is refused, saying why, and nothing is saved.
+  await dialog.getByLabel('Password').fill('password12');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.getByRole('alert').filter({ hasText: 'too easy to guess' }).waitFor();
+  await dialog.getByLabel('Password').fill('');
   await Promise.all([page.waitForEvent('load'), dialog.getByRole('button', { name: 'Save' }).click()]);
   await page.getByRole('row').filter({ hasText: 'Sam Seller' }).getByRole('cell', { name: 'Yes' }).first().waitFor();
   const users = await server.api('GET', '/api/v1/users');

@@ -67,14 +67,16 @@ pub async fn sign_out(app: &App, secret: Option<&str>) -> AppResult<()> {
 }
 
 /// Changes `user`'s own password, given the current one. Every session of theirs ends; the
-/// one returned replaces the caller's.
+/// one returned replaces the caller's. With `revoke_tokens` their API tokens are revoked too
+/// (what someone does who fears the old password was known).
 pub async fn change_password(
     app: &App,
     user: &User,
     current: String,
     new: String,
+    revoke_tokens: bool,
 ) -> AppResult<Session> {
-    passwords::check_new_password(&new)?;
+    passwords::check_new_password(&new, &[&user.email, &user.name])?;
     let hash = app
         .store
         .credentials(&user.email)
@@ -91,8 +93,11 @@ pub async fn change_password(
         "user.password",
         "user",
         Some(user.id.to_string()),
-        serde_json::json!({}),
+        serde_json::json!({"revoke_tokens": revoke_tokens}),
     )
     .await;
+    if revoke_tokens {
+        crate::tokens::revoke_all(app, user, user.id).await?;
+    }
     start_session(app, user).await
 }

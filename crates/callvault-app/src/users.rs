@@ -33,7 +33,8 @@ pub struct MemberChange {
     pub scope: Option<Scope>,
     pub can_download: Option<bool>,
     pub can_delete: Option<bool>,
-    /// A disabled member can no longer sign in; their sessions and tokens stop working.
+    /// A disabled member can no longer sign in; their sessions end and their API tokens are
+    /// revoked.
     pub disabled: Option<bool>,
     /// Sets a new password and ends the member's sessions.
     pub password: Option<String>,
@@ -43,11 +44,11 @@ fn valid_name(raw: &str) -> AppResult<String> {
     clean_name(raw).ok_or(AppError::Invalid(Invalid::Name))
 }
 
-/// A new password checked and hashed.
-async fn new_hash(password: Option<String>) -> AppResult<Option<String>> {
+/// A new password checked (`about`: whose it is, their email and name) and hashed.
+async fn new_hash(password: Option<String>, about: &[&str]) -> AppResult<Option<String>> {
     match password {
         Some(pw) => {
-            passwords::check_new_password(&pw)?;
+            passwords::check_new_password(&pw, about)?;
             Ok(Some(passwords::hash(pw).await?))
         }
         None => Ok(None),
@@ -70,7 +71,7 @@ pub async fn add(app: &App, admin: &User, member: NewMember) -> AppResult<User> 
     require_org(admin, OrgAction::ManageUsers)?;
     let email = normalise_email(&member.email).ok_or(AppError::Invalid(Invalid::Email))?;
     let name = valid_name(&member.name)?;
-    let password_hash = new_hash(member.password).await?;
+    let password_hash = new_hash(member.password, &[&email, &name]).await?;
     let user = app
         .store
         .create_user(
@@ -102,7 +103,18 @@ pub async fn add(app: &App, admin: &User, member: NewMember) -> AppResult<User> 
 pub async fn change(app: &App, admin: &User, id: UserId, change: MemberChange) -> AppResult<User> {
     require_org(admin, OrgAction::ManageUsers)?;
     let name = change.name.as_deref().map(valid_name).transpose()?;
-    let password_hash = new_hash(change.password).await?;
+    let password_hash = match change.password {
+        Some(password) => {
+            let member = app
+                .store
+                .user(id)
+                .await?
+                .ok_or(AppError::NotFound("user"))?;
+            let name = name.as_deref().unwrap_or(&member.name);
+            new_hash(Some(password), &[&member.email, name]).await?
+        }
+        None => None,
+    };
     let patch = UserPatch {
         name,
         role: change.role,

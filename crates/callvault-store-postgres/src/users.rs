@@ -163,6 +163,13 @@ impl UserStore for PostgresStore {
                 .await
                 .db()?;
         }
+        if patch.disabled == Some(true) {
+            sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+        }
         if was_active_admin && may_drop_admin {
             let admins: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM users WHERE role = 'admin' AND NOT disabled",
@@ -300,6 +307,15 @@ impl UserStore for PostgresStore {
         .await
         .db()?;
         rows.iter().map(token_from_row).collect()
+    }
+
+    async fn delete_tokens(&self, user_id: UserId) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+            .bind(user_id.0)
+            .execute(&self.pool)
+            .await
+            .db()?;
+        Ok(done.rows_affected())
     }
 
     async fn delete_token(&self, user_id: UserId, id: TokenId) -> StoreResult<()> {

@@ -156,6 +156,13 @@ impl UserStore for SqliteStore {
                 .await
                 .db()?;
         }
+        if patch.disabled == Some(true) {
+            sqlx::query("DELETE FROM api_tokens WHERE user_id = ?")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await
+                .db()?;
+        }
         if was_active_admin && (patch.role.is_some() || patch.disabled.is_some()) {
             // Checked inside the transaction, so two admins demoting each other cannot both win.
             let admins: i64 = sqlx::query_scalar(
@@ -294,6 +301,15 @@ impl UserStore for SqliteStore {
         .fetch_all(&self.reader)
         .await.db()?;
         rows.iter().map(token_from_row).collect()
+    }
+
+    async fn delete_tokens(&self, user_id: UserId) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE user_id = ?")
+            .bind(user_id.to_string())
+            .execute(&self.writer)
+            .await
+            .db()?;
+        Ok(done.rows_affected())
     }
 
     async fn delete_token(&self, user_id: UserId, id: TokenId) -> StoreResult<()> {

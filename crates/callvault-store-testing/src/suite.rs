@@ -206,24 +206,34 @@ pub async fn users_sessions_and_tokens(s: &dyn Store) {
     );
     assert_eq!(s.tokens(ana.id).await.ok().map(|t| t.len()), Some(1));
 
-    // A disabled user's token stops working.
-    let updated = s
-        .update_user(
-            ana.id,
-            UserPatch {
-                disabled: Some(true),
-                ..UserPatch::default()
-            },
-        )
-        .await
-        .expect("updated");
-    assert!(updated.disabled);
-    assert!(s.token_user("t1").await.ok().flatten().is_none());
     s.delete_token(ana.id, token.id).await.expect("deleted");
     assert!(matches!(
         s.delete_token(ana.id, token.id).await,
         Err(StoreError::NotFound)
     ));
+    for (name, hash) in [("a", "t2"), ("b", "t3")] {
+        s.create_token(ana.id, name, hash, T0).await.expect("token");
+    }
+    assert_eq!(s.delete_tokens(ana.id).await.ok(), Some(2));
+    assert!(s.token_user("t2").await.ok().flatten().is_none());
+    assert_eq!(s.delete_tokens(ana.id).await.ok(), Some(0));
+
+    // Disabling a user revokes their tokens: enabling them again brings none back.
+    s.create_token(ana.id, "pbx", "t4", T0)
+        .await
+        .expect("token");
+    let disable = |disabled| UserPatch {
+        disabled: Some(disabled),
+        ..UserPatch::default()
+    };
+    let updated = s.update_user(ana.id, disable(true)).await.expect("updated");
+    assert!(updated.disabled);
+    assert!(s.token_user("t4").await.ok().flatten().is_none());
+    s.update_user(ana.id, disable(false))
+        .await
+        .expect("enabled");
+    assert!(s.token_user("t4").await.ok().flatten().is_none());
+    assert_eq!(s.tokens(ana.id).await.ok().map(|t| t.len()), Some(0));
     assert!(matches!(
         s.update_user(UserId::new(), UserPatch::default()).await,
         Err(StoreError::NotFound)

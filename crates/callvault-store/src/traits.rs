@@ -46,7 +46,9 @@ pub trait UserStore: Send + Sync {
     async fn users(&self) -> StoreResult<Vec<User>>;
     async fn count_users(&self) -> StoreResult<u64>;
     /// Applies the patch in one transaction. `Conflict::LastAdmin` when it would leave no
-    /// active admin, however many admins are changed at once.
+    /// active admin, however many admins are changed at once. A new password ends the user's
+    /// sessions; disabling them ends their sessions and revokes their tokens (so enabling
+    /// them again brings neither back).
     async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User>;
     /// Sets the password and ends every session of the user.
     async fn set_password(&self, id: UserId, password_hash: &str) -> StoreResult<()>;
@@ -71,6 +73,8 @@ pub trait UserStore: Send + Sync {
     async fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;
     async fn tokens(&self, user_id: UserId) -> StoreResult<Vec<TokenInfo>>;
     async fn delete_token(&self, user_id: UserId, id: TokenId) -> StoreResult<()>;
+    /// Revokes every token of the user; how many there were.
+    async fn delete_tokens(&self, user_id: UserId) -> StoreResult<u64>;
 }
 
 #[async_trait]

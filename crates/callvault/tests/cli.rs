@@ -69,6 +69,29 @@ async fn users_and_tokens_from_the_command_line() {
     );
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least"));
+    for weak in [
+        "password12\n",
+        "1234567890\n",
+        "aaaaaaaaaa\n",
+        "          \n",
+    ] {
+        let refused = run_with_stdin(
+            callvault(&data).args(["user", "add", "--email", "b@example.com", "--name", "B"]),
+            weak,
+        );
+        assert!(!refused.status.success(), "{weak:?}");
+        let said = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            said.contains("too easy to guess") || said.contains("only spaces"),
+            "{weak:?}: {said}"
+        );
+    }
+    let own_name = run_with_stdin(
+        callvault(&data).args(["user", "passwd", "--email", "ana@example.com"]),
+        "ana@example.com\n",
+    );
+    assert!(!own_name.status.success());
+    assert!(String::from_utf8_lossy(&own_name.stderr).contains("too easy to guess"));
     let again = run_with_stdin(
         callvault(&data).args(["user", "add", "--email", "ana@example.com", "--name", "Ana"]),
         "a long enough password\n",

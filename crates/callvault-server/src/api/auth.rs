@@ -5,8 +5,7 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Response};
-use callvault_app::secrets::{hash_secret, new_api_token};
-use callvault_app::sign_in;
+use callvault_app::{sign_in, tokens};
 use callvault_core::TokenId;
 use callvault_core::user::User;
 use callvault_store::TokenInfo;
@@ -14,9 +13,8 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::audit;
 use crate::auth::{CurrentUser, SESSION_COOKIE, cross_site, from_this_site, session_from_headers};
-use crate::error::{ApiError, ApiResult, ErrorBody, NotFoundAs};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
@@ -103,6 +101,9 @@ pub(crate) async fn sign_out(state: &AppState, headers: &HeaderMap) -> ApiResult
 pub struct ChangePassword {
     pub current_password: String,
     pub new_password: String,
+    /// Also revoke every API token of yours (when the old password may have been known).
+    #[serde(default)]
+    pub revoke_tokens: bool,
 }
 
 /// Changes your own password. Every session ends; the one making the change gets a new one.
@@ -113,8 +114,14 @@ async fn change_password(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<ChangePassword>,
 ) -> ApiResult<Response> {
-    let session =
-        sign_in::change_password(&state, &user, req.current_password, req.new_password).await?;
+    let session = sign_in::change_password(
+        &state,
+        &user,
+        req.current_password,
+        req.new_password,
+        req.revoke_tokens,
+    )
+    .await?;
     Ok((
         StatusCode::NO_CONTENT,
         AppendHeaders([(SET_COOKIE, cookie_for(&state, &session))]),
@@ -149,7 +156,7 @@ async fn list_tokens(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> ApiResult<Json<Vec<TokenInfo>>> {
-    Ok(Json(state.store.tokens(user.id).await?))
+    Ok(Json(tokens::list(&state, &user, user.id).await?))
 }
 
 /// Creates an API token acting as you; the secret is in this answer only.
@@ -160,23 +167,14 @@ async fn create_token(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<NewToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let name = callvault_core::contact::clean_name(&req.name)
-        .ok_or_else(|| ApiError::invalid("invalid_name", "give the token a short name"))?;
-    let token = new_api_token();
-    let info = state
-        .store
-        .create_token(user.id, &name, &hash_secret(&token), state.now())
-        .await?;
-    audit::record(
-        &state,
-        Some(&user),
-        "token.create",
-        "token",
-        Some(info.id.to_string()),
-        serde_json::json!({"name": name}),
-    )
-    .await;
-    Ok((StatusCode::CREATED, Json(CreatedToken { info, token })))
+    let created = tokens::create(&state, &user, &req.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            info: created.info,
+            token: created.secret,
+        }),
+    ))
 }
 
 /// Revokes one of your API tokens.
@@ -187,19 +185,6 @@ async fn delete_token(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<TokenId>,
 ) -> ApiResult<StatusCode> {
-    state
-        .store
-        .delete_token(user.id, id)
-        .await
-        .or_not_found("token")?;
-    audit::record(
-        &state,
-        Some(&user),
-        "token.delete",
-        "token",
-        Some(id.to_string()),
-        serde_json::json!({}),
-    )
-    .await;
+    tokens::revoke(&state, &user, user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

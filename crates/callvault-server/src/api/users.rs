@@ -3,9 +3,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use callvault_app::tokens;
 use callvault_app::users::{self, MemberChange, NewMember};
-use callvault_core::UserId;
 use callvault_core::user::{Role, Scope, User};
+use callvault_core::{TokenId, UserId};
+use callvault_store::TokenInfo;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,6 +21,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(get, update))
+        .routes(routes!(member_tokens))
+        .routes(routes!(revoke_member_token))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -56,7 +60,8 @@ pub struct UpdateUser {
     pub scope: Option<Scope>,
     pub can_download: Option<bool>,
     pub can_delete: Option<bool>,
-    /// A disabled user can no longer sign in; their sessions and tokens stop working.
+    /// A disabled user can no longer sign in; their sessions end and their API tokens are
+    /// revoked (enabling them again does not bring those back).
     pub disabled: Option<bool>,
     /// Sets a new password and ends the user's sessions.
     pub password: Option<String>,
@@ -125,4 +130,28 @@ async fn update(
     };
     let user = users::change(&state, &admin, id, change).await?;
     Ok(Json(user))
+}
+
+/// A user's API tokens, without their secrets (admins).
+#[utoipa::path(get, path = "/api/v1/users/{id}/tokens", tag = "users", params(("id" = UserId, Path)),
+    responses((status = 200, body = Vec<TokenInfo>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn member_tokens(
+    State(state): State<AppState>,
+    CurrentUser(admin): CurrentUser,
+    ApiPath(id): ApiPath<UserId>,
+) -> ApiResult<Json<Vec<TokenInfo>>> {
+    Ok(Json(tokens::list(&state, &admin, id).await?))
+}
+
+/// Revokes one of a user's API tokens (admins).
+#[utoipa::path(delete, path = "/api/v1/users/{id}/tokens/{token_id}", tag = "users",
+    params(("id" = UserId, Path), ("token_id" = TokenId, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn revoke_member_token(
+    State(state): State<AppState>,
+    CurrentUser(admin): CurrentUser,
+    ApiPath((id, token_id)): ApiPath<(UserId, TokenId)>,
+) -> ApiResult<StatusCode> {
+    tokens::revoke(&state, &admin, id, token_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -276,6 +276,38 @@ async fn changing_the_password_ends_other_sessions() {
         (short.status, short.code().as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, "weak_password")
     );
+    for weak in [
+        "aaaaaaaaaa",
+        "1234567890",
+        "password12",
+        "          ",
+        "\0\0\0\0\0\0\0\0\0\0",
+        "ana@example.com",
+    ] {
+        let refused = with_cookie(
+            &server,
+            Method::POST,
+            "/api/v1/auth/password",
+            &laptop,
+            Some(change("correct horse battery", weak)),
+        )
+        .await;
+        assert_eq!(
+            (refused.status, refused.code().as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "weak_password"),
+            "{weak:?}"
+        );
+        let message = refused.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            ["too easy to guess", "only spaces", "control characters"]
+                .iter()
+                .any(|why| message.contains(why)),
+            "{weak:?}: {message}"
+        );
+    }
 
     let ok = with_cookie(
         &server,
@@ -374,4 +406,131 @@ async fn api_tokens_are_shown_once_and_can_be_revoked() {
         );
         assert_eq!(r.header("www-authenticate"), "Bearer");
     }
+}
+
+/// A disabled member's tokens are revoked, not paused: enabling them again brings none back.
+/// Admins see and revoke anyone's tokens; others only their own. A password change may
+/// revoke one's tokens too.
+#[tokio::test]
+async fn tokens_end_with_the_account_and_admins_can_revoke_any() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let ana = server
+        .user("ana@example.com", Role::User, Scope::All, true, false)
+        .await;
+    let bob = server
+        .user("bob@example.com", Role::User, Scope::All, true, false)
+        .await;
+    let ana_id = ana.id();
+    let make = |client: common::Client, name: &'static str| async move {
+        let made = client.post("/api/v1/tokens", json!({"name": name})).await;
+        assert_eq!(made.status, StatusCode::CREATED);
+        let token = made.json()["token"].as_str().unwrap_or_default().to_owned();
+        let id = made.json()["id"].as_str().unwrap_or_default().to_owned();
+        (
+            common::Client {
+                token: Some(token),
+                ..client
+            },
+            id,
+        )
+    };
+    let (pbx, pbx_id) = make(ana.clone(), "PBX").await;
+    let (backup, _) = make(ana.clone(), "backup").await;
+
+    // An admin lists Ana's tokens (never their secrets) and revokes one.
+    let listed = admin.get(&format!("/api/v1/users/{ana_id}/tokens")).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    let names: Vec<String> = listed
+        .json()
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.contains(&"PBX".to_owned()) && names.contains(&"backup".to_owned()));
+    assert!(!String::from_utf8_lossy(&listed.body).contains("cv_"));
+    // Bob may do neither.
+    assert_eq!(
+        bob.get(&format!("/api/v1/users/{ana_id}/tokens"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        bob.delete(&format!("/api/v1/users/{ana_id}/tokens/{pbx_id}"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(pbx.get("/api/v1/me").await.status, StatusCode::OK);
+    let revoked = admin
+        .delete(&format!("/api/v1/users/{ana_id}/tokens/{pbx_id}"))
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    assert_eq!(pbx.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        admin
+            .delete(&format!("/api/v1/users/{ana_id}/tokens/{pbx_id}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let stranger = callvault_core::UserId::new();
+    assert_eq!(
+        admin
+            .get(&format!("/api/v1/users/{stranger}/tokens"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Disabled, then enabled again: the token stays dead.
+    assert_eq!(backup.get("/api/v1/me").await.status, StatusCode::OK);
+    for disabled in [true, false] {
+        let changed = admin
+            .patch(
+                &format!("/api/v1/users/{ana_id}"),
+                json!({"disabled": disabled}),
+            )
+            .await;
+        assert_eq!(changed.status, StatusCode::OK);
+    }
+    assert_eq!(
+        backup.get("/api/v1/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        admin
+            .get(&format!("/api/v1/users/{ana_id}/tokens"))
+            .await
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+
+    // Bob changes his password and asks for his tokens to go; without asking they stay.
+    let (bob_script, _) = make(bob.clone(), "script").await;
+    let cookie = cookie_of(&login(&server, "bob@example.com", "correct horse battery").await);
+    let kept = with_cookie(&server, Method::POST, "/api/v1/auth/password", &cookie,
+        Some(json!({"current_password": "correct horse battery", "new_password": "a much better passphrase"}))).await;
+    assert_eq!(kept.status, StatusCode::NO_CONTENT);
+    assert_eq!(bob_script.get("/api/v1/me").await.status, StatusCode::OK);
+    let cookie = cookie_of(&kept);
+    let gone = with_cookie(&server, Method::POST, "/api/v1/auth/password", &cookie,
+        Some(json!({"current_password": "a much better passphrase", "new_password": "another fine passphrase", "revoke_tokens": true}))).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        bob_script.get("/api/v1/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        bob.get("/api/v1/me").await.status,
+        StatusCode::UNAUTHORIZED,
+        "the seed token too"
+    );
 }

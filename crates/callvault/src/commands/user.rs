@@ -37,6 +37,9 @@ pub enum UserCommand {
     Passwd {
         #[arg(long)]
         email: String,
+        /// Also revoke every API token of theirs (when the old password may have been known).
+        #[arg(long)]
+        revoke_tokens: bool,
     },
 }
 
@@ -47,7 +50,8 @@ pub enum ScopeArg {
 }
 
 /// Reads a password from standard input: hidden at a terminal, the first line otherwise.
-fn read_password() -> anyhow::Result<String> {
+/// `about` are whose it is (email, name): a password built on them is refused.
+fn read_password(about: &[&str]) -> anyhow::Result<String> {
     let password = if std::io::stdin().is_terminal() {
         rpassword::prompt_password("Password: ").context("reading the password")?
     } else {
@@ -58,7 +62,7 @@ fn read_password() -> anyhow::Result<String> {
             .context("reading the password from standard input")?;
         line.trim_end_matches(['\n', '\r']).to_owned()
     };
-    if let Some(problem) = callvault_app::passwords::password_problem(&password) {
+    if let Some(problem) = callvault_app::passwords::password_problem(&password, about) {
         bail!("{problem} (give it on standard input)");
     }
     Ok(password)
@@ -77,7 +81,7 @@ pub async fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
         } => {
             let email = normalise_email(&email).context("that is not an email address")?;
             let name = clean_name(&name).context("a name must be 1 to 200 characters")?;
-            let password = read_password()?;
+            let password = read_password(&[&email, &name])?;
             let hash = callvault_app::passwords::hash_blocking(&password)
                 .map_err(|e| anyhow::anyhow!(e))?;
             let user = state
@@ -136,21 +140,32 @@ pub async fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        UserCommand::Passwd { email } => {
+        UserCommand::Passwd {
+            email,
+            revoke_tokens,
+        } => {
             let email = normalise_email(&email).context("that is not an email address")?;
             let user = state
                 .store
                 .user_by_email(&email)
                 .await?
                 .context("no user has that email")?;
-            let password = read_password()?;
+            let password = read_password(&[&user.email, &user.name])?;
             let hash = callvault_app::passwords::hash_blocking(&password)
                 .map_err(|e| anyhow::anyhow!(e))?;
             state.store.set_password(user.id, &hash).await?;
-            println!(
-                "password changed for {}; their sessions have ended",
-                user.email
-            );
+            if revoke_tokens {
+                let revoked = state.store.delete_tokens(user.id).await?;
+                println!(
+                    "password changed for {}; their sessions have ended and {revoked} API token(s) were revoked",
+                    user.email
+                );
+            } else {
+                println!(
+                    "password changed for {}; their sessions have ended",
+                    user.email
+                );
+            }
         }
     }
     Ok(())

@@ -50,6 +50,36 @@ async function showContacts() {
   }));
 }
 
+const tokenList = form.querySelector('.token-list');
+const noTokens = form.querySelector('.token-none');
+
+// The member's API tokens (names and dates, never secrets), each with Revoke.
+async function showTokens() {
+  if (!editing) return;
+  const tokens = await api('GET', `/api/v1/users/${editing.id}/tokens`);
+  noTokens.hidden = tokens.length > 0;
+  tokenList.replaceChildren(...tokens.map((token) => {
+    const item = document.createElement('li');
+    const made = new Date(token.created_at).toLocaleDateString();
+    const revoke = document.createElement('button');
+    revoke.type = 'button';
+    revoke.className = 'quiet';
+    revoke.textContent = 'Revoke';
+    revoke.setAttribute('aria-label', `Revoke token ${token.name}`);
+    revoke.addEventListener('click', async () => {
+      try {
+        await api('DELETE', `/api/v1/users/${editing.id}/tokens/${token.id}`);
+        showProblem(form, null);
+        await showTokens();
+      } catch (error) {
+        showProblem(form, error.message);
+      }
+    });
+    item.append(`${token.name} · made ${made} `, revoke);
+    return item;
+  }));
+}
+
 let timer = 0;
 filter.addEventListener('input', () => {
   clearTimeout(timer);
@@ -83,7 +113,7 @@ for (const button of document.querySelectorAll('[data-edit-user]')) {
       field('disabled').checked = editing.disabled;
       showProblem(form, null);
       dialog.showModal();
-      await showContacts();
+      await Promise.all([showContacts(), showTokens()]);
     } catch (error) {
       showProblem(form, error.message);
     }
