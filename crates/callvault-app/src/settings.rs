@@ -29,6 +29,35 @@ pub struct AsrSettings {
     pub idle_unload: std::time::Duration,
 }
 
+/// Limits on what clients may hold open, against slow or idle ones.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// A request's headers must arrive within this of connecting or of the previous response.
+    pub header_read_timeout: std::time::Duration,
+    /// A request body that sends nothing for this long is cut off.
+    pub body_idle_timeout: std::time::Duration,
+    /// An upload slower than this on average (bytes per second, after its first
+    /// `upload_grace`) is cut off and its spool file removed.
+    pub upload_min_rate: u64,
+    /// How long an upload may take before its average rate is judged (a connection's start
+    /// is slow: TCP slow start, a TLS handshake at the proxy).
+    pub upload_grace: std::time::Duration,
+    /// Uploads received at once; more are answered 503 with Retry-After.
+    pub max_concurrent_uploads: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_idle_timeout: std::time::Duration::from_secs(30),
+            upload_min_rate: 4096,
+            upload_grace: std::time::Duration::from_secs(10),
+            max_concurrent_uploads: 16,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The URL people and providers use to reach the server (webhook signatures and cookie
@@ -51,6 +80,7 @@ pub struct Settings {
     /// The bearer token `/metrics` asks for; without one it is not served on the main
     /// listener (a worker's, an operations port, serves it openly).
     pub metrics_token: Option<SecretString>,
+    pub http: HttpLimits,
 }
 
 impl Settings {
@@ -68,6 +98,7 @@ impl Settings {
             workers: true,
             twilio: None,
             metrics_token: None,
+            http: HttpLimits::default(),
             asr: AsrSettings {
                 model: data_dir
                     .join("models")

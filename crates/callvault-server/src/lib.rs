@@ -3,6 +3,7 @@
 
 pub mod api;
 mod auth;
+mod connections;
 mod error;
 mod extract;
 mod metrics;
@@ -21,7 +22,6 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use callvault_app::jobs::WorkerJobs;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = api::routes().split_for_parts();
     let openapi = Arc::new(openapi);
     let max_json = state.settings.max_json_bytes;
+    let body_idle = state.settings.http.body_idle_timeout;
     Router::new()
         .merge(api)
         .merge(webhooks::routes())
@@ -52,6 +53,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_json))
+        // A body that sends nothing for this long is cut off (uploads also have a rate floor).
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_idle))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -104,13 +107,12 @@ pub async fn serve_metrics(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let header_read_timeout = state.settings.http.header_read_timeout;
     let router = Router::new()
         .route("/metrics", get(metrics::serve))
         .fallback(not_found)
         .with_state(state);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    connections::serve(listener, router, header_read_timeout, shutdown).await
 }
 
 /// Serves until `shutdown` resolves, running every kind of job too when the settings say so.
@@ -163,19 +165,12 @@ async fn run(
                 }),
         )
     });
-    // Without TCP_NODELAY a small answer (a range, a JSON page) can wait on Nagle's algorithm
-    // for the client's delayed ACK: 40 ms at p99 under load.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        })
-        .await;
+    let header_read_timeout = state.settings.http.header_read_timeout;
+    let served = connections::serve(listener, router, header_read_timeout, async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    })
+    .await;
     if let Some(runner) = runner {
         let _ = runner.await;
     }

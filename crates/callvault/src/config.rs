@@ -86,6 +86,13 @@ pub struct ListenArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "CALLVAULT_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// A client must send a request's headers within this many seconds of connecting or of
+    /// the previous answer (so it is also how long an idle connection is kept) [default: 10]
+    #[arg(long, env = "CALLVAULT_HEADER_READ_TIMEOUT", value_name = "SECONDS")]
+    pub header_read_timeout: Option<u64>,
+    /// A request body that sends nothing for this many seconds is cut off [default: 30]
+    #[arg(long, env = "CALLVAULT_BODY_IDLE_TIMEOUT", value_name = "SECONDS")]
+    pub body_idle_timeout: Option<u64>,
 }
 /// What the web server tells people and providers.
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
@@ -102,6 +109,13 @@ pub struct UploadArgs {
     /// Largest recording upload accepted, in bytes [default: 1073741824]
     #[arg(long, env = "CALLVAULT_MAX_UPLOAD_BYTES", value_name = "BYTES")]
     pub max_upload_bytes: Option<u64>,
+    /// An upload slower than this on average, in bytes a second, after its first 10 seconds,
+    /// is cut off (408) and its partial file removed [default: 4096]
+    #[arg(long, env = "CALLVAULT_UPLOAD_MIN_RATE", value_name = "BYTES")]
+    pub upload_min_rate: Option<u64>,
+    /// Uploads received at once; more are answered 503 with Retry-After [default: 16]
+    #[arg(long, env = "CALLVAULT_MAX_CONCURRENT_UPLOADS", value_name = "N")]
+    pub max_concurrent_uploads: Option<usize>,
 }
 /// Where recordings' audio is kept.
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
@@ -270,6 +284,7 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     pub default_region: Region,
     pub max_upload_bytes: u64,
+    pub http: callvault_app::settings::HttpLimits,
     pub log_format: LogFormat,
 }
 
@@ -301,6 +316,7 @@ impl fmt::Debug for Config {
             .field("metrics_listen", &self.metrics_listen)
             .field("default_region", &self.default_region)
             .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("http", &self.http)
             .field("log_format", &self.log_format)
             .finish()
     }
@@ -405,6 +421,43 @@ impl ConfigArgs {
         if metrics_token.as_ref().is_some_and(|t| t.trim().len() < 16) {
             bail!("metrics-token must be at least 16 characters");
         }
+        let http_defaults = callvault_app::settings::HttpLimits::default();
+        let seconds =
+            |flag: Option<u64>, file: Option<u64>, default: std::time::Duration, name: &str| {
+                match flag.or(file) {
+                    Some(0) => bail!("{name} must be at least 1 second"),
+                    Some(s) => Ok(std::time::Duration::from_secs(s)),
+                    None => Ok(default),
+                }
+            };
+        let http = callvault_app::settings::HttpLimits {
+            header_read_timeout: seconds(
+                self.listen.header_read_timeout,
+                file.listen.header_read_timeout,
+                http_defaults.header_read_timeout,
+                "header-read-timeout",
+            )?,
+            body_idle_timeout: seconds(
+                self.listen.body_idle_timeout,
+                file.listen.body_idle_timeout,
+                http_defaults.body_idle_timeout,
+                "body-idle-timeout",
+            )?,
+            upload_min_rate: self
+                .uploads
+                .upload_min_rate
+                .or(file.uploads.upload_min_rate)
+                .unwrap_or(http_defaults.upload_min_rate),
+            max_concurrent_uploads: self
+                .uploads
+                .max_concurrent_uploads
+                .or(file.uploads.max_concurrent_uploads)
+                .unwrap_or(http_defaults.max_concurrent_uploads),
+            upload_grace: http_defaults.upload_grace,
+        };
+        if http.max_concurrent_uploads == 0 {
+            bail!("max-concurrent-uploads must be at least 1");
+        }
         let region_text = self
             .common
             .default_region
@@ -500,6 +553,7 @@ impl ConfigArgs {
                 .max_upload_bytes
                 .or(file.uploads.max_upload_bytes)
                 .unwrap_or(1024 * 1024 * 1024),
+            http,
             log_format: self
                 .common
                 .log_format

@@ -45,6 +45,7 @@ impl Cluster {
             .env("CALLVAULT_TWILIO_ACCOUNT_SID", ACCOUNT)
             .env("CALLVAULT_TWILIO_AUTH_TOKEN", TOKEN)
             .env("CALLVAULT_TWILIO_API_BASE", &self.twilio.base)
+            .env("CALLVAULT_METRICS_TOKEN", METRICS_TOKEN)
             .envs(self.s3.credentials());
         cmd
     }
@@ -92,8 +93,16 @@ async fn until<T>(bound: Duration, what: &str, mut probe: impl AsyncFnMut() -> O
     }
 }
 
+/// What the monitoring reads on every process of the cluster.
+const METRICS_TOKEN: &str = "cluster-metrics-token";
+
 async fn metrics(base: &str) -> String {
-    match reqwest::get(format!("{base}/metrics")).await {
+    let asked = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await;
+    match asked {
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => String::new(),
     }

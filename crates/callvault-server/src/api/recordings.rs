@@ -51,13 +51,17 @@ pub struct UploadedRecording {
     pub source_codec: String,
 }
 
-/// Spools the body to a temporary file that disappears whatever happens.
+/// Spools the body to a temporary file that disappears whatever happens: also when the
+/// upload is cut off for being too slow (nothing for `body_idle_timeout`, or on average under
+/// `upload_min_rate` once `upload_grace` has passed), so a slow client holds no file.
 async fn spool(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
 ) -> ApiResult<tempfile::NamedTempFile> {
     let limit = state.settings.max_upload_bytes;
+    let min_rate = state.settings.http.upload_min_rate;
+    let grace = state.settings.http.upload_grace;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -73,13 +77,30 @@ async fn spool(
     let handle = file.reopen().map_err(|e| ApiError::internal(&e))?;
     let mut out = tokio::io::BufWriter::new(tokio::fs::File::from_std(handle));
     let mut bytes = 0u64;
+    let started = std::time::Instant::now();
+    let too_slow = || {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "upload_too_slow",
+            format!("the upload was slower than {min_rate} bytes a second, so it was cut off"),
+        )
+    };
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk
-            .map_err(|_| ApiError::bad_request("body_interrupted", "the upload was interrupted"))?;
+        let chunk = chunk.map_err(|e| {
+            if crate::connections::timed_out(&e) {
+                too_slow()
+            } else {
+                ApiError::bad_request("body_interrupted", "the upload was interrupted")
+            }
+        })?;
         bytes += chunk.len() as u64;
         if bytes > limit {
             return Err(ApiError::too_large(limit));
+        }
+        let elapsed = started.elapsed();
+        if elapsed > grace && (bytes as f64) < min_rate as f64 * elapsed.as_secs_f64() {
+            return Err(too_slow());
         }
         out.write_all(&chunk)
             .await
@@ -97,8 +118,8 @@ async fn spool(
     params(("id" = CallId, Path), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The recording, in any supported format"),
     responses((status = 201, body = UploadedRecording), (status = 404, body = ErrorBody),
-              (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-              (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+              (status = 408, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+              (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn upload(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -109,6 +130,15 @@ async fn upload(
 ) -> ApiResult<(StatusCode, Json<UploadedRecording>)> {
     require_org(&user, OrgAction::ReportCalls)?;
     ingest::recordable_call(&state, call_id, q.replace).await?;
+    // Held until the recording is stored: each upload costs a spool file and a transcode.
+    let _receiving = state.uploads.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_uploads",
+            "the server is receiving as many uploads as it takes at once; try again shortly",
+        )
+        .retry_after(std::time::Duration::from_secs(5))
+    })?;
     let spooled = spool(&state, &headers, body).await?;
     let stored = ingest::store_recording(&state, call_id, spooled.path(), q.replace, None).await?;
     state.jobs.run_now(&state, &stored.cleanup).await;

@@ -6,6 +6,7 @@ mod common;
 
 mod auth;
 mod calls;
+mod connections;
 mod inbox;
 mod openapi;
 mod permissions;

@@ -32,6 +32,7 @@ pub async fn open_app(config: &Config, workers: bool) -> anyhow::Result<App> {
     let mut settings = Settings::new(&config.public_url, &config.data_dir);
     settings.default_region = config.default_region;
     settings.max_upload_bytes = config.max_upload_bytes;
+    settings.http = config.http.clone();
     settings.workers = workers;
     settings.metrics_token = config.metrics_token.clone();
     settings.asr = AsrSettings {

@@ -39,6 +39,8 @@ pub struct Options {
     pub asr_model: Option<PathBuf>,
     /// The token `/metrics` asks for (`--metrics-token`).
     pub metrics_token: Option<String>,
+    /// Timeouts and upload limits.
+    pub http: callvault_app::settings::HttpLimits,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             twilio: None,
             asr_model: std::env::var_os("CALLVAULT_TEST_MODEL").map(PathBuf::from),
             metrics_token: None,
+            http: callvault_app::settings::HttpLimits::default(),
         }
     }
 }
@@ -119,6 +122,7 @@ impl TestServer {
         settings.workers = options.workers;
         settings.twilio = options.twilio;
         settings.metrics_token = options.metrics_token.map(secrecy::SecretString::from);
+        settings.http = options.http;
         if let Some(model) = options.asr_model {
             settings.asr.model = model;
             settings.asr.install_default = false;
