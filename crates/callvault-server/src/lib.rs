@@ -54,7 +54,9 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_json))
         // A body that sends nothing for this long is cut off (uploads also have a rate floor).
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_idle))
+        .layer(middleware::map_request(move |request| {
+            connections::time_body(request, body_idle)
+        }))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
