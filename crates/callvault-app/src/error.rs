@@ -66,6 +66,9 @@ pub enum AppError {
     /// A new password that would be too easy to guess; the text says why.
     #[error("{0}")]
     WeakPassword(String),
+    /// Too many failures (or tokens) in a row: try again after this long.
+    #[error("too many attempts; try again in {} seconds", .0.as_secs().max(1))]
+    Throttled(std::time::Duration),
     #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]
@@ -94,7 +97,8 @@ impl AppError {
             | Self::CorruptAudio(_)
             | Self::InvalidCredentials
             | Self::WrongPassword
-            | Self::WeakPassword(_) => true,
+            | Self::WeakPassword(_)
+            | Self::Throttled(_) => true,
             Self::Store(e) => matches!(
                 e,
                 StoreError::NotFound | StoreError::Conflict(_) | StoreError::Missing(_)

@@ -17,6 +17,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod speech;
 pub mod spool;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 

@@ -81,6 +81,8 @@ pub struct Settings {
     /// listener (a worker's, an operations port, serves it openly).
     pub metrics_token: Option<SecretString>,
     pub http: HttpLimits,
+    /// Proxies whose `X-Forwarded-For` says who the client is (`--trusted-proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Settings {
@@ -99,6 +101,7 @@ impl Settings {
             twilio: None,
             metrics_token: None,
             http: HttpLimits::default(),
+            trusted_proxies: Vec::new(),
             asr: AsrSettings {
                 model: data_dir
                     .join("models")

@@ -6,7 +6,10 @@ use callvault_core::user::{User, normalise_email};
 use callvault_store::NewSession;
 use time::Duration;
 
+use std::net::IpAddr;
+
 use crate::secrets::{hash_secret, new_secret};
+use crate::throttle::{self, Key};
 use crate::{App, AppError, AppResult, audit, passwords};
 
 /// A session just started: its secret (the cookie's value) and how long it lasts.
@@ -34,17 +37,34 @@ pub async fn start_session(app: &App, user: &User) -> AppResult<Session> {
 /// Checks an email and password and starts a session. A missing or disabled account is
 /// checked against a decoy hash, so the answer takes as long and reads the same as for a wrong
 /// password.
-pub async fn sign_in(app: &App, email: &str, password: String) -> AppResult<(User, Session)> {
+pub async fn sign_in(
+    app: &App,
+    email: &str,
+    password: String,
+    client: Option<IpAddr>,
+) -> AppResult<(User, Session)> {
     let email = normalise_email(email).unwrap_or_default();
+    let account = Key::Account(email.clone());
+    let client = client.map(Key::Client);
+    let keys: Vec<Key> = std::iter::once(account.clone())
+        .chain(client.clone())
+        .collect();
+    // Checked before the password: while waiting, a right guess is refused like a wrong one.
+    throttle::check(app, &keys).await?;
     let (user, hash) = match app.store.credentials(&email).await? {
         Some((user, hash)) if !user.disabled => (Some(user), hash),
         _ => (None, None),
     };
+    let owner = user.as_ref().map(|u| u.id);
     let verified = passwords::verify(password, hash).await;
     let Some(user) = user.filter(|_| verified) else {
         tracing::warn!(email = %email, "failed sign-in");
+        for key in &keys {
+            throttle::failed(app, key, owner).await?;
+        }
         return Err(AppError::InvalidCredentials);
     };
+    throttle::succeeded(app, &account).await?;
     let session = start_session(app, &user).await?;
     audit::record(
         app,
@@ -77,14 +97,19 @@ pub async fn change_password(
     revoke_tokens: bool,
 ) -> AppResult<Session> {
     passwords::check_new_password(&new, &[&user.email, &user.name])?;
+    // The current password is a guess like a sign-in's, counted against the same account.
+    let account = Key::Account(user.email.clone());
+    throttle::check(app, std::slice::from_ref(&account)).await?;
     let hash = app
         .store
         .credentials(&user.email)
         .await?
         .and_then(|(_, hash)| hash);
     if !passwords::verify(current, hash).await {
+        throttle::failed(app, &account, Some(user.id)).await?;
         return Err(AppError::WrongPassword);
     }
+    throttle::succeeded(app, &account).await?;
     let new_hash = passwords::hash(new).await?;
     app.store.set_password(user.id, &new_hash).await?;
     audit::record(

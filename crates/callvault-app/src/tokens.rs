@@ -11,6 +11,7 @@ use callvault_store::TokenInfo;
 use crate::access::require_org;
 use crate::error::{AppError, AppResult, Invalid};
 use crate::secrets::{hash_secret, new_api_token};
+use crate::throttle::{self, Key};
 use crate::{App, audit};
 
 /// A token just made, with its secret (never stored, never shown again).
@@ -42,6 +43,9 @@ pub async fn list(app: &App, actor: &User, owner: UserId) -> AppResult<Vec<Token
 /// A new token acting as `actor`, named for what it is for.
 pub async fn create(app: &App, actor: &User, name: &str) -> AppResult<CreatedToken> {
     let name = clean_name(name).ok_or(AppError::Invalid(Invalid::Name))?;
+    // A stolen session must not mint tokens by the thousand.
+    let made = Key::Tokens(actor.id);
+    throttle::check(app, std::slice::from_ref(&made)).await?;
     let secret = new_api_token();
     let info = app
         .store
@@ -56,6 +60,7 @@ pub async fn create(app: &App, actor: &User, name: &str) -> AppResult<CreatedTok
         serde_json::json!({"name": name}),
     )
     .await;
+    throttle::failed(app, &made, Some(actor.id)).await?;
     Ok(CreatedToken { info, secret })
 }
 

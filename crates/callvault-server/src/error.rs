@@ -179,6 +179,12 @@ impl From<AppError> for ApiError {
                 e.to_string(),
             ),
             AppError::WrongPassword => Self::invalid("invalid_credentials", e.to_string()),
+            AppError::Throttled(wait) => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                e.to_string(),
+            )
+            .retry_after(wait),
             AppError::Store(e) => e.into(),
             AppError::Blob(e) => e.into(),
             AppError::Internal(_) => Self::internal(&e),

@@ -19,6 +19,7 @@ mod recordings;
 mod rows;
 mod steps;
 mod tables;
+mod throttles;
 mod transcripts;
 mod users;
 

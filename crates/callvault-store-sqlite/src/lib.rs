@@ -18,6 +18,7 @@ mod recordings;
 mod rows;
 mod steps;
 mod tables;
+mod throttles;
 mod transcripts;
 mod users;
 

@@ -384,3 +384,26 @@ pub async fn a_contact_changed_and_deleted_while_calls_arrive(store: Arc<dyn Sto
         }
     }
 }
+
+/// Replicas counting failed sign-ins for one account at the same moment lose none of them:
+/// the throttle holds however the attempts are spread.
+pub async fn failures_counted_at_once_all_count(store: Arc<dyn Store>) {
+    let key = "account:target@example.com";
+    let mut tasks = JoinSet::new();
+    for _ in 0..40 {
+        let store = store.clone();
+        tasks.spawn(async move { store.add_failure(key, T0, Duration::hours(1)).await });
+    }
+    let mut counts: Vec<u32> = tasks
+        .join_all()
+        .await
+        .into_iter()
+        .map(|r| r.expect("counted"))
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=40).collect::<Vec<u32>>(),
+        "each failure got its own count"
+    );
+}

@@ -38,6 +38,7 @@ macro_rules! store_suite {
             text_messages_land_in_the_timeline_once,
             jobs_with_a_key_are_queued_once_and_recordings_found_by_provider_id,
             transcripts_are_queued_once_stored_and_searched_within_scope,
+            failures_are_counted_forgotten_and_blocks_never_shortened,
         );
         $crate::store_suite!(@in search $fresh;
             inbox_search_finds_names_and_numbers_however_typed,
@@ -56,6 +57,7 @@ macro_rules! store_suite {
             admins_demoting_each_other_leave_one,
             deleting_while_a_recording_is_stored_leaves_nothing,
             a_contact_changed_and_deleted_while_calls_arrive,
+            failures_counted_at_once_all_count,
         );
     };
     (@shared $fresh:expr; $($story:ident),* $(,)?) => {$(

@@ -1764,3 +1764,53 @@ pub async fn transcripts_are_queued_once_stored_and_searched_within_scope(s: &dy
     assert_eq!(left[0].recording_id, r_new.id);
     assert_eq!(s.transcript(r_old.id).await.expect("read"), None);
 }
+
+pub async fn failures_are_counted_forgotten_and_blocks_never_shortened(s: &dyn Store) {
+    let hour = Duration::hours(1);
+    let key = "account:ana@example.com";
+    assert_eq!(s.blocked_until(key, T0).await.ok().flatten(), None);
+    for n in 1..=3 {
+        let at = T0 + Duration::seconds(n);
+        assert_eq!(
+            s.add_failure(key, at, hour).await.ok(),
+            Some(u32::try_from(n).unwrap_or(0))
+        );
+    }
+    s.block(key, T0 + Duration::minutes(5))
+        .await
+        .expect("blocked");
+    s.block(key, T0 + Duration::minutes(1))
+        .await
+        .expect("a shorter block");
+    assert_eq!(
+        s.blocked_until(key, T0 + Duration::minutes(2))
+            .await
+            .ok()
+            .flatten(),
+        Some(T0 + Duration::minutes(5)),
+        "a shorter block does not shorten the one in place"
+    );
+    assert_eq!(
+        s.blocked_until(key, T0 + Duration::minutes(6))
+            .await
+            .ok()
+            .flatten(),
+        None,
+        "over"
+    );
+    // Another key counts on its own.
+    assert_eq!(
+        s.add_failure("client:192.0.2.7", T0, hour).await.ok(),
+        Some(1)
+    );
+    // An hour and more after the last failure, counting starts again and the block is gone.
+    let later = T0 + Duration::hours(2);
+    assert_eq!(s.add_failure(key, later, hour).await.ok(), Some(1));
+    assert_eq!(s.blocked_until(key, later).await.ok().flatten(), None);
+    s.block(key, later + Duration::minutes(1))
+        .await
+        .expect("blocked");
+    s.clear_failures(key).await.expect("cleared");
+    assert_eq!(s.blocked_until(key, later).await.ok().flatten(), None);
+    assert_eq!(s.add_failure(key, later, hour).await.ok(), Some(1));
+}

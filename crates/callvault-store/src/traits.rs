@@ -28,6 +28,7 @@ pub trait Store:
     + TranscriptStore
     + JobStore
     + AuditStore
+    + ThrottleStore
 {
     /// Which backend this is, for logs ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
@@ -75,6 +76,31 @@ pub trait UserStore: Send + Sync {
     async fn delete_token(&self, user_id: UserId, id: TokenId) -> StoreResult<()>;
     /// Revokes every token of the user; how many there were.
     async fn delete_tokens(&self, user_id: UserId) -> StoreResult<u64>;
+}
+
+/// Failures counted per key (an account, a client address), for throttling; the rules of how
+/// long a key waits live in the app, the store only counts and remembers.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Until when `key` is blocked, if it is now.
+    async fn blocked_until(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OffsetDateTime>>;
+    /// Counts one more failure under `key`, from one again when the last was longer ago than
+    /// `forget_after` (an old block is forgotten with it); the count now. Keys idle that long
+    /// are removed on the way.
+    async fn add_failure(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        forget_after: Duration,
+    ) -> StoreResult<u32>;
+    /// Blocks `key` until `until`; a longer block already there stays.
+    async fn block(&self, key: &str, until: OffsetDateTime) -> StoreResult<()>;
+    /// Forgets `key`'s failures and block.
+    async fn clear_failures(&self, key: &str) -> StoreResult<()>;
 }
 
 #[async_trait]

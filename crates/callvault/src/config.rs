@@ -101,6 +101,11 @@ pub struct WebArgs {
     /// The URL people and the telephony provider use to reach this server [default: http://<listen>]
     #[arg(long, env = "CALLVAULT_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// Reverse proxies in front of the server, as addresses or networks (10.0.0.0/8,
+    /// 127.0.0.1): for a request from one of them, the client is the address it names in
+    /// X-Forwarded-For (for sign-in throttling and the audit log) [default: none]
+    #[arg(long, env = "CALLVAULT_TRUSTED_PROXIES", value_name = "CIDR,…")]
+    pub trusted_proxies: Option<String>,
 }
 /// How large received recordings may be.
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
@@ -285,6 +290,7 @@ pub struct Config {
     pub default_region: Region,
     pub max_upload_bytes: u64,
     pub http: callvault_app::settings::HttpLimits,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub log_format: LogFormat,
 }
 
@@ -317,9 +323,25 @@ impl fmt::Debug for Config {
             .field("default_region", &self.default_region)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("http", &self.http)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("log_format", &self.log_format)
             .finish()
     }
+}
+
+/// Networks separated by commas; a bare address is a network of one.
+fn parse_networks(text: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<ipnet::IpNet>()
+                .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    anyhow::anyhow!("{part:?} is not an address or a network like 10.0.0.0/8")
+                })
+        })
+        .collect()
 }
 
 /// Reads a secret from the file `CALLVAULT_<NAME>_FILE` names, if it is set.
@@ -458,6 +480,14 @@ impl ConfigArgs {
         if http.max_concurrent_uploads == 0 {
             bail!("max-concurrent-uploads must be at least 1");
         }
+        let trusted_proxies = parse_networks(
+            self.web
+                .trusted_proxies
+                .as_deref()
+                .or(file.web.trusted_proxies.as_deref())
+                .unwrap_or(""),
+        )
+        .context("trusted-proxies")?;
         let region_text = self
             .common
             .default_region
@@ -554,6 +584,7 @@ impl ConfigArgs {
                 .or(file.uploads.max_upload_bytes)
                 .unwrap_or(1024 * 1024 * 1024),
             http,
+            trusted_proxies,
             log_format: self
                 .common
                 .log_format
@@ -674,9 +705,38 @@ mod tests {
         let bad_url = ConfigArgs {
             web: WebArgs {
                 public_url: Some("calls.example.com".into()),
+                ..WebArgs::default()
             },
             ..ConfigArgs::default()
         };
         assert!(bad_url.resolve(&no_env).is_err());
+        let bad_proxy = ConfigArgs {
+            web: WebArgs {
+                trusted_proxies: Some("10.0.0.0/8, the proxy".into()),
+                ..WebArgs::default()
+            },
+            ..ConfigArgs::default()
+        };
+        let said = bad_proxy
+            .resolve(&no_env)
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(
+            said.contains("trusted-proxies") && said.contains("the proxy"),
+            "{said}"
+        );
+        let proxies = ConfigArgs {
+            web: WebArgs {
+                trusted_proxies: Some("10.0.0.0/8, 127.0.0.1,::1".into()),
+                ..WebArgs::default()
+            },
+            ..ConfigArgs::default()
+        };
+        let resolved = proxies
+            .resolve(&no_env)
+            .map(|c| c.trusted_proxies.len())
+            .ok();
+        assert_eq!(resolved, Some(3));
     }
 }

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{CurrentUser, SESSION_COOKIE, cross_site, from_this_site, session_from_headers};
+use crate::auth::{
+    ClientAddress, CurrentUser, SESSION_COOKIE, cross_site, from_this_site, session_from_headers,
+};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
@@ -54,9 +56,11 @@ fn cookie_for(state: &AppState, session: &sign_in::Session) -> HeaderValue {
 
 /// Signs in with email and password and sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 429, description = "Too many failed sign-ins; see Retry-After", body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
@@ -64,13 +68,17 @@ async fn login(
     if !from_this_site(&headers, &state.settings.public_url, false) {
         return Err(cross_site());
     }
-    let (user, cookie) = sign_in(&state, req).await?;
+    let (user, cookie) = sign_in(&state, req, client).await?;
     Ok((AppendHeaders([(SET_COOKIE, cookie)]), Json(user)).into_response())
 }
 
 /// Checks the credentials and starts a session; the web UI's sign-in form uses it too.
-pub(crate) async fn sign_in(state: &AppState, req: LoginRequest) -> ApiResult<(User, HeaderValue)> {
-    let (user, session) = sign_in::sign_in(state, &req.email, req.password).await?;
+pub(crate) async fn sign_in(
+    state: &AppState,
+    req: LoginRequest,
+    client: Option<std::net::IpAddr>,
+) -> ApiResult<(User, HeaderValue)> {
+    let (user, session) = sign_in::sign_in(state, &req.email, req.password, client).await?;
     Ok((user, cookie_for(state, &session)))
 }
 
@@ -108,7 +116,8 @@ pub struct ChangePassword {
 
 /// Changes your own password. Every session ends; the one making the change gets a new one.
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = ChangePassword,
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+              (status = 429, description = "Too many wrong current passwords; see Retry-After", body = ErrorBody)))]
 async fn change_password(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -161,7 +170,8 @@ async fn list_tokens(
 
 /// Creates an API token acting as you; the secret is in this answer only.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = NewToken,
-    responses((status = 201, body = CreatedToken), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = CreatedToken), (status = 422, body = ErrorBody),
+              (status = 429, description = "Too many tokens made; see Retry-After", body = ErrorBody)))]
 async fn create_token(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

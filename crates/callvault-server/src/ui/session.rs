@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::chrome::{self, PageQuery, PageUser};
 use super::{PageError, assets};
 use crate::api::auth::{LoginRequest, sign_in, sign_out};
-use crate::auth::from_this_site;
+use crate::auth::{ClientAddress, from_this_site};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -69,6 +69,7 @@ pub struct LoginForm {
 
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, PageError> {
@@ -86,6 +87,7 @@ pub async fn login(
             email: form.email,
             password: form.password,
         },
+        client,
     )
     .await
     {
@@ -98,6 +100,30 @@ pub async fn login(
                 problem: Some("The email or password is wrong."),
             })?;
             *response.status_mut() = StatusCode::UNAUTHORIZED;
+            Ok(response)
+        }
+        Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
+            let wait = e.retry_after.unwrap_or(1);
+            let problem = if wait == 1 {
+                "Too many wrong passwords. Try again in a second.".to_owned()
+            } else if wait < 90 {
+                format!("Too many wrong passwords. Try again in {wait} seconds.")
+            } else {
+                format!(
+                    "Too many wrong passwords. Try again in {} minutes.",
+                    wait.div_ceil(60)
+                )
+            };
+            let mut response = chrome::render(&LoginPage {
+                assets: assets::base(),
+                next: &next,
+                email: &email,
+                problem: Some(&problem),
+            })?;
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, wait.into());
             Ok(response)
         }
         Err(e) => Err(e.into()),

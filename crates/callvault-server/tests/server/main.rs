@@ -11,6 +11,7 @@ mod inbox;
 mod openapi;
 mod permissions;
 mod recordings;
+mod throttling;
 mod transcripts;
 mod twilio;
 mod ui;

@@ -33,6 +33,7 @@ pub async fn open_app(config: &Config, workers: bool) -> anyhow::Result<App> {
     settings.default_region = config.default_region;
     settings.max_upload_bytes = config.max_upload_bytes;
     settings.http = config.http.clone();
+    settings.trusted_proxies = config.trusted_proxies.clone();
     settings.workers = workers;
     settings.metrics_token = config.metrics_token.clone();
     settings.asr = AsrSettings {

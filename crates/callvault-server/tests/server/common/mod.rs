@@ -41,6 +41,8 @@ pub struct Options {
     pub metrics_token: Option<String>,
     /// Timeouts and upload limits.
     pub http: callvault_app::settings::HttpLimits,
+    /// `--trusted-proxies`.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Options {
@@ -52,6 +54,7 @@ impl Default for Options {
             asr_model: std::env::var_os("CALLVAULT_TEST_MODEL").map(PathBuf::from),
             metrics_token: None,
             http: callvault_app::settings::HttpLimits::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -123,6 +126,7 @@ impl TestServer {
         settings.twilio = options.twilio;
         settings.metrics_token = options.metrics_token.map(secrecy::SecretString::from);
         settings.http = options.http;
+        settings.trusted_proxies = options.trusted_proxies;
         if let Some(model) = options.asr_model {
             settings.asr.model = model;
             settings.asr.install_default = false;
