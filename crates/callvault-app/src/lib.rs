@@ -11,6 +11,7 @@ pub mod inbox;
 pub mod ingest;
 mod job_counts;
 pub mod jobs;
+pub mod listening;
 pub mod passwords;
 pub mod secrets;
 pub mod settings;
@@ -52,6 +53,8 @@ pub struct Services {
     pub http: reqwest::Client,
     /// The speech model, shared by transcription jobs.
     pub speech: Arc<Speech>,
+    /// Plays, transcript views and link openings written lately (`listening`).
+    pub recent_access: listening::RecentAccess,
 }
 
 impl App {
@@ -80,6 +83,7 @@ impl App {
             transcode_slots: tokio::sync::Semaphore::new(cores),
             http,
             speech: Arc::new(Speech::default()),
+            recent_access: listening::RecentAccess::default(),
         }))
     }
 

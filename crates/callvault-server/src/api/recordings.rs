@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use callvault_app::ingest;
+use callvault_app::listening::{self, Access};
 use callvault_core::permissions::{ContactAction, Decision, OrgAction, can};
 use callvault_core::user::User;
 use callvault_core::{CallId, RecordingId};
@@ -337,7 +338,9 @@ async fn audio(
     } else {
         Delivery::PlayOnly
     };
-    send_audio(&state, &media, &headers, delivery).await
+    let response = send_audio(&state, &media, &headers, delivery).await?;
+    listening::accessed(&state, &user, Access::Play(id), media.conversation_id).await;
+    Ok(response)
 }
 
 /// A file name people recognise: the contact and when the call started.
@@ -407,7 +410,7 @@ async fn download(
     audit::record(
         &state,
         Some(&user),
-        "recording.download",
+        "download",
         "recording",
         Some(id.to_string()),
         serde_json::json!({"conversation_id": media.conversation_id}),

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use callvault_app::listening::{self, Access};
 use callvault_core::RecordingId;
 use callvault_core::permissions::contact_scope;
 use callvault_store::{
@@ -90,8 +91,19 @@ async fn get(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<RecordingId>,
 ) -> ApiResult<Json<TranscriptView>> {
-    visible(&state, &user, id).await?;
-    Ok(Json(view(&state, id).await?))
+    let record = visible(&state, &user, id).await?;
+    let transcript = view(&state, id).await?;
+    // Read once there is something to read: a page asking while it is made reads nothing.
+    if !transcript.segments.is_empty() {
+        listening::accessed(
+            &state,
+            &user,
+            Access::TranscriptView(id),
+            record.conversation_id,
+        )
+        .await;
+    }
+    Ok(Json(transcript))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

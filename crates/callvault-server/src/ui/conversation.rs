@@ -4,6 +4,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use callvault_app::listening::{self, Access};
 use callvault_core::ConversationId;
 use callvault_core::call::{CallStatus, Direction};
 use callvault_core::permissions::{ContactAction, Decision, can};
@@ -142,6 +143,7 @@ pub async fn page(
     // A malformed id reads like any other conversation the user cannot see.
     let id: ConversationId = raw_id.parse().map_err(|_| PageError::not_found())?;
     let detail = conversation(&state, &user, id).await?;
+    listening::accessed(&state, &user, Access::LinkOpen(detail.id), detail.id).await;
     let assigned = &detail.contact.assigned_user_ids;
     let allowed = |action| can(&user, action, assigned) == Decision::Allow;
     let entries: Vec<Entry> = detail.events.into_iter().map(Entry::from).collect();

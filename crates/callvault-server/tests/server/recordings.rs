@@ -377,3 +377,91 @@ async fn any_common_format_is_stored_as_mp3_with_its_channels() {
         "no temporary files remain"
     );
 }
+
+/// Who heard what: a listen is one `play` entry however many ranges the player fetched, again
+/// after half an hour; each download is an entry; opening the conversation by its link is one.
+#[tokio::test]
+async fn plays_downloads_and_link_openings_are_audited_once_each() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let ana = server
+        .user(
+            "ana@example.com",
+            callvault_core::user::Role::User,
+            callvault_core::user::Scope::All,
+            true,
+            false,
+        )
+        .await;
+    admin.number(NUMBER, true).await;
+    let call = admin.answered_call(NUMBER, "+14155550123", 10).await;
+    let stored = admin
+        .raw(
+            Method::PUT,
+            &format!("/api/v1/calls/{}/recording", json_of(&call, "id")),
+            "application/octet-stream",
+            call_mp3(),
+        )
+        .await;
+    let recording = json_of(&stored.json(), "recording_id");
+    let conversation = json_of(&call, "conversation_id");
+    let audio = format!("/api/v1/recordings/{recording}/audio");
+    let entries = |action: &'static str| {
+        let admin = admin.clone();
+        async move {
+            admin
+                .get("/api/v1/audit?limit=1000")
+                .await
+                .json()
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|e| e["action"] == action)
+                        .cloned()
+                        .collect::<Vec<Value>>()
+                })
+                .unwrap_or_default()
+        }
+    };
+    for start in [0, 1000, 2000, 3000, 4000] {
+        let range = format!("bytes={start}-{}", start + 999);
+        let part = ana
+            .send(Method::GET, &audio, move |r| r.header("range", range))
+            .await;
+        assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
+    }
+    let plays = entries("play").await;
+    assert_eq!(plays.len(), 1, "{plays:?}");
+    assert_eq!(plays[0]["target_id"], Value::from(recording.clone()));
+    assert_eq!(
+        plays[0]["detail"]["conversation_id"],
+        Value::from(conversation.clone())
+    );
+    assert!(
+        !plays[0].to_string().contains("+1415555"),
+        "no phone number in the entry"
+    );
+    server.clock.advance(time::Duration::minutes(31));
+    ana.get(&audio).await;
+    assert_eq!(
+        entries("play").await.len(),
+        2,
+        "a new listen half an hour later"
+    );
+
+    for _ in 0..2 {
+        let saved = ana
+            .get(&format!("/api/v1/recordings/{recording}/download"))
+            .await;
+        assert_eq!(saved.status, StatusCode::OK);
+    }
+    assert_eq!(entries("download").await.len(), 2);
+
+    let page = format!("/conversations/{conversation}");
+    for _ in 0..2 {
+        assert_eq!(ana.get(&page).await.status, StatusCode::OK);
+    }
+    let opened = entries("share_link_open").await;
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(opened[0]["target_id"], Value::from(conversation));
+}
