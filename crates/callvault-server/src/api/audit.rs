@@ -20,6 +20,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub use callvault_app::audit::record;
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// How many entries, newest first (1–1000, default 100).

@@ -26,6 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ContactListQuery {
     /// Part of a name, or a phone number in any format ("(415) 555-0100", "5550100").

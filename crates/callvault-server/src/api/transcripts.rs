@@ -107,6 +107,7 @@ async fn get(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// Words spoken, found as a phrase, ignoring case and accents.

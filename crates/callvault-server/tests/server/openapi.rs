@@ -171,3 +171,50 @@ async fn metrics_are_not_served_to_anyone_who_reaches_the_port() {
         assert!(!String::from_utf8_lossy(&r.body).contains("callvault_"));
     }
 }
+
+/// Every parameter is where the server reads it: a path parameter is named in the path, and
+/// everything else (search text, filters, limits, cursors, `replace`) is an optional query
+/// parameter, never a required path one.
+#[tokio::test]
+async fn parameters_are_declared_where_they_are_read() {
+    let server = TestServer::start().await;
+    let doc = server.anonymous().get("/api/v1/openapi.json").await.json();
+    let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+    let mut queries = Vec::new();
+    for (path, item) in &paths {
+        for (method, operation) in item.as_object().cloned().unwrap_or_default() {
+            for parameter in operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                let name = parameter["name"].as_str().unwrap_or_default().to_owned();
+                match parameter["in"].as_str() {
+                    Some("path") => assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{method} {path}: `{name}` is declared in the path but is not in it"
+                    ),
+                    Some("query") => queries.push(format!("{method} {path} {name}")),
+                    other => panic!("{method} {path}: `{name}` in {other:?}"),
+                }
+            }
+        }
+    }
+    for expected in [
+        "get /api/v1/conversations q",
+        "get /api/v1/conversations channel",
+        "get /api/v1/conversations limit",
+        "get /api/v1/conversations cursor",
+        "get /api/v1/contacts q",
+        "get /api/v1/contacts cursor",
+        "get /api/v1/search q",
+        "get /api/v1/search limit",
+        "get /api/v1/audit limit",
+        "put /api/v1/calls/{id}/recording replace",
+    ] {
+        assert!(
+            queries.iter().any(|q| q == expected),
+            "{expected} in {queries:?}"
+        );
+    }
+}
