@@ -14,6 +14,11 @@ use crate::AudioError;
 /// do write the odd damaged frame, but a file that is mostly damage is not a recording.
 const MAX_BAD_PACKET_SHARE: f64 = 0.2;
 
+/// Share of the length a container states that may be missing before it is looked into:
+/// missing because the file was cut short (kept, and said), or because bytes that are there
+/// did not decode (damage).
+const MAX_MISSING_SHARE: f64 = 0.2;
+
 pub struct AudioReader {
     format: Box<dyn FormatReader>,
     decoder: Box<dyn AudioDecoder>,
@@ -26,6 +31,13 @@ pub struct AudioReader {
     bad_packets: u64,
     /// The length the container states, if it states one.
     declared_seconds: Option<f64>,
+    /// The size of the file, when the source knows it.
+    source_bytes: Option<u64>,
+    /// Bytes of the packets that decoded, and the frames they gave.
+    good_bytes: u64,
+    frames: u64,
+    /// Whether less came out than the container states, because the file ends early.
+    truncated: bool,
 }
 
 /// One decoded stretch of audio: a plane of samples per channel.
@@ -69,6 +81,7 @@ impl AudioReader {
         source: Box<dyn MediaSource>,
         extension: Option<&str>,
     ) -> Result<Self, AudioError> {
+        let source_bytes = source.byte_len();
         let stream = MediaSourceStream::new(source, Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = extension {
@@ -115,6 +128,10 @@ impl AudioReader {
             packets: 0,
             bad_packets: 0,
             declared_seconds,
+            source_bytes,
+            good_bytes: 0,
+            frames: 0,
+            truncated: false,
         })
     }
 
@@ -127,6 +144,13 @@ impl AudioReader {
     #[must_use]
     pub fn declared_seconds(&self) -> Option<f64> {
         self.declared_seconds
+    }
+
+    /// Whether less audio came out than the container states because the file ends early (a
+    /// recording cut short keeps what is there). Known at the end.
+    #[must_use]
+    pub fn truncated(&self) -> bool {
+        self.truncated
     }
 
     /// Sample rate and channel count, once the first block is decoded.
@@ -158,7 +182,10 @@ impl AudioReader {
             }
             self.packets += 1;
             let decoded = match self.decoder.decode(&packet) {
-                Ok(decoded) => decoded,
+                Ok(decoded) => {
+                    self.good_bytes += packet.data.len() as u64;
+                    decoded
+                }
                 Err(SymphoniaError::DecodeError(_) | SymphoniaError::IoError(_)) => {
                     self.bad_packets += 1;
                     continue;
@@ -181,6 +208,7 @@ impl AudioReader {
             if decoded.frames() == 0 {
                 continue;
             }
+            self.frames += decoded.frames() as u64;
             decoded.copy_to_vecs_planar::<f32>(&mut self.planes);
             return Ok(Some(Block {
                 sample_rate: rate,
@@ -198,6 +226,41 @@ impl AudioReader {
                 self.bad_packets, self.packets
             )));
         }
+        self.check_length()?;
         Ok(None)
+    }
+
+    /// Compares what decoded with the length the container states. Less than it by more than
+    /// [`MAX_MISSING_SHARE`] is either a file cut short or damage a demuxer skipped without a
+    /// word (an MP3 reader resyncs past garbage, so a file half random bytes decoded to half
+    /// its length with no bad packet). The bytes tell them apart: at the rate the good packets
+    /// went, would the file's size hold the stated length? If so the bytes are there and did
+    /// not decode.
+    fn check_length(&mut self) -> Result<(), AudioError> {
+        let (Some(declared), Some((rate, _))) = (self.declared_seconds, self.spec) else {
+            return Ok(());
+        };
+        #[allow(clippy::cast_precision_loss, reason = "frames and bytes of audio")]
+        let decoded = self.frames as f64 / f64::from(rate);
+        if decoded <= 0.0 || declared <= 0.0 {
+            return Ok(());
+        }
+        if decoded < declared * (1.0 - MAX_MISSING_SHARE) {
+            #[allow(clippy::cast_precision_loss, reason = "bytes of audio")]
+            let holds = self.source_bytes.is_some_and(|size| {
+                size as f64
+                    >= self.good_bytes as f64 * (declared / decoded) * (1.0 - MAX_MISSING_SHARE)
+            });
+            if holds {
+                let lost = declared - decoded;
+                return Err(AudioError::Corrupt(format!(
+                    "{lost:.1} s of its {declared:.1} s ({:.0} %) could not be decoded",
+                    lost / declared * 100.0
+                )));
+            }
+        }
+        // A few percent short is how encoders round; more is a file that ends early.
+        self.truncated = decoded < declared * 0.97;
+        Ok(())
     }
 }

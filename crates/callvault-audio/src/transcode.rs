@@ -32,6 +32,9 @@ pub struct Transcoded {
     pub sha256: String,
     /// One set of peaks per channel of the MP3.
     pub peaks: Peaks,
+    /// The source is shorter than its header states: it was cut short, and what is there was
+    /// kept.
+    pub truncated: bool,
 }
 
 impl Transcoded {
@@ -106,6 +109,7 @@ fn run(
         bytes,
         sha256: sha256_of(dst)?,
         peaks,
+        truncated: reader.truncated(),
     })
 }
 

@@ -84,6 +84,10 @@ fn every_format_becomes_an_mp3_of_the_same_length_and_channels() {
         assert_eq!(out_channels, in_channels, "{name}: channels kept");
         assert_eq!(done.source_channels, in_channels, "{name}");
         assert!(
+            !done.truncated,
+            "{name}: a whole file is not said to be cut short"
+        );
+        assert!(
             (out_seconds - in_seconds).abs() <= 0.25,
             "{name}: ffprobe {in_seconds} s in, {out_seconds} s out"
         );
@@ -207,7 +211,74 @@ fn damaged_and_lying_files_get_a_clear_answer_and_leave_no_output() {
         #[allow(clippy::cast_precision_loss)]
         let seconds = done.duration_ms() as f64 / 1000.0;
         assert!(seconds > 0.0 && seconds <= max_s, "{name}: {seconds} s");
+        assert!(done.truncated, "{name}: said to be cut short");
     }
+}
+
+/// Bytes that are there but do not decode are damage, whichever container: an MP3 whose
+/// second half is random bytes was once stored as good at half its length (the MP3 reader
+/// skips garbage looking for the next frame, so no packet failed). A file merely cut short
+/// keeps what is there and says so.
+#[test]
+fn damage_a_reader_skips_is_still_damage_and_a_cut_file_is_still_kept() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let noise = |len: usize, seed: u32| -> Vec<u8> {
+        (0..len as u32)
+            .map(|i| (i.wrapping_add(seed).wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect()
+    };
+    for file in [
+        "mp3-2ch-22k.mp3",
+        "vorbis-2ch-44k.ogg",
+        "flac-2ch-16k.flac",
+        "opus-2ch-48k.opus",
+    ] {
+        let good = std::fs::read(fixtures().join("formats").join(file)).expect("fixture");
+        let half = good.len() / 2;
+        let mut damaged = good[..half].to_vec();
+        damaged.extend(noise(good.len() - half, 7));
+        let src = dir.path().join(format!("damaged-{file}"));
+        let dst = dir.path().join(format!("damaged-{file}.mp3"));
+        std::fs::write(&src, &damaged).expect("write");
+        match transcode_file(&src, &dst) {
+            Err(AudioError::Corrupt(why)) => {
+                assert!(!dst.exists(), "{file}: no half-written MP3 is left");
+                eprintln!("{file}: {why}");
+            }
+            Ok(done) => {
+                // Readers that keep their own length (Ogg finds it on the last page, which is
+                // gone) may take the damage for the end of the file: it must then say so.
+                assert!(
+                    done.truncated || done.duration_ms() < 2600,
+                    "{file}: stored as good: {done:?}"
+                );
+            }
+            Err(other) => panic!("{file}: {other}"),
+        }
+    }
+    let mp3 = std::fs::read(fixtures().join("formats/mp3-2ch-22k.mp3")).expect("fixture");
+    let mut damaged = mp3[..mp3.len() / 2].to_vec();
+    damaged.extend(noise(mp3.len() - mp3.len() / 2, 11));
+    let src = dir.path().join("half-noise.mp3");
+    std::fs::write(&src, &damaged).expect("write");
+    let said = transcode_file(&src, &dir.path().join("out.mp3"));
+    assert!(
+        matches!(&said, Err(AudioError::Corrupt(why)) if why.contains("could not be decoded")),
+        "{said:?}"
+    );
+
+    // Cut to 5,000 bytes: kept, short, and said to be cut.
+    let src = dir.path().join("cut.mp3");
+    std::fs::write(&src, &mp3[..5000]).expect("write");
+    let cut = transcode_file(&src, &dir.path().join("cut-out.mp3")).expect("kept");
+    assert!(cut.truncated && cut.duration_ms() < 1500, "{cut:?}");
+    // Whole files are not.
+    let whole = transcode_file(
+        &fixtures().join("formats/mp3-2ch-22k.mp3"),
+        &dir.path().join("whole.mp3"),
+    )
+    .expect("whole");
+    assert!(!whole.truncated);
 }
 
 #[test]

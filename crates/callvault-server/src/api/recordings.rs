@@ -51,6 +51,9 @@ pub struct UploadedRecording {
     pub channels: u16,
     /// What was uploaded ("pcm_mulaw", "opus", …); it is stored as MP3.
     pub source_codec: String,
+    /// The file is shorter than its header says (cut short in transfer or by the phone
+    /// system): what was there is kept, and `duration_s` is its length.
+    pub truncated: bool,
 }
 
 /// Spools the body to a temporary file that disappears whatever happens: also when the
@@ -154,6 +157,7 @@ async fn upload(
             duration_s: super::views::seconds(recording.duration_ms),
             channels: recording.channels,
             source_codec: transcoded.source_codec.to_owned(),
+            truncated: transcoded.truncated,
         }),
     ))
 }

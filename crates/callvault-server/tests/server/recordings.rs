@@ -465,3 +465,58 @@ async fn plays_downloads_and_link_openings_are_audited_once_each() {
     assert_eq!(opened.len(), 1, "{opened:?}");
     assert_eq!(opened[0]["target_id"], Value::from(conversation));
 }
+
+/// A file with damage the reader skipped is refused saying how much was lost, and leaves
+/// nothing; one merely cut short is kept, and the answer says so.
+#[tokio::test]
+async fn damaged_uploads_are_refused_and_cut_ones_kept_and_said() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    admin.number(NUMBER, true).await;
+    let mp3 =
+        std::fs::read(common::fixtures_dir().join("formats/mp3-2ch-22k.mp3")).expect("fixture");
+    let mut damaged = mp3[..mp3.len() / 2].to_vec();
+    damaged.extend(
+        (0..mp3.len() - mp3.len() / 2)
+            .map(|i| ((i as u32).wrapping_mul(2_654_435_761) >> 24) as u8),
+    );
+    let call = admin.answered_call(NUMBER, "+14155550150", 10).await;
+    let path = format!("/api/v1/calls/{}/recording", json_of(&call, "id"));
+    let refused = admin.raw(Method::PUT, &path, "audio/mpeg", damaged).await;
+    assert_eq!(
+        (refused.status, refused.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "corrupt_audio")
+    );
+    let message = refused.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("could not be decoded") && message.contains('%'),
+        "{message}"
+    );
+    assert!(server.audio_files().await.is_empty());
+    assert!(
+        admin
+            .get(&format!("/api/v1/calls/{}", json_of(&call, "id")))
+            .await
+            .json()["recording"]
+            .is_null()
+    );
+
+    let kept = admin
+        .raw(Method::PUT, &path, "audio/mpeg", mp3[..5000].to_vec())
+        .await;
+    assert_eq!(kept.status, StatusCode::CREATED, "{:?}", kept.json());
+    assert_eq!(kept.json()["truncated"], true);
+    let whole = admin.answered_call(NUMBER, "+14155550151", 10).await;
+    let stored = admin
+        .raw(
+            Method::PUT,
+            &format!("/api/v1/calls/{}/recording", json_of(&whole, "id")),
+            "audio/mpeg",
+            mp3,
+        )
+        .await;
+    assert_eq!(stored.json()["truncated"], false);
+}
