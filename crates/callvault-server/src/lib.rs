@@ -32,7 +32,8 @@ pub use state::AppState;
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = api::routes().split_for_parts();
+    let (api, mut openapi) = api::routes().split_for_parts();
+    api::common_errors::document(&mut openapi);
     let openapi = Arc::new(openapi);
     let max_json = state.settings.max_json_bytes;
     let body_idle = state.settings.http.body_idle_timeout;

@@ -32,6 +32,7 @@ pub struct ContactListQuery {
     /// Part of a name, or a phone number in any format ("(415) 555-0100", "5550100").
     pub q: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// From the previous page's `next_cursor`.
     pub cursor: Option<String>,

@@ -36,6 +36,7 @@ pub struct InboxQuery {
     /// Quick Filters: only conversations whose last message was on this channel.
     pub channel: Option<Channel>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// From the previous page's `next_cursor`.
     pub cursor: Option<String>,

@@ -4,6 +4,7 @@
 mod audit;
 pub(crate) mod auth;
 mod calls;
+pub mod common_errors;
 mod contacts;
 pub(crate) mod conversations;
 mod numbers;

@@ -113,6 +113,7 @@ pub struct SearchParams {
     /// Words spoken, found as a phrase, ignoring case and accents.
     pub q: String,
     /// At most this many hits (1 to 200, 50 by default).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 

@@ -218,3 +218,74 @@ async fn parameters_are_declared_where_they_are_read() {
         );
     }
 }
+
+/// The answers the server gives are in the document: 401 wherever a credential is needed,
+/// 400/413/415/422 wherever a JSON body is read, and every limit with its real bounds.
+#[tokio::test]
+async fn the_document_names_the_errors_and_the_bounds() {
+    let server = TestServer::start().await;
+    let doc = server.anonymous().get("/api/v1/openapi.json").await.json();
+    let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+    for (path, item) in &paths {
+        for (method, operation) in item.as_object().cloned().unwrap_or_default() {
+            let responses = operation["responses"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            if !path.starts_with("/api/v1/auth/log") {
+                assert!(
+                    responses.contains_key("401"),
+                    "{method} {path} documents 401"
+                );
+            }
+            let json_body = operation["requestBody"]["content"]
+                .as_object()
+                .is_some_and(|c| c.keys().any(|k| k.contains("json")));
+            if json_body {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} documents {status}"
+                    );
+                }
+            }
+            for parameter in operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                if parameter["name"] == "limit" {
+                    let schema = &parameter["schema"];
+                    assert_eq!(schema["minimum"], 1, "{method} {path}: {schema}");
+                    assert!(
+                        schema["maximum"].as_u64().is_some_and(|m| m >= 200),
+                        "{method} {path}: {schema}"
+                    );
+                }
+            }
+        }
+    }
+    // And the bounds are the server's: one past the documented maximum is refused.
+    let admin = server.admin().await;
+    for (path, max) in [
+        ("/api/v1/conversations", 200),
+        ("/api/v1/contacts", 200),
+        ("/api/v1/audit", 1000),
+    ] {
+        let documented = doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "limit").cloned())
+            .map(|p| p["schema"]["maximum"].clone());
+        assert_eq!(documented, Some(serde_json::json!(max)), "{path}");
+        assert_eq!(
+            admin.get(&format!("{path}?limit={max}")).await.status,
+            StatusCode::OK,
+            "{path}"
+        );
+        assert_eq!(
+            admin.get(&format!("{path}?limit={}", max + 1)).await.status,
+            StatusCode::BAD_REQUEST,
+            "{path}"
+        );
+    }
+}

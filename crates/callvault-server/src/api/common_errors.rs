@@ -1,0 +1,70 @@
+//! The answers every operation can give that its own annotation leaves out, added to the
+//! document from what the operation reads: 401 where a credential is needed, 400 where query
+//! parameters or a JSON body are read, 413/415/422 for a JSON body. Derived, so they stay true
+//! as operations change.
+
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::request_body::RequestBody;
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
+
+/// Operations anyone may call.
+const PUBLIC: &[&str] = &["/api/v1/auth/login", "/api/v1/auth/logout"];
+
+fn error(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+fn add(operation: &mut Operation, status: &str, description: &str) {
+    operation
+        .responses
+        .responses
+        .entry(status.to_owned())
+        .or_insert_with(|| error(description));
+}
+
+fn reads_json(body: Option<&RefOr<RequestBody>>) -> bool {
+    matches!(body, Some(RefOr::T(body)) if body.content.keys().any(|c| c.contains("json")))
+}
+
+/// Adds the common answers to every operation of `doc`.
+pub fn document(doc: &mut OpenApi) {
+    for (path, item) in &mut doc.paths.paths {
+        let public = PUBLIC.contains(&path.as_str());
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            if !public {
+                add(operation, "401", "Not signed in: no valid token or session");
+            }
+            let has_query = operation
+                .parameters
+                .iter()
+                .flatten()
+                .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
+            let json = reads_json(operation.request_body.as_ref());
+            if has_query || json {
+                add(operation, "400", "A malformed query parameter or body");
+            }
+            if json {
+                add(operation, "413", "The body is larger than the limit");
+                add(operation, "415", "The body is not sent as JSON");
+                add(operation, "422", "The body's values are not acceptable");
+            }
+        }
+    }
+}
