@@ -60,7 +60,7 @@ pub async fn sign_in(
     let Some(user) = user.filter(|_| verified) else {
         tracing::warn!(email = %email, "failed sign-in");
         for key in &keys {
-            throttle::failed(app, key, owner).await?;
+            throttle::count(app, key, owner).await?;
         }
         return Err(AppError::InvalidCredentials);
     };
@@ -106,7 +106,7 @@ pub async fn change_password(
         .await?
         .and_then(|(_, hash)| hash);
     if !passwords::verify(current, hash).await {
-        throttle::failed(app, &account, Some(user.id)).await?;
+        throttle::count(app, &account, Some(user.id)).await?;
         return Err(AppError::WrongPassword);
     }
     throttle::succeeded(app, &account).await?;

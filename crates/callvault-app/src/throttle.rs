@@ -114,9 +114,10 @@ pub async fn check(app: &App, keys: &[Key]) -> AppResult<()> {
     }
 }
 
-/// Counts a failure (or, for tokens, one more made) under `key`; past the free ones the key
-/// waits, and the lockout is audited when it begins. `user` is whose account it is, if any.
-pub async fn failed(app: &App, key: &Key, user: Option<callvault_core::UserId>) -> AppResult<()> {
+/// Counts one more under `key` (a failed attempt; for tokens, one made); past the free ones
+/// the key waits, and the lockout is audited when it begins. `user` is whose account it is,
+/// if any.
+pub async fn count(app: &App, key: &Key, user: Option<callvault_core::UserId>) -> AppResult<()> {
     let now = app.now();
     let rule = key.rule();
     let failures = app

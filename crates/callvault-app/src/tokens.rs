@@ -60,7 +60,7 @@ pub async fn create(app: &App, actor: &User, name: &str) -> AppResult<CreatedTok
         serde_json::json!({"name": name}),
     )
     .await;
-    throttle::failed(app, &made, Some(actor.id)).await?;
+    throttle::count(app, &made, Some(actor.id)).await?;
     Ok(CreatedToken { info, secret })
 }
 

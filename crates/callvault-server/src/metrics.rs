@@ -136,10 +136,8 @@ pub async fn serve_ops(state: State<AppState>, headers: HeaderMap) -> Response {
 fn bearer_is(headers: &HeaderMap, token: &SecretString) -> bool {
     headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .is_some_and(|(_, given)| hash_secret(given.trim()) == hash_secret(token.expose_secret()))
+        .and_then(crate::auth::bearer)
+        .is_some_and(|given| hash_secret(given) == hash_secret(token.expose_secret()))
 }
 
 /// The metrics, to whoever reaches the listener this is on.

@@ -1,9 +1,9 @@
 //! The signed-in user, from an API token (`Authorization: Bearer …`) or the session cookie.
 
 use axum::extract::FromRequestParts;
-use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
 use callvault_app::secrets::hash_secret;
 use callvault_core::user::User;
 
@@ -15,6 +15,18 @@ pub const SESSION_COOKIE: &str = "callvault_session";
 
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub User);
+
+/// The token of an `Authorization: Bearer <token>` header; `None` for any other scheme or an
+/// empty token.
+pub fn bearer(value: &HeaderValue) -> Option<&str> {
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty())
+}
 
 /// The session id the request carries in its cookie, if any.
 pub fn session_from_headers(headers: &HeaderMap) -> Option<String> {
@@ -43,15 +55,7 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(value) = parts.headers.get(AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.split_once(' '))
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-                .map(|(_, token)| token)
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .ok_or_else(ApiError::unauthenticated)?;
+            let token = bearer(value).ok_or_else(ApiError::unauthenticated)?;
             let user = state.store.token_user(&hash_secret(token)).await?;
             return user.map(CurrentUser).ok_or_else(ApiError::unauthenticated);
         }

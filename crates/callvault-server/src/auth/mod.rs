@@ -7,5 +7,5 @@ mod origin;
 
 pub use callvault_app::access::{require, require_org};
 pub use client::ClientAddress;
-pub use current_user::{CurrentUser, SESSION_COOKIE, cross_site, session_from_headers};
+pub use current_user::{CurrentUser, SESSION_COOKIE, bearer, cross_site, session_from_headers};
 pub use origin::from_this_site;
