@@ -147,14 +147,7 @@ async fn slow_uploads_are_cut_off_and_leave_nothing() {
     assert!(spooling.await, "the upload is being spooled");
     // The one slot is taken: another upload is asked to come back.
     let other = json_of(&admin.answered_call(NUMBER, "+14155550102", 10).await, "id");
-    let busy = admin
-        .raw(
-            reqwest::Method::PUT,
-            &format!("/api/v1/calls/{other}/recording"),
-            "application/octet-stream",
-            common::call_mp3(),
-        )
-        .await;
+    let busy = admin.upload(&other, common::call_mp3()).await;
     assert_eq!(
         (busy.status, busy.code().as_str()),
         (StatusCode::SERVICE_UNAVAILABLE, "too_many_uploads")
@@ -204,14 +197,7 @@ async fn slow_uploads_are_cut_off_and_leave_nothing() {
         server.spooled_files()
     );
     assert!(admin.get(&format!("/api/v1/calls/{call}")).await.json()["recording"].is_null());
-    let stored = admin
-        .raw(
-            reqwest::Method::PUT,
-            &format!("/api/v1/calls/{other}/recording"),
-            "application/octet-stream",
-            common::call_mp3(),
-        )
-        .await;
+    let stored = admin.upload(&other, common::call_mp3()).await;
     assert_eq!(stored.status, StatusCode::CREATED, "{:?}", stored.json());
     server.stop().await;
 }

@@ -393,36 +393,9 @@ async fn plays_downloads_and_link_openings_are_audited_once_each() {
             false,
         )
         .await;
-    admin.number(NUMBER, true).await;
-    let call = admin.answered_call(NUMBER, "+14155550123", 10).await;
-    let stored = admin
-        .raw(
-            Method::PUT,
-            &format!("/api/v1/calls/{}/recording", json_of(&call, "id")),
-            "application/octet-stream",
-            call_mp3(),
-        )
-        .await;
-    let recording = json_of(&stored.json(), "recording_id");
+    let (call, recording) = recorded_call(&admin).await;
     let conversation = json_of(&call, "conversation_id");
     let audio = format!("/api/v1/recordings/{recording}/audio");
-    let entries = |action: &'static str| {
-        let admin = admin.clone();
-        async move {
-            admin
-                .get("/api/v1/audit?limit=1000")
-                .await
-                .json()
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter(|e| e["action"] == action)
-                        .cloned()
-                        .collect::<Vec<Value>>()
-                })
-                .unwrap_or_default()
-        }
-    };
     for start in [0, 1000, 2000, 3000, 4000] {
         let range = format!("bytes={start}-{}", start + 999);
         let part = ana
@@ -430,7 +403,7 @@ async fn plays_downloads_and_link_openings_are_audited_once_each() {
             .await;
         assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
     }
-    let plays = entries("play").await;
+    let plays = admin.audit_entries("play").await;
     assert_eq!(plays.len(), 1, "{plays:?}");
     assert_eq!(plays[0]["target_id"], Value::from(recording.clone()));
     assert_eq!(
@@ -444,7 +417,7 @@ async fn plays_downloads_and_link_openings_are_audited_once_each() {
     server.clock.advance(time::Duration::minutes(31));
     ana.get(&audio).await;
     assert_eq!(
-        entries("play").await.len(),
+        admin.audit_entries("play").await.len(),
         2,
         "a new listen half an hour later"
     );
@@ -455,13 +428,13 @@ async fn plays_downloads_and_link_openings_are_audited_once_each() {
             .await;
         assert_eq!(saved.status, StatusCode::OK);
     }
-    assert_eq!(entries("download").await.len(), 2);
+    assert_eq!(admin.audit_entries("download").await.len(), 2);
 
     let page = format!("/conversations/{conversation}");
     for _ in 0..2 {
         assert_eq!(ana.get(&page).await.status, StatusCode::OK);
     }
-    let opened = entries("share_link_open").await;
+    let opened = admin.audit_entries("share_link_open").await;
     assert_eq!(opened.len(), 1, "{opened:?}");
     assert_eq!(opened[0]["target_id"], Value::from(conversation));
 }
@@ -481,8 +454,8 @@ async fn damaged_uploads_are_refused_and_cut_ones_kept_and_said() {
             .map(|i| ((i as u32).wrapping_mul(2_654_435_761) >> 24) as u8),
     );
     let call = admin.answered_call(NUMBER, "+14155550150", 10).await;
-    let path = format!("/api/v1/calls/{}/recording", json_of(&call, "id"));
-    let refused = admin.raw(Method::PUT, &path, "audio/mpeg", damaged).await;
+    let call_id = json_of(&call, "id");
+    let refused = admin.upload(&call_id, damaged).await;
     assert_eq!(
         (refused.status, refused.code().as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, "corrupt_audio")
@@ -496,27 +469,12 @@ async fn damaged_uploads_are_refused_and_cut_ones_kept_and_said() {
         "{message}"
     );
     assert!(server.audio_files().await.is_empty());
-    assert!(
-        admin
-            .get(&format!("/api/v1/calls/{}", json_of(&call, "id")))
-            .await
-            .json()["recording"]
-            .is_null()
-    );
+    assert!(admin.get(&format!("/api/v1/calls/{call_id}")).await.json()["recording"].is_null());
 
-    let kept = admin
-        .raw(Method::PUT, &path, "audio/mpeg", mp3[..5000].to_vec())
-        .await;
+    let kept = admin.upload(&call_id, mp3[..5000].to_vec()).await;
     assert_eq!(kept.status, StatusCode::CREATED, "{:?}", kept.json());
     assert_eq!(kept.json()["truncated"], true);
     let whole = admin.answered_call(NUMBER, "+14155550151", 10).await;
-    let stored = admin
-        .raw(
-            Method::PUT,
-            &format!("/api/v1/calls/{}/recording", json_of(&whole, "id")),
-            "audio/mpeg",
-            mp3,
-        )
-        .await;
+    let stored = admin.upload(&json_of(&whole, "id"), mp3).await;
     assert_eq!(stored.json()["truncated"], false);
 }

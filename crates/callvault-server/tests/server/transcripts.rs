@@ -112,16 +112,8 @@ async fn a_call_is_transcribed_by_party_with_times_and_found_by_its_words() {
     assert_eq!(json_of(&done, "language"), "en");
     // Reading it is audited once in a while, not for each poll that found it still running.
     ana.get(&path).await;
-    let audit = admin.get("/api/v1/audit?limit=1000").await.json();
-    let views: Vec<&Value> = audit
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter(|e| e["action"] == "transcript_view")
-                .collect()
-        })
-        .unwrap_or_default();
-    assert_eq!(views.len(), 1, "{audit}");
+    let views = admin.audit_entries("transcript_view").await;
+    assert_eq!(views.len(), 1, "{views:?}");
     assert_eq!(views[0]["target_id"], json!(recording));
     assert_eq!(views[0]["actor"]["id"], json!(ana.id()));
     let segments = done["segments"].as_array().cloned().unwrap_or_default();

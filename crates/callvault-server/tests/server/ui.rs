@@ -62,6 +62,16 @@ async fn page(client: &Client, path: &str) -> Page {
 }
 
 async fn sign_in_form(server: &TestServer, fields: &[(&str, &str)], origin: Option<&str>) -> Page {
+    sign_in_form_via(server, fields, origin, None).await
+}
+
+/// The sign-in form sent with `Host` set to `host`, as a proxy that rewrites it would.
+async fn sign_in_form_via(
+    server: &TestServer,
+    fields: &[(&str, &str)],
+    origin: Option<&str>,
+    host: Option<&str>,
+) -> Page {
     let mut req = browser()
         .post(format!("{}/login", server.base))
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -72,6 +82,9 @@ async fn sign_in_form(server: &TestServer, fields: &[(&str, &str)], origin: Opti
         );
     if let Some(origin) = origin {
         req = req.header(ORIGIN, origin);
+    }
+    if let Some(host) = host {
+        req = req.header(HOST, host);
     }
     fetch(req).await
 }
@@ -171,38 +184,24 @@ async fn visitors_sign_in_through_the_form_and_come_back_where_they_were() {
         assert!(form.body.contains(r#"name="next" value="/""#), "{next:?}");
     }
     // Behind a proxy that rewrites Host, our own page's Origin (the public URL) is accepted.
-    let proxied = fetch(
-        browser()
-            .post(format!("{}/login", server.base))
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(ORIGIN, &server.base)
-            .header(HOST, "10.1.2.3:8080")
-            .body(
-                form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs([
-                        ("email", email.as_str()),
-                        ("password", "correct horse battery"),
-                    ])
-                    .finish(),
-            ),
+    let credentials = [
+        ("email", email.as_str()),
+        ("password", "correct horse battery"),
+    ];
+    let proxied = sign_in_form_via(
+        &server,
+        &credentials,
+        Some(&server.base),
+        Some("10.1.2.3:8080"),
     )
     .await;
     assert_eq!(proxied.status, StatusCode::SEE_OTHER);
     // And another site's Origin with a Host forged to match it is not.
-    let forged_host = fetch(
-        browser()
-            .post(format!("{}/login", server.base))
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(ORIGIN, "http://evil.example")
-            .header(HOST, "evil.example")
-            .body(
-                form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs([
-                        ("email", email.as_str()),
-                        ("password", "correct horse battery"),
-                    ])
-                    .finish(),
-            ),
+    let forged_host = sign_in_form_via(
+        &server,
+        &credentials,
+        Some("http://evil.example"),
+        Some("evil.example"),
     )
     .await;
     assert_eq!(forged_host.status, StatusCode::FORBIDDEN);

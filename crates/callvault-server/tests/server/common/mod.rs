@@ -391,6 +391,21 @@ impl Client {
         .await
     }
 
+    /// The audit log's entries for `action`, newest first, as an admin reads them.
+    pub async fn audit_entries(&self, action: &str) -> Vec<Value> {
+        self.get("/api/v1/audit?limit=1000")
+            .await
+            .json()
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter(|e| e["action"] == action)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     // Seeding helpers, all through the API.
 
     pub async fn number(&self, e164: &str, recording: bool) -> Value {
