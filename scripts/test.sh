@@ -21,11 +21,13 @@ export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
 
 need_python_tools
 
-# The official twilio library checks our webhook signatures (pinned, in a cached venv).
+# twilio cross-checks our webhook signatures, schemathesis fuzzes the API (pinned, in a cached
+# venv, reinstalled when the pins change).
 venv="${CALLVAULT_VENV:-$HOME/.cache/callvault-venv}"
-if ! "$venv/bin/python" -c "import twilio" >/dev/null 2>&1; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet "twilio==9.13.0"
+if ! cmp -s scripts/python-requirements.txt "$venv/requirements.txt"; then
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet -r scripts/python-requirements.txt
+  cp scripts/python-requirements.txt "$venv/requirements.txt"
 fi
 export CALLVAULT_TEST_PYTHON="$venv/bin/python"
 
@@ -61,6 +63,16 @@ CALLVAULT_TEST_DATABASE_URL="$CALLVAULT_TEST_POSTGRES_URL" \
   AWS_ACCESS_KEY_ID="$CALLVAULT_TEST_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$CALLVAULT_TEST_S3_SECRET_KEY" \
   cargo test --locked --workspace --test server
 
+step "API fuzzing (schemathesis, every check) on SQLite and a folder, then PostgreSQL and S3"
+cargo build --locked --quiet -p callvault
+export CALLVAULT_BIN="$CARGO_TARGET_DIR/debug/callvault"
+"$venv/bin/python" api-fuzz/run.py --no-color
+"$(pg_bin)/psql" -q "$CALLVAULT_TEST_POSTGRES_URL" -c 'CREATE DATABASE api_fuzz'
+CALLVAULT_DATABASE_URL="${CALLVAULT_TEST_POSTGRES_URL%/*}/api_fuzz" \
+  CALLVAULT_BLOB_URL="${CALLVAULT_TEST_S3_URL%%\?*}/api-fuzz?${CALLVAULT_TEST_S3_URL#*\?}" \
+  AWS_ACCESS_KEY_ID="$CALLVAULT_TEST_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$CALLVAULT_TEST_S3_SECRET_KEY" \
+  "$venv/bin/python" api-fuzz/run.py --no-color --max-examples 30
+
 step "browser tests"
 # Debian's Chromium driven by playwright-core (pinned in ui-tests/package-lock.json, installed
 # into a cache outside the clone) against the real binary.
@@ -72,8 +84,7 @@ if ! cmp -s ui-tests/package-lock.json "$ui_node/package-lock.json" \
   cp ui-tests/package.json ui-tests/package-lock.json "$ui_node/"
   (cd "$ui_node" && npm ci --no-audit --no-fund --silent)
 fi
-cargo build --locked --quiet -p callvault
-CALLVAULT_BIN="$CARGO_TARGET_DIR/debug/callvault" CALLVAULT_UI_NODE="$ui_node" \
+CALLVAULT_UI_NODE="$ui_node" \
   CALLVAULT_SCREENSHOTS="$CARGO_TARGET_DIR/ui-screenshots" node --test ui-tests/
 echo "screenshots: $CARGO_TARGET_DIR/ui-screenshots"
 

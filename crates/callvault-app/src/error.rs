@@ -13,7 +13,7 @@ pub enum Invalid {
     Email,
     /// A person's or a thing's name: 1 to 200 characters.
     Name,
-    /// A note: 1 to `crate::inbox::MAX_NOTE_CHARS` characters.
+    /// A note: 1 to `callvault_core::conversation::MAX_NOTE_CHARS` characters.
     Note,
 }
 

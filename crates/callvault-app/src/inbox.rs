@@ -3,7 +3,7 @@
 //! deletion's audio removed now (or by the queue) and audited.
 
 use callvault_core::ConversationId;
-use callvault_core::conversation::Channel;
+use callvault_core::conversation::{Channel, clean_note};
 use callvault_core::permissions::{ContactAction, contact_scope};
 use callvault_core::user::User;
 use callvault_store::{
@@ -14,9 +14,6 @@ use callvault_store::{
 use crate::access::require;
 use crate::error::{AppError, AppResult, Invalid};
 use crate::{App, audit};
-
-/// Longest note kept, in characters (`Invalid::Note` says so).
-pub const MAX_NOTE_CHARS: usize = 5000;
 
 /// What one page of the Inbox holds.
 #[derive(Debug, Clone, Default)]
@@ -88,13 +85,9 @@ pub async fn add_note(
     body: &str,
 ) -> AppResult<TimelineEvent> {
     allowed(app, user, id, ContactAction::View).await?;
-    let body = body.trim();
-    // NUL is no text anyone typed, and PostgreSQL cannot store it.
-    if body.is_empty() || body.chars().count() > MAX_NOTE_CHARS || body.contains('\0') {
-        return Err(AppError::Invalid(Invalid::Note));
-    }
+    let body = clean_note(body).ok_or(AppError::Invalid(Invalid::Note))?;
     app.store
-        .add_note(id, user.id, body, app.now())
+        .add_note(id, user.id, &body, app.now())
         .await
         .map_err(|e| AppError::named(e, "conversation"))
 }
@@ -132,7 +125,7 @@ mod tests {
         assert!(
             Invalid::Note
                 .message()
-                .contains(&MAX_NOTE_CHARS.to_string())
+                .contains(&callvault_core::conversation::MAX_NOTE_CHARS.to_string())
         );
     }
 }

@@ -28,12 +28,14 @@ pub struct Contact {
 /// Longest name kept for a contact or user; longer input is refused, not cut.
 pub const MAX_NAME_CHARS: usize = 200;
 
-/// A name as it is stored: trimmed, not empty, not absurdly long, no control characters.
+/// A name as it is stored: trimmed, not empty, not absurdly long (as sent, so the limit the
+/// API documents is the one applied), no control characters. [`crate::patterns::NAME`] says
+/// the same.
 #[must_use]
 pub fn clean_name(raw: &str) -> Option<String> {
     let name = raw.trim();
     let ok = !name.is_empty()
-        && name.chars().count() <= MAX_NAME_CHARS
+        && raw.chars().count() <= MAX_NAME_CHARS
         && !name.chars().any(char::is_control);
     ok.then(|| name.to_owned())
 }

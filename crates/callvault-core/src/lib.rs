@@ -7,6 +7,7 @@ pub mod contact;
 pub mod conversation;
 pub mod ids;
 pub mod number;
+pub mod patterns;
 pub mod permissions;
 pub mod phone;
 pub mod recording;

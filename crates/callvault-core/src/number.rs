@@ -65,6 +65,24 @@ pub struct PhoneNumber {
 /// Longest consent announcement kept; it is read aloud before every call.
 pub const MAX_ANNOUNCEMENT_CHARS: usize = 1000;
 
+/// An announcement that is not plain text of at most [`MAX_ANNOUNCEMENT_CHARS`] characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the announcement must be plain text of at most {MAX_ANNOUNCEMENT_CHARS} characters")]
+pub struct BadAnnouncement;
+
+/// An announcement as kept: trimmed, lines allowed but no other control characters, at most
+/// [`MAX_ANNOUNCEMENT_CHARS`] as sent; blank means none. [`crate::patterns::ANNOUNCEMENT`]
+/// says the same.
+pub fn clean_announcement(raw: &str) -> Result<Option<String>, BadAnnouncement> {
+    let text = raw.trim();
+    if raw.chars().count() > MAX_ANNOUNCEMENT_CHARS
+        || text.chars().any(|c| c.is_control() && c != '\n')
+    {
+        return Err(BadAnnouncement);
+    }
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
 /// When each recording setting of a number took effect, oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordingChange {

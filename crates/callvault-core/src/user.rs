@@ -85,7 +85,11 @@ impl User {
     }
 }
 
-/// Emails are compared without regard to case or surrounding space.
+/// The longest email address (RFC 5321's path limit), counted as sent.
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// Emails are compared without regard to case or surrounding space. [`crate::patterns::EMAIL`]
+/// says what is accepted.
 #[must_use]
 pub fn normalise_email(raw: &str) -> Option<String> {
     let email = raw.trim().to_lowercase();
@@ -93,7 +97,7 @@ pub fn normalise_email(raw: &str) -> Option<String> {
     let plausible = !local.is_empty()
         && !domain.is_empty()
         && !domain.contains('@')
-        && email.len() <= 254
+        && raw.chars().count() <= MAX_EMAIL_CHARS
         && !email.chars().any(char::is_whitespace);
     plausible.then_some(email)
 }

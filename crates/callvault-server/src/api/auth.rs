@@ -55,7 +55,7 @@ fn cookie_for(state: &AppState, session: &sign_in::Session) -> HeaderValue {
 }
 
 /// Signs in with email and password and sets the session cookie.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, security(()),
     responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 429, description = "Too many failed sign-ins; see Retry-After", body = ErrorBody)))]
 async fn login(
@@ -83,7 +83,7 @@ pub(crate) async fn sign_in(
 }
 
 /// Ends the session and clears its cookie.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204), (status = 403, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security((), ("session" = [])), responses((status = 204), (status = 403, body = ErrorBody)))]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     if session_from_headers(&headers).is_some()
         && !from_this_site(&headers, &state.settings.public_url, true)
@@ -108,6 +108,7 @@ pub(crate) async fn sign_out(state: &AppState, headers: &HeaderMap) -> ApiResult
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     pub current_password: String,
+    #[schema(schema_with = super::fields::password)]
     pub new_password: String,
     /// Also revoke every API token of yours (when the old password may have been known).
     #[serde(default)]
@@ -148,6 +149,7 @@ async fn me(CurrentUser(user): CurrentUser) -> Json<User> {
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// What the token is for ("PBX", "backup script").
+    #[schema(schema_with = super::fields::name)]
     pub name: String,
 }
 

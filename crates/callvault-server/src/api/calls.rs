@@ -15,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::contacts::parse_phone;
+use super::fields::MAX_ID_CHARS;
 use super::views::CallView;
 use crate::auth::{CurrentUser, require, require_org};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -31,10 +32,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct ReportCall {
     /// The business's number the call was on (must be configured).
+    #[schema(schema_with = super::fields::phone)]
     pub number: String,
     /// The other party's number, in any common format.
+    #[schema(schema_with = super::fields::phone)]
     pub contact_phone: String,
     /// Name for the contact if this number is new (caller ID name, say).
+    #[schema(schema_with = super::fields::optional_name)]
     pub contact_name: Option<String>,
     pub direction: Direction,
     pub status: CallStatus,
@@ -45,10 +49,13 @@ pub struct ReportCall {
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub ended_at: Option<OffsetDateTime>,
     /// The team member who took the call.
+    #[schema(schema_with = super::fields::optional_email)]
     pub handled_by_email: Option<String>,
     /// The phone system's id for the call; a repeated report with the same id changes nothing.
+    #[schema(schema_with = super::fields::external_id)]
     pub external_id: Option<String>,
     /// Which phone system reports (default `pbx`); external ids are unique per source.
+    #[schema(schema_with = super::fields::source)]
     pub source: Option<String>,
 }
 
@@ -79,7 +86,11 @@ fn check_source(raw: Option<&str>) -> ApiResult<String> {
 
 fn check_external_id(raw: Option<String>) -> ApiResult<Option<String>> {
     match raw {
-        Some(id) if id.is_empty() || id.len() > 200 || id.chars().any(char::is_control) => {
+        Some(id)
+            if id.is_empty()
+                || id.chars().count() > MAX_ID_CHARS
+                || id.chars().any(char::is_control) =>
+        {
             Err(ApiError::invalid(
                 "invalid_external_id",
                 "external_id must be 1 to 200 printable characters",

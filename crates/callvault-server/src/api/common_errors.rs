@@ -1,5 +1,6 @@
 //! The answers every operation can give that its own annotation leaves out, added to the
-//! document from what the operation reads: 401 where a credential is needed, 400 where query
+//! document from what the operation reads: 401 where a credential is needed, 403 on every
+//! change made with one (a session cookie sent from another site is refused), 400 where query
 //! parameters or a JSON body are read, 413/415/422 for a JSON body. Derived, so they stay true
 //! as operations change.
 
@@ -41,15 +42,23 @@ pub fn document(doc: &mut OpenApi) {
     for (path, item) in &mut doc.paths.paths {
         let public = PUBLIC.contains(&path.as_str());
         let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
+            (&mut item.get, false),
+            (&mut item.put, true),
+            (&mut item.post, true),
+            (&mut item.delete, true),
+            (&mut item.patch, true),
         ];
-        for operation in operations.into_iter().flatten() {
+        for (operation, changes) in operations {
+            let Some(operation) = operation else { continue };
             if !public {
                 add(operation, "401", "Not signed in: no valid token or session");
+            }
+            if !public && changes {
+                add(
+                    operation,
+                    "403",
+                    "Not allowed to you, or sent with the session cookie from another site",
+                );
             }
             let has_query = operation
                 .parameters

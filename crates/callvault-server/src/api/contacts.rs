@@ -30,6 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct ContactListQuery {
     /// Part of a name, or a phone number in any format ("(415) 555-0100", "5550100").
+    #[param(schema_with = super::fields::filter_text)]
     pub q: Option<String>,
     /// 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
@@ -48,9 +49,11 @@ pub struct ContactList {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateContact {
+    #[schema(schema_with = super::fields::name)]
     pub name: String,
-    /// Any common format; stored as E.164.
+    #[schema(schema_with = super::fields::phone)]
     pub phone: String,
+    #[schema(schema_with = super::fields::optional_email)]
     pub email: Option<String>,
     /// Admins only. Without it, a user who sees only assigned contacts is assigned the new one.
     pub assigned_user_ids: Option<Vec<UserId>>,
@@ -59,11 +62,13 @@ pub struct CreateContact {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateContact {
+    #[schema(schema_with = super::fields::optional_name)]
     pub name: Option<String>,
+    #[schema(schema_with = super::fields::optional_phone)]
     pub phone: Option<String>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = super::fields::optional_email)]
     pub email: Option<Option<String>>,
     /// Admins only.
     pub assigned_user_ids: Option<Vec<UserId>>,

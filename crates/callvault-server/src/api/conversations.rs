@@ -32,6 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct InboxQuery {
     /// Part of the contact's name, or their phone number in any format.
+    #[param(schema_with = super::fields::filter_text)]
     pub q: Option<String>,
     /// Quick Filters: only conversations whose last message was on this channel.
     pub channel: Option<Channel>,
@@ -115,6 +116,7 @@ pub(crate) async fn conversation(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewNote {
+    #[schema(schema_with = super::fields::note)]
     pub body: String,
 }
 

@@ -7,6 +7,7 @@ mod calls;
 pub mod common_errors;
 mod contacts;
 pub(crate) mod conversations;
+mod fields;
 mod numbers;
 mod paging;
 mod recordings;

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use callvault_core::NumberId;
 use callvault_core::UserId;
 use callvault_core::contact::clean_name;
-use callvault_core::number::{ForwardTarget, MAX_ANNOUNCEMENT_CHARS, PhoneNumber, Provider};
+use callvault_core::number::{ForwardTarget, PhoneNumber, Provider, clean_announcement};
 use callvault_core::permissions::OrgAction;
 use callvault_store::{NewNumber, NumberPatch};
 use serde::Deserialize;
@@ -34,7 +34,7 @@ const MAX_FORWARD_TARGETS: usize = 20;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForwardTargetInput {
-    /// Any common format; stored as E.164.
+    #[schema(schema_with = super::fields::phone)]
     pub phone: String,
     /// The team member who answers at this phone.
     pub user_id: Option<UserId>,
@@ -43,13 +43,17 @@ pub struct ForwardTargetInput {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateNumber {
+    #[schema(schema_with = super::fields::phone)]
     pub e164: String,
+    #[schema(schema_with = super::fields::name)]
     pub label: String,
     pub provider: Provider,
     #[serde(default)]
     pub call_recording: bool,
+    #[schema(schema_with = super::fields::announcement)]
     pub consent_announcement: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub forward_to: Vec<ForwardTargetInput>,
     /// Transcribe each recording as soon as it is stored.
     #[serde(default)]
@@ -65,14 +69,16 @@ pub struct CreateNumber {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateNumber {
+    #[schema(schema_with = super::fields::optional_name)]
     pub label: Option<String>,
     pub provider: Option<Provider>,
     /// Applies to calls that start from now on; calls already started keep what they had.
     pub call_recording: Option<bool>,
     /// `null` removes it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = super::fields::announcement)]
     pub consent_announcement: Option<Option<String>>,
+    #[schema(max_items = 20)]
     pub forward_to: Option<Vec<ForwardTargetInput>>,
     pub transcribe_automatically: Option<bool>,
 }
@@ -82,22 +88,9 @@ fn parse_label(raw: &str) -> ApiResult<String> {
         .ok_or_else(|| ApiError::invalid("invalid_label", "a label must be 1 to 200 characters"))
 }
 
-/// An announcement as kept: trimmed; blank means none.
 fn parse_announcement(raw: Option<&str>) -> ApiResult<Option<String>> {
-    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    if text.chars().count() > MAX_ANNOUNCEMENT_CHARS
-        || text.chars().any(|c| c.is_control() && c != '\n')
-    {
-        return Err(ApiError::invalid(
-            "invalid_announcement",
-            format!(
-                "the announcement must be plain text of at most {MAX_ANNOUNCEMENT_CHARS} characters"
-            ),
-        ));
-    }
-    Ok(Some(text.to_owned()))
+    raw.map_or(Ok(None), clean_announcement)
+        .map_err(|e| ApiError::invalid("invalid_announcement", e.to_string()))
 }
 
 fn parse_targets(state: &AppState, raw: &[ForwardTargetInput]) -> ApiResult<Vec<ForwardTarget>> {

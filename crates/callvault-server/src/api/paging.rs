@@ -7,6 +7,7 @@ use callvault_store::SearchText;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::fields::MAX_FILTER_CHARS;
 use crate::error::ApiError;
 
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -14,15 +15,18 @@ pub const MAX_LIMIT: u32 = 200;
 
 /// What a search box's text matches (see [`SearchText`]); none when it is blank.
 pub fn text_filter(q: Option<&str>, region: Region) -> Result<Option<SearchText>, ApiError> {
-    let q = q.map(str::trim).filter(|q| !q.is_empty());
-    let Some(q) = q else {
+    let Some(raw) = q else {
         return Ok(None);
     };
-    if q.chars().count() > 100 {
+    if raw.chars().count() > MAX_FILTER_CHARS || raw.chars().any(char::is_control) {
         return Err(ApiError::bad_request(
             "invalid_query",
-            "the search text is too long",
+            format!("the search text must be at most {MAX_FILTER_CHARS} printable characters"),
         ));
+    }
+    let q = raw.trim();
+    if q.is_empty() {
+        return Ok(None);
     }
     Ok(Some(SearchText::new(q, region)))
 }

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use callvault_app::listening::{self, Access};
 use callvault_core::RecordingId;
+use callvault_core::contact::clean_name;
 use callvault_core::permissions::contact_scope;
 use callvault_store::{
     MAX_SEARCH_HITS, SearchHit, SearchQuery, TranscriptSegment, TranscriptStatus,
@@ -106,15 +107,47 @@ async fn get(
     Ok(Json(transcript))
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// Words spoken, found as a phrase, ignoring case and accents.
     pub q: String,
     /// At most this many hits (1 to 200, 50 by default).
-    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+}
+
+// Written out: the derive leaves a parameter with its own schema (`schema_with`) optional.
+impl utoipa::IntoParams for SearchParams {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::Required;
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        vec![
+            ParameterBuilder::new()
+                .name("q")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::True)
+                .description(Some(
+                    "Words spoken, found as a phrase, ignoring case and accents.",
+                ))
+                .schema(Some(super::fields::search_text()))
+                .build(),
+            ParameterBuilder::new()
+                .name("limit")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some("At most this many hits (1 to 200, 50 by default)."))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1))
+                        .maximum(Some(MAX_SEARCH_HITS)),
+                ))
+                .build(),
+        ]
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -131,13 +164,13 @@ async fn search(
     CurrentUser(user): CurrentUser,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> ApiResult<Json<SearchResults>> {
-    let text = params.q.trim();
-    if text.is_empty() || text.chars().count() > 200 {
+    // The rule for a name: not blank, at most 200 characters, nothing unprintable.
+    let Some(text) = clean_name(&params.q) else {
         return Err(ApiError::bad_request(
             "invalid_query",
             "say what to search for, in at most 200 characters",
         ));
-    }
+    };
     let limit = params.limit.unwrap_or(50);
     if !(1..=MAX_SEARCH_HITS).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -149,7 +182,7 @@ async fn search(
         .store
         .search_transcripts(SearchQuery {
             scope: contact_scope(&user),
-            text: text.to_owned(),
+            text,
             limit,
         })
         .await?;

@@ -28,9 +28,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(schema_with = super::fields::email)]
     pub email: String,
+    #[schema(schema_with = super::fields::name)]
     pub name: String,
     /// Optional: a user without a password signs in once an admin sets one.
+    #[schema(schema_with = super::fields::optional_password)]
     pub password: Option<String>,
     #[serde(default = "default_role")]
     pub role: Role,
@@ -55,6 +58,7 @@ fn yes() -> bool {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    #[schema(schema_with = super::fields::optional_name)]
     pub name: Option<String>,
     pub role: Option<Role>,
     pub scope: Option<Scope>,
@@ -64,6 +68,7 @@ pub struct UpdateUser {
     /// revoked (enabling them again does not bring those back).
     pub disabled: Option<bool>,
     /// Sets a new password and ends the user's sessions.
+    #[schema(schema_with = super::fields::optional_password)]
     pub password: Option<String>,
 }
 
@@ -100,7 +105,7 @@ async fn create(
 
 /// One user (admins).
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = UserId, Path)),
-    responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get(
     State(state): State<AppState>,
     CurrentUser(admin): CurrentUser,
