@@ -8,12 +8,8 @@ use callvault_audio::Transcoded;
 use callvault_core::recording::Recording;
 use callvault_core::{CallId, JobId, RecordingId};
 use callvault_store::{CallRecord, Conflict, JobSpec, NewRecording};
-use time::Duration;
 
 use crate::{App, AppError, AppResult};
-
-/// How long storing may take before its object, if left unreferenced, is collected.
-const GUARD: Duration = Duration::hours(1);
 
 /// A recording stored for a call.
 pub struct StoredRecording {
@@ -74,7 +70,7 @@ pub async fn store_recording(
     let guard = state
         .store
         .enqueue(
-            JobSpec::CollectBlob { key: key.clone() }.at(now + GUARD),
+            JobSpec::CollectBlob { key: key.clone() }.at(now + state.settings.orphan_audio_grace),
             now,
         )
         .await?;

@@ -58,6 +58,11 @@ impl Default for HttpLimits {
     }
 }
 
+/// See [`Settings::orphan_audio_grace`]; the shortest allowed is [`MIN_ORPHAN_AUDIO_GRACE`].
+pub const DEFAULT_ORPHAN_AUDIO_GRACE: Duration = Duration::hours(1);
+/// Shorter, and a slow upload to S3 could see its object collected before its row is written.
+pub const MIN_ORPHAN_AUDIO_GRACE: Duration = Duration::seconds(10);
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The URL people and providers use to reach the server (webhook signatures and cookie
@@ -71,6 +76,9 @@ pub struct Settings {
     pub max_json_bytes: usize,
     /// Largest recording upload accepted.
     pub max_upload_bytes: u64,
+    /// An audio object whose recording row never followed (the process storing it died) is
+    /// removed this long after storing began; storing one recording must take less.
+    pub orphan_audio_grace: Duration,
     /// How long a sign-in lasts.
     pub session_ttl: Duration,
     /// Whether this process runs the background workers.
@@ -96,6 +104,7 @@ impl Settings {
             default_region: Region::us(),
             max_json_bytes: 1024 * 1024,
             max_upload_bytes: 1024 * 1024 * 1024,
+            orphan_audio_grace: DEFAULT_ORPHAN_AUDIO_GRACE,
             session_ttl: Duration::days(14),
             workers: true,
             twilio: None,

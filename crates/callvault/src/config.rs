@@ -121,6 +121,11 @@ pub struct UploadArgs {
     /// Uploads received at once; more are answered 503 with Retry-After [default: 16]
     #[arg(long, env = "CALLVAULT_MAX_CONCURRENT_UPLOADS", value_name = "N")]
     pub max_concurrent_uploads: Option<usize>,
+    /// Audio stored for a recording whose row never followed (the process died in between) is
+    /// removed this many seconds after storing began; storing one recording must take less
+    /// [default: 3600; at least 10]
+    #[arg(long, env = "CALLVAULT_ORPHAN_AUDIO_GRACE", value_name = "SECONDS")]
+    pub orphan_audio_grace: Option<u64>,
 }
 /// Where recordings' audio is kept.
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
@@ -289,6 +294,7 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     pub default_region: Region,
     pub max_upload_bytes: u64,
+    pub orphan_audio_grace: time::Duration,
     pub http: callvault_app::settings::HttpLimits,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub log_format: LogFormat,
@@ -322,6 +328,7 @@ impl fmt::Debug for Config {
             .field("metrics_listen", &self.metrics_listen)
             .field("default_region", &self.default_region)
             .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("orphan_audio_grace", &self.orphan_audio_grace)
             .field("http", &self.http)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("log_format", &self.log_format)
@@ -480,6 +487,20 @@ impl ConfigArgs {
         if http.max_concurrent_uploads == 0 {
             bail!("max-concurrent-uploads must be at least 1");
         }
+        let orphan_audio_grace = match self
+            .uploads
+            .orphan_audio_grace
+            .or(file.uploads.orphan_audio_grace)
+        {
+            None => callvault_app::settings::DEFAULT_ORPHAN_AUDIO_GRACE,
+            Some(s) => {
+                let grace = time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX));
+                if grace < callvault_app::settings::MIN_ORPHAN_AUDIO_GRACE {
+                    bail!("orphan-audio-grace must be at least 10 seconds");
+                }
+                grace
+            }
+        };
         let trusted_proxies = parse_networks(
             self.web
                 .trusted_proxies
@@ -583,6 +604,7 @@ impl ConfigArgs {
                 .max_upload_bytes
                 .or(file.uploads.max_upload_bytes)
                 .unwrap_or(1024 * 1024 * 1024),
+            orphan_audio_grace,
             http,
             trusted_proxies,
             log_format: self

@@ -32,6 +32,7 @@ pub async fn open_app(config: &Config, workers: bool) -> anyhow::Result<App> {
     let mut settings = Settings::new(&config.public_url, &config.data_dir);
     settings.default_region = config.default_region;
     settings.max_upload_bytes = config.max_upload_bytes;
+    settings.orphan_audio_grace = config.orphan_audio_grace;
     settings.http = config.http.clone();
     settings.trusted_proxies = config.trusted_proxies.clone();
     settings.workers = workers;
