@@ -732,6 +732,21 @@ mod tests {
             ..ConfigArgs::default()
         };
         assert!(bad_url.resolve(&no_env).is_err());
+        let grace = |seconds| ConfigArgs {
+            uploads: UploadArgs {
+                orphan_audio_grace: Some(seconds),
+                ..UploadArgs::default()
+            },
+            ..ConfigArgs::default()
+        };
+        let said = grace(9)
+            .resolve(&no_env)
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(said.contains("orphan-audio-grace"), "{said}");
+        let resolved = grace(10).resolve(&no_env).map(|c| c.orphan_audio_grace);
+        assert_eq!(resolved.ok(), Some(time::Duration::seconds(10)));
         let bad_proxy = ConfigArgs {
             web: WebArgs {
                 trusted_proxies: Some("10.0.0.0/8, the proxy".into()),
