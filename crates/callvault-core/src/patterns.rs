@@ -30,14 +30,14 @@ pub const NAME: &str = concat!(
     "]*$"
 );
 
-/// [`crate::user::normalise_email`]: one `@` with something on each side and no white space
-/// but around it.
+/// [`crate::user::normalise_email`]: one `@` with something on each side, and no white space
+/// (but around it) or control character.
 pub const EMAIL: &str = concat!(
     "^[",
     white!(),
-    "]*[^@",
+    r"]*[^@\u0000-\u001f\u007f-\u009f",
     white!(),
-    "]+@[^@",
+    r"]+@[^@\u0000-\u001f\u007f-\u009f",
     white!(),
     "]+[",
     white!(),

@@ -98,7 +98,8 @@ pub fn normalise_email(raw: &str) -> Option<String> {
         && !domain.is_empty()
         && !domain.contains('@')
         && raw.chars().count() <= MAX_EMAIL_CHARS
-        && !email.chars().any(char::is_whitespace);
+        // No one types a control character in an address, and PostgreSQL cannot take NUL.
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     plausible.then_some(email)
 }
 

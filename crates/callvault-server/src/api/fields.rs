@@ -41,8 +41,8 @@ pub fn optional_name() -> ObjectBuilder {
     or_null(name())
 }
 
-const EMAIL: &str = "An email address: one `@` with something on each side, at most 254 \
-    characters; compared without regard to case.";
+const EMAIL: &str = "An email address: one `@` with something on each side, no spaces or \
+    control characters, at most 254 characters; compared without regard to case.";
 
 pub fn email() -> ObjectBuilder {
     text(3, MAX_EMAIL_CHARS, Some(patterns::EMAIL), EMAIL)
