@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { ADMIN, startServer } from './harness.mjs';
+import { ADMIN, fixture, startServer } from './harness.mjs';
 import { seed } from './seed.mjs';
 
 const require = createRequire(join(process.env.CALLVAULT_UI_NODE ?? import.meta.dirname, 'package.json'));
@@ -329,4 +329,100 @@ test('deleting a conversation says the recordings go too, and removes them', asy
   await assert.rejects(server.api('GET', `/api/v1/recordings/${data.recordingId}`), /404/);
   const gone = await page.goto(`${server.base}/conversations/${data.adaConversation}`);
   assert.equal(gone.status(), 404);
+});
+
+test('a note is added from the conversation, shows at once and stays', async () => {
+  const page = admin;
+  await page.goto(`${server.base}/conversations/${data.graceConversation}`);
+  const box = page.getByRole('textbox', { name: 'Add a note' });
+  await box.fill('Called back; the invoice is resent.');
+  await page.getByRole('button', { name: 'Add note' }).click();
+  const note = page.locator('.note-entry').filter({ hasText: 'Called back; the invoice is resent.' });
+  await note.waitFor();
+  assert.match(await note.innerText(), /Note by Alex Admin/);
+  assert.equal(await box.inputValue(), '');
+  await page.getByRole('status').filter({ hasText: 'Note added.' }).waitFor();
+
+  // Only spaces: the server's reason, and nothing added.
+  await box.fill('   ');
+  await page.getByRole('button', { name: 'Add note' }).click();
+  await page.locator('.note-form').getByRole('alert').filter({ hasText: 'A note must be 1 to 5000 characters.' }).waitFor();
+
+  await page.reload();
+  assert.equal(await page.locator('.note-entry').filter({ hasText: 'Called back; the invoice is resent.' }).count(), 1);
+  assert.equal(await page.locator('.note-entry').count(), 1);
+});
+
+test('one recording plays at a time; -10/+10, J and L skip; the place is kept; a failed load can be retried', async () => {
+  const page = admin;
+  // A contact with two recorded calls.
+  const at = (s) => new Date(Date.now() + s * 1000).toISOString();
+  const calls = [];
+  for (const start of [5, 40]) {
+    const call = await server.api('POST', '/api/v1/calls', {
+      number: data.sales.e164, contact_phone: '+14155550142', contact_name: 'Two Calls', direction: 'inbound',
+      status: 'answered', started_at: at(start), answered_at: at(start + 2), ended_at: at(start + 30),
+    });
+    await server.api('PUT', `/api/v1/calls/${call.id}/recording`, fixture('call-turns-2ch.mp3'), { 'Content-Type': 'audio/mpeg' });
+    calls.push(call);
+  }
+  await page.goto(`${server.base}/conversations/${calls[0].conversation_id}`);
+  await page.waitForFunction(() => [...document.querySelectorAll('.player audio')].every((a) => a.readyState >= 1));
+  const players = page.locator('.player');
+  const state = (i) => players.nth(i).locator('audio').evaluate((a) => ({ paused: a.paused, at: a.currentTime }));
+
+  await players.nth(0).getByRole('button', { name: 'Play' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('.player audio')[0].currentTime > 1);
+  await players.nth(1).getByRole('button', { name: 'Play' }).click();
+  await page.waitForFunction(() => !document.querySelectorAll('.player audio')[1].paused);
+  // Starting the second pauses the first.
+  await page.waitForFunction(() => document.querySelectorAll('.player audio')[0].paused);
+  await players.nth(1).getByRole('button', { name: 'Pause' }).click();
+
+  await players.nth(1).getByRole('button', { name: 'Restart' }).click();
+  await players.nth(1).getByRole('button', { name: 'Pause' }).click();
+  await players.nth(1).getByRole('button', { name: 'Forward 10 seconds' }).click();
+  let now = (await state(1)).at;
+  assert.ok(now > 9.5 && now < 11.5, `+10 went to ${now}`);
+  await players.nth(1).getByRole('button', { name: 'Back 10 seconds' }).click();
+  assert.ok((await state(1)).at < 1.5);
+  // J and L act on the recording played last, wherever the focus is (but in a field).
+  await page.locator('h1').click();
+  await page.keyboard.press('l');
+  await page.keyboard.press('l');
+  now = (await state(1)).at;
+  assert.ok(now > 19.5 && now < 21.5, `L twice went to ${now}`);
+  await page.keyboard.press('j');
+  now = (await state(1)).at;
+  assert.ok(now > 9.5 && now < 11.5, `J went back to ${now}`);
+
+  // Where it was left is where it opens again, in this session.
+  await page.reload();
+  await page.waitForFunction(() => {
+    const [first, second] = document.querySelectorAll('.player audio');
+    return first.currentTime > 0.5 && second.currentTime > 9;
+  });
+  now = (await state(1)).at;
+  assert.ok(now > 9.5 && now < 11.5, `reopened at ${now}`);
+
+  // The audio fails to load: said so, with Try again, which loads it once the server answers.
+  let refuse = true;
+  await page.route('**/api/v1/recordings/*/audio', (route) => (refuse ? route.fulfill({ status: 503, body: '' }) : route.fallback()));
+  await page.reload();
+  const failed = players.nth(0).getByRole('alert').filter({ hasText: 'The recording could not be loaded.' });
+  await failed.waitFor();
+  refuse = false;
+  await players.nth(0).getByRole('button', { name: 'Try again' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('.player audio')[0].readyState >= 1);
+  assert.equal(await failed.isVisible(), false);
+  await page.unroute('**/api/v1/recordings/*/audio');
+});
+
+test('Space on Download downloads, as Enter does', async () => {
+  const page = admin;
+  const conversation = (await server.api('GET', '/api/v1/conversations?q=Two%20Calls')).items[0];
+  await page.goto(`${server.base}/conversations/${conversation.id}`);
+  await page.getByRole('button', { name: 'Download' }).first().focus();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press(' ')]);
+  assert.match(download.suggestedFilename(), /\.mp3$/);
 });

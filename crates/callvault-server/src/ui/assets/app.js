@@ -3,6 +3,14 @@
 
 document.documentElement.classList.add('js');
 
+// A link that acts as a button (Download) answers Space as buttons do, instead of scrolling.
+document.addEventListener('keydown', (event) => {
+  const link = event.target.closest?.('a[role="button"]');
+  if (event.key !== ' ' || !link) return;
+  event.preventDefault();
+  link.click();
+});
+
 const assets = document.body.dataset.assets;
 
 /** Points an icon's <use> at another symbol of the sprite. */

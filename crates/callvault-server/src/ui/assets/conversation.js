@@ -1,6 +1,6 @@
 // A conversation page: its players and transcripts, Copy link, and deleting it.
 
-import { api } from './app.js';
+import { api, localizeTimes } from './app.js';
 import { setUpPlayer } from './player.js';
 import { setUpTranscript } from './transcript.js';
 
@@ -25,6 +25,36 @@ document.getElementById('copy-link').addEventListener('click', async () => {
     say('Link copied. It opens for team members who may see this contact.');
   } catch {
     window.prompt('Copy this link:', link);
+  }
+});
+
+// A note is added to the end of the timeline as it was stored, without a reload.
+const noteForm = document.getElementById('note-form');
+noteForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const body = noteForm.elements.body;
+  const alert = noteForm.querySelector('.alert');
+  const button = noteForm.querySelector('button[type=submit]');
+  button.disabled = true;
+  alert.hidden = true;
+  try {
+    const added = await api('POST', `/api/v1/conversations/${page.dataset.conversation}/notes`, { body: body.value });
+    const item = document.createElement('li');
+    item.className = 'entry note-entry';
+    item.innerHTML = '<p></p><span class="meta">Note by <span class="author"></span> · <time></time></span>';
+    item.querySelector('p').textContent = added.note.body;
+    item.querySelector('.author').textContent = added.note.author?.name ?? 'you';
+    item.querySelector('time').setAttribute('datetime', added.occurred_at);
+    document.querySelector('.timeline').append(item);
+    document.getElementById('timeline-empty')?.remove();
+    localizeTimes(item);
+    body.value = '';
+    say('Note added.');
+  } catch (error) {
+    alert.textContent = error.message;
+    alert.hidden = false;
+  } finally {
+    button.disabled = false;
   }
 });
 

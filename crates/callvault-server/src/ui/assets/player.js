@@ -1,10 +1,49 @@
-// The recording player: play/pause, restart, speed, mute, and a seek bar drawn as the
+// The recording player: play/pause, restart, ±10 s, speed, mute, and a seek bar drawn as the
 // waveform from the stored peaks. The seek bar is a native range input laid over the
-// drawing, so clicking, dragging and the keyboard work as they do for any slider.
+// drawing, so clicking, dragging and the keyboard work as they do for any slider. One
+// recording plays at a time; where each was left is kept for the browser session; a recording
+// that fails to load says so and offers to try again.
 
 import { api, clock, setIcon } from './app.js';
 
 const SEEK_STEP_S = 5;
+const SKIP_S = 10;
+
+/** Every player's audio on the page: starting one pauses the others. */
+const everyAudio = new Set();
+/** The player J, K and L act on: the last one played (or the first). */
+let active = null;
+
+/** Where a recording was left, for this browser session. */
+const positions = {
+  key: (id) => `callvault.position.${id}`,
+  get(id) {
+    try {
+      return Number(sessionStorage.getItem(this.key(id))) || 0;
+    } catch {
+      return 0;
+    }
+  },
+  set(id, seconds) {
+    try {
+      sessionStorage.setItem(this.key(id), String(Math.floor(seconds * 10) / 10));
+    } catch {
+      // Storage may be off; the position is a convenience.
+    }
+  },
+};
+
+// J and L skip 10 s back and forward, K plays or pauses, wherever the focus is but in a field.
+document.addEventListener('keydown', (event) => {
+  if (!active || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest('input, textarea, select, [contenteditable]')) return;
+  const key = event.key.toLowerCase();
+  if (key === 'j') active.skip(-SKIP_S);
+  else if (key === 'l') active.skip(SKIP_S);
+  else if (key === 'k') active.toggle();
+  else return;
+  event.preventDefault();
+});
 
 /** Bars of the waveform: for each, the loudest swing of each channel, 0..1. */
 function bars(peaks, count) {
@@ -78,6 +117,36 @@ export function setUpPlayer(root) {
     showTime();
   };
   const toggle = () => (audio.paused ? audio.play() : audio.pause());
+  const skip = (by) => seekTo(audio.currentTime + by);
+  const recording = root.dataset.recording;
+  const loadError = root.querySelector('.load-error');
+  const controls = { toggle, skip };
+  everyAudio.add(audio);
+  active ??= controls;
+
+  // Back where it was left this session (unless that was the end), once the audio's length is
+  // known: now, or when its metadata arrives.
+  let resumed = false;
+  const resume = () => {
+    if (resumed || !(audio.readyState >= 1)) return;
+    resumed = true;
+    const left = positions.get(recording);
+    if (left > 0 && left < (duration || audio.duration) - 1 && audio.currentTime === 0) seekTo(left);
+  };
+
+  for (const button of root.querySelectorAll('.jump')) {
+    button.addEventListener('click', () => skip(Number(button.dataset.skip)));
+  }
+  // The audio may have failed before this script ran.
+  const showLoadError = () => {
+    loadError.hidden = !audio.error;
+  };
+  audio.addEventListener('error', showLoadError);
+  showLoadError();
+  loadError.querySelector('.retry').addEventListener('click', () => {
+    loadError.hidden = true;
+    audio.load();
+  });
 
   play.addEventListener('click', toggle);
   restart.addEventListener('click', () => {
@@ -113,10 +182,15 @@ export function setUpPlayer(root) {
   });
 
   audio.addEventListener('play', () => {
+    active = controls;
+    for (const other of everyAudio) {
+      if (other !== audio) other.pause();
+    }
     play.setAttribute('aria-label', 'Pause');
     setIcon(play, 'pause');
   });
   audio.addEventListener('pause', () => {
+    positions.set(recording, audio.currentTime);
     play.setAttribute('aria-label', 'Play');
     setIcon(play, 'play');
   });
@@ -136,11 +210,16 @@ export function setUpPlayer(root) {
       total.textContent = clock(duration);
       showTime();
     }
+    resume();
   });
-  audio.addEventListener('timeupdate', showTime);
+  audio.addEventListener('timeupdate', () => {
+    showTime();
+    positions.set(recording, audio.currentTime);
+  });
   audio.addEventListener('seeked', showTime);
   audio.addEventListener('ended', showTime);
 
+  resume();
   api('GET', `/api/v1/recordings/${root.dataset.recording}`)
     .then((recording) => {
       peaks = recording.peaks;
