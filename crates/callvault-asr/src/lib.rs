@@ -4,6 +4,7 @@
 mod engine;
 mod mel;
 mod packer;
+mod repetition;
 mod tokens;
 mod transcribe;
 mod vad;

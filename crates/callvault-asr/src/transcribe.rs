@@ -95,6 +95,9 @@ impl Run<'_> {
         }
         let content = window.content_seconds();
         for s in &result.parsed.segments {
+            if crate::repetition::is_repetition(&s.text) {
+                continue;
+            }
             let (start, end) = window.segment_to_channel(s.start, s.end.min(content));
             self.segments.push(Segment {
                 start,
@@ -115,7 +118,12 @@ impl Run<'_> {
                 self.ready.extend(full);
             }
             _ => {
-                if let Some(open) = &result.parsed.open {
+                if let Some(open) = result
+                    .parsed
+                    .open
+                    .as_ref()
+                    .filter(|open| !crate::repetition::is_repetition(&open.text))
+                {
                     let (start, end) = window.segment_to_channel(open.start, content);
                     self.segments.push(Segment {
                         start,

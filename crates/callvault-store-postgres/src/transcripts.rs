@@ -132,7 +132,7 @@ impl TranscriptStore for PostgresStore {
         let status = enum_col(&row, "status", TranscriptStatus::parse)?;
         let id: Uuid = row.id("id")?;
         let rows = sqlx::query(
-            "SELECT start_ms, end_ms, speaker, text FROM transcript_segments
+            "SELECT start_ms, end_ms, channel, speaker, text FROM transcript_segments
              WHERE transcript_id = $1 ORDER BY idx",
         )
         .bind(id)
@@ -145,6 +145,10 @@ impl TranscriptStore for PostgresStore {
                 Ok(TranscriptSegment {
                     start: TranscriptSegment::seconds(r.int("start_ms")?),
                     end: TranscriptSegment::seconds(r.int("end_ms")?),
+                    channel: r
+                        .try_get::<Option<i32>, _>("channel")
+                        .db()?
+                        .and_then(|c| u16::try_from(c).ok()),
                     speaker: r.text("speaker")?,
                     text: r.text("text")?,
                 })
@@ -207,13 +211,14 @@ impl TranscriptStore for PostgresStore {
         if !segments.is_empty() {
             // One statement for the whole transcript.
             let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
-                "INSERT INTO transcript_segments (transcript_id, idx, start_ms, end_ms, speaker, text, search) ",
+                "INSERT INTO transcript_segments (transcript_id, idx, start_ms, end_ms, channel, speaker, text, search) ",
             );
             sql.push_values(segments.iter().enumerate(), |mut row, (idx, s)| {
                 row.push_bind(id)
                     .push_bind(i32::try_from(idx).unwrap_or(i32::MAX))
                     .push_bind(TranscriptSegment::millis(s.start))
                     .push_bind(TranscriptSegment::millis(s.end))
+                    .push_bind(s.channel.map(i32::from))
                     .push_bind(s.speaker.clone())
                     .push_bind(s.text.clone())
                     .push("to_tsvector('simple', unaccent(")

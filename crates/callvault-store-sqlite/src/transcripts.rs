@@ -83,7 +83,7 @@ impl TranscriptStore for SqliteStore {
         };
         let status = enum_col(&row, "status", TranscriptStatus::parse)?;
         let rows = sqlx::query(
-            "SELECT start_ms, end_ms, speaker, text FROM transcript_segments WHERE transcript_id = ? ORDER BY idx",
+            "SELECT start_ms, end_ms, channel, speaker, text FROM transcript_segments WHERE transcript_id = ? ORDER BY idx",
         )
         .bind(row.text("id")?)
         .fetch_all(&mut *conn)
@@ -94,6 +94,7 @@ impl TranscriptStore for SqliteStore {
                 Ok(TranscriptSegment {
                     start: TranscriptSegment::seconds(r.int("start_ms")?),
                     end: TranscriptSegment::seconds(r.int("end_ms")?),
+                    channel: r.opt_int("channel")?.and_then(|c| u16::try_from(c).ok()),
                     speaker: r.text("speaker")?,
                     text: r.text("text")?,
                 })
@@ -157,12 +158,13 @@ impl TranscriptStore for SqliteStore {
             .db()?;
         for (idx, s) in segments.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO transcript_segments (transcript_id, idx, start_ms, end_ms, speaker, text) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO transcript_segments (transcript_id, idx, start_ms, end_ms, channel, speaker, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&id)
             .bind(i64::try_from(idx).unwrap_or(i64::MAX))
             .bind(TranscriptSegment::millis(s.start))
             .bind(TranscriptSegment::millis(s.end))
+            .bind(s.channel.map(i64::from))
             .bind(&s.speaker)
             .bind(&s.text)
             .execute(&mut *tx)

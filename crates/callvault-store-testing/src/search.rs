@@ -487,6 +487,7 @@ async fn load_transcripts(
             Value::Int(4_000),
             Value::Text("Caller".into()),
             Value::Text(said(i)),
+            Value::Int(0),
         ]);
     }
     let mut import = db.tables.import().await.expect("import");

@@ -1505,6 +1505,7 @@ fn segment(start: f64, speaker: &str, text: &str) -> TranscriptSegment {
     TranscriptSegment {
         start,
         end: start + 2.0,
+        channel: Some(u16::from(speaker != "Caller")),
         speaker: speaker.into(),
         text: text.into(),
     }

@@ -259,6 +259,7 @@ pub const TABLES: &[Table] = &[
             col("end_ms", Int),
             col("speaker", Text),
             col("text", Text),
+            col("channel", Int),
         ],
         key: &["id"],
     },

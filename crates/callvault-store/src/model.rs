@@ -384,6 +384,9 @@ pub struct TranscriptSegment {
     /// Seconds from the start of the recording.
     pub start: f64,
     pub end: f64,
+    /// The recording's channel it was heard on: 0 the contact, 1 the team member (in a
+    /// two-channel call); none for transcripts made before channels were kept.
+    pub channel: Option<u16>,
     /// Who spoke: the contact's or team member's name, or Caller / Agent / Speaker.
     pub speaker: String,
     pub text: String,

@@ -110,6 +110,7 @@ async fn transcribe(state: &App, id: RecordingId) -> Result<(), JobError> {
         .map(|s| TranscriptSegment {
             start: s.start,
             end: s.end,
+            channel: u16::try_from(s.channel).ok(),
             speaker: callvault_asr::speaker(
                 s.channel,
                 transcript.channels,

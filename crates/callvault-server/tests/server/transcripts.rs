@@ -127,6 +127,11 @@ async fn a_call_is_transcribed_by_party_with_times_and_found_by_its_words() {
                 .join(" "),
         )
     };
+    // Each speaker keeps the channel they were heard on: the contact 0, the team member 1.
+    for s in &segments {
+        let expected = if s["speaker"] == "Maria Lopez" { 0 } else { 1 };
+        assert_eq!(s["channel"], json!(expected), "{s}");
+    }
     let (maria, agent) = (said("Maria Lopez"), said("ana"));
     for w in ["maria", "delivery", "order", "office in boston"] {
         assert!(maria.contains(w), "the contact said {w:?}: {maria:?}");

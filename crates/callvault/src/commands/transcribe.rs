@@ -79,6 +79,7 @@ pub fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
     let segments = transcript.segments.into_iter().map(|s| TranscriptSegment {
         start: s.start,
         end: s.end,
+        channel: u16::try_from(s.channel).ok(),
         speaker: speaker(s.channel, channels, None, None),
         text: s.text,
     });

@@ -42,12 +42,15 @@ export function setUpTranscript(root, player) {
   let current = -1;
 
   function render() {
+    // The contact (channel 0) on the left in one colour, the team member (channel 1) on the
+    // right in another, in every call; a transcript older than channels goes by who spoke first.
     const speakers = [...new Set(segments.map((s) => s.speaker))];
+    const side = (segment) => (segment.channel ?? speakers.indexOf(segment.speaker)) === 0 ? 'left' : 'right';
     lines = segments.map((segment) => {
       const item = document.createElement('li');
       const line = document.createElement('button');
       line.type = 'button';
-      line.className = `line ${speakers.indexOf(segment.speaker) === 0 ? 'left' : 'right'}`;
+      line.className = `line ${side(segment)}`;
       line.dataset.start = segment.start;
       line.innerHTML = '<span class="at"></span><span class="speaker"></span><span class="text"></span>';
       line.querySelector('.at').textContent = clock(segment.start);
