@@ -426,3 +426,61 @@ test('Space on Download downloads, as Enter does', async () => {
   const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press(' ')]);
   assert.match(download.suggestedFilename(), /\.mp3$/);
 });
+
+test('a long conversation opens at its newest events, by day; Earlier adds older ones; a call link opens at its call', async () => {
+  const page = admin;
+  // Seventy calls over two days and more, the last five minutes ago.
+  const day = 24 * 3600 * 1000;
+  const newest = Date.now() - 5 * 60 * 1000;
+  const calls = [];
+  for (let i = 0; i < 70; i++) {
+    const start = newest - (69 - i) * ((2 * day) / 69);
+    const call = await server.api('POST', '/api/v1/calls', {
+      number: data.sales.e164, contact_phone: '+14155550166', contact_name: 'Long History', direction: i % 2 ? 'inbound' : 'outbound',
+      status: 'answered', started_at: new Date(start).toISOString(), answered_at: new Date(start + 2000).toISOString(),
+      ended_at: new Date(start + 60_000).toISOString(),
+    });
+    calls.push(call);
+  }
+  const conversation = calls[0].conversation_id;
+  await page.goto(`${server.base}/conversations/${conversation}`);
+  const entries = page.locator('.timeline > li.call-entry');
+  assert.equal(await entries.count(), 30);
+  // The newest is in view, the page scrolled to it.
+  assert.ok(await page.locator(`#call-${calls[69].id}`).evaluate((e) => {
+    const r = e.getBoundingClientRect();
+    return r.top < innerHeight && r.bottom > 0;
+  }), 'the newest call is in view');
+  const days = () => page.locator('.timeline > .day h2').allInnerTexts();
+  // In the browser's time zone (New York): "Today" unless New York's day began five minutes ago.
+  const nyDay = (t) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(t);
+  const newestDay = nyDay(newest) === nyDay(Date.now()) ? 'Today' : 'Yesterday';
+  assert.equal((await days()).at(-1), newestDay);
+  await page.screenshot({ path: join(shots, 'conversation-long.png'), animations: 'disabled' });
+
+  await page.getByRole('link', { name: 'Earlier' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('.timeline > li.call-entry').length === 60);
+  await page.getByRole('link', { name: 'Earlier' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('.timeline > li.call-entry').length === 70);
+  assert.equal(await page.getByRole('link', { name: 'Earlier' }).count(), 0);
+  const ids = await entries.evaluateAll((items) => items.map((e) => e.id));
+  assert.deepEqual(ids, calls.map((c) => `call-${c.id}`), 'every call once, oldest first');
+  const shown = await days();
+  assert.ok(shown.length >= 3 && shown.length <= 4, `two days and more: ${shown}`);
+  assert.equal(shown.at(-1), newestDay);
+  if (newestDay === 'Today') assert.equal(shown.at(-2), 'Yesterday');
+  assert.equal(new Set(shown).size, shown.length, 'one heading per day');
+
+  // Each call has its own link, which opens at that call even when it is far back.
+  await page.locator(`#call-${calls[3].id}`).getByRole('button', { name: 'Copy call link' }).click();
+  const link = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(link, `${server.base}/conversations/${conversation}/calls/${calls[3].id}`);
+  await page.goto(link);
+  const target = page.locator(`#call-${calls[3].id}`);
+  await target.waitFor();
+  assert.match(await target.getAttribute('class'), /focused/);
+  assert.ok(await target.evaluate((e) => {
+    const r = e.getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= innerHeight;
+  }), 'the linked call is in view');
+});

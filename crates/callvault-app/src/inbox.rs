@@ -8,7 +8,7 @@ use callvault_core::permissions::{ContactAction, contact_scope};
 use callvault_core::user::User;
 use callvault_store::{
     Access, ConversationCursor, ConversationDetail, ConversationPage, ConversationQuery,
-    SearchText, TimelineEvent,
+    SearchText, TimelineEvent, TimelineWindow,
 };
 
 use crate::access::require;
@@ -47,9 +47,19 @@ pub async fn conversation(
     user: &User,
     id: ConversationId,
 ) -> AppResult<ConversationDetail> {
+    conversation_window(app, user, id, TimelineWindow::All).await
+}
+
+/// The conversation with the part of its timeline `window` names, if `user` may see it.
+pub async fn conversation_window(
+    app: &App,
+    user: &User,
+    id: ConversationId,
+    window: TimelineWindow,
+) -> AppResult<ConversationDetail> {
     let conversation = app
         .store
-        .conversation(id)
+        .conversation_window(id, window)
         .await?
         .ok_or(AppError::NotFound("conversation"))?;
     require(

@@ -7,14 +7,16 @@ use callvault_core::conversation::Channel;
 use callvault_core::{ContactId, ConversationId, EventId, UserId};
 use callvault_store::{
     Access, ConversationDetail, ConversationPage, ConversationQuery, ConversationStore, Deleted,
-    EventKind, Missing, NewSms, StoreError, StoreResult, TimelineEvent, UserRef,
+    EventCursor, EventKind, Missing, NewSms, StoreError, StoreResult, TimelineEvent,
+    TimelineWindow, UserRef,
 };
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::codec::{Db, RowExt, enum_col, opt_enum_col};
-use crate::rows::{assigned_from_row, call_records_of_conversation, contact_in};
+use crate::rows::{assigned_from_row, call_records_by_ids, contact_in};
 use crate::steps::{
     Tx, contact_for_phone, ensure_conversation, lock, lock_conversation, purge_conversation, touch,
 };
@@ -110,10 +112,14 @@ async fn add_note(
 async fn detail(
     conn: &mut PgConnection,
     id: ConversationId,
+    window: TimelineWindow,
 ) -> StoreResult<Option<ConversationDetail>> {
     let Some(row) = sqlx::query(
-        "SELECT id, contact_id, last_message_channel, last_message_at, created_at
-         FROM conversations WHERE id = $1",
+        "SELECT id, contact_id, last_message_channel, last_message_at, created_at,
+                (SELECT COUNT(*) FROM calls k WHERE k.conversation_id = v.id) AS call_count,
+                (SELECT COUNT(*) FROM calls k JOIN recordings r ON r.call_id = k.id
+                 WHERE k.conversation_id = v.id) AS recording_count
+         FROM conversations v WHERE id = $1",
     )
     .bind(id.0)
     .fetch_optional(&mut *conn)
@@ -126,17 +132,43 @@ async fn detail(
     let contact = contact_in(conn, contact_id)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let mut calls = call_records_of_conversation(conn, id).await?;
-    let event_rows = sqlx::query(
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
         "SELECT e.id, e.channel, e.occurred_at, e.call_id, e.direction, e.body,
                 e.author_user_id, u.name AS author_name
          FROM events e LEFT JOIN users u ON u.id = e.author_user_id
-         WHERE e.conversation_id = $1 ORDER BY e.occurred_at, e.id",
-    )
-    .bind(id.0)
-    .fetch_all(&mut *conn)
-    .await
-    .db()?;
+         WHERE e.conversation_id = ",
+    );
+    sql.push_bind(id.0);
+    let limit = match window {
+        TimelineWindow::All => {
+            sql.push(" ORDER BY e.occurred_at DESC, e.id DESC");
+            None
+        }
+        TimelineWindow::Newest { before, limit } => {
+            if let Some(before) = before {
+                sql.push(" AND (e.occurred_at, e.id) < (")
+                    .push_bind(before.occurred_at)
+                    .push(", ")
+                    .push_bind(before.id.0)
+                    .push(")");
+            }
+            // One more than asked: whether there are earlier events.
+            sql.push(" ORDER BY e.occurred_at DESC, e.id DESC LIMIT ")
+                .push_bind(i64::from(limit) + 1);
+            Some(limit as usize)
+        }
+    };
+    let mut event_rows = sql.build().fetch_all(&mut *conn).await.db()?;
+    let more = limit.is_some_and(|limit| event_rows.len() > limit);
+    if let Some(limit) = limit {
+        event_rows.truncate(limit);
+    }
+    event_rows.reverse();
+    let call_ids: Vec<Uuid> = event_rows
+        .iter()
+        .filter_map(|r| r.try_get::<Option<Uuid>, _>("call_id").ok().flatten())
+        .collect();
+    let mut calls = call_records_by_ids(conn, &call_ids).await?;
     let mut events = Vec::with_capacity(event_rows.len());
     for row in &event_rows {
         let channel = enum_col(row, "channel", Channel::parse)?;
@@ -167,13 +199,24 @@ async fn detail(
             kind,
         });
     }
+    let earlier = if more {
+        events.first().map(|e| EventCursor {
+            occurred_at: e.occurred_at,
+            id: e.id,
+        })
+    } else {
+        None
+    };
     Ok(Some(ConversationDetail {
         id,
         last_message_channel: opt_enum_col(&row, "last_message_channel", Channel::parse)?,
         last_message_at: row.opt_time("last_message_at")?,
         created_at: row.time("created_at")?,
+        call_count: row.unsigned("call_count")?,
+        recording_count: row.unsigned("recording_count")?,
         contact,
         events,
+        earlier,
     }))
 }
 
@@ -183,14 +226,18 @@ impl ConversationStore for PostgresStore {
         crate::inbox::list(&self.pool, query).await
     }
 
-    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationDetail>> {
+    async fn conversation_window(
+        &self,
+        id: ConversationId,
+        window: TimelineWindow,
+    ) -> StoreResult<Option<ConversationDetail>> {
         // One snapshot: the timeline and its calls as they were at the same moment.
         let mut tx = self.pool.begin().await.db()?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await
             .db()?;
-        detail(&mut tx, id).await
+        detail(&mut tx, id, window).await
     }
 
     async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Access>> {

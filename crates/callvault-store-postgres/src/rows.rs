@@ -147,12 +147,16 @@ pub(crate) async fn call_record_in(
     row.as_ref().map(record_from_row).transpose()
 }
 
-pub(crate) async fn call_records_of_conversation(
+/// The calls named, as records.
+pub(crate) async fn call_records_by_ids(
     conn: &mut PgConnection,
-    id: ConversationId,
+    ids: &[Uuid],
 ) -> StoreResult<HashMap<CallId, CallRecord>> {
-    let sql = concat!("SELECT ", call_columns!(), " WHERE k.conversation_id = $1");
-    let rows = sqlx::query(sql).bind(id.0).fetch_all(conn).await.db()?;
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = concat!("SELECT ", call_columns!(), " WHERE k.id = ANY($1)");
+    let rows = sqlx::query(sql).bind(ids).fetch_all(conn).await.db()?;
     rows.iter()
         .map(|row| record_from_row(row).map(|r| (r.call.id, r)))
         .collect()

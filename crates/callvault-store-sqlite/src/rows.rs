@@ -146,13 +146,21 @@ pub(crate) async fn call_record_in(
     row.as_ref().map(record_from_row).transpose()
 }
 
-pub(crate) async fn call_records_of_conversation(
+/// The calls named, as records.
+pub(crate) async fn call_records_by_ids(
     conn: &mut SqliteConnection,
-    id: ConversationId,
+    ids: &[String],
 ) -> StoreResult<HashMap<CallId, CallRecord>> {
-    let sql = concat!("SELECT ", call_columns!(), " WHERE k.conversation_id = ?");
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = concat!(
+        "SELECT ",
+        call_columns!(),
+        " WHERE k.id IN (SELECT value FROM json_each(?))"
+    );
     let rows = sqlx::query(sql)
-        .bind(id.to_string())
+        .bind(serde_json::to_string(ids).unwrap_or_default())
         .fetch_all(conn)
         .await
         .db()?;

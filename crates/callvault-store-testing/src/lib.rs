@@ -36,6 +36,7 @@ macro_rules! store_suite {
             a_new_number_may_say_since_when_its_phone_system_recorded,
             provider_updates_move_a_call_forward_only,
             text_messages_land_in_the_timeline_once,
+            a_long_timeline_is_read_a_page_at_a_time,
             jobs_with_a_key_are_queued_once_and_recordings_found_by_provider_id,
             transcripts_are_queued_once_stored_and_searched_within_scope,
             failures_are_counted_forgotten_and_blocks_never_shortened,

@@ -1457,6 +1457,135 @@ pub async fn text_messages_land_in_the_timeline_once(s: &dyn Store) {
     ));
 }
 
+/// A long history is read a page at a time, newest first, each page oldest first within it;
+/// events at the same moment are told apart by id, so no page repeats or skips one.
+pub async fn a_long_timeline_is_read_a_page_at_a_time(s: &dyn Store) {
+    number(s, "+1 415 555 0000", true, T0).await;
+    let now = T0 + Duration::hours(2);
+    // Three calls (two recorded) and five texts, three of them in the same minute.
+    let mut calls = Vec::new();
+    for (i, minute) in [1_i64, 4, 9].into_iter().enumerate() {
+        let reported = s
+            .report_call(
+                call(
+                    "+1 415 555 0000",
+                    "+1 415 555 0177",
+                    T0 + Duration::minutes(minute),
+                    Some(&format!("call-{i}")),
+                ),
+                now,
+            )
+            .await
+            .expect("call");
+        calls.push(reported.record.call.id);
+    }
+    for id in &calls[..2] {
+        s.add_recording(recording_for(*id), false, None, now)
+            .await
+            .expect("recording");
+    }
+    for (i, minute) in [2_i64, 5, 5, 5, 8].into_iter().enumerate() {
+        let sms = NewSms {
+            number: phone("+1 415 555 0000"),
+            contact_phone: phone("+1 415 555 0177"),
+            contact_phone_raw: "+14155550177".into(),
+            direction: Direction::Inbound,
+            body: format!("text {i}"),
+            external_id: format!("SM-page-{i}"),
+            at: T0 + Duration::minutes(minute),
+        };
+        assert_eq!(s.record_sms(sms, now).await.ok(), Some(true));
+    }
+    let id = s
+        .contact_by_phone(&phone("+1 415 555 0177"))
+        .await
+        .ok()
+        .flatten()
+        .and_then(|c| c.conversation_id)
+        .expect("conversation");
+    let whole = s
+        .conversation(id)
+        .await
+        .ok()
+        .flatten()
+        .expect("conversation");
+    assert_eq!(whole.events.len(), 8);
+    assert_eq!(whole.earlier, None);
+    assert_eq!((whole.call_count, whole.recording_count), (3, 2));
+    let order: Vec<_> = whole.events.iter().map(|e| (e.occurred_at, e.id)).collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted, "oldest first");
+
+    // Pages of three from the newest: 8 = 3 + 3 + 2, the whole timeline once, in order.
+    let mut pages = Vec::new();
+    let mut before = None;
+    loop {
+        let page = s
+            .conversation_window(id, TimelineWindow::Newest { before, limit: 3 })
+            .await
+            .ok()
+            .flatten()
+            .expect("a page");
+        assert_eq!(
+            (page.call_count, page.recording_count),
+            (3, 2),
+            "counts are whole"
+        );
+        pages.push(
+            page.events
+                .iter()
+                .map(|e| (e.occurred_at, e.id))
+                .collect::<Vec<_>>(),
+        );
+        match page.earlier {
+            Some(cursor) => {
+                assert_eq!(
+                    Some((cursor.occurred_at, cursor.id)),
+                    pages.last().and_then(|p| p.first().copied()),
+                    "earlier starts before this page's oldest"
+                );
+                before = Some(cursor);
+            }
+            None => break,
+        }
+        assert!(pages.len() < 5, "the pages end");
+    }
+    assert_eq!(
+        pages.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![3, 3, 2]
+    );
+    let joined: Vec<_> = pages.into_iter().rev().flatten().collect();
+    assert_eq!(joined, order);
+
+    // A page's calls come with their records.
+    let newest = s
+        .conversation_window(
+            id,
+            TimelineWindow::Newest {
+                before: None,
+                limit: 1,
+            },
+        )
+        .await
+        .ok()
+        .flatten()
+        .expect("a page");
+    assert!(
+        matches!(&newest.events[0].kind, EventKind::Call(record) if record.call.id == calls[2])
+    );
+    let none = s
+        .conversation_window(
+            ConversationId::new(),
+            TimelineWindow::Newest {
+                before: None,
+                limit: 3,
+            },
+        )
+        .await;
+    assert!(matches!(none, Ok(None)));
+}
+
 pub async fn jobs_with_a_key_are_queued_once_and_recordings_found_by_provider_id(s: &dyn Store) {
     let for_call = callvault_core::CallId::new();
     let job = || {

@@ -14,7 +14,7 @@ use callvault_core::{
 };
 
 use crate::SearchText;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone)]
@@ -159,8 +159,32 @@ pub struct ConversationDetail {
     pub last_message_channel: Option<Channel>,
     pub last_message_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
-    /// Oldest first.
+    /// Oldest first: all of them, or the window asked for.
     pub events: Vec<TimelineEvent>,
+    /// Where the events before these end, when there are any.
+    pub earlier: Option<EventCursor>,
+    /// The conversation's calls and recordings, all of them (whatever the window).
+    pub call_count: u64,
+    pub recording_count: u64,
+}
+
+/// A place in a timeline: the events before it (by time, then id) are the earlier ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventCursor {
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    pub id: EventId,
+}
+
+/// Which of a conversation's events to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimelineWindow {
+    All,
+    /// The newest `limit` events before `before` (before the end, without one).
+    Newest {
+        before: Option<EventCursor>,
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Clone)]

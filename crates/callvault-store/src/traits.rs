@@ -127,7 +127,17 @@ pub trait ContactStore: Send + Sync {
 pub trait ConversationStore: Send + Sync {
     /// The inbox: newest activity first, filtered by scope, text and channel.
     async fn conversations(&self, query: ConversationQuery) -> StoreResult<ConversationPage>;
-    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationDetail>>;
+    /// A conversation with its whole timeline.
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationDetail>> {
+        self.conversation_window(id, TimelineWindow::All).await
+    }
+    /// A conversation with the part of its timeline `window` names (a long history is read a
+    /// page at a time: `earlier` says where the next page starts).
+    async fn conversation_window(
+        &self,
+        id: ConversationId,
+        window: TimelineWindow,
+    ) -> StoreResult<Option<ConversationDetail>>;
     /// Who may see a conversation, without loading its timeline.
     async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Access>>;
     /// Adds a text message to the contact's conversation (both made if needed). Returns

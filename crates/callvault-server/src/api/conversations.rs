@@ -113,6 +113,16 @@ pub(crate) async fn conversation(
     Ok(callvault_app::inbox::conversation(state, user, id).await?)
 }
 
+/// `conversation` with the part of the timeline `window` names.
+pub(crate) async fn conversation_window(
+    state: &AppState,
+    user: &User,
+    id: ConversationId,
+    window: callvault_store::TimelineWindow,
+) -> ApiResult<ConversationDetail> {
+    Ok(callvault_app::inbox::conversation_window(state, user, id, window).await?)
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewNote {

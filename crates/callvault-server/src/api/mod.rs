@@ -9,7 +9,7 @@ mod contacts;
 pub(crate) mod conversations;
 mod fields;
 mod numbers;
-mod paging;
+pub(crate) mod paging;
 mod recordings;
 mod transcripts;
 mod users;

@@ -5,14 +5,19 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use callvault_app::listening::{self, Access};
-use callvault_core::ConversationId;
 use callvault_core::call::{CallStatus, Direction};
 use callvault_core::permissions::{ContactAction, Decision, can};
-use callvault_store::{CallRecord, EventKind, TimelineEvent};
+use callvault_core::user::User;
+use callvault_core::{CallId, ConversationId};
+use callvault_store::{
+    CallRecord, ConversationDetail, EventCursor, EventKind, TimelineEvent, TimelineWindow,
+};
+use serde::Deserialize;
 
-use super::chrome::{self, Chrome, PageUser, Section};
+use super::chrome::{self, Chrome, PageQuery, PageUser, Section};
 use super::{PageError, assets, format};
-use crate::api::conversations::conversation;
+use crate::api::conversations::conversation_window;
+use crate::api::paging::{decode_cursor, encode_cursor};
 use crate::state::AppState;
 
 struct Player {
@@ -24,6 +29,7 @@ struct Player {
 }
 
 struct CallEntry {
+    id: String,
     direction: &'static str,
     inbound: bool,
     duration: String,
@@ -36,7 +42,7 @@ struct CallEntry {
 }
 
 enum EntryKind {
-    Call(CallEntry),
+    Call(Box<CallEntry>),
     Sms { inbound: bool, body: String },
     Note { author: String, body: String },
 }
@@ -72,6 +78,7 @@ fn call_entry(record: CallRecord) -> CallEntry {
     let no_recording = no_recording_reason(&record);
     let call = record.call;
     CallEntry {
+        id: call.id.to_string(),
         direction: format::direction(call.direction),
         inbound: call.direction == Direction::Inbound,
         duration: if call.status == CallStatus::Answered {
@@ -104,7 +111,7 @@ impl From<TimelineEvent> for Entry {
             at_machine: format::machine_time(e.occurred_at),
             at_text: format::utc_time(e.occurred_at),
             kind: match e.kind {
-                EventKind::Call(record) => EntryKind::Call(call_entry(*record)),
+                EventKind::Call(record) => EntryKind::Call(Box::new(call_entry(*record))),
                 EventKind::Sms { direction, body } => EntryKind::Sms {
                     inbound: direction == Direction::Inbound,
                     body,
@@ -129,34 +136,93 @@ struct ConversationPage {
     email: Option<String>,
     initials: String,
     entries: Vec<Entry>,
+    /// Where the page of earlier events is, when there are any.
+    earlier: Option<String>,
+    /// The call a call link opened, to scroll to.
+    focus: Option<String>,
     can_download: bool,
     can_delete: bool,
-    calls: usize,
-    recordings: usize,
+    calls: u64,
+    recordings: u64,
 }
 
+/// Events a page shows at once; "Earlier" adds as many again.
+const PAGE: u32 = 30;
+/// Most events a call link shows to reach its call.
+const MOST: u32 = 5_000;
+
+#[derive(Deserialize)]
+pub struct TimelineParams {
+    /// The events before this place ("Earlier").
+    before: Option<String>,
+}
+
+/// A malformed id reads like any other conversation (or call) the user cannot see.
+fn parse<T: std::str::FromStr>(raw: &str) -> Result<T, PageError> {
+    raw.parse().map_err(|_| PageError::not_found())
+}
+
+/// The conversation's newest events, or those before `?before=`.
 pub async fn page(
     State(state): State<AppState>,
     PageUser(user): PageUser,
     Path(raw_id): Path<String>,
+    PageQuery(params): PageQuery<TimelineParams>,
 ) -> Result<Response, PageError> {
-    // A malformed id reads like any other conversation the user cannot see.
-    let id: ConversationId = raw_id.parse().map_err(|_| PageError::not_found())?;
-    let detail = conversation(&state, &user, id).await?;
-    listening::accessed(&state, &user, Access::LinkOpen(detail.id), detail.id).await;
+    let id: ConversationId = parse(&raw_id)?;
+    let before = decode_cursor::<EventCursor>(params.before.as_deref()).map_err(|_| {
+        PageError::bad_request("That link to earlier events is not one callvault made.")
+    })?;
+    let window = TimelineWindow::Newest {
+        before,
+        limit: PAGE,
+    };
+    let detail = conversation_window(&state, &user, id, window).await?;
+    render(&state, &user, detail, None).await
+}
+
+/// A call's own link: the conversation from its newest events back to that call, scrolled
+/// to it.
+pub async fn call_page(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Path((raw_id, raw_call)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let id: ConversationId = parse(&raw_id)?;
+    let call: CallId = parse(&raw_call)?;
+    let mut limit = PAGE;
+    loop {
+        let window = TimelineWindow::Newest {
+            before: None,
+            limit,
+        };
+        let detail = conversation_window(&state, &user, id, window).await?;
+        let found = detail
+            .events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Call(record) if record.call.id == call));
+        if found {
+            return render(&state, &user, detail, Some(call)).await;
+        }
+        if detail.earlier.is_none() || limit >= MOST {
+            return Err(PageError::not_found());
+        }
+        limit = (limit * 4).min(MOST);
+    }
+}
+
+async fn render(
+    state: &AppState,
+    user: &User,
+    detail: ConversationDetail,
+    focus: Option<CallId>,
+) -> Result<Response, PageError> {
+    listening::accessed(state, user, Access::LinkOpen(detail.id), detail.id).await;
     let assigned = &detail.contact.assigned_user_ids;
-    let allowed = |action| can(&user, action, assigned) == Decision::Allow;
-    let entries: Vec<Entry> = detail.events.into_iter().map(Entry::from).collect();
-    let calls = entries
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EntryKind::Call(call) => Some(call),
-            _ => None,
-        })
-        .collect::<Vec<_>>();
+    let allowed = |action| can(user, action, assigned) == Decision::Allow;
     chrome::render(&ConversationPage {
         assets: assets::base(),
-        chrome: Chrome::new(&user, Section::Inbox),
+        chrome: Chrome::new(user, Section::Inbox),
         can_download: allowed(ContactAction::Download),
         can_delete: allowed(ContactAction::Delete),
         id: detail.id.to_string(),
@@ -164,8 +230,16 @@ pub async fn page(
         name: detail.contact.name,
         phone: detail.contact.phone.to_string(),
         email: detail.contact.email,
-        calls: calls.len(),
-        recordings: calls.iter().filter(|c| c.player.is_some()).count(),
-        entries,
+        calls: detail.call_count,
+        recordings: detail.recording_count,
+        earlier: detail.earlier.map(|cursor| {
+            format!(
+                "/conversations/{}?before={}",
+                detail.id,
+                encode_cursor(&cursor)
+            )
+        }),
+        focus: focus.map(|c| c.to_string()),
+        entries: detail.events.into_iter().map(Entry::from).collect(),
     })
 }

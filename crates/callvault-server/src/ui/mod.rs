@@ -26,6 +26,10 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", axum::routing::post(session::logout))
         .route("/conversations/{id}", get(conversation::page))
+        .route(
+            "/conversations/{id}/calls/{call}",
+            get(conversation::call_page),
+        )
         .route("/settings/phone-numbers", get(numbers::page))
         .route("/settings/users", get(users::page))
         .route("/assets/{version}/{name}", get(assets::serve))

@@ -435,3 +435,91 @@ async fn assets_are_kept_by_browsers_until_a_new_build_changes_them() {
     assert_eq!(api.code(), "not_found");
     server.stop().await;
 }
+
+/// The `href` of the page's "Earlier" link, if it has one.
+fn earlier_link(page: &Page) -> Option<String> {
+    let (before, _) = page.body.split_once("\" data-earlier>")?;
+    let (_, href) = before.rsplit_once("href=\"")?;
+    Some(href.replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn a_long_conversation_opens_at_its_newest_events_and_pages_back() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let outsider = server
+        .user("out@example.com", Role::User, Scope::Assigned, true, false)
+        .await;
+    admin.number(NUMBER, true).await;
+    let mut calls = Vec::new();
+    for minute in 0..70 {
+        calls.push(admin.answered_call(NUMBER, "+14155550177", minute).await);
+    }
+    let other = admin.answered_call(NUMBER, "+14155550178", 80).await;
+    let conversation = json_of(&calls[0], "conversation_id");
+    let anchor = |call: &serde_json::Value| format!("id=\"call-{}\"", json_of(call, "id"));
+    let shown = |page: &Page| -> Vec<usize> {
+        (0..calls.len())
+            .filter(|&i| page.body.contains(&anchor(&calls[i])))
+            .collect()
+    };
+
+    // The newest 30, then 30 before them, then the first 10; nothing twice.
+    let newest = page(&admin, &format!("/conversations/{conversation}")).await;
+    assert_eq!(newest.status, StatusCode::OK);
+    assert_eq!(shown(&newest), (40..70).collect::<Vec<_>>());
+    assert!(
+        newest.body.contains("with its 70 calls"),
+        "the delete dialog counts them all"
+    );
+    let middle = page(&admin, &earlier_link(&newest).expect("an Earlier link")).await;
+    assert_eq!(shown(&middle), (10..40).collect::<Vec<_>>());
+    let oldest = page(&admin, &earlier_link(&middle).expect("an Earlier link")).await;
+    assert_eq!(shown(&oldest), (0..10).collect::<Vec<_>>());
+    assert_eq!(earlier_link(&oldest), None, "nothing before the first call");
+
+    let bad = page(
+        &admin,
+        &format!("/conversations/{conversation}?before=not-a-cursor"),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("not one callvault made"));
+
+    // A call's own link opens the conversation back to that call, marked to scroll to.
+    let first_call = json_of(&calls[0], "id");
+    let linked = page(
+        &admin,
+        &format!("/conversations/{conversation}/calls/{first_call}"),
+    )
+    .await;
+    assert_eq!(linked.status, StatusCode::OK);
+    assert!(
+        linked
+            .body
+            .contains(&format!("data-focus=\"call-{first_call}\""))
+    );
+    assert_eq!(shown(&linked), (0..70).collect::<Vec<_>>());
+    for (who, link) in [
+        (
+            &admin,
+            format!(
+                "/conversations/{conversation}/calls/{}",
+                json_of(&other, "id")
+            ),
+        ),
+        (
+            &admin,
+            format!("/conversations/{conversation}/calls/not-an-id"),
+        ),
+        (
+            &outsider,
+            format!("/conversations/{conversation}/calls/{first_call}"),
+        ),
+    ] {
+        let denied = page(who, &link).await;
+        assert_eq!(denied.status, StatusCode::NOT_FOUND, "{link}");
+        assert!(!denied.body.contains("+14155550177"), "{link}");
+    }
+    server.stop().await;
+}

@@ -1,4 +1,6 @@
-// A conversation page: its players and transcripts, Copy link, and deleting it.
+// A conversation page: opens at the newest activity (or at the call a call link names), loads
+// earlier events on demand, separates days, wires players and transcripts, copies links, adds
+// notes and deletes the conversation.
 
 import { api, localizeTimes } from './app.js';
 import { setUpPlayer } from './player.js';
@@ -6,10 +8,106 @@ import { setUpTranscript } from './transcript.js';
 
 const page = document.querySelector('.conversation');
 const status = document.getElementById('conversation-status');
+const timeline = document.querySelector('.timeline');
 
-for (const root of document.querySelectorAll('.player')) {
-  setUpTranscript(root, setUpPlayer(root));
+function wirePlayers(root) {
+  for (const player of root.querySelectorAll('.player')) {
+    setUpTranscript(player, setUpPlayer(player));
+  }
 }
+
+const dayName = new Intl.DateTimeFormat(undefined, { weekday: 'long', month: 'long', day: 'numeric' });
+const dayNameYear = new Intl.DateTimeFormat(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+
+/** "Today", "Yesterday", or the date, in the viewer's time zone. */
+function dayLabel(at) {
+  const today = new Date();
+  const yesterday = new Date(today);
+  yesterday.setDate(today.getDate() - 1);
+  if (at.toDateString() === today.toDateString()) return 'Today';
+  if (at.toDateString() === yesterday.toDateString()) return 'Yesterday';
+  return (at.getFullYear() === today.getFullYear() ? dayName : dayNameYear).format(at);
+}
+
+/** A heading before the first event of each day. */
+function separateDays() {
+  for (const old of timeline.querySelectorAll(':scope > .day')) old.remove();
+  let last = '';
+  for (const entry of timeline.querySelectorAll(':scope > li[data-at]')) {
+    const at = new Date(entry.dataset.at);
+    if (Number.isNaN(at.getTime()) || at.toDateString() === last) continue;
+    last = at.toDateString();
+    const day = document.createElement('li');
+    day.className = 'day';
+    const heading = document.createElement('h2');
+    heading.textContent = dayLabel(at);
+    day.append(heading);
+    entry.before(day);
+  }
+}
+
+wirePlayers(document);
+separateDays();
+
+// Open at the call a link names, or else at the newest activity.
+const focus = document.getElementById(page.dataset.focus ?? location.hash.slice(1));
+if (focus) {
+  focus.classList.add('focused');
+  focus.scrollIntoView({ block: 'center' });
+} else {
+  window.scrollTo(0, document.documentElement.scrollHeight);
+}
+
+// Earlier events: the page before this one, put above what is shown, the view kept still.
+document.addEventListener('click', async (event) => {
+  const link = event.target.closest('[data-earlier]');
+  if (!link) return;
+  event.preventDefault();
+  link.setAttribute('aria-busy', 'true');
+  try {
+    const response = await fetch(link.href, { credentials: 'same-origin' });
+    if (!response.ok) throw new Error(`The server answered ${response.status}.`);
+    const html = new DOMParser().parseFromString(await response.text(), 'text/html');
+    const entries = [...html.querySelectorAll('.timeline > li.entry')].map((e) => document.importNode(e, true));
+    const fromBottom = document.documentElement.scrollHeight - window.scrollY;
+    timeline.prepend(...entries);
+    const next = html.querySelector('[data-earlier]');
+    if (next) {
+      link.href = next.getAttribute('href');
+    } else {
+      // Nothing earlier: the focus goes to the oldest event instead of being lost.
+      link.remove();
+      entries[0]?.setAttribute('tabindex', '-1');
+      entries[0]?.focus({ preventScroll: true });
+    }
+    for (const entry of entries) {
+      localizeTimes(entry);
+      wirePlayers(entry);
+    }
+    separateDays();
+    window.scrollTo(0, document.documentElement.scrollHeight - fromBottom);
+  } catch (error) {
+    say(`Earlier events could not be loaded: ${error.message}`);
+  } finally {
+    link.removeAttribute('aria-busy');
+  }
+});
+
+async function copy(link, message) {
+  try {
+    await navigator.clipboard.writeText(link);
+    say(message);
+  } catch {
+    window.prompt('Copy this link:', link);
+  }
+}
+
+document.addEventListener('click', (event) => {
+  const button = event.target.closest('.copy-call-link');
+  if (!button) return;
+  copy(`${location.origin}/conversations/${page.dataset.conversation}/calls/${button.dataset.call}`,
+    'Link to this call copied. It opens for team members who may see this contact.');
+});
 
 function say(message) {
   status.textContent = message;
@@ -18,14 +116,9 @@ function say(message) {
   }, 4000);
 }
 
-document.getElementById('copy-link').addEventListener('click', async () => {
-  const link = `${location.origin}/conversations/${page.dataset.conversation}`;
-  try {
-    await navigator.clipboard.writeText(link);
-    say('Link copied. It opens for team members who may see this contact.');
-  } catch {
-    window.prompt('Copy this link:', link);
-  }
+document.getElementById('copy-link').addEventListener('click', () => {
+  copy(`${location.origin}/conversations/${page.dataset.conversation}`,
+    'Link copied. It opens for team members who may see this contact.');
 });
 
 // A note is added to the end of the timeline as it was stored, without a reload.
@@ -45,7 +138,9 @@ noteForm.addEventListener('submit', async (event) => {
     item.querySelector('p').textContent = added.note.body;
     item.querySelector('.author').textContent = added.note.author?.name ?? 'you';
     item.querySelector('time').setAttribute('datetime', added.occurred_at);
-    document.querySelector('.timeline').append(item);
+    item.dataset.at = added.occurred_at;
+    timeline.append(item);
+    separateDays();
     document.getElementById('timeline-empty')?.remove();
     localizeTimes(item);
     body.value = '';
