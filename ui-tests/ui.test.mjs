@@ -87,7 +87,10 @@ test('the Inbox lists conversations newest first; search and Quick Filters narro
   const page = admin;
   await page.goto(`${server.base}/`);
   const names = () => page.locator('.conversation-row .name').allInnerTexts();
-  assert.deepEqual(await names(), ['Grace Hopper', 'Ada Lovelace', '+14155550103']);
+  // A caller nobody named is shown once, by the number as people here write it.
+  assert.deepEqual(await names(), ['Grace Hopper', 'Ada Lovelace', '(415) 555-0103']);
+  assert.equal(await page.locator('.conversation-row').nth(2).locator('.phone').innerText(), '');
+  assert.equal(await page.locator('.conversation-row').nth(1).locator('.phone').innerText(), '(415) 555-0101');
   await page.screenshot({ path: join(shots, 'inbox.png'), animations: 'disabled' });
 
   await page.getByRole('searchbox', { name: 'Search' }).fill('ada');
@@ -110,12 +113,29 @@ test('the Inbox lists conversations newest first; search and Quick Filters narro
   await page.getByRole('radio', { name: 'Calls' }).check();
   await page.waitForFunction(() => document.querySelectorAll('.conversation-row').length === 2);
   assert.deepEqual(await names(), ['Grace Hopper', 'Ada Lovelace']);
+  // A choice closes Quick Filters and gives the focus back to its button.
+  assert.equal(await page.getByRole('button', { name: 'Quick Filters' }).getAttribute('aria-expanded'), 'false');
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Quick Filters');
+  await page.getByRole('button', { name: 'Quick Filters' }).click();
   await page.getByRole('radio', { name: 'SMS' }).check();
   await page.waitForFunction(() => document.querySelectorAll('.conversation-row').length === 1);
-  assert.deepEqual(await names(), ['+14155550103']);
+  assert.deepEqual(await names(), ['(415) 555-0103']);
+  await page.getByRole('button', { name: 'Quick Filters' }).click();
   await page.getByRole('radio', { name: 'All', exact: true }).check();
   await page.waitForFunction(() => document.querySelectorAll('.conversation-row').length === 3);
-  await page.keyboard.press('Escape');
+
+  // The keyboard: "/" goes to Search, j and k move through the list, Enter opens.
+  await page.locator('h1').click();
+  await page.keyboard.press('/');
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Search');
+  await page.locator('h1').click();
+  await page.keyboard.press('j');
+  await page.keyboard.press('j');
+  await page.keyboard.press('k');
+  await page.keyboard.press('j');
+  assert.equal(await page.evaluate(() => document.activeElement.querySelector('.name')?.textContent), 'Ada Lovelace');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(`${server.base}/conversations/${data.adaConversation}`);
 });
 
 test('a call entry shows its facts, and a call without a recording says why', async () => {

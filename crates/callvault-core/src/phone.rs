@@ -73,6 +73,21 @@ impl E164 {
         &self.0
     }
 
+    /// How people in `home` write the number: nationally for a number of that country
+    /// ("(415) 555-0101"), internationally for another ("+44 20 7946 0958").
+    #[must_use]
+    pub fn for_people(&self, home: Region) -> String {
+        let Ok(number) = phonenumber::parse(None, &self.0) else {
+            return self.0.clone();
+        };
+        let mode = if number.country().id() == Some(home.0) {
+            phonenumber::Mode::National
+        } else {
+            phonenumber::Mode::International
+        };
+        number.format().mode(mode).to_string()
+    }
+
     /// The digits without the leading `+`, as kept for search.
     #[must_use]
     pub fn digits(&self) -> &str {
@@ -248,5 +263,17 @@ mod tests {
             search_number("555 0100", r),
             Some(SearchNumber::Part(_))
         ));
+    }
+
+    #[test]
+    fn numbers_read_as_people_write_them() {
+        let us = Region::us();
+        let gb: Region = "GB".parse().expect("a region");
+        let local = E164::parse("+14155550101", us).expect("valid");
+        assert_eq!(local.for_people(us), "(415) 555-0101");
+        assert_eq!(local.for_people(gb), "+1 415-555-0101");
+        let london = E164::parse("+442079460958", us).expect("valid");
+        assert_eq!(london.for_people(us), "+44 20 7946 0958");
+        assert_eq!(london.for_people(gb), "020 7946 0958");
     }
 }

@@ -220,6 +220,11 @@ async fn render(
     listening::accessed(state, user, Access::LinkOpen(detail.id), detail.id).await;
     let assigned = &detail.contact.assigned_user_ids;
     let allowed = |action| can(user, action, assigned) == Decision::Allow;
+    let phone = detail
+        .contact
+        .phone
+        .for_people(state.settings.default_region);
+    let unnamed = detail.contact.name == detail.contact.phone.as_str();
     chrome::render(&ConversationPage {
         assets: assets::base(),
         chrome: Chrome::new(user, Section::Inbox),
@@ -227,8 +232,13 @@ async fn render(
         can_delete: allowed(ContactAction::Delete),
         id: detail.id.to_string(),
         initials: format::initials(&detail.contact.name),
-        name: detail.contact.name,
-        phone: detail.contact.phone.to_string(),
+        // A contact known only by number is named by it, as people write it, once.
+        phone: if unnamed {
+            String::new()
+        } else {
+            phone.clone()
+        },
+        name: if unnamed { phone } else { detail.contact.name },
         email: detail.contact.email,
         calls: detail.call_count,
         recordings: detail.recording_count,

@@ -5,6 +5,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use callvault_core::conversation::Channel;
+use callvault_core::phone::Region;
 use serde::Deserialize;
 
 use super::chrome::{self, Chrome, PageQuery, PageUser, Section};
@@ -53,8 +54,9 @@ struct Row {
     at_text: String,
 }
 
-impl From<ConversationListItem> for Row {
-    fn from(item: ConversationListItem) -> Self {
+impl Row {
+    /// A row of the list; numbers as people in `home` write them.
+    fn new(item: ConversationListItem, home: Region) -> Self {
         let (channel, channel_label) = match item.last_message_channel {
             Some(Channel::Call) => ("call", "Last message: call"),
             Some(Channel::Sms) => ("sms", "Last message: SMS"),
@@ -62,17 +64,18 @@ impl From<ConversationListItem> for Row {
             None => ("none", "No messages yet"),
         };
         let at = item.last_message_at.unwrap_or(item.created_at);
-        let phone = item.contact.phone.to_string();
+        let phone = item.contact.phone.for_people(home);
+        // A contact known only by number is named by it; it need not show twice.
+        let unnamed = item.contact.name == item.contact.phone.as_str();
         Self {
             href: format!("/conversations/{}", item.id),
             initials: format::initials(&item.contact.name),
-            // A contact known only by number is named by it; it need not show twice.
-            phone: if item.contact.name == phone {
-                String::new()
+            name: if unnamed {
+                phone.clone()
             } else {
-                phone
+                item.contact.name
             },
-            name: item.contact.name,
+            phone: if unnamed { String::new() } else { phone },
             channel,
             channel_label,
             at_machine: format::machine_time(at),
@@ -142,7 +145,11 @@ pub async fn page(
         q,
         channel: channel_value,
         channels: CHANNELS,
-        rows: page.items.into_iter().map(Row::from).collect(),
+        rows: page
+            .items
+            .into_iter()
+            .map(|item| Row::new(item, state.settings.default_region))
+            .collect(),
         more,
     })
 }

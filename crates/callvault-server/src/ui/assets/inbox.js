@@ -56,9 +56,6 @@ form.addEventListener('submit', (event) => {
   clearTimeout(timer);
   refresh();
 });
-for (const radio of form.querySelectorAll('input[name=channel]')) {
-  radio.addEventListener('change', refresh);
-}
 
 function setFiltersOpen(open) {
   filters.classList.toggle('open', open);
@@ -66,6 +63,16 @@ function setFiltersOpen(open) {
   if (open) form.querySelector('input[name=channel]:checked')?.focus();
 }
 filtersButton.addEventListener('click', () => setFiltersOpen(!filters.classList.contains('open')));
+// A choice applies at once and closes Quick Filters (arrow keys move between the choices
+// without closing, as a radio group does).
+for (const radio of form.querySelectorAll('input[name=channel]')) {
+  radio.addEventListener('change', refresh);
+  radio.addEventListener('click', (event) => {
+    if (event.detail === 0) return; // the keyboard's own "click" while arrowing through
+    setFiltersOpen(false);
+    filtersButton.focus();
+  });
+}
 filters.addEventListener('keydown', (event) => {
   if (event.key === 'Escape' || event.key === 'Enter') {
     event.preventDefault();
@@ -75,6 +82,25 @@ filters.addEventListener('keydown', (event) => {
 });
 document.addEventListener('click', (event) => {
   if (!event.target.closest('.filters')) setFiltersOpen(false);
+});
+
+// Keyboard: "/" goes to Search, j and k move down and up the list, Enter opens (as links do).
+document.addEventListener('keydown', (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest('input, textarea, select, [contenteditable]')) return;
+  if (event.key === '/') {
+    event.preventDefault();
+    search.focus();
+    search.select();
+    return;
+  }
+  if (event.key !== 'j' && event.key !== 'k') return;
+  const rows = [...results.querySelectorAll('.conversation-row')];
+  if (!rows.length) return;
+  event.preventDefault();
+  const at = rows.indexOf(document.activeElement);
+  const next = at === -1 ? 0 : Math.min(rows.length - 1, Math.max(0, at + (event.key === 'j' ? 1 : -1)));
+  rows[next].focus();
 });
 
 // Older conversations arrive as the "Older conversations" link scrolls into view.
