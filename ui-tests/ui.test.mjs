@@ -14,6 +14,10 @@ import { seed } from './seed.mjs';
 const require = createRequire(join(process.env.CALLVAULT_UI_NODE ?? import.meta.dirname, 'package.json'));
 const { chromium } = require('playwright-core');
 
+// axe-core, pinned beside playwright-core, run inside each page (the contexts bypass the pages'
+// Content-Security-Policy for that one script only: tests, not users).
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
 const shots = process.env.CALLVAULT_SCREENSHOTS ?? join(import.meta.dirname, 'screenshots');
 mkdirSync(shots, { recursive: true });
 
@@ -23,7 +27,9 @@ let browser;
 let admin;
 
 async function signIn(email, password) {
-  const context = await browser.newContext({ acceptDownloads: true, timezoneId: 'America/New_York', viewport: { width: 1200, height: 860 } });
+  const context = await browser.newContext({
+    acceptDownloads: true, bypassCSP: true, timezoneId: 'America/New_York', viewport: { width: 1200, height: 860 },
+  });
   const page = await context.newPage();
   await page.goto(`${server.base}/login`);
   await page.getByLabel('Email').fill(email);
@@ -31,6 +37,32 @@ async function signIn(email, password) {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(`${server.base}/`);
   return page;
+}
+
+/** The serious and critical faults axe-core finds on the page as it is now. */
+async function faults(page) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** Runs `visit` (which leaves the page in the state to check) at a phone's and a desktop's
+ * width, light and dark, and fails naming every serious fault found. */
+async function checkAccessibility(page, label, visit) {
+  const found = [];
+  for (const [width, height] of [[390, 844], [1366, 900]]) {
+    for (const colorScheme of ['light', 'dark']) {
+      await page.setViewportSize({ width, height });
+      await page.emulateMedia({ colorScheme });
+      await visit();
+      for (const fault of await faults(page)) found.push(`${label} at ${width}px, ${colorScheme}: ${fault}`);
+    }
+  }
+  await page.setViewportSize({ width: 1200, height: 860 });
+  await page.emulateMedia({ colorScheme: 'light' });
+  return found;
 }
 
 const audioState = (page) => page.locator('.player audio').evaluate((a) => ({
@@ -243,6 +275,57 @@ test('the transcript is made on demand; clicking a line seeks there', async () =
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: join(shots, 'conversation-phone.png'), animations: 'disabled', fullPage: true });
   await page.setViewportSize({ width: 1200, height: 860 });
+});
+
+test('no page or dialog has a serious accessibility fault, on a phone or a desktop, light or dark', async () => {
+  const page = admin;
+  const found = [];
+  const open = (path) => async () => {
+    await page.goto(`${server.base}${path}`);
+  };
+  found.push(...await checkAccessibility(page, 'Inbox', open('/')));
+  found.push(...await checkAccessibility(page, 'Inbox, Quick Filters open', async () => {
+    await page.goto(`${server.base}/`);
+    await page.getByRole('button', { name: 'Quick Filters' }).click();
+  }));
+  found.push(...await checkAccessibility(page, 'Inbox, nothing found', open('/?q=nobody+like+this')));
+  found.push(...await checkAccessibility(page, 'Conversation with a transcript', async () => {
+    await page.goto(`${server.base}/conversations/${data.adaConversation}`);
+    await page.getByRole('button', { name: 'Transcript' }).click();
+    await page.locator('.transcript .line').first().waitFor({ timeout: 120_000 });
+  }));
+  found.push(...await checkAccessibility(page, 'Conversation, delete dialog', async () => {
+    await page.goto(`${server.base}/conversations/${data.adaConversation}`);
+    await page.getByRole('button', { name: 'Delete conversation' }).click();
+  }));
+  found.push(...await checkAccessibility(page, 'Conversation without recordings', open(`/conversations/${data.graceConversation}`)));
+  found.push(...await checkAccessibility(page, 'Phone numbers', open('/settings/phone-numbers')));
+  found.push(...await checkAccessibility(page, 'Edit Configuration', async () => {
+    await page.goto(`${server.base}/settings/phone-numbers`);
+    await page.getByRole('row').filter({ hasText: 'Sales line' }).getByRole('button', { name: 'More actions' }).click();
+    await page.getByRole('menuitem', { name: 'Edit Configuration' }).click();
+    await page.getByRole('dialog', { name: 'Edit Configuration' }).waitFor();
+  }));
+  found.push(...await checkAccessibility(page, 'Users', open('/settings/users')));
+  found.push(...await checkAccessibility(page, 'Edit a user', async () => {
+    await page.goto(`${server.base}/settings/users`);
+    await page.getByRole('button', { name: 'Edit Sam Seller' }).click();
+    await page.getByRole('dialog').waitFor();
+  }));
+  found.push(...await checkAccessibility(page, 'Not found', open('/conversations/0192a3b4-0000-7000-8000-000000000000')));
+  const visitor = await (await browser.newContext({ bypassCSP: true })).newPage();
+  found.push(...await checkAccessibility(visitor, 'Sign in', async () => {
+    await visitor.goto(`${server.base}/login`);
+  }));
+  found.push(...await checkAccessibility(visitor, 'Sign in, wrong password', async () => {
+    await visitor.goto(`${server.base}/login`);
+    await visitor.getByLabel('Email').fill('nobody@example.com');
+    await visitor.getByLabel('Password').fill('not the password');
+    await visitor.getByRole('button', { name: 'Sign in' }).click();
+    await visitor.getByRole('alert').waitFor();
+  }));
+  await visitor.context().close();
+  assert.deepEqual(found, [], found.join('\n'));
 });
 
 test('Edit Configuration turns Call Recording on and the change persists', async () => {

@@ -190,7 +190,7 @@ export function setUpPlayer(root) {
     setIcon(play, 'pause');
   });
   audio.addEventListener('pause', () => {
-    positions.set(recording, audio.currentTime);
+    if (resumed) positions.set(recording, audio.currentTime);
     play.setAttribute('aria-label', 'Play');
     setIcon(play, 'play');
   });
@@ -214,7 +214,8 @@ export function setUpPlayer(root) {
   });
   audio.addEventListener('timeupdate', () => {
     showTime();
-    positions.set(recording, audio.currentTime);
+    // Not before the place kept from before is restored: loading reports 0:00 first.
+    if (resumed) positions.set(recording, audio.currentTime);
   });
   audio.addEventListener('seeked', showTime);
   audio.addEventListener('ended', showTime);
