@@ -587,3 +587,39 @@ test('a long conversation opens at its newest events, by day; Earlier adds older
     return r.top >= 0 && r.bottom <= innerHeight;
   }), 'the linked call is in view');
 });
+
+test('on a phone the dialogs fit the screen; closing one gives the focus back to what opened it', async () => {
+  const page = admin;
+  await page.setViewportSize({ width: 390, height: 844 });
+  /** How far right the page and the dialog's widest element reach. */
+  const reach = () => page.evaluate(() => {
+    const dialog = document.querySelector('dialog[open]');
+    const right = Math.max(...[...dialog.querySelectorAll('*')].map((e) => e.getBoundingClientRect().right));
+    return { page: document.documentElement.scrollWidth, dialog: dialog.getBoundingClientRect().right, inside: right };
+  });
+  try {
+    await page.goto(`${server.base}/settings/phone-numbers`);
+    const more = page.getByRole('row').filter({ hasText: 'Sales line' }).getByRole('button', { name: 'More actions' });
+    await more.click();
+    await page.getByRole('menuitem', { name: 'Edit Configuration' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit Configuration' });
+    await dialog.waitFor();
+    let seen = await reach();
+    assert.ok(seen.page <= 390 && seen.dialog <= 390 && seen.inside <= seen.dialog + 1, `Edit Configuration: ${JSON.stringify(seen)}`);
+    await page.screenshot({ path: join(shots, 'phone-edit-configuration.png'), animations: 'disabled' });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await more.evaluate((b) => b === document.activeElement), true, 'focus back on More actions');
+
+    await page.goto(`${server.base}/settings/users`);
+    const edit = page.getByRole('button', { name: 'Edit Sam Seller' });
+    await edit.click();
+    await page.getByRole('dialog').waitFor();
+    seen = await reach();
+    assert.ok(seen.page <= 390 && seen.dialog <= 390 && seen.inside <= seen.dialog + 1, `Edit user: ${JSON.stringify(seen)}`);
+    await page.screenshot({ path: join(shots, 'phone-edit-user.png'), animations: 'disabled' });
+    await page.keyboard.press('Escape');
+    assert.equal(await edit.evaluate((b) => b === document.activeElement), true, 'focus back on Edit Sam Seller');
+  } finally {
+    await page.setViewportSize({ width: 1200, height: 860 });
+  }
+});

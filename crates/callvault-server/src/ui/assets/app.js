@@ -113,6 +113,14 @@ function setUpMenus() {
   });
 }
 
+/** Opens `dialog` as a modal; when it closes, the focus goes back to `opener` (the button
+ * that opened it, or the menu button of the menu item that did, since the menu is gone). */
+export function openDialog(dialog, opener) {
+  const back = opener?.closest('.menu-anchor')?.querySelector('[data-menu-button]') ?? opener;
+  dialog.addEventListener('close', () => back?.focus(), { once: true });
+  dialog.showModal();
+}
+
 /** Buttons marked data-close close their dialog. */
 function setUpDialogs() {
   for (const button of document.querySelectorAll('dialog [data-close]')) {

@@ -2,7 +2,7 @@
 // earlier events on demand, separates days, wires players and transcripts, copies links, adds
 // notes and deletes the conversation.
 
-import { api, localizeTimes } from './app.js';
+import { api, localizeTimes, openDialog } from './app.js';
 import { setUpPlayer } from './player.js';
 import { setUpTranscript } from './transcript.js';
 
@@ -156,7 +156,7 @@ noteForm.addEventListener('submit', async (event) => {
 const deleteButton = document.getElementById('delete-conversation');
 const dialog = document.getElementById('delete-dialog');
 if (deleteButton && dialog) {
-  deleteButton.addEventListener('click', () => dialog.showModal());
+  deleteButton.addEventListener('click', () => openDialog(dialog, deleteButton));
   dialog.querySelector('[data-confirm]').addEventListener('click', async (event) => {
     const button = event.currentTarget;
     button.disabled = true;

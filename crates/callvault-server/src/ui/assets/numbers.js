@@ -1,6 +1,6 @@
 // Settings → Phone numbers: the Edit Configuration dialog of each number.
 
-import { api, showProblem } from './app.js';
+import { api, openDialog, showProblem } from './app.js';
 
 const dialog = document.getElementById('config-dialog');
 const form = document.getElementById('config-form');
@@ -31,7 +31,7 @@ function forwardRow(target = { phone: '', user_id: null }) {
   return item;
 }
 
-async function open(id) {
+async function open(id, opener) {
   editing = id;
   showProblem(form, null);
   const [number, team] = await Promise.all([
@@ -44,12 +44,12 @@ async function open(id) {
   announcement.value = number.consent_announcement ?? '';
   transcribe.checked = number.transcribe_automatically;
   forwards.replaceChildren(...number.forward_to.map(forwardRow));
-  dialog.showModal();
+  openDialog(dialog, opener);
   recording.focus();
 }
 
 for (const item of document.querySelectorAll('[data-edit]')) {
-  item.addEventListener('click', () => open(item.dataset.edit).catch((e) => alert(e.message)));
+  item.addEventListener('click', () => open(item.dataset.edit, item).catch((e) => alert(e.message)));
 }
 
 document.getElementById('add-forward').addEventListener('click', () => {

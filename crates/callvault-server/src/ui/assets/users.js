@@ -1,7 +1,7 @@
 // Settings → Users: adding team members, and each one's role, scope, permissions and
 // assigned contacts.
 
-import { api, showProblem } from './app.js';
+import { api, openDialog, showProblem } from './app.js';
 
 const dialog = document.getElementById('user-dialog');
 const form = document.getElementById('user-form');
@@ -93,7 +93,7 @@ document.getElementById('add-user').addEventListener('click', () => {
   title.textContent = 'Add user';
   mode(true);
   showProblem(form, null);
-  dialog.showModal();
+  openDialog(dialog, document.getElementById('add-user'));
   field('name').focus();
 });
 
@@ -112,7 +112,7 @@ for (const button of document.querySelectorAll('[data-edit-user]')) {
       field('can_delete').checked = editing.can_delete;
       field('disabled').checked = editing.disabled;
       showProblem(form, null);
-      dialog.showModal();
+      openDialog(dialog, button);
       await Promise.all([showContacts(), showTokens()]);
     } catch (error) {
       showProblem(form, error.message);
