@@ -123,6 +123,11 @@ test('the Inbox lists conversations newest first; search and Quick Filters narro
   assert.deepEqual(await names(), ['Grace Hopper', 'Ada Lovelace', '(415) 555-0103']);
   assert.equal(await page.locator('.conversation-row').nth(2).locator('.phone').innerText(), '');
   assert.equal(await page.locator('.conversation-row').nth(1).locator('.phone').innerText(), '(415) 555-0101');
+  // Each row says what happened last.
+  const last = await page.locator('.conversation-row .last').allInnerTexts();
+  assert.equal(last[0], 'Inbound · 2:00 · Dana Agent');
+  assert.match(last[1], /^Inbound · 0:2[34] · Dana Agent$/);
+  assert.equal(last[2], 'Hi, could you call me back about the invoice?');
   await page.screenshot({ path: join(shots, 'inbox.png'), animations: 'disabled' });
 
   await page.getByRole('searchbox', { name: 'Search' }).fill('ada');

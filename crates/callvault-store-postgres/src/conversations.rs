@@ -4,12 +4,15 @@
 use async_trait::async_trait;
 use callvault_core::call::Direction;
 use callvault_core::conversation::Channel;
-use callvault_core::{ContactId, ConversationId, EventId, UserId};
+use std::collections::HashMap;
+
+use callvault_core::{CallId, ContactId, ConversationId, EventId, UserId};
 use callvault_store::{
-    Access, ConversationDetail, ConversationPage, ConversationQuery, ConversationStore, Deleted,
-    EventCursor, EventKind, Missing, NewSms, StoreError, StoreResult, TimelineEvent,
+    Access, CallRecord, ConversationDetail, ConversationPage, ConversationQuery, ConversationStore,
+    Deleted, EventCursor, EventKind, Missing, NewSms, StoreError, StoreResult, TimelineEvent,
     TimelineWindow, UserRef,
 };
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -109,6 +112,82 @@ async fn add_note(
     })
 }
 
+/// The columns `event_from_row` reads, from `events e` and `users u` (the note's author).
+const EVENT_COLUMNS: &str = "e.id, e.conversation_id, e.channel, e.occurred_at, e.call_id,
+    e.direction, e.body, e.author_user_id, u.name AS author_name";
+
+/// An event, its call (if it is one) taken from `calls`.
+fn event_from_row(
+    row: &PgRow,
+    calls: &mut HashMap<CallId, CallRecord>,
+) -> StoreResult<TimelineEvent> {
+    let channel = enum_col(row, "channel", Channel::parse)?;
+    let kind = match channel {
+        Channel::Call => {
+            let call_id: CallId = row.id("call_id")?;
+            let record = calls
+                .remove(&call_id)
+                .ok_or_else(|| StoreError::corrupt("event without call"))?;
+            EventKind::Call(Box::new(record))
+        }
+        Channel::Sms => EventKind::Sms {
+            direction: enum_col(row, "direction", Direction::parse)?,
+            body: row.opt_text("body")?.unwrap_or_default(),
+        },
+        Channel::Note => EventKind::Note {
+            body: row.opt_text("body")?.unwrap_or_default(),
+            author: match (row.opt_id("author_user_id")?, row.opt_text("author_name")?) {
+                (Some(id), Some(name)) => Some(UserRef { id, name }),
+                _ => None,
+            },
+        },
+    };
+    Ok(TimelineEvent {
+        id: row.id("id")?,
+        channel,
+        occurred_at: row.time("occurred_at")?,
+        kind,
+    })
+}
+
+/// The calls of these event rows, as records.
+async fn calls_of(
+    conn: &mut PgConnection,
+    rows: &[PgRow],
+) -> StoreResult<HashMap<CallId, CallRecord>> {
+    let ids: Vec<Uuid> = rows
+        .iter()
+        .filter_map(|r| r.try_get::<Option<Uuid>, _>("call_id").ok().flatten())
+        .collect();
+    call_records_by_ids(conn, &ids).await
+}
+
+/// Each conversation's newest event (for the inbox's rows), in one statement.
+pub(crate) async fn latest_events(
+    conn: &mut PgConnection,
+    ids: &[ConversationId],
+) -> StoreResult<HashMap<ConversationId, TimelineEvent>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM unnest($1::uuid[]) AS v(id)
+         CROSS JOIN LATERAL (SELECT * FROM events n WHERE n.conversation_id = v.id
+                             ORDER BY n.occurred_at DESC, n.id DESC LIMIT 1) e
+         LEFT JOIN users u ON u.id = e.author_user_id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await
+        .db()?;
+    let mut calls = calls_of(conn, &rows).await?;
+    rows.iter()
+        .map(|row| Ok((row.id("conversation_id")?, event_from_row(row, &mut calls)?)))
+        .collect()
+}
+
 async fn detail(
     conn: &mut PgConnection,
     id: ConversationId,
@@ -132,12 +211,10 @@ async fn detail(
     let contact = contact_in(conn, contact_id)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
-        "SELECT e.id, e.channel, e.occurred_at, e.call_id, e.direction, e.body,
-                e.author_user_id, u.name AS author_name
-         FROM events e LEFT JOIN users u ON u.id = e.author_user_id
-         WHERE e.conversation_id = ",
-    );
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "SELECT {EVENT_COLUMNS} FROM events e LEFT JOIN users u ON u.id = e.author_user_id
+         WHERE e.conversation_id = "
+    ));
     sql.push_bind(id.0);
     let limit = match window {
         TimelineWindow::All => {
@@ -164,41 +241,11 @@ async fn detail(
         event_rows.truncate(limit);
     }
     event_rows.reverse();
-    let call_ids: Vec<Uuid> = event_rows
+    let mut calls = calls_of(conn, &event_rows).await?;
+    let events = event_rows
         .iter()
-        .filter_map(|r| r.try_get::<Option<Uuid>, _>("call_id").ok().flatten())
-        .collect();
-    let mut calls = call_records_by_ids(conn, &call_ids).await?;
-    let mut events = Vec::with_capacity(event_rows.len());
-    for row in &event_rows {
-        let channel = enum_col(row, "channel", Channel::parse)?;
-        let kind = match channel {
-            Channel::Call => {
-                let call_id: callvault_core::CallId = row.id("call_id")?;
-                let record = calls
-                    .remove(&call_id)
-                    .ok_or_else(|| StoreError::corrupt("event without call"))?;
-                EventKind::Call(Box::new(record))
-            }
-            Channel::Sms => EventKind::Sms {
-                direction: enum_col(row, "direction", Direction::parse)?,
-                body: row.opt_text("body")?.unwrap_or_default(),
-            },
-            Channel::Note => EventKind::Note {
-                body: row.opt_text("body")?.unwrap_or_default(),
-                author: match (row.opt_id("author_user_id")?, row.opt_text("author_name")?) {
-                    (Some(id), Some(name)) => Some(UserRef { id, name }),
-                    _ => None,
-                },
-            },
-        };
-        events.push(TimelineEvent {
-            id: row.id("id")?,
-            channel,
-            occurred_at: row.time("occurred_at")?,
-            kind,
-        });
-    }
+        .map(|row| event_from_row(row, &mut calls))
+        .collect::<StoreResult<Vec<_>>>()?;
     let earlier = if more {
         events.first().map(|e| EventCursor {
             occurred_at: e.occurred_at,
@@ -223,7 +270,14 @@ async fn detail(
 #[async_trait]
 impl ConversationStore for PostgresStore {
     async fn conversations(&self, query: ConversationQuery) -> StoreResult<ConversationPage> {
-        crate::inbox::list(&self.pool, query).await
+        let mut page = crate::inbox::list(&self.pool, query).await?;
+        let ids: Vec<ConversationId> = page.items.iter().map(|c| c.id).collect();
+        let mut conn = self.pool.acquire().await.db()?;
+        let mut latest = latest_events(&mut conn, &ids).await?;
+        for item in &mut page.items {
+            item.last_event = latest.remove(&item.id);
+        }
+        Ok(page)
     }
 
     async fn conversation_window(

@@ -4,12 +4,15 @@
 use async_trait::async_trait;
 use callvault_core::call::Direction;
 use callvault_core::conversation::Channel;
-use callvault_core::{ContactId, ConversationId, EventId, UserId};
+use std::collections::HashMap;
+
+use callvault_core::{CallId, ContactId, ConversationId, EventId, UserId};
 use callvault_store::{
-    Access, ConversationDetail, ConversationPage, ConversationQuery, ConversationStore, Deleted,
-    EventCursor, EventKind, Missing, NewSms, StoreError, StoreResult, TimelineEvent,
+    Access, CallRecord, ConversationDetail, ConversationPage, ConversationQuery, ConversationStore,
+    Deleted, EventCursor, EventKind, Missing, NewSms, StoreError, StoreResult, TimelineEvent,
     TimelineWindow, UserRef,
 };
+use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use time::OffsetDateTime;
 
@@ -101,6 +104,90 @@ async fn add_note(
     })
 }
 
+/// The columns `event_from_row` reads, from `events e` and `users u` (the note's author).
+const EVENT_COLUMNS: &str = "e.id, e.conversation_id, e.channel, e.occurred_at, e.call_id,
+    e.direction, e.body, e.author_user_id, u.name AS author_name";
+
+/// An event, its call (if it is one) taken from `calls`.
+fn event_from_row(
+    row: &SqliteRow,
+    calls: &mut HashMap<CallId, CallRecord>,
+) -> StoreResult<TimelineEvent> {
+    let channel = enum_col(row, "channel", Channel::parse)?;
+    let kind = match channel {
+        Channel::Call => {
+            let call_id: CallId = row.parsed("call_id")?;
+            let record = calls
+                .remove(&call_id)
+                .ok_or_else(|| StoreError::corrupt("event without call"))?;
+            EventKind::Call(Box::new(record))
+        }
+        Channel::Sms => EventKind::Sms {
+            direction: enum_col(row, "direction", Direction::parse)?,
+            body: row.opt_text("body")?.unwrap_or_default(),
+        },
+        Channel::Note => EventKind::Note {
+            body: row.opt_text("body")?.unwrap_or_default(),
+            author: match (
+                row.opt_parsed("author_user_id")?,
+                row.opt_text("author_name")?,
+            ) {
+                (Some(id), Some(name)) => Some(UserRef { id, name }),
+                _ => None,
+            },
+        },
+    };
+    Ok(TimelineEvent {
+        id: row.parsed("id")?,
+        channel,
+        occurred_at: row.time("occurred_at")?,
+        kind,
+    })
+}
+
+/// The calls of these event rows, as records.
+async fn calls_of(
+    conn: &mut SqliteConnection,
+    rows: &[SqliteRow],
+) -> StoreResult<HashMap<CallId, CallRecord>> {
+    let ids: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.opt_text("call_id").ok().flatten())
+        .collect();
+    call_records_by_ids(conn, &ids).await
+}
+
+/// Each conversation's newest event (for the inbox's rows), in one statement.
+pub(crate) async fn latest_events(
+    conn: &mut SqliteConnection,
+    ids: &[ConversationId],
+) -> StoreResult<HashMap<ConversationId, TimelineEvent>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM json_each(?) v
+         JOIN events e ON e.id = (SELECT n.id FROM events n WHERE n.conversation_id = v.value
+                                  ORDER BY n.occurred_at DESC, n.id DESC LIMIT 1)
+         LEFT JOIN users u ON u.id = e.author_user_id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(serde_json::to_string(&ids).unwrap_or_default())
+        .fetch_all(&mut *conn)
+        .await
+        .db()?;
+    let mut calls = calls_of(conn, &rows).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.parsed("conversation_id")?,
+                event_from_row(row, &mut calls)?,
+            ))
+        })
+        .collect()
+}
+
 async fn detail(
     conn: &mut SqliteConnection,
     id: ConversationId,
@@ -124,12 +211,10 @@ async fn detail(
     let contact = contact_in(conn, contact_id)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT e.id, e.channel, e.occurred_at, e.call_id, e.direction, e.body,
-                e.author_user_id, u.name AS author_name
-         FROM events e LEFT JOIN users u ON u.id = e.author_user_id
-         WHERE e.conversation_id = ",
-    );
+    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+        "SELECT {EVENT_COLUMNS} FROM events e LEFT JOIN users u ON u.id = e.author_user_id
+         WHERE e.conversation_id = "
+    ));
     sql.push_bind(id.to_string());
     let limit = match window {
         TimelineWindow::All => {
@@ -156,44 +241,11 @@ async fn detail(
         event_rows.truncate(limit);
     }
     event_rows.reverse();
-    let call_ids: Vec<String> = event_rows
+    let mut calls = calls_of(conn, &event_rows).await?;
+    let events = event_rows
         .iter()
-        .filter_map(|r| r.opt_text("call_id").ok().flatten())
-        .collect();
-    let mut calls = call_records_by_ids(conn, &call_ids).await?;
-    let mut events = Vec::with_capacity(event_rows.len());
-    for row in &event_rows {
-        let channel = enum_col(row, "channel", Channel::parse)?;
-        let kind = match channel {
-            Channel::Call => {
-                let call_id: callvault_core::CallId = row.parsed("call_id")?;
-                let record = calls
-                    .remove(&call_id)
-                    .ok_or_else(|| StoreError::corrupt("event without call"))?;
-                EventKind::Call(Box::new(record))
-            }
-            Channel::Sms => EventKind::Sms {
-                direction: enum_col(row, "direction", Direction::parse)?,
-                body: row.opt_text("body")?.unwrap_or_default(),
-            },
-            Channel::Note => EventKind::Note {
-                body: row.opt_text("body")?.unwrap_or_default(),
-                author: match (
-                    row.opt_parsed("author_user_id")?,
-                    row.opt_text("author_name")?,
-                ) {
-                    (Some(id), Some(name)) => Some(UserRef { id, name }),
-                    _ => None,
-                },
-            },
-        };
-        events.push(TimelineEvent {
-            id: row.parsed("id")?,
-            channel,
-            occurred_at: row.time("occurred_at")?,
-            kind,
-        });
-    }
+        .map(|row| event_from_row(row, &mut calls))
+        .collect::<StoreResult<Vec<_>>>()?;
     let earlier = if more {
         events.first().map(|e| EventCursor {
             occurred_at: e.occurred_at,
@@ -218,7 +270,14 @@ async fn detail(
 #[async_trait]
 impl ConversationStore for SqliteStore {
     async fn conversations(&self, query: ConversationQuery) -> StoreResult<ConversationPage> {
-        crate::inbox::list(&self.reader, query).await
+        let mut page = crate::inbox::list(&self.reader, query).await?;
+        let ids: Vec<ConversationId> = page.items.iter().map(|c| c.id).collect();
+        let mut conn = self.reader.acquire().await.db()?;
+        let mut latest = latest_events(&mut conn, &ids).await?;
+        for item in &mut page.items {
+            item.last_event = latest.remove(&item.id);
+        }
+        Ok(page)
     }
 
     async fn conversation_window(

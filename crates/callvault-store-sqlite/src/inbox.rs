@@ -202,6 +202,8 @@ fn summary_from_row(row: &SqliteRow) -> StoreResult<ConversationSummary> {
         last_message_at: row.opt_time("last_message_at")?,
         activity_at: row.time("activity_at")?,
         created_at: row.time("created_at")?,
+        // Read for the whole page at once (`conversations::latest_events`).
+        last_event: None,
     })
 }
 

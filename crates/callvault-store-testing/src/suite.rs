@@ -1584,6 +1584,32 @@ pub async fn a_long_timeline_is_read_a_page_at_a_time(s: &dyn Store) {
         )
         .await;
     assert!(matches!(none, Ok(None)));
+
+    // The inbox row carries the newest event, whatever came before it: here the last call,
+    // then a note added after it.
+    let row = |page: ConversationPage| {
+        page.items
+            .into_iter()
+            .find(|c| c.id == id)
+            .and_then(|c| c.last_event)
+            .expect("the row's last event")
+    };
+    let last = row(s
+        .conversations(inbox(ContactScope::All))
+        .await
+        .expect("list"));
+    assert!(matches!(&last.kind, EventKind::Call(record) if record.call.id == calls[2]));
+    let author = user(s, "noter@example.com", Scope::All).await;
+    s.add_note(id, author.id, "Promised a call back", now)
+        .await
+        .expect("note");
+    let last = row(s
+        .conversations(inbox(ContactScope::All))
+        .await
+        .expect("list"));
+    assert!(
+        matches!(&last.kind, EventKind::Note { body, author: Some(a) } if body == "Promised a call back" && a.name == author.name)
+    );
 }
 
 pub async fn jobs_with_a_key_are_queued_once_and_recordings_found_by_provider_id(s: &dyn Store) {

@@ -136,7 +136,7 @@ pub struct ContactPage {
     pub next: Option<ContactCursor>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ConversationSummary {
     pub id: ConversationId,
     pub contact: ContactRef,
@@ -144,6 +144,8 @@ pub struct ConversationSummary {
     pub last_message_at: Option<OffsetDateTime>,
     pub activity_at: OffsetDateTime,
     pub created_at: OffsetDateTime,
+    /// What happened last (the inbox row says it): the newest event of the timeline.
+    pub last_event: Option<TimelineEvent>,
 }
 
 #[derive(Debug, Clone)]

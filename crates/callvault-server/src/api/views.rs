@@ -106,6 +106,8 @@ pub struct ConversationListItem {
     pub last_message_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// What happened last: the newest entry of the timeline.
+    pub last_event: Option<EventView>,
 }
 
 impl From<ConversationSummary> for ConversationListItem {
@@ -116,6 +118,7 @@ impl From<ConversationSummary> for ConversationListItem {
             last_message_channel: s.last_message_channel,
             last_message_at: s.last_message_at,
             created_at: s.created_at,
+            last_event: s.last_event.map(EventView::from),
         }
     }
 }

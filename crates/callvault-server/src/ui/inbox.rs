@@ -4,6 +4,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
+use callvault_core::call::{CallStatus, Direction};
 use callvault_core::conversation::Channel;
 use callvault_core::phone::Region;
 use serde::Deserialize;
@@ -11,7 +12,7 @@ use serde::Deserialize;
 use super::chrome::{self, Chrome, PageQuery, PageUser, Section};
 use super::{PageError, assets, format};
 use crate::api::conversations::{InboxQuery, inbox};
-use crate::api::views::ConversationListItem;
+use crate::api::views::{ConversationListItem, EventView};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -47,6 +48,10 @@ struct Row {
     href: String,
     name: String,
     phone: String,
+    /// What happened last: "Missed call", "Outbound · 3:07 · Tom Becker", a text's start.
+    last: String,
+    /// Whether that was a call nobody answered.
+    missed: bool,
     initials: String,
     channel: &'static str,
     channel_label: &'static str,
@@ -76,12 +81,70 @@ impl Row {
                 item.contact.name
             },
             phone: if unnamed { String::new() } else { phone },
+            missed: item.last_event.as_ref().is_some_and(missed),
+            last: item
+                .last_event
+                .as_ref()
+                .map(last_activity)
+                .unwrap_or_default(),
             channel,
             channel_label,
             at_machine: format::machine_time(at),
             at_text: format::utc_time(at),
         }
     }
+}
+
+/// An inbound call nobody answered.
+fn missed(event: &EventView) -> bool {
+    event.call.as_ref().is_some_and(|call| {
+        call.direction == Direction::Inbound
+            && matches!(
+                call.status,
+                CallStatus::NoAnswer | CallStatus::Busy | CallStatus::Failed
+            )
+    })
+}
+
+/// The start of a text, on one line, cut at a word near `chars`.
+fn excerpt(text: &str, chars: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= chars {
+        return flat;
+    }
+    let cut: String = flat.chars().take(chars).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    format!("{cut}…")
+}
+
+/// The inbox row's line about the newest event.
+fn last_activity(event: &EventView) -> String {
+    if let Some(call) = &event.call {
+        if missed(event) {
+            return "Missed call".to_owned();
+        }
+        let direction = format::direction(call.direction);
+        let mut parts = vec![direction.to_owned()];
+        match call.status {
+            CallStatus::Answered => parts.push(format::clock(call.duration_s)),
+            other => parts.push(format::status(other).to_owned()),
+        }
+        if let Some(handler) = &call.handled_by {
+            parts.push(handler.name.clone());
+        }
+        return parts.join(" · ");
+    }
+    if let Some(sms) = &event.sms {
+        let text = excerpt(&sms.body, 80);
+        return match sms.direction {
+            Direction::Inbound => text,
+            Direction::Outbound => format!("You: {text}"),
+        };
+    }
+    if let Some(note) = &event.note {
+        return format!("Note: {}", excerpt(&note.body, 80));
+    }
+    String::new()
 }
 
 #[derive(Template)]

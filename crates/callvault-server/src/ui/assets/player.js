@@ -112,9 +112,15 @@ export function setUpPlayer(root) {
     seek.setAttribute('aria-valuetext', `${clock(audio.currentTime)} of ${clock(duration)}`);
     redraw();
   };
+  // The place is kept from the moment it is restored (loading reports 0:00 first).
+  let resumed = false;
+  const remember = () => {
+    if (resumed) positions.set(root.dataset.recording, audio.currentTime);
+  };
   const seekTo = (seconds) => {
     audio.currentTime = Math.min(Math.max(0, seconds), duration || seconds);
     showTime();
+    remember();
   };
   const toggle = () => (audio.paused ? audio.play() : audio.pause());
   const skip = (by) => seekTo(audio.currentTime + by);
@@ -126,7 +132,6 @@ export function setUpPlayer(root) {
 
   // Back where it was left this session (unless that was the end), once the audio's length is
   // known: now, or when its metadata arrives.
-  let resumed = false;
   const resume = () => {
     if (resumed || !(audio.readyState >= 1)) return;
     resumed = true;
@@ -190,7 +195,7 @@ export function setUpPlayer(root) {
     setIcon(play, 'pause');
   });
   audio.addEventListener('pause', () => {
-    if (resumed) positions.set(recording, audio.currentTime);
+    remember();
     play.setAttribute('aria-label', 'Play');
     setIcon(play, 'play');
   });
@@ -214,9 +219,9 @@ export function setUpPlayer(root) {
   });
   audio.addEventListener('timeupdate', () => {
     showTime();
-    // Not before the place kept from before is restored: loading reports 0:00 first.
-    if (resumed) positions.set(recording, audio.currentTime);
+    remember();
   });
+  window.addEventListener('pagehide', remember);
   audio.addEventListener('seeked', showTime);
   audio.addEventListener('ended', showTime);
 
