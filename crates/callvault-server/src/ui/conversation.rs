@@ -13,6 +13,7 @@ use callvault_store::{
     CallRecord, ConversationDetail, EventCursor, EventKind, TimelineEvent, TimelineWindow,
 };
 use serde::Deserialize;
+use time::OffsetDateTime;
 
 use super::chrome::{self, Chrome, PageQuery, PageUser, Section};
 use super::{PageError, assets, format};
@@ -53,8 +54,12 @@ struct Entry {
     kind: EntryKind,
 }
 
+/// How long after a recorded call ends its recording is still expected (a PBX uploads it, or
+/// the provider reports it); after that, the call says none arrived.
+const RECORDING_EXPECTED_FOR: time::Duration = time::Duration::minutes(15);
+
 /// Why a call has no recording, in the words a user needs.
-fn no_recording_reason(record: &CallRecord) -> Option<String> {
+fn no_recording_reason(record: &CallRecord, now: OffsetDateTime) -> Option<String> {
     if record.recording.is_some() {
         return None;
     }
@@ -67,15 +72,21 @@ fn no_recording_reason(record: &CallRecord) -> Option<String> {
             "No recording: recording was off for this number when the call started.".to_owned()
         }
         CallStatus::Ringing => "The call is still in progress.".to_owned(),
-        CallStatus::Answered => match &call.recording_note {
-            Some(note) => format!("The recording failed: {note}"),
-            None => "The recording is still processing.".to_owned(),
-        },
+        CallStatus::Answered => {
+            let ended = call.times.ended_at.unwrap_or(call.times.started_at);
+            match &call.recording_note {
+                Some(note) => format!("No recording arrived: {note}"),
+                None if now < ended + RECORDING_EXPECTED_FOR => {
+                    "The recording is on its way.".to_owned()
+                }
+                None => "No recording arrived.".to_owned(),
+            }
+        }
     })
 }
 
-fn call_entry(record: CallRecord) -> CallEntry {
-    let no_recording = no_recording_reason(&record);
+fn call_entry(record: CallRecord, now: OffsetDateTime) -> CallEntry {
+    let no_recording = no_recording_reason(&record, now);
     let call = record.call;
     CallEntry {
         id: call.id.to_string(),
@@ -105,13 +116,14 @@ fn call_entry(record: CallRecord) -> CallEntry {
     }
 }
 
-impl From<TimelineEvent> for Entry {
-    fn from(e: TimelineEvent) -> Self {
+impl Entry {
+    /// An event as the page shows it at `now`.
+    fn new(e: TimelineEvent, now: OffsetDateTime) -> Self {
         Self {
             at_machine: format::machine_time(e.occurred_at),
             at_text: format::utc_time(e.occurred_at),
             kind: match e.kind {
-                EventKind::Call(record) => EntryKind::Call(Box::new(call_entry(*record))),
+                EventKind::Call(record) => EntryKind::Call(Box::new(call_entry(*record, now))),
                 EventKind::Sms { direction, body } => EntryKind::Sms {
                     inbound: direction == Direction::Inbound,
                     body,
@@ -250,6 +262,10 @@ async fn render(
             )
         }),
         focus: focus.map(|c| c.to_string()),
-        entries: detail.events.into_iter().map(Entry::from).collect(),
+        entries: detail
+            .events
+            .into_iter()
+            .map(|e| Entry::new(e, state.now()))
+            .collect(),
     })
 }

@@ -526,3 +526,23 @@ async fn a_long_conversation_opens_at_its_newest_events_and_pages_back() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_recorded_call_without_its_recording_says_it_is_on_its_way_then_that_none_arrived() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    admin.number(NUMBER, true).await;
+    let call = admin.answered_call(NUMBER, "+14155550190", 1).await;
+    let link = format!("/conversations/{}", json_of(&call, "conversation_id"));
+    let soon = page(&admin, &link).await;
+    assert!(
+        soon.body.contains("The recording is on its way."),
+        "{}",
+        soon.body
+    );
+    server.clock.advance(time::Duration::minutes(20));
+    let later = page(&admin, &link).await;
+    assert!(later.body.contains("No recording arrived."));
+    assert!(!later.body.contains("on its way"));
+    server.stop().await;
+}
