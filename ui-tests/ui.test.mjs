@@ -294,6 +294,7 @@ test('no page or dialog has a serious accessibility fault, on a phone or a deskt
     await page.getByRole('button', { name: 'Quick Filters' }).click();
   }));
   found.push(...await checkAccessibility(page, 'Inbox, nothing found', open('/?q=nobody+like+this')));
+  found.push(...await checkAccessibility(page, 'Transcripts search', open('/?mode=transcripts&q=order')));
   found.push(...await checkAccessibility(page, 'Conversation with a transcript', async () => {
     await page.goto(`${server.base}/conversations/${data.adaConversation}`);
     await page.getByRole('button', { name: 'Transcript' }).click();
@@ -331,6 +332,37 @@ test('no page or dialog has a serious accessibility fault, on a phone or a deskt
   }));
   await visitor.context().close();
   assert.deepEqual(found, [], found.join('\n'));
+});
+
+test('Transcripts search finds what was said and opens the call playing from that moment', async () => {
+  const page = admin;
+  await page.goto(`${server.base}/`);
+  await page.getByRole('radio', { name: 'Transcripts' }).check();
+  await page.getByText('Type words to find them in what was said').waitFor();
+  await page.getByRole('searchbox', { name: 'Search' }).fill('order');
+  const hits = page.getByRole('list', { name: 'Where it was said' }).getByRole('link');
+  await hits.first().waitFor();
+  assert.match(page.url(), /mode=transcripts/);
+  const first = hits.first();
+  assert.match(await first.innerText(), /Ada Lovelace/);
+  assert.match(await first.innerText(), /(Ada Lovelace|Dana Agent) at \d+:\d\d/);
+  assert.equal((await first.locator('mark').first().innerText()).toLowerCase(), 'order');
+  const href = await first.getAttribute('href');
+  const start = Number(new URL(href, server.base).searchParams.get('t'));
+  await first.click();
+  await page.waitForURL(/\/calls\/.+\?t=/);
+  // The call is marked, and its recording plays from the moment the words were said.
+  await page.locator('.call-entry.focused .player').waitFor();
+  await page.waitForFunction((t) => {
+    const audio = document.querySelector('.call-entry.focused audio');
+    return audio.currentTime >= t - 0.2 && !audio.paused;
+  }, start);
+  await page.locator('.call-entry.focused').getByRole('button', { name: 'Pause' }).click();
+
+  await page.goto(`${server.base}/?mode=transcripts&q=zebra+crossing`);
+  await page.getByText('Nobody said “zebra crossing” in a transcript you may see.').waitFor();
+  const bad = await page.goto(`${server.base}/?mode=telepathy`);
+  assert.equal(bad.status(), 400);
 });
 
 test('Edit Configuration turns Call Recording on and the change persists', async () => {

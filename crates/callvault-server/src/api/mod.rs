@@ -11,7 +11,7 @@ mod fields;
 mod numbers;
 pub(crate) mod paging;
 mod recordings;
-mod transcripts;
+pub(crate) mod transcripts;
 mod users;
 pub mod views;
 

@@ -8,6 +8,7 @@ use callvault_app::listening::{self, Access};
 use callvault_core::RecordingId;
 use callvault_core::contact::clean_name;
 use callvault_core::permissions::contact_scope;
+use callvault_core::user::User;
 use callvault_store::{
     MAX_SEARCH_HITS, SearchHit, SearchQuery, TranscriptSegment, TranscriptStatus,
 };
@@ -164,27 +165,37 @@ async fn search(
     CurrentUser(user): CurrentUser,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> ApiResult<Json<SearchResults>> {
+    let hits = transcript_hits(&state, &user, &params.q, params.limit.unwrap_or(50)).await?;
+    Ok(Json(SearchResults { hits }))
+}
+
+/// Where the words `q` were said, in the calls `user` may see; the Inbox's Transcripts search
+/// shows the same.
+pub(crate) async fn transcript_hits(
+    state: &AppState,
+    user: &User,
+    q: &str,
+    limit: u32,
+) -> ApiResult<Vec<SearchHit>> {
     // The rule for a name: not blank, at most 200 characters, nothing unprintable.
-    let Some(text) = clean_name(&params.q) else {
+    let Some(text) = clean_name(q) else {
         return Err(ApiError::bad_request(
             "invalid_query",
             "say what to search for, in at most 200 characters",
         ));
     };
-    let limit = params.limit.unwrap_or(50);
     if !(1..=MAX_SEARCH_HITS).contains(&limit) {
         return Err(ApiError::bad_request(
             "invalid_limit",
             format!("limit must be 1 to {MAX_SEARCH_HITS}"),
         ));
     }
-    let hits = state
+    Ok(state
         .store
         .search_transcripts(SearchQuery {
-            scope: contact_scope(&user),
+            scope: contact_scope(user),
             text,
             limit,
         })
-        .await?;
-    Ok(Json(SearchResults { hits }))
+        .await?)
 }

@@ -152,6 +152,8 @@ struct ConversationPage {
     earlier: Option<String>,
     /// The call a call link opened, to scroll to.
     focus: Option<String>,
+    /// Where in that call's recording to start playing (a transcript search's match).
+    start: Option<f64>,
     can_download: bool,
     can_delete: bool,
     calls: u64,
@@ -190,16 +192,31 @@ pub async fn page(
         limit: PAGE,
     };
     let detail = conversation_window(&state, &user, id, window).await?;
-    render(&state, &user, detail, None).await
+    render(&state, &user, detail, None, None).await
 }
 
 /// A call's own link: the conversation from its newest events back to that call, scrolled
 /// to it.
+#[derive(Deserialize)]
+pub struct CallLinkParams {
+    /// Seconds into the recording to play from.
+    t: Option<f64>,
+}
+
 pub async fn call_page(
     State(state): State<AppState>,
     PageUser(user): PageUser,
     Path((raw_id, raw_call)): Path<(String, String)>,
+    PageQuery(params): PageQuery<CallLinkParams>,
 ) -> Result<Response, PageError> {
+    let start = match params.t {
+        Some(t) if !(t.is_finite() && t >= 0.0) => {
+            return Err(PageError::bad_request(
+                "t is a number of seconds from the start.",
+            ));
+        }
+        t => t,
+    };
     let id: ConversationId = parse(&raw_id)?;
     let call: CallId = parse(&raw_call)?;
     let mut limit = PAGE;
@@ -214,7 +231,7 @@ pub async fn call_page(
             .iter()
             .any(|e| matches!(&e.kind, EventKind::Call(record) if record.call.id == call));
         if found {
-            return render(&state, &user, detail, Some(call)).await;
+            return render(&state, &user, detail, Some(call), start).await;
         }
         if detail.earlier.is_none() || limit >= MOST {
             return Err(PageError::not_found());
@@ -228,6 +245,7 @@ async fn render(
     user: &User,
     detail: ConversationDetail,
     focus: Option<CallId>,
+    start: Option<f64>,
 ) -> Result<Response, PageError> {
     listening::accessed(state, user, Access::LinkOpen(detail.id), detail.id).await;
     let assigned = &detail.contact.assigned_user_ids;
@@ -262,6 +280,7 @@ async fn render(
             )
         }),
         focus: focus.map(|c| c.to_string()),
+        start,
         entries: detail
             .events
             .into_iter()

@@ -7,11 +7,13 @@ use axum::response::Response;
 use callvault_core::call::{CallStatus, Direction};
 use callvault_core::conversation::Channel;
 use callvault_core::phone::Region;
+use callvault_store::SearchHit;
 use serde::Deserialize;
 
 use super::chrome::{self, Chrome, PageQuery, PageUser, Section};
 use super::{PageError, assets, format};
 use crate::api::conversations::{InboxQuery, inbox};
+use crate::api::transcripts::transcript_hits;
 use crate::api::views::{ConversationListItem, EventView};
 use crate::state::AppState;
 
@@ -21,6 +23,61 @@ pub struct InboxParams {
     /// `all`, `call` or `sms`, as the Quick Filters' "Last message channel" says.
     channel: Option<String>,
     cursor: Option<String>,
+    /// `conversations` (names and numbers) or `transcripts` (what was said).
+    mode: Option<String>,
+}
+
+/// A place in a call's transcript where the searched words were said.
+struct HitRow {
+    href: String,
+    name: String,
+    speaker: String,
+    at: String,
+    call_machine: String,
+    call_text: String,
+    /// The segment's text in pieces, every other one the match (`mark`).
+    snippet: Vec<(String, bool)>,
+}
+
+/// The store marks the match in a snippet with [brackets].
+fn snippet_parts(snippet: &str) -> Vec<(String, bool)> {
+    let mut parts = Vec::new();
+    let mut rest = snippet;
+    while let Some((before, after)) = rest.split_once('[') {
+        let Some((marked, tail)) = after.split_once(']') else {
+            break;
+        };
+        parts.push((before.to_owned(), false));
+        parts.push((marked.to_owned(), true));
+        rest = tail;
+    }
+    parts.push((rest.to_owned(), false));
+    parts.retain(|(text, _)| !text.is_empty());
+    parts
+}
+
+impl HitRow {
+    fn new(hit: SearchHit) -> Self {
+        // Seconds into the recording, to the tenth: where the player starts.
+        let start = (hit.start * 10.0).floor() / 10.0;
+        Self {
+            href: format!(
+                "/conversations/{}/calls/{}?t={start}",
+                hit.conversation_id, hit.call_id
+            ),
+            name: hit.contact_name,
+            speaker: hit.speaker,
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "seconds into a call"
+            )]
+            at: format::clock(hit.start.max(0.0) as u64),
+            call_machine: format::machine_time(hit.call_started_at),
+            call_text: format::utc_time(hit.call_started_at),
+            snippet: snippet_parts(&hit.snippet),
+        }
+    }
 }
 
 /// One option of "Last message channel".
@@ -43,6 +100,9 @@ const CHANNELS: [ChannelOption; 3] = [
         label: "SMS",
     },
 ];
+
+/// Matches the Transcripts search shows.
+const TRANSCRIPT_HITS: u32 = 50;
 
 struct Row {
     href: String,
@@ -158,6 +218,9 @@ struct InboxPage {
     rows: Vec<Row>,
     /// The link to the next page, when there is one.
     more: Option<String>,
+    /// Searching what was said instead of names and numbers.
+    transcripts: bool,
+    hits: Vec<HitRow>,
 }
 
 /// "Last message channel": all, or one of the channels Quick Filters offers.
@@ -180,7 +243,35 @@ pub async fn page(
     PageUser(user): PageUser,
     PageQuery(params): PageQuery<InboxParams>,
 ) -> Result<Response, PageError> {
+    let transcripts = match params.mode.as_deref().unwrap_or_default() {
+        "" | "conversations" => false,
+        "transcripts" => true,
+        other => {
+            return Err(PageError::bad_request(format!(
+                "\u{201c}{other}\u{201d} is not a way to search; choose conversations or transcripts."
+            )));
+        }
+    };
     let channel = parse_channel(params.channel.as_deref())?;
+    if transcripts {
+        let q = params.q.unwrap_or_default();
+        let hits = if q.trim().is_empty() {
+            Vec::new()
+        } else {
+            transcript_hits(&state, &user, &q, TRANSCRIPT_HITS).await?
+        };
+        return chrome::render(&InboxPage {
+            assets: assets::base(),
+            chrome: Chrome::new(&user, Section::Inbox),
+            q,
+            channel: channel.map_or("all", Channel::as_str),
+            channels: CHANNELS,
+            rows: Vec::new(),
+            more: None,
+            transcripts,
+            hits: hits.into_iter().map(HitRow::new).collect(),
+        });
+    }
     let channel_value = channel.map_or("all", Channel::as_str);
     let q = params.q.unwrap_or_default();
     let page = inbox(
@@ -214,5 +305,7 @@ pub async fn page(
             .map(|item| Row::new(item, state.settings.default_region))
             .collect(),
         more,
+        transcripts,
+        hits: Vec::new(),
     })
 }

@@ -54,6 +54,12 @@ const focus = document.getElementById(page.dataset.focus ?? location.hash.slice(
 if (focus) {
   focus.classList.add('focused');
   focus.scrollIntoView({ block: 'center' });
+  // A transcript search's match: its recording plays from where the words were said.
+  const audio = focus.querySelector('.player audio');
+  if (audio && page.dataset.start) {
+    audio.currentTime = Number(page.dataset.start);
+    audio.play().catch(() => {});
+  }
 } else {
   window.scrollTo(0, document.documentElement.scrollHeight);
 }

@@ -17,6 +17,7 @@ function query() {
   if (search.value.trim()) params.set('q', search.value.trim());
   const channel = form.querySelector('input[name=channel]:checked')?.value ?? 'all';
   if (channel !== 'all') params.set('channel', channel);
+  if (form.querySelector('input[name=mode]:checked')?.value === 'transcripts') params.set('mode', 'transcripts');
   return params.toString();
 }
 
@@ -63,6 +64,14 @@ function setFiltersOpen(open) {
   if (open) form.querySelector('input[name=channel]:checked')?.focus();
 }
 filtersButton.addEventListener('click', () => setFiltersOpen(!filters.classList.contains('open')));
+// Conversations or Transcripts: what the search box searches.
+for (const radio of form.querySelectorAll('input[name=mode]')) {
+  radio.addEventListener('change', () => {
+    search.placeholder = radio.value === 'transcripts' ? 'Search what was said' : 'Search by name or phone number';
+    refresh();
+  });
+}
+
 // A choice applies at once and closes Quick Filters (arrow keys move between the choices
 // without closing, as a radio group does).
 for (const radio of form.querySelectorAll('input[name=channel]')) {
