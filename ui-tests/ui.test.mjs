@@ -660,3 +660,27 @@ test('on a phone the dialogs fit the screen; closing one gives the focus back to
     await page.setViewportSize({ width: 1200, height: 860 });
   }
 });
+
+test('a new call appears in the Inbox and a new text in the conversation without a reload', async () => {
+  const page = admin;
+  // The tab coming back into view checks at once, as the timer does every few seconds.
+  const lookAgain = () => page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  await page.goto(`${server.base}/`);
+  const before = await page.locator('.conversation-row').count();
+  const at = (s) => new Date(Date.now() + s * 1000).toISOString();
+  await server.api('POST', '/api/v1/calls', {
+    number: data.sales.e164, contact_phone: '+14155550177', contact_name: 'Live Caller', direction: 'inbound',
+    // The newest activity (the seeded calls run a few minutes ahead, as phone clocks may).
+    status: 'no-answer', started_at: at(280), ended_at: at(290),
+  });
+  await lookAgain();
+  await page.waitForFunction(() => document.querySelector('.conversation-row .name')?.textContent === 'Live Caller');
+  assert.equal(await page.locator('.conversation-row').count(), before + 1);
+  assert.equal(await page.locator('.conversation-row').first().locator('.last').innerText(), 'Missed call');
+
+  await page.goto(`${server.base}/conversations/${data.graceConversation}`);
+  await server.sms('+14155550102', data.sales.e164, 'Are you open on Saturday?');
+  await lookAgain();
+  await page.locator('.sms-entry').filter({ hasText: 'Are you open on Saturday?' }).waitFor();
+  assert.equal(await page.locator('.timeline > li.entry').last().innerText().then((t) => t.includes('Are you open on Saturday?')), true);
+});

@@ -2,11 +2,13 @@
 //! pages from being framed or running foreign scripts, and turning a template into a response.
 
 use askama::Template;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use callvault_core::user::{Role, User};
+use sha2::{Digest, Sha256};
 
 use super::PageError;
 use crate::auth::CurrentUser;
@@ -71,9 +73,39 @@ impl Chrome {
     }
 }
 
-/// Renders a page with the security headers every page carries.
+/// Renders a page with the security headers every page carries, and an ETag of what it
+/// shows, so a page that checks for news (`fresh`) hears "nothing new" in a few bytes.
 pub fn render(page: &impl Template) -> Result<Response, PageError> {
-    Ok(secure(Html(page.render()?).into_response()))
+    let body = page.render()?;
+    let tag = format!(
+        "\"{}\"",
+        &hex::encode(Sha256::digest(body.as_bytes()))[..32]
+    );
+    let mut response = secure(Html(body).into_response());
+    if let Ok(value) = HeaderValue::from_str(&tag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    Ok(response)
+}
+
+/// Answers 304 Not Modified, without the page, when the page is the one the browser already
+/// has (`If-None-Match`): the Inbox and a conversation ask every few seconds.
+pub async fn fresh(request: Request, next: Next) -> Response {
+    let known = request.headers().get(header::IF_NONE_MATCH).cloned();
+    let response = next.run(request).await;
+    let unchanged = response.status() == StatusCode::OK
+        && known.is_some()
+        && response.headers().get(header::ETAG) == known.as_ref();
+    if !unchanged {
+        return response;
+    }
+    let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
+    for name in [header::ETAG, header::CACHE_CONTROL] {
+        if let Some(value) = response.headers().get(&name) {
+            not_modified.headers_mut().insert(name, value.clone());
+        }
+    }
+    not_modified
 }
 
 /// Scripts and styles only from this server, no framing, no sniffing; pages are private, so

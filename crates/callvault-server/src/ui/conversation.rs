@@ -49,6 +49,7 @@ enum EntryKind {
 }
 
 struct Entry {
+    id: String,
     at_machine: String,
     at_text: String,
     kind: EntryKind,
@@ -120,6 +121,7 @@ impl Entry {
     /// An event as the page shows it at `now`.
     fn new(e: TimelineEvent, now: OffsetDateTime) -> Self {
         Self {
+            id: e.id.to_string(),
             at_machine: format::machine_time(e.occurred_at),
             at_text: format::utc_time(e.occurred_at),
             kind: match e.kind {

@@ -32,5 +32,6 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/settings/phone-numbers", get(numbers::page))
         .route("/settings/users", get(users::page))
+        .layer(axum::middleware::from_fn(chrome::fresh))
         .route("/assets/{version}/{name}", get(assets::serve))
 }

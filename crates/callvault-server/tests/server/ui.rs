@@ -546,3 +546,48 @@ async fn a_recorded_call_without_its_recording_says_it_is_on_its_way_then_that_n
     assert!(!later.body.contains("on its way"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn pages_checked_again_answer_304_until_something_changes() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    admin.number(NUMBER, true).await;
+    admin.answered_call(NUMBER, "+14155550191", 1).await;
+    let first = page(&admin, "/").await;
+    let tag = first
+        .headers
+        .get(reqwest::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .expect("an ETag")
+        .to_owned();
+    let ask = |tag: String| {
+        let mut req = browser()
+            .get(format!("{}/", admin.base))
+            .header(reqwest::header::IF_NONE_MATCH, tag);
+        if let Some(token) = &admin.token {
+            req = req.bearer_auth(token);
+        }
+        fetch(req)
+    };
+    let again = ask(tag.clone()).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert!(again.body.is_empty());
+    assert_eq!(
+        ask("\"something else\"".into()).await.status,
+        StatusCode::OK
+    );
+
+    // A new call changes the page: the whole of it comes back, with a new tag.
+    admin.answered_call(NUMBER, "+14155550192", 3).await;
+    let changed = ask(tag.clone()).await;
+    assert_eq!(changed.status, StatusCode::OK);
+    assert!(changed.body.contains("(415) 555-0192"));
+    assert_ne!(
+        changed
+            .headers
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok()),
+        Some(tag.as_str())
+    );
+    server.stop().await;
+}

@@ -99,6 +99,44 @@ document.addEventListener('click', async (event) => {
   }
 });
 
+// Live: the newest events are asked for again every few seconds while the page is seen; a new
+// call, text or note is added at the end, and a call whose recording arrived (or whose state
+// changed) is shown anew unless it is being played.
+const LIVE_MS = 10_000;
+let shownTag = null;
+async function checkForNews() {
+  if (document.visibilityState !== 'visible') return;
+  const headers = { Accept: 'text/html' };
+  if (shownTag) headers['If-None-Match'] = shownTag;
+  const response = await fetch(`/conversations/${page.dataset.conversation}`, { headers, credentials: 'same-origin' });
+  if (response.status === 304 || !response.ok) return;
+  shownTag = response.headers.get('ETag');
+  const html = new DOMParser().parseFromString(await response.text(), 'text/html');
+  const atEnd = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 40;
+  let added = false;
+  for (const fresh of html.querySelectorAll('.timeline > li.entry')) {
+    const shown = timeline.querySelector(`[data-event="${fresh.dataset.event}"]`);
+    const entry = document.importNode(fresh, true);
+    if (!shown) {
+      timeline.append(entry);
+      added = true;
+    } else if (shown.dataset.state !== fresh.dataset.state && [...shown.querySelectorAll('audio')].every((a) => a.paused)) {
+      shown.replaceWith(entry);
+    } else {
+      continue;
+    }
+    localizeTimes(entry);
+    wirePlayers(entry);
+  }
+  if (added) {
+    document.getElementById('timeline-empty')?.remove();
+    separateDays();
+    if (atEnd) window.scrollTo(0, document.documentElement.scrollHeight);
+  }
+}
+setInterval(() => checkForNews().catch(() => {}), LIVE_MS);
+document.addEventListener('visibilitychange', () => checkForNews().catch(() => {}));
+
 async function copy(link, message) {
   try {
     await navigator.clipboard.writeText(link);

@@ -112,6 +112,51 @@ document.addEventListener('keydown', (event) => {
   rows[next].focus();
 });
 
+// Live: the first page is asked for again every few seconds while the tab is seen (a 304 when
+// nothing changed); a conversation with news moves to the top with its new row, a new one
+// appears there. Rows loaded further down stay. The server renders each user's own list, so
+// nobody sees a row they may not.
+const LIVE_MS = 10_000;
+let shownTag = null;
+
+/** What a row says: when it is from, and what happened last. */
+const signature = (row) => [
+  row.querySelector('time')?.getAttribute('datetime'), row.querySelector('.name')?.textContent,
+  row.querySelector('.last')?.textContent,
+].join('|');
+
+async function checkForNews() {
+  if (document.visibilityState !== 'visible' || form.querySelector('input[name=mode]:checked')?.value === 'transcripts') return;
+  const headers = { Accept: 'text/html' };
+  if (shownTag) headers['If-None-Match'] = shownTag;
+  const url = location.pathname + location.search;
+  const response = await fetch(url, { headers });
+  if (response.status === 304 || !response.ok) return;
+  shownTag = response.headers.get('ETag');
+  const fresh = new DOMParser().parseFromString(await response.text(), 'text/html').getElementById('inbox-results');
+  const list = results.querySelector('.conversation-list');
+  const freshList = fresh.querySelector('.conversation-list');
+  if (!list || !freshList) {
+    results.replaceChildren(...fresh.childNodes);
+    localizeTimes(results);
+    watchMore();
+    return;
+  }
+  const rows = [...freshList.children].map((item) => {
+    const href = item.querySelector('a')?.getAttribute('href');
+    const shown = [...list.children].find((li) => li.querySelector('a')?.getAttribute('href') === href);
+    if (shown && signature(shown) === signature(item)) return shown;
+    shown?.remove();
+    const row = document.importNode(item, true);
+    localizeTimes(row);
+    return row;
+  });
+  // Moved only when something changed: moving a row would take the focus off it.
+  if (rows.some((row, i) => list.children[i] !== row)) list.prepend(...rows);
+}
+setInterval(() => checkForNews().catch(() => {}), LIVE_MS);
+document.addEventListener('visibilitychange', () => checkForNews().catch(() => {}));
+
 // Older conversations arrive as the "Older conversations" link scrolls into view.
 let observer = null;
 function watchMore() {
