@@ -684,3 +684,30 @@ test('a new call appears in the Inbox and a new text in the conversation without
   await page.locator('.sms-entry').filter({ hasText: 'Are you open on Saturday?' }).waitFor();
   assert.equal(await page.locator('.timeline > li.entry').last().innerText().then((t) => t.includes('Are you open on Saturday?')), true);
 });
+
+test('a conversation shows as unread until it is opened or marked as read', async () => {
+  const page = admin;
+  const at = (s) => new Date(Date.now() + s * 1000).toISOString();
+  const call = (start) => server.api('POST', '/api/v1/calls', {
+    number: data.sales.e164, contact_phone: '+14155550188', contact_name: 'Unread Caller', direction: 'inbound',
+    status: 'answered', started_at: at(start), answered_at: at(start + 2), ended_at: at(start + 20),
+  });
+  const first = await call(292);
+  const row = page.locator('.conversation-list li').filter({ hasText: 'Unread Caller' });
+  await page.goto(`${server.base}/`);
+  await row.getByRole('img', { name: 'Unread' }).waitFor();
+  await row.getByRole('button', { name: 'Mark as read' }).click();
+  await page.waitForFunction(() => ![...document.querySelectorAll('.conversation-list li.unread')].some((li) => li.textContent.includes('Unread Caller')));
+  await page.reload();
+  assert.equal(await row.getByRole('img', { name: 'Unread' }).count(), 0, 'still read after a reload');
+
+  // Something new: unread again, until the conversation is opened.
+  await call(296);
+  await page.reload();
+  await row.getByRole('img', { name: 'Unread' }).waitFor();
+  await row.getByRole('link').click();
+  await page.waitForURL(`${server.base}/conversations/${first.conversation_id}`);
+  await page.goto(`${server.base}/`);
+  await row.waitFor();
+  assert.equal(await row.getByRole('img', { name: 'Unread' }).count(), 0, 'read once opened');
+});

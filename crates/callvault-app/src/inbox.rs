@@ -7,7 +7,7 @@ use callvault_core::conversation::{Channel, clean_note};
 use callvault_core::permissions::{ContactAction, contact_scope};
 use callvault_core::user::User;
 use callvault_store::{
-    Access, ConversationCursor, ConversationDetail, ConversationPage, ConversationQuery,
+    Access, ConversationCursor, ConversationDetail, ConversationQuery, ConversationSummary,
     SearchText, TimelineEvent, TimelineWindow,
 };
 
@@ -27,9 +27,24 @@ pub struct InboxFilter {
     pub limit: u32,
 }
 
+/// A row of the Inbox as one user sees it.
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    pub conversation: ConversationSummary,
+    /// Something happened since this user last opened it (or they never have).
+    pub unread: bool,
+}
+
+/// One page of the Inbox as `user` sees it.
+#[derive(Debug, Clone)]
+pub struct InboxPage {
+    pub rows: Vec<InboxRow>,
+    pub next: Option<ConversationCursor>,
+}
+
 /// One page of the Inbox, newest activity first, within what `user` may see.
-pub async fn page(app: &App, user: &User, filter: InboxFilter) -> AppResult<ConversationPage> {
-    Ok(app
+pub async fn page(app: &App, user: &User, filter: InboxFilter) -> AppResult<InboxPage> {
+    let page = app
         .store
         .conversations(ConversationQuery {
             scope: contact_scope(user),
@@ -38,7 +53,34 @@ pub async fn page(app: &App, user: &User, filter: InboxFilter) -> AppResult<Conv
             after: filter.after,
             limit: filter.limit,
         })
-        .await?)
+        .await?;
+    let ids: Vec<ConversationId> = page.items.iter().map(|c| c.id).collect();
+    let read = app.store.read_marks(user.id, &ids).await?;
+    let rows = page
+        .items
+        .into_iter()
+        .map(|conversation| {
+            let unread = match (conversation.last_message_at, read.get(&conversation.id)) {
+                (Some(last), Some(seen)) => last > *seen,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            InboxRow {
+                conversation,
+                unread,
+            }
+        })
+        .collect();
+    Ok(InboxPage {
+        rows,
+        next: page.next,
+    })
+}
+
+/// Notes that `user` has seen the conversation, as of now (opening it, or "Mark as read").
+pub async fn mark_read(app: &App, user: &User, id: ConversationId) -> AppResult<()> {
+    allowed(app, user, id, ContactAction::View).await?;
+    Ok(app.store.mark_read(user.id, id, app.now()).await?)
 }
 
 /// The conversation with its timeline, if `user` may see it.
@@ -96,10 +138,14 @@ pub async fn add_note(
 ) -> AppResult<TimelineEvent> {
     allowed(app, user, id, ContactAction::View).await?;
     let body = clean_note(body).ok_or(AppError::Invalid(Invalid::Note))?;
-    app.store
+    let note = app
+        .store
         .add_note(id, user.id, &body, app.now())
         .await
-        .map_err(|e| AppError::named(e, "conversation"))
+        .map_err(|e| AppError::named(e, "conversation"))?;
+    // Their own note is nothing new to its author.
+    app.store.mark_read(user.id, id, note.occurred_at).await?;
+    Ok(note)
 }
 
 /// Deletes the conversation with its calls, recordings (and their audio) and transcripts; the

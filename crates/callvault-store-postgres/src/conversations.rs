@@ -314,6 +314,52 @@ impl ConversationStore for PostgresStore {
         .transpose()
     }
 
+    async fn mark_read(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        // INSERT … SELECT: a conversation (or user) that is gone adds nothing.
+        sqlx::query(
+            "INSERT INTO conversation_reads (user_id, conversation_id, read_at)
+             SELECT u.id, v.id, GREATEST($1, v.last_message_at)
+             FROM users u, conversations v WHERE u.id = $2 AND v.id = $3
+             ON CONFLICT (user_id, conversation_id)
+             DO UPDATE SET read_at = GREATEST(conversation_reads.read_at, excluded.read_at)",
+        )
+        .bind(at)
+        .bind(user.0)
+        .bind(conversation.0)
+        .execute(&self.pool)
+        .await
+        .db()?;
+        Ok(())
+    }
+
+    async fn read_marks(
+        &self,
+        user: UserId,
+        conversations: &[ConversationId],
+    ) -> StoreResult<HashMap<ConversationId, OffsetDateTime>> {
+        if conversations.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids: Vec<Uuid> = conversations.iter().map(|c| c.0).collect();
+        let rows = sqlx::query(
+            "SELECT conversation_id, read_at FROM conversation_reads
+             WHERE user_id = $1 AND conversation_id = ANY($2)",
+        )
+        .bind(user.0)
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        rows.iter()
+            .map(|r| Ok((r.id("conversation_id")?, r.time("read_at")?)))
+            .collect()
+    }
+
     async fn record_sms(&self, sms: NewSms, now: OffsetDateTime) -> StoreResult<bool> {
         let mut tx = self.write().await?;
         let created = record_sms(&mut tx, &sms, now).await?;

@@ -310,6 +310,54 @@ impl ConversationStore for SqliteStore {
         .transpose()
     }
 
+    async fn mark_read(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        // INSERT … SELECT: a conversation (or user) that is gone adds nothing.
+        sqlx::query(
+            "INSERT INTO conversation_reads (user_id, conversation_id, read_at)
+             SELECT u.id, v.id, MAX(?1, COALESCE(v.last_message_at, ?1))
+             FROM users u, conversations v WHERE u.id = ?2 AND v.id = ?3
+             ON CONFLICT (user_id, conversation_id)
+             DO UPDATE SET read_at = MAX(read_at, excluded.read_at)",
+        )
+        .bind(ms(at))
+        .bind(user.to_string())
+        .bind(conversation.to_string())
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        tx.commit().await.db()?;
+        Ok(())
+    }
+
+    async fn read_marks(
+        &self,
+        user: UserId,
+        conversations: &[ConversationId],
+    ) -> StoreResult<HashMap<ConversationId, OffsetDateTime>> {
+        if conversations.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids: Vec<String> = conversations.iter().map(ToString::to_string).collect();
+        let rows = sqlx::query(
+            "SELECT conversation_id, read_at FROM conversation_reads
+             WHERE user_id = ? AND conversation_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(user.to_string())
+        .bind(serde_json::to_string(&ids).unwrap_or_default())
+        .fetch_all(&self.reader)
+        .await
+        .db()?;
+        rows.iter()
+            .map(|r| Ok((r.parsed("conversation_id")?, r.time("read_at")?)))
+            .collect()
+    }
+
     async fn record_sms(&self, sms: NewSms, now: OffsetDateTime) -> StoreResult<bool> {
         let mut tx = self.write().await?;
         let created = record_sms(&mut tx, &sms, now).await?;

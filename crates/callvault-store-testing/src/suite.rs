@@ -1612,6 +1612,49 @@ pub async fn a_long_timeline_is_read_a_page_at_a_time(s: &dyn Store) {
     );
 }
 
+/// Read marks are per user; a later mark wins, an earlier one changes nothing, and marking a
+/// conversation that is gone adds nothing.
+pub async fn each_user_marks_conversations_read(s: &dyn Store) {
+    number(s, "+1 415 555 0000", true, T0).await;
+    let ana = user(s, "ana@example.com", Scope::All).await;
+    let bo = user(s, "bo@example.com", Scope::All).await;
+    let reported = s
+        .report_call(
+            call("+1 415 555 0000", "+1 415 555 0188", T0, None),
+            T0 + Duration::hours(1),
+        )
+        .await
+        .expect("call");
+    let id = reported.record.call.conversation_id;
+    assert!(s.read_marks(ana.id, &[id]).await.expect("marks").is_empty());
+    s.mark_read(ana.id, id, T0 + Duration::minutes(10))
+        .await
+        .expect("marked");
+    s.mark_read(ana.id, id, T0 + Duration::minutes(5))
+        .await
+        .expect("an earlier mark");
+    let marks = s.read_marks(ana.id, &[id]).await.expect("marks");
+    assert_eq!(
+        marks.get(&id),
+        Some(&(T0 + Duration::minutes(10))),
+        "the later mark stays"
+    );
+    assert!(
+        s.read_marks(bo.id, &[id]).await.expect("marks").is_empty(),
+        "per user"
+    );
+    s.mark_read(ana.id, ConversationId::new(), T0)
+        .await
+        .expect("a conversation that is gone is ignored");
+    s.delete_conversation(id, T0 + Duration::hours(2))
+        .await
+        .expect("deleted");
+    assert!(
+        s.read_marks(ana.id, &[id]).await.expect("marks").is_empty(),
+        "gone with it"
+    );
+}
+
 pub async fn jobs_with_a_key_are_queued_once_and_recordings_found_by_provider_id(s: &dyn Store) {
     let for_call = callvault_core::CallId::new();
     let job = || {

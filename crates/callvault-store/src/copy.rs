@@ -218,6 +218,15 @@ pub const TABLES: &[Table] = &[
         key: &["id"],
     },
     Table {
+        name: "conversation_reads",
+        columns: &[
+            col("user_id", ID),
+            col("conversation_id", ID),
+            col("read_at", Time),
+        ],
+        key: &["user_id", "conversation_id"],
+    },
+    Table {
         name: "recordings",
         columns: &[
             col("id", ID),

@@ -2,6 +2,8 @@
 //! Signatures use only portable types, so every backend implements the same trait and callers
 //! never know which one they have.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use callvault_core::contact::Contact;
 use callvault_core::number::{PhoneNumber, RecordingChange};
@@ -140,6 +142,21 @@ pub trait ConversationStore: Send + Sync {
     ) -> StoreResult<Option<ConversationDetail>>;
     /// Who may see a conversation, without loading its timeline.
     async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Access>>;
+    /// Notes that `user` has seen the conversation as of `at`, or of its latest activity if
+    /// that is later (a phone clock running ahead must not leave it unread); a later mark
+    /// wins, an earlier one changes nothing. A conversation that is gone is ignored.
+    async fn mark_read(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// When `user` last saw each of these conversations (those never seen are left out).
+    async fn read_marks(
+        &self,
+        user: UserId,
+        conversations: &[ConversationId],
+    ) -> StoreResult<HashMap<ConversationId, OffsetDateTime>>;
     /// Adds a text message to the contact's conversation (both made if needed). Returns
     /// `false` when a message with the same external id is already there.
     /// `Missing::Number` when the number is not configured.

@@ -25,6 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list))
         .routes(routes!(get, delete))
         .routes(routes!(add_note))
+        .routes(routes!(mark_read))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -86,7 +87,7 @@ pub(crate) async fn inbox(state: &AppState, user: &User, q: InboxQuery) -> ApiRe
     };
     let page = callvault_app::inbox::page(state, user, filter).await?;
     Ok(InboxPage {
-        items: page.items.into_iter().map(Into::into).collect(),
+        items: page.rows.into_iter().map(Into::into).collect(),
         next_cursor: page
             .next
             .map(|c| paging::encode_cursor(&(c.activity_at.unix_timestamp_nanos(), c.id))),
@@ -128,6 +129,18 @@ pub(crate) async fn conversation_window(
 pub struct NewNote {
     #[schema(schema_with = super::fields::note)]
     pub body: String,
+}
+
+/// Marks the conversation as read by you, as of now (opening it in the web UI does too).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/read", tag = "conversations", params(("id" = ConversationId, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn mark_read(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<ConversationId>,
+) -> ApiResult<StatusCode> {
+    callvault_app::inbox::mark_read(&state, &user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Adds a note to the conversation's timeline, signed by you.

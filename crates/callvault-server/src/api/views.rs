@@ -1,13 +1,14 @@
 //! What the API answers with: the stored records shaped for clients.
 
+use callvault_app::inbox::InboxRow;
 use callvault_core::call::{CallStatus, Direction};
 use callvault_core::contact::Contact;
 use callvault_core::conversation::Channel;
 use callvault_core::recording::Peaks;
 use callvault_core::{CallId, ContactId, ConversationId, EventId, NumberId, RecordingId};
 use callvault_store::{
-    CallRecord, ContactRef, ConversationDetail, ConversationSummary, EventKind, RecordingRecord,
-    RecordingRef, TimelineEvent, TranscriptStatus, UserRef,
+    CallRecord, ContactRef, ConversationDetail, EventKind, RecordingRecord, RecordingRef,
+    TimelineEvent, TranscriptStatus, UserRef,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -108,11 +109,15 @@ pub struct ConversationListItem {
     pub created_at: OffsetDateTime,
     /// What happened last: the newest entry of the timeline.
     pub last_event: Option<EventView>,
+    /// Something happened since you last opened it (or you never have).
+    pub unread: bool,
 }
 
-impl From<ConversationSummary> for ConversationListItem {
-    fn from(s: ConversationSummary) -> Self {
+impl From<InboxRow> for ConversationListItem {
+    fn from(row: InboxRow) -> Self {
+        let s = row.conversation;
         Self {
+            unread: row.unread,
             id: s.id,
             contact: s.contact,
             last_message_channel: s.last_message_channel,

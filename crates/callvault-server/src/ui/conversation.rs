@@ -250,6 +250,10 @@ async fn render(
     start: Option<f64>,
 ) -> Result<Response, PageError> {
     listening::accessed(state, user, Access::LinkOpen(detail.id), detail.id).await;
+    // Opening it is reading it: the Inbox stops marking it as new for this user.
+    callvault_app::inbox::mark_read(state, user, detail.id)
+        .await
+        .map_err(crate::error::ApiError::from)?;
     let assigned = &detail.contact.assigned_user_ids;
     let allowed = |action| can(user, action, assigned) == Decision::Allow;
     let phone = detail

@@ -105,6 +105,9 @@ const CHANNELS: [ChannelOption; 3] = [
 const TRANSCRIPT_HITS: u32 = 50;
 
 struct Row {
+    id: String,
+    /// Something happened since this user last opened it.
+    unread: bool,
     href: String,
     name: String,
     phone: String,
@@ -122,6 +125,7 @@ struct Row {
 impl Row {
     /// A row of the list; numbers as people in `home` write them.
     fn new(item: ConversationListItem, home: Region) -> Self {
+        let (id, unread) = (item.id.to_string(), item.unread);
         let (channel, channel_label) = match item.last_message_channel {
             Some(Channel::Call) => ("call", "Last message: call"),
             Some(Channel::Sms) => ("sms", "Last message: SMS"),
@@ -133,6 +137,8 @@ impl Row {
         // A contact known only by number is named by it; it need not show twice.
         let unnamed = item.contact.name == item.contact.phone.as_str();
         Self {
+            id,
+            unread,
             href: format!("/conversations/{}", item.id),
             initials: format::initials(&item.contact.name),
             name: if unnamed {

@@ -591,3 +591,55 @@ async fn pages_checked_again_answer_304_until_something_changes() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_conversation_is_unread_to_each_user_until_they_open_it_or_mark_it() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let dana = server
+        .user("dana@example.com", Role::User, Scope::All, true, false)
+        .await;
+    let outsider = server
+        .user("out@example.com", Role::User, Scope::Assigned, true, false)
+        .await;
+    admin.number(NUMBER, true).await;
+    let call = admin.answered_call(NUMBER, "+14155550193", 1).await;
+    let id = json_of(&call, "conversation_id");
+    let unread = async |client: &Client| {
+        let list = client.get("/api/v1/conversations").await.json();
+        list["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|c| c["id"] == json!(id)))
+            .map(|c| c["unread"] == json!(true))
+            .expect("the conversation is listed")
+    };
+    assert!(
+        unread(&admin).await && unread(&dana).await,
+        "new to everyone"
+    );
+
+    // Opening it reads it, for that user only.
+    assert_eq!(
+        page(&admin, &format!("/conversations/{id}")).await.status,
+        StatusCode::OK
+    );
+    assert!(!unread(&admin).await);
+    assert!(unread(&dana).await);
+    // Something new makes it unread again.
+    admin.answered_call(NUMBER, "+14155550193", 10).await;
+    assert!(unread(&admin).await);
+    // Mark as read, without opening it.
+    let marked = dana
+        .post(&format!("/api/v1/conversations/{id}/read"), json!(null))
+        .await;
+    assert_eq!(marked.status, StatusCode::NO_CONTENT);
+    assert!(!unread(&dana).await);
+    // Not for a conversation one may not see: the same 404 as an unknown one.
+    for target in [id.as_str(), "0192a3b4-0000-7000-8000-000000000000"] {
+        let refused = outsider
+            .post(&format!("/api/v1/conversations/{target}/read"), json!(null))
+            .await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND, "{target}");
+    }
+    server.stop().await;
+}

@@ -2,7 +2,7 @@
 // Each update fetches this same page with the new query and takes its list, so the list is
 // rendered in one place only: the server's template.
 
-import { localizeTimes } from './app.js';
+import { api, localizeTimes } from './app.js';
 
 const form = document.getElementById('inbox-form');
 const results = document.getElementById('inbox-results');
@@ -121,6 +121,7 @@ let shownTag = null;
 
 /** What a row says: when it is from, and what happened last. */
 const signature = (row) => [
+  row.className,
   row.querySelector('time')?.getAttribute('datetime'), row.querySelector('.name')?.textContent,
   row.querySelector('.last')?.textContent,
 ].join('|');
@@ -156,6 +157,23 @@ async function checkForNews() {
 }
 setInterval(() => checkForNews().catch(() => {}), LIVE_MS);
 document.addEventListener('visibilitychange', () => checkForNews().catch(() => {}));
+
+// "Mark as read" without opening it.
+results.addEventListener('click', async (event) => {
+  const button = event.target.closest('[data-mark-read]');
+  if (!button) return;
+  const item = button.closest('li');
+  button.disabled = true;
+  try {
+    await api('POST', `/api/v1/conversations/${item.dataset.conversation}/read`);
+    item.classList.remove('unread');
+    item.querySelector('.unread-dot')?.remove();
+    item.querySelector('.conversation-row').focus();
+    button.remove();
+  } catch {
+    button.disabled = false;
+  }
+});
 
 // Older conversations arrive as the "Older conversations" link scrolls into view.
 let observer = null;
