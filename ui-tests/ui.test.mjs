@@ -711,3 +711,40 @@ test('a conversation shows as unread until it is opened or marked as read', asyn
   await row.waitFor();
   assert.equal(await row.getByRole('img', { name: 'Unread' }).count(), 0, 'read once opened');
 });
+
+test('Quick Filters narrow by direction, status and more; each filter shows as a chip that removes it', async () => {
+  const page = admin;
+  const at = (s) => new Date(Date.now() + s * 1000).toISOString();
+  await server.api('POST', '/api/v1/calls', {
+    number: data.support.e164, contact_phone: '+14155550199', contact_name: 'Nobody Answered', direction: 'inbound',
+    status: 'no-answer', started_at: at(250), ended_at: at(270),
+  });
+  await page.goto(`${server.base}/`);
+  const names = () => page.locator('.conversation-row .name').allInnerTexts();
+  const everyone = (await names()).length;
+  await page.getByRole('button', { name: 'Quick Filters' }).click();
+  await page.getByRole('group', { name: 'Status' }).getByRole('radio', { name: 'Missed' }).check();
+  await page.waitForFunction(() => document.querySelectorAll('.chips .chip').length === 1);
+  assert.ok((await names()).includes('Nobody Answered'));
+  assert.ok(!(await names()).includes('Grace Hopper'), 'Grace answered');
+  assert.match(page.url(), /status=missed/);
+  // Another filter that nothing else matches: the empty list names the filters.
+  await page.getByRole('button', { name: 'Quick Filters' }).click();
+  await page.getByRole('group', { name: 'Direction' }).getByRole('radio', { name: 'Outbound' }).check();
+  await page.getByText('No conversations match Outbound + Missed.').waitFor();
+  await page.getByRole('link', { name: 'Remove filter: Outbound' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('.chips .chip').length === 1);
+  assert.ok((await names()).includes('Nobody Answered'));
+  // On a number; removing the last chip shows everyone again.
+  await page.getByRole('button', { name: 'Quick Filters' }).click();
+  await page.getByLabel('Number').selectOption({ label: 'Support line' });
+  await page.getByRole('link', { name: 'Remove filter: On Support line' }).waitFor();
+  assert.deepEqual(await names(), ['Nobody Answered'], 'the one missed call on the Support line');
+  await page.keyboard.press('Escape');
+  await page.getByRole('link', { name: 'Remove filter: On Support line' }).click();
+  await page.getByRole('link', { name: 'Remove filter: Missed' }).click();
+  await page.waitForFunction((n) => document.querySelectorAll('.conversation-row').length >= n, everyone);
+  assert.equal(await page.locator('.chips').count(), 0);
+  const bad = await page.goto(`${server.base}/?status=maybe`);
+  assert.equal(bad.status(), 400);
+});

@@ -7,8 +7,8 @@ use callvault_core::conversation::{Channel, clean_note};
 use callvault_core::permissions::{ContactAction, contact_scope};
 use callvault_core::user::User;
 use callvault_store::{
-    Access, ConversationCursor, ConversationDetail, ConversationQuery, ConversationSummary,
-    SearchText, TimelineEvent, TimelineWindow,
+    Access, ActivityFilter, ConversationCursor, ConversationDetail, ConversationQuery,
+    ConversationSummary, SearchText, TimelineEvent, TimelineWindow,
 };
 
 use crate::access::require;
@@ -22,6 +22,10 @@ pub struct InboxFilter {
     pub text: Option<SearchText>,
     /// Quick Filters: the channel of the latest message.
     pub channel: Option<Channel>,
+    /// Quick Filters: a call of this kind, or activity in this time.
+    pub activity: ActivityFilter,
+    /// Quick Filters: only what this user has not seen.
+    pub unread: bool,
     /// Where the previous page ended.
     pub after: Option<ConversationCursor>,
     pub limit: u32,
@@ -50,6 +54,8 @@ pub async fn page(app: &App, user: &User, filter: InboxFilter) -> AppResult<Inbo
             scope: contact_scope(user),
             text: filter.text,
             channel: filter.channel,
+            activity: filter.activity,
+            unread_by: filter.unread.then_some(user.id),
             after: filter.after,
             limit: filter.limit,
         })

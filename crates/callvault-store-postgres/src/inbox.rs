@@ -19,7 +19,7 @@ use callvault_core::conversation::Channel;
 use callvault_core::permissions::ContactScope;
 use callvault_store::{
     ContactRef, ConversationCursor, ConversationPage, ConversationQuery, ConversationSummary,
-    MAX_PAGE, PlanProbe, Sample, SearchPlan, SearchText, StoreResult,
+    MAX_PAGE, PlanProbe, Sample, SearchPlan, SearchText, StatusFilter, StoreResult,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
@@ -313,6 +313,61 @@ fn push_channel(sql: &mut QueryBuilder<Postgres>, channel: Option<Channel>) {
     }
 }
 
+/// The filters on what happened ("had a call like this", down `calls_conversation`; for dates
+/// alone "had activity then", down `events_conversation`) and on what the user has seen, for
+/// the conversation whose id is `id`.
+fn push_filters(sql: &mut QueryBuilder<Postgres>, query: &ConversationQuery, id: &str) {
+    let filter = &query.activity;
+    if !filter.is_empty() {
+        let (table, at) = if filter.about_calls() {
+            ("calls", "started_at")
+        } else {
+            ("events", "occurred_at")
+        };
+        sql.push(format!(
+            " AND EXISTS (SELECT 1 FROM {table} f WHERE f.conversation_id = {id}"
+        ));
+        if let Some(direction) = filter.direction {
+            sql.push(" AND f.direction = ")
+                .push_bind(direction.as_str());
+        }
+        match filter.status {
+            Some(StatusFilter::Answered) => {
+                sql.push(" AND f.status = 'answered'");
+            }
+            Some(StatusFilter::Missed) => {
+                sql.push(
+                    " AND f.direction = 'inbound' AND f.status IN ('no-answer', 'busy', 'failed')",
+                );
+            }
+            None => {}
+        }
+        if let Some(user) = filter.handled_by {
+            sql.push(" AND f.handled_by = ").push_bind(user.0);
+        }
+        if let Some(number) = filter.number {
+            sql.push(" AND f.number_id = ").push_bind(number.0);
+        }
+        if let Some(since) = filter.since {
+            sql.push(format!(" AND f.{at} >= ")).push_bind(since);
+        }
+        if let Some(until) = filter.until {
+            sql.push(format!(" AND f.{at} < ")).push_bind(until);
+        }
+        sql.push(")");
+    }
+    if let Some(user) = query.unread_by {
+        sql.push(format!(
+            " AND EXISTS (SELECT 1 FROM conversations w WHERE w.id = {id}
+                AND w.last_message_at IS NOT NULL AND NOT EXISTS (
+                  SELECT 1 FROM conversation_reads r WHERE r.conversation_id = w.id
+                  AND r.read_at >= w.last_message_at AND r.user_id = "
+        ))
+        .push_bind(user.0)
+        .push("))");
+    }
+}
+
 const COLUMNS: &str = "SELECT v.id, v.last_message_channel, v.last_message_at, v.activity_at,
         v.created_at, c.id AS contact_id, c.name, c.phone_e164";
 
@@ -360,6 +415,7 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
                 push_assigned(&mut sql, "v.contact_id", user);
             }
             push_channel(&mut sql, query.channel);
+            push_filters(&mut sql, &query, "v.id");
             push_after(&mut sql, query.after, "v.activity_at", "v.id");
             sql.push(" ORDER BY v.activity_at DESC, v.id DESC LIMIT ")
                 .push_bind(i64::from(limit) + 1)
@@ -385,6 +441,7 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
                 sql.push(" AND ");
                 push_text_test(&mut sql, text, "a.search_name", "a.phone_digits");
             }
+            push_filters(&mut sql, &query, "a.conversation_id");
             push_after(&mut sql, query.after, "a.activity_at", "a.conversation_id");
             sql.push(" ORDER BY a.activity_at DESC, a.conversation_id DESC LIMIT ")
                 .push_bind(i64::from(limit) + 1)
@@ -399,6 +456,7 @@ pub(crate) async fn list(pool: &PgPool, query: ConversationQuery) -> StoreResult
             // only the page is then joined.
             sql.push(" FROM (SELECT v.id FROM conversations v WHERE true");
             push_channel(&mut sql, query.channel);
+            push_filters(&mut sql, &query, "v.id");
             if let Some(text) = text {
                 sql.push(" AND ");
                 push_text_test(&mut sql, text, "v.search_name", "v.phone_digits");

@@ -370,6 +370,8 @@ pub async fn a_contact_changed_and_deleted_while_calls_arrive(store: Arc<dyn Sto
                     scope: callvault_core::permissions::ContactScope::AssignedTo(ana.id),
                     text: None,
                     channel: None,
+                    activity: callvault_store::ActivityFilter::default(),
+                    unread_by: None,
                     after: None,
                     limit: 500,
                 })

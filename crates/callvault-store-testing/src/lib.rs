@@ -38,6 +38,7 @@ macro_rules! store_suite {
             text_messages_land_in_the_timeline_once,
             a_long_timeline_is_read_a_page_at_a_time,
             each_user_marks_conversations_read,
+            the_inbox_filters_by_what_happened,
             jobs_with_a_key_are_queued_once_and_recordings_found_by_provider_id,
             transcripts_are_queued_once_stored_and_searched_within_scope,
             failures_are_counted_forgotten_and_blocks_never_shortened,

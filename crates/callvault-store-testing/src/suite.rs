@@ -133,6 +133,8 @@ pub(crate) fn inbox(scope: ContactScope) -> ConversationQuery {
         scope,
         text: None,
         channel: None,
+        activity: ActivityFilter::default(),
+        unread_by: None,
         after: None,
         limit: 50,
     }
@@ -1652,6 +1654,159 @@ pub async fn each_user_marks_conversations_read(s: &dyn Store) {
     assert!(
         s.read_marks(ana.id, &[id]).await.expect("marks").is_empty(),
         "gone with it"
+    );
+}
+
+/// Quick Filters on what happened: a call's direction, how it went, who took it, on which
+/// number, when; and what a user has not seen.
+pub async fn the_inbox_filters_by_what_happened(s: &dyn Store) {
+    let a = number(s, "+1 415 555 0000", false, T0).await;
+    let b = number(s, "+1 415 555 0001", false, T0).await;
+    let ana = user(s, "ana@example.com", Scope::All).await;
+    let now = T0 + Duration::days(3);
+    let report = |number: &str, contact: &str, at: OffsetDateTime, direction, status| {
+        let mut new = call(number, contact, at, None);
+        new.direction = direction;
+        new.status = status;
+        if status != CallStatus::Answered {
+            new.times = CallTimes::new(status, at, None, Some(at + Duration::seconds(20)), now)
+                .expect("times");
+        }
+        new
+    };
+    let mut answered = report(
+        "+1 415 555 0000",
+        "+1 415 555 0301",
+        T0 + Duration::minutes(1),
+        Direction::Inbound,
+        CallStatus::Answered,
+    );
+    answered.handled_by = Some(ana.id);
+    let answered = s
+        .report_call(answered, now)
+        .await
+        .expect("call")
+        .record
+        .call;
+    let missed = s
+        .report_call(
+            report(
+                "+1 415 555 0001",
+                "+1 415 555 0302",
+                T0 + Duration::days(2),
+                Direction::Inbound,
+                CallStatus::NoAnswer,
+            ),
+            now,
+        )
+        .await
+        .expect("call")
+        .record
+        .call;
+    let busy = s
+        .report_call(
+            report(
+                "+1 415 555 0000",
+                "+1 415 555 0303",
+                T0 + Duration::minutes(3),
+                Direction::Outbound,
+                CallStatus::Busy,
+            ),
+            now,
+        )
+        .await
+        .expect("call")
+        .record
+        .call;
+    let ids = |c: &[&callvault_core::call::Call]| {
+        let mut v: Vec<ConversationId> = c.iter().map(|c| c.conversation_id).collect();
+        v.sort();
+        v
+    };
+    let found = async |activity: ActivityFilter, unread_by: Option<UserId>| {
+        let page = s
+            .conversations(ConversationQuery {
+                activity,
+                unread_by,
+                ..inbox(ContactScope::All)
+            })
+            .await
+            .expect("page");
+        let mut v: Vec<ConversationId> = page.items.iter().map(|c| c.id).collect();
+        v.sort();
+        v
+    };
+    let only = |f: fn(&mut ActivityFilter)| {
+        let mut filter = ActivityFilter::default();
+        f(&mut filter);
+        filter
+    };
+    assert_eq!(
+        found(only(|f| f.direction = Some(Direction::Inbound)), None).await,
+        ids(&[&answered, &missed])
+    );
+    assert_eq!(
+        found(only(|f| f.status = Some(StatusFilter::Missed)), None).await,
+        ids(&[&missed]),
+        "missed is inbound and unanswered: the outbound busy call is not"
+    );
+    assert_eq!(
+        found(only(|f| f.status = Some(StatusFilter::Answered)), None).await,
+        ids(&[&answered])
+    );
+    let by_ana = ActivityFilter {
+        handled_by: Some(ana.id),
+        ..ActivityFilter::default()
+    };
+    assert_eq!(found(by_ana, None).await, ids(&[&answered]));
+    let on_b = ActivityFilter {
+        number: Some(b.id),
+        ..ActivityFilter::default()
+    };
+    assert_eq!(found(on_b, None).await, ids(&[&missed]));
+    let on_a_early = ActivityFilter {
+        number: Some(a.id),
+        until: Some(T0 + Duration::days(1)),
+        ..ActivityFilter::default()
+    };
+    assert_eq!(found(on_a_early, None).await, ids(&[&answered, &busy]));
+    // Dates alone ask about any activity.
+    let late = ActivityFilter {
+        since: Some(T0 + Duration::days(1)),
+        ..ActivityFilter::default()
+    };
+    assert_eq!(found(late, None).await, ids(&[&missed]));
+    // Unread: what this user has not seen since.
+    s.mark_read(ana.id, answered.conversation_id, now)
+        .await
+        .expect("marked");
+    assert_eq!(
+        found(ActivityFilter::default(), Some(ana.id)).await,
+        ids(&[&missed, &busy])
+    );
+    // The same filters on a restricted user's walk.
+    s.update_contact(
+        missed.contact_id,
+        ContactPatch {
+            name: None,
+            phone: None,
+            email: None,
+            assigned: Some(vec![ana.id]),
+        },
+    )
+    .await
+    .expect("assigned");
+    let mine = s
+        .conversations(ConversationQuery {
+            activity: only(|f| f.status = Some(StatusFilter::Missed)),
+            unread_by: Some(ana.id),
+            ..inbox(ContactScope::AssignedTo(ana.id))
+        })
+        .await
+        .expect("page");
+    assert_eq!(
+        mine.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![missed.conversation_id]
     );
 }
 

@@ -10,7 +10,7 @@ use callvault_core::phone::E164;
 use callvault_core::recording::{Peaks, Recording};
 use callvault_core::user::{Role, Scope};
 use callvault_core::{
-    CallId, ContactId, ConversationId, EventId, JobId, RecordingId, TokenId, UserId,
+    CallId, ContactId, ConversationId, EventId, JobId, NumberId, RecordingId, TokenId, UserId,
 };
 
 use crate::SearchText;
@@ -111,8 +111,49 @@ pub struct ConversationQuery {
     /// Only conversations whose contact matches.
     pub text: Option<SearchText>,
     pub channel: Option<Channel>,
+    /// Only conversations with a call (or, for dates alone, any activity) matching.
+    pub activity: ActivityFilter,
+    /// Only conversations with activity this user has not seen.
+    pub unread_by: Option<UserId>,
     pub after: Option<ConversationCursor>,
     pub limit: u32,
+}
+
+/// What a conversation must have had: a call of this kind, in this time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActivityFilter {
+    pub direction: Option<Direction>,
+    pub status: Option<StatusFilter>,
+    pub handled_by: Option<UserId>,
+    pub number: Option<NumberId>,
+    /// From this moment on.
+    pub since: Option<OffsetDateTime>,
+    /// Before this moment.
+    pub until: Option<OffsetDateTime>,
+}
+
+impl ActivityFilter {
+    /// Whether it asks about calls (rather than any activity, or nothing).
+    #[must_use]
+    pub fn about_calls(&self) -> bool {
+        self.direction.is_some()
+            || self.status.is_some()
+            || self.handled_by.is_some()
+            || self.number.is_some()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        !self.about_calls() && self.since.is_none() && self.until.is_none()
+    }
+}
+
+/// How a call went, as the Inbox filters by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Answered,
+    /// An inbound call nobody answered: no answer, busy or failed.
+    Missed,
 }
 
 /// Where a contacts page starts: just after this contact in name order.

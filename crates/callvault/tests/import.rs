@@ -132,6 +132,8 @@ async fn calls_and_recordings_come_in_once_with_a_summary() {
             scope: ContactScope::All,
             text: None,
             channel: None,
+            activity: callvault_store::ActivityFilter::default(),
+            unread_by: None,
             after: None,
             limit: 50,
         })

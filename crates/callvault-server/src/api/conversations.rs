@@ -4,10 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use callvault_app::inbox::InboxFilter;
-use callvault_core::ConversationId;
+use callvault_core::call::Direction;
 use callvault_core::conversation::Channel;
 use callvault_core::user::User;
-use callvault_store::{ConversationCursor, ConversationDetail};
+use callvault_core::{ConversationId, NumberId, UserId};
+use callvault_store::{ActivityFilter, ConversationCursor, ConversationDetail, StatusFilter};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
@@ -37,11 +38,40 @@ pub struct InboxQuery {
     pub q: Option<String>,
     /// Quick Filters: only conversations whose last message was on this channel.
     pub channel: Option<Channel>,
+    /// Only conversations with a call in this direction.
+    pub direction: Option<Direction>,
+    /// Only conversations with an answered call, or a missed one (inbound: no answer, busy,
+    /// failed).
+    #[param(inline)]
+    pub status: Option<CallOutcome>,
+    /// Only conversations with a call this team member took.
+    pub handled_by: Option<UserId>,
+    /// Only conversations with a call on this number.
+    pub number: Option<NumberId>,
+    /// Only conversations with a call (or, with no other call filter, any activity) from this
+    /// moment on (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub since: Option<OffsetDateTime>,
+    /// … and before this moment (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub until: Option<OffsetDateTime>,
+    /// Only conversations with something you have not seen.
+    pub unread: Option<bool>,
     /// 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// From the previous page's `next_cursor`.
     pub cursor: Option<String>,
+}
+
+/// How a call went, as the Inbox filters by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    Answered,
+    Missed,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -82,6 +112,18 @@ pub(crate) async fn inbox(state: &AppState, user: &User, q: InboxQuery) -> ApiRe
     let filter = InboxFilter {
         text,
         channel: q.channel,
+        activity: ActivityFilter {
+            direction: q.direction,
+            status: q.status.map(|s| match s {
+                CallOutcome::Answered => StatusFilter::Answered,
+                CallOutcome::Missed => StatusFilter::Missed,
+            }),
+            handled_by: q.handled_by,
+            number: q.number,
+            since: q.since,
+            until: q.until,
+        },
+        unread: q.unread.unwrap_or(false),
         after,
         limit,
     };

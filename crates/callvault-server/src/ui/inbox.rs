@@ -11,7 +11,9 @@ use callvault_store::SearchHit;
 use serde::Deserialize;
 
 use super::chrome::{self, Chrome, PageQuery, PageUser, Section};
+use super::inbox_filters::{Chip, FilterParams, Filters};
 use super::{PageError, assets, format};
+use crate::api::conversations::CallOutcome;
 use crate::api::conversations::{InboxQuery, inbox};
 use crate::api::transcripts::transcript_hits;
 use crate::api::views::{ConversationListItem, EventView};
@@ -25,6 +27,15 @@ pub struct InboxParams {
     cursor: Option<String>,
     /// `conversations` (names and numbers) or `transcripts` (what was said).
     mode: Option<String>,
+    #[serde(flatten)]
+    filters: FilterParams,
+}
+
+/// An option of a Quick Filters list (a team member, a number).
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
 }
 
 /// A place in a call's transcript where the searched words were said.
@@ -227,6 +238,12 @@ struct InboxPage {
     /// Searching what was said instead of names and numbers.
     transcripts: bool,
     hits: Vec<HitRow>,
+    filters: Filters,
+    chips: Vec<Chip>,
+    /// The filters in force, named for the empty list ("Calls + Missed").
+    filter_names: String,
+    handlers: Vec<Choice>,
+    numbers: Vec<Choice>,
 }
 
 /// "Last message channel": all, or one of the channels Quick Filters offers.
@@ -276,8 +293,14 @@ pub async fn page(
             more: None,
             transcripts,
             hits: hits.into_iter().map(HitRow::new).collect(),
+            filters: Filters::default(),
+            chips: Vec::new(),
+            filter_names: String::new(),
+            handlers: Vec::new(),
+            numbers: Vec::new(),
         });
     }
+    let filters = Filters::parse(&params.filters)?;
     let channel_value = channel.map_or("all", Channel::as_str);
     let q = params.q.unwrap_or_default();
     let page = inbox(
@@ -286,19 +309,90 @@ pub async fn page(
         InboxQuery {
             q: Some(q.clone()),
             channel,
+            direction: filters.direction,
+            status: filters.status,
+            handled_by: filters.handled_by,
+            number: filters.number,
+            since: filters.since_moment(),
+            until: filters.until_moment(),
+            unread: Some(filters.unread),
             limit: None,
             cursor: params.cursor,
         },
     )
     .await?;
+    let mut keep: Vec<(&'static str, String)> = Vec::new();
+    if !q.trim().is_empty() {
+        keep.push(("q", q.clone()));
+    }
+    if channel.is_some() {
+        keep.push(("channel", channel_value.to_owned()));
+    }
     let more = page.next_cursor.map(|cursor| {
         let query: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("q", &q)
-            .append_pair("channel", channel_value)
+            .extend_pairs(keep.iter().map(|(k, v)| (*k, v.as_str())))
+            .extend_pairs(filters.pairs().iter().map(|(k, v)| (*k, v.as_str())))
             .append_pair("cursor", &cursor)
             .finish();
         format!("/?{query}")
     });
+    // Who may be picked: the whole team for an admin, yourself for anyone else.
+    let team = if user.is_admin() {
+        state
+            .store
+            .users()
+            .await
+            .map_err(crate::error::ApiError::from)?
+    } else {
+        vec![user.clone()]
+    };
+    let lines = state
+        .store
+        .numbers()
+        .await
+        .map_err(crate::error::ApiError::from)?;
+    let chips = filters.chips(
+        &keep,
+        |id| {
+            team.iter()
+                .find(|u| u.id == id)
+                .map_or_else(|| "someone".to_owned(), |u| u.name.clone())
+        },
+        |id| {
+            lines
+                .iter()
+                .find(|n| n.id == id)
+                .map_or_else(|| "a number".to_owned(), |n| n.label.clone())
+        },
+    );
+    let mut named: Vec<String> = Vec::new();
+    if let Some(option) = CHANNELS
+        .iter()
+        .find(|o| channel.is_some() && o.value == channel_value)
+    {
+        named.push(option.label.to_owned());
+    }
+    named.extend(chips.iter().map(|c| c.label.clone()));
+    let handlers = team
+        .iter()
+        .map(|u| Choice {
+            value: u.id.to_string(),
+            label: if u.id == user.id {
+                format!("{} (you)", u.name)
+            } else {
+                u.name.clone()
+            },
+            selected: filters.handled_by == Some(u.id),
+        })
+        .collect();
+    let numbers = lines
+        .iter()
+        .map(|n| Choice {
+            value: n.id.to_string(),
+            label: n.label.clone(),
+            selected: filters.number == Some(n.id),
+        })
+        .collect();
     chrome::render(&InboxPage {
         assets: assets::base(),
         chrome: Chrome::new(&user, Section::Inbox),
@@ -313,5 +407,10 @@ pub async fn page(
         more,
         transcripts,
         hits: Vec::new(),
+        filters,
+        chips,
+        filter_names: named.join(" + "),
+        handlers,
+        numbers,
     })
 }

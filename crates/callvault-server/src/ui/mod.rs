@@ -8,6 +8,7 @@ mod conversation;
 mod error;
 mod format;
 mod inbox;
+mod inbox_filters;
 mod numbers;
 mod session;
 mod users;

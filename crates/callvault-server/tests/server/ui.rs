@@ -346,7 +346,7 @@ async fn a_conversation_opens_only_for_those_who_may_see_its_contact() {
     );
     assert!(!searched.body.contains("Ada Lovelace"));
     let texts = page(&admin, "/?channel=sms").await;
-    assert!(texts.body.contains("No conversations match."));
+    assert!(texts.body.contains("No conversations match SMS."));
     let bad = page(&admin, "/?channel=fax").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.body.contains("is not a channel"));

@@ -12,12 +12,14 @@ const filters = document.getElementById('quick-filters');
 
 let pending = null;
 
+/** The form as a query, leaving out what is the default (so links stay short). */
 function query() {
   const params = new URLSearchParams();
-  if (search.value.trim()) params.set('q', search.value.trim());
-  const channel = form.querySelector('input[name=channel]:checked')?.value ?? 'all';
-  if (channel !== 'all') params.set('channel', channel);
-  if (form.querySelector('input[name=mode]:checked')?.value === 'transcripts') params.set('mode', 'transcripts');
+  for (const [name, value] of new FormData(form)) {
+    const text = String(value).trim();
+    if (!text || (name === 'channel' && text === 'all') || (name === 'mode' && text === 'conversations')) continue;
+    params.set(name, text);
+  }
   return params.toString();
 }
 
@@ -38,7 +40,7 @@ async function refresh() {
     localizeTimes(results);
     history.replaceState(null, '', url);
     watchMore();
-    const active = form.querySelector('input[name=channel]:checked')?.value !== 'all';
+    const active = [...new URLSearchParams(qs).keys()].some((k) => k !== 'q' && k !== 'mode');
     filtersButton.querySelector('.dot')?.remove();
     if (active) filtersButton.insertAdjacentHTML('beforeend', '<span class="dot" aria-hidden="true"></span>');
   } catch (error) {
@@ -72,11 +74,13 @@ for (const radio of form.querySelectorAll('input[name=mode]')) {
   });
 }
 
-// A choice applies at once and closes Quick Filters (arrow keys move between the choices
-// without closing, as a radio group does).
-for (const radio of form.querySelectorAll('input[name=channel]')) {
-  radio.addEventListener('change', refresh);
-  radio.addEventListener('click', (event) => {
+// A choice applies at once; a radio choice also closes Quick Filters (arrow keys move between
+// the choices without closing, as a radio group does). Lists, days and "Unread only" leave it
+// open for the next.
+for (const control of filters.querySelectorAll('input, select')) {
+  control.addEventListener('change', refresh);
+  if (control.type !== 'radio') continue;
+  control.addEventListener('click', (event) => {
     if (event.detail === 0) return; // the keyboard's own "click" while arrowing through
     setFiltersOpen(false);
     filtersButton.focus();

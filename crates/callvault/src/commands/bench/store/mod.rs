@@ -169,6 +169,8 @@ async fn ask_store(
         scope,
         text,
         channel,
+        activity: callvault_store::ActivityFilter::default(),
+        unread_by: None,
         after,
         limit: 50,
     };
