@@ -748,3 +748,20 @@ test('Quick Filters narrow by direction, status and more; each filter shows as a
   const bad = await page.goto(`${server.base}/?status=maybe`);
   assert.equal(bad.status(), 400);
 });
+
+test('the contact\'s name and email are edited from the conversation', async () => {
+  const page = admin;
+  await page.goto(`${server.base}/conversations/${data.graceConversation}`);
+  await page.getByRole('button', { name: 'Edit contact' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Edit contact' });
+  await dialog.getByLabel('Name').fill('   ');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.getByRole('alert').filter({ hasText: 'A name must be 1 to 200 characters.' }).waitFor();
+  await dialog.getByLabel('Name').fill('Grace B. Hopper');
+  await dialog.getByLabel('Email').fill('grace@example.com');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Grace B. Hopper' }).waitFor();
+  assert.match(await page.locator('.contact-header .phone').innerText(), /grace@example\.com/);
+  // As it was, for the tests after this one.
+  await server.api('PATCH', `/api/v1/contacts/${data.grace.id}`, { name: 'Grace Hopper', email: null });
+});

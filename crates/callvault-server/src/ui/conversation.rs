@@ -158,6 +158,10 @@ struct ConversationPage {
     start: Option<f64>,
     can_download: bool,
     can_delete: bool,
+    can_edit: bool,
+    contact_id: String,
+    /// The contact's name as stored (the header may show the number instead).
+    contact_name: String,
     calls: u64,
     recordings: u64,
 }
@@ -266,6 +270,13 @@ async fn render(
         chrome: Chrome::new(user, Section::Inbox),
         can_download: allowed(ContactAction::Download),
         can_delete: allowed(ContactAction::Delete),
+        can_edit: allowed(ContactAction::Edit),
+        contact_id: detail.contact.id.to_string(),
+        contact_name: if unnamed {
+            String::new()
+        } else {
+            detail.contact.name.clone()
+        },
         id: detail.id.to_string(),
         initials: format::initials(&detail.contact.name),
         // A contact known only by number is named by it, as people write it, once.

@@ -197,6 +197,38 @@ noteForm.addEventListener('submit', async (event) => {
   }
 });
 
+// Edit contact: name and email, saved through the API; the page shows them at once.
+const editButton = document.getElementById('edit-contact');
+const contactDialog = document.getElementById('contact-dialog');
+if (editButton && contactDialog) {
+  const form = document.getElementById('contact-form');
+  editButton.addEventListener('click', () => {
+    form.querySelector('.alert').hidden = true;
+    openDialog(contactDialog, editButton);
+    form.elements.name.focus();
+  });
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const save = form.querySelector('button[type=submit]');
+    save.disabled = true;
+    try {
+      const email = form.elements.email.value.trim();
+      await api('PATCH', `/api/v1/contacts/${form.dataset.contact}`, {
+        name: form.elements.name.value,
+        email: email || null,
+      });
+      contactDialog.close();
+      location.reload();
+    } catch (error) {
+      const alert = form.querySelector('.alert');
+      alert.textContent = error.message;
+      alert.hidden = false;
+    } finally {
+      save.disabled = false;
+    }
+  });
+}
+
 const deleteButton = document.getElementById('delete-conversation');
 const dialog = document.getElementById('delete-dialog');
 if (deleteButton && dialog) {
