@@ -179,13 +179,17 @@ test('a call entry shows its facts, and a call without a recording says why', as
   const page = admin;
   await page.goto(`${server.base}/conversations/${data.adaConversation}`);
   const recorded = page.locator('.call-entry').filter({ has: page.locator('.player') });
+  // One line says it all; the details open in place.
+  assert.match(await recorded.locator('h3').innerText(), /^Inbound call · Answered · 0:2[34] · Dana Agent · Sales line$/);
+  await recorded.getByText('Details').click();
   const facts = await recorded.locator('.call-facts').innerText();
+  assert.match(facts, /Line\s+Sales line/i);
   assert.match(facts, /Direction\s+Inbound/i);
   assert.match(facts, /Duration\s+0:2[34]/i);
   assert.match(facts, /Status\s+Answered/i);
   assert.match(facts, /Handled by\s+Dana Agent/i);
   // The timestamp is in the viewer's time zone (the browser is set to New York).
-  const shown = await recorded.locator('time').innerText();
+  const shown = await recorded.locator('.call-facts time').innerText();
   assert.doesNotMatch(shown, /UTC/);
   await page.getByText('No recording: the call was not answered.').waitFor();
 

@@ -8,7 +8,9 @@ use callvault_app::listening::{self, Access};
 use callvault_core::call::{CallStatus, Direction};
 use callvault_core::permissions::{ContactAction, Decision, can};
 use callvault_core::user::User;
-use callvault_core::{CallId, ConversationId};
+use std::collections::HashMap;
+
+use callvault_core::{CallId, ConversationId, NumberId};
 use callvault_store::{
     CallRecord, ConversationDetail, EventCursor, EventKind, TimelineEvent, TimelineWindow,
 };
@@ -37,6 +39,10 @@ struct CallEntry {
     status: &'static str,
     status_class: &'static str,
     handled_by: String,
+    /// The number (line) the call was on.
+    line: String,
+    /// The row's line after direction and status: duration, who took it, the line.
+    parts: Vec<String>,
     player: Option<Player>,
     /// Why there is no player, when there is none.
     no_recording: Option<String>,
@@ -86,10 +92,26 @@ fn no_recording_reason(record: &CallRecord, now: OffsetDateTime) -> Option<Strin
     })
 }
 
-fn call_entry(record: CallRecord, now: OffsetDateTime) -> CallEntry {
+fn call_entry(
+    record: CallRecord,
+    now: OffsetDateTime,
+    lines: &HashMap<NumberId, String>,
+) -> CallEntry {
     let no_recording = no_recording_reason(&record, now);
     let call = record.call;
+    let line = lines.get(&call.number_id).cloned().unwrap_or_default();
+    let handler = record.handled_by.as_ref().map(|u| u.name.clone());
+    let mut parts = Vec::new();
+    if call.status == CallStatus::Answered {
+        parts.push(format::clock(call.times.talk_seconds()));
+    }
+    parts.extend(handler);
+    if !line.is_empty() {
+        parts.push(line.clone());
+    }
     CallEntry {
+        line,
+        parts,
         id: call.id.to_string(),
         direction: format::direction(call.direction),
         inbound: call.direction == Direction::Inbound,
@@ -119,13 +141,15 @@ fn call_entry(record: CallRecord, now: OffsetDateTime) -> CallEntry {
 
 impl Entry {
     /// An event as the page shows it at `now`.
-    fn new(e: TimelineEvent, now: OffsetDateTime) -> Self {
+    fn new(e: TimelineEvent, now: OffsetDateTime, lines: &HashMap<NumberId, String>) -> Self {
         Self {
             id: e.id.to_string(),
             at_machine: format::machine_time(e.occurred_at),
             at_text: format::utc_time(e.occurred_at),
             kind: match e.kind {
-                EventKind::Call(record) => EntryKind::Call(Box::new(call_entry(*record, now))),
+                EventKind::Call(record) => {
+                    EntryKind::Call(Box::new(call_entry(*record, now, lines)))
+                }
                 EventKind::Sms { direction, body } => EntryKind::Sms {
                     inbound: direction == Direction::Inbound,
                     body,
@@ -265,6 +289,15 @@ async fn render(
         .phone
         .for_people(state.settings.default_region);
     let unnamed = detail.contact.name == detail.contact.phone.as_str();
+    // Each call says which of the business's numbers it was on.
+    let lines: HashMap<NumberId, String> = state
+        .store
+        .numbers()
+        .await
+        .map_err(crate::error::ApiError::from)?
+        .into_iter()
+        .map(|n| (n.id, n.label))
+        .collect();
     chrome::render(&ConversationPage {
         assets: assets::base(),
         chrome: Chrome::new(user, Section::Inbox),
@@ -301,7 +334,7 @@ async fn render(
         entries: detail
             .events
             .into_iter()
-            .map(|e| Entry::new(e, state.now()))
+            .map(|e| Entry::new(e, state.now(), &lines))
             .collect(),
     })
 }
