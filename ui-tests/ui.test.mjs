@@ -134,6 +134,10 @@ test('the Inbox lists conversations newest first; search and Quick Filters narro
   await page.waitForFunction(() => document.querySelectorAll('.conversation-row').length === 1);
   assert.deepEqual(await names(), ['Ada Lovelace']);
   assert.match(page.url(), /q=ada/);
+  // Names in any order and without their accents.
+  await page.getByRole('searchbox', { name: 'Search' }).fill('LOVÉLACE ada');
+  await page.waitForFunction(() => document.querySelector('.conversation-row .name')?.textContent === 'Ada Lovelace'
+    && document.querySelectorAll('.conversation-row').length === 1);
 
   // A phone number typed the way people write it.
   await page.getByRole('searchbox', { name: 'Search' }).fill('(415) 555-0102');
@@ -299,6 +303,8 @@ test('no page or dialog has a serious accessibility fault, on a phone or a deskt
   }));
   found.push(...await checkAccessibility(page, 'Inbox, nothing found', open('/?q=nobody+like+this')));
   found.push(...await checkAccessibility(page, 'Transcripts search', open('/?mode=transcripts&q=order')));
+  found.push(...await checkAccessibility(page, 'Inbox with filters in force', open('/?direction=inbound&status=answered&unread=true')));
+  found.push(...await checkAccessibility(page, 'Inbox, filters match nothing', open('/?direction=outbound&status=missed')));
   found.push(...await checkAccessibility(page, 'Conversation with a transcript', async () => {
     await page.goto(`${server.base}/conversations/${data.adaConversation}`);
     await page.getByRole('button', { name: 'Transcript' }).click();
@@ -309,6 +315,14 @@ test('no page or dialog has a serious accessibility fault, on a phone or a deskt
     await page.getByRole('button', { name: 'Delete conversation' }).click();
   }));
   found.push(...await checkAccessibility(page, 'Conversation without recordings', open(`/conversations/${data.graceConversation}`)));
+  found.push(...await checkAccessibility(page, 'Edit contact', async () => {
+    await page.goto(`${server.base}/conversations/${data.graceConversation}`);
+    await page.getByRole('button', { name: 'Edit contact' }).click();
+  }));
+  found.push(...await checkAccessibility(page, 'Call details open', async () => {
+    await page.goto(`${server.base}/conversations/${data.adaConversation}`);
+    await page.getByText('Details').first().click();
+  }));
   found.push(...await checkAccessibility(page, 'Phone numbers', open('/settings/phone-numbers')));
   found.push(...await checkAccessibility(page, 'Edit Configuration', async () => {
     await page.goto(`${server.base}/settings/phone-numbers`);
@@ -749,6 +763,26 @@ test('Quick Filters narrow by direction, status and more; each filter shows as a
   await page.getByRole('link', { name: 'Remove filter: Missed' }).click();
   await page.waitForFunction((n) => document.querySelectorAll('.conversation-row').length >= n, everyone);
   assert.equal(await page.locator('.chips').count(), 0);
+  // Who took the call: Dana answered Grace's (Ada's conversation was deleted earlier).
+  await page.getByRole('button', { name: 'Quick Filters' }).click();
+  await page.getByLabel('Handled by').selectOption({ label: 'Dana Agent' });
+  await page.getByRole('link', { name: 'Remove filter: Handled by Dana Agent' }).waitFor();
+  assert.deepEqual(await names(), ['Grace Hopper']);
+  await page.keyboard.press('Escape');
+  await page.getByRole('link', { name: 'Remove filter: Handled by Dana Agent' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('.chips').length === 0);
+  // Days (UTC): nothing happened five days ago; the last days had everything.
+  const dayOf = (offset) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+  await page.goto(`${server.base}/?until=${dayOf(-5)}`);
+  await page.getByText(`No conversations match To ${dayOf(-5)}.`).waitFor();
+  await page.goto(`${server.base}/?since=${dayOf(-3)}&until=${dayOf(1)}`);
+  assert.ok((await names()).includes('Nobody Answered'));
+  // Unread only: what this user has not opened.
+  await page.goto(`${server.base}/conversations/${data.graceConversation}`);
+  await page.goto(`${server.base}/?unread=true`);
+  await page.getByRole('link', { name: 'Remove filter: Unread' }).waitFor();
+  assert.ok(!(await names()).includes('Grace Hopper'), 'just opened');
+  assert.ok((await names()).includes('Nobody Answered'), 'never opened');
   const bad = await page.goto(`${server.base}/?status=maybe`);
   assert.equal(bad.status(), 400);
 });
