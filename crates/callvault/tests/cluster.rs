@@ -16,7 +16,7 @@ use callvault_store_testing::{TestDatabase, fresh_postgres};
 use common::twilio_sim::{ACCOUNT, TOKEN, Twilio, TwimlDoc};
 use common::{
     ADMIN_PASSWORD, Running, admin_token_with, callvault, fixture, replica, send, status_of, text,
-    worker_with,
+    until, worker_with,
 };
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
@@ -75,21 +75,6 @@ impl Cluster {
             replica.base,
             String::from_utf8_lossy(&reply.body)
         );
-    }
-}
-
-/// Asks `probe` every 50 ms until it gives a value, for at most `bound`.
-async fn until<T>(bound: Duration, what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(found) = probe().await {
-            return found;
-        }
-        assert!(
-            started.elapsed() < bound,
-            "waited {bound:?} for {what} in vain"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use callvault_blob::BlobStore;
 use callvault_blob::testing::{S3Server, files_under};
 use callvault_store_testing::{TestDatabase, fresh_postgres};
-use common::{admin_token_with, callvault, fixture, send, serve_with, text};
+use common::{admin_token_with, callvault, fixture, send, serve_with, text, until};
 use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -101,21 +101,6 @@ fn seed() -> u64 {
                 .unwrap_or_default();
             u64::try_from(now.as_nanos() % u128::from(u64::MAX)).unwrap_or(1) | 1
         })
-}
-
-/// Asks `probe` every 100 ms until it gives a value, for at most `bound`.
-async fn until<T>(bound: Duration, what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(found) = probe().await {
-            return found;
-        }
-        assert!(
-            started.elapsed() < bound,
-            "waited {bound:?} for {what} in vain"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// A recording row: its call, object key and the SHA-256 it stored.

@@ -250,3 +250,22 @@ pub async fn recorded_call(base: &str, token: &str, transcribe: bool) -> String 
     assert_eq!(stored.status().as_u16(), 201);
     text(&stored.json::<Value>().await.expect("JSON"), "recording_id")
 }
+
+/// Asks `probe` every 50 ms until it gives a value, for at most `bound`.
+pub async fn until<T>(
+    bound: std::time::Duration,
+    what: &str,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(
+            started.elapsed() < bound,
+            "waited {bound:?} for {what} in vain"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
