@@ -505,3 +505,45 @@ async fn metrics_go_to_the_monitoring_only() {
     assert_eq!(status_of(&url, None).await, 401);
     assert_eq!(status_of(&url, Some("a-long-metrics-token")).await, 200);
 }
+
+/// The store benchmark at a toy size: it generates rows for every table the inbox and the
+/// transcript search read (a column added to one and not to the generator fails here), asks
+/// every case, and agrees with its hand-written SQL.
+#[test]
+fn the_store_benchmark_runs_at_a_small_size() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = callvault(dir.path())
+        .args([
+            "bench",
+            "store",
+            "--contacts",
+            "300",
+            "--calls",
+            "1500",
+            "--segments",
+            "1000",
+            "--assigned",
+            "50",
+            "--runs",
+            "2",
+        ])
+        .output()
+        .expect("runs");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        printed
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("worst inbox p99 ")),
+        "{printed}"
+    );
+    assert!(
+        !printed.contains(" no\n"),
+        "every case agrees with the reference SQL: {printed}"
+    );
+}

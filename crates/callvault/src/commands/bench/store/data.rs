@@ -581,6 +581,8 @@ pub async fn load(
                             Value::Int((idx * 10_000 + 9_000) as i64),
                             text(if idx % 2 == 0 { "Caller" } else { "Agent" }),
                             text(sentence(&mut rng, length)),
+                            // The channel the speaker was on: the caller 0, the agent 1.
+                            Value::Int((idx % 2) as i64),
                         ]);
                     }
                     segments_left = segments_left.saturating_sub(segments_per_call);
