@@ -216,44 +216,31 @@ async fn detail(
          WHERE e.conversation_id = "
     ));
     sql.push_bind(id.to_string());
-    let limit = match window {
-        TimelineWindow::All => {
-            sql.push(" ORDER BY e.occurred_at DESC, e.id DESC");
-            None
-        }
-        TimelineWindow::Newest { before, limit } => {
-            if let Some(before) = before {
-                sql.push(" AND (e.occurred_at, e.id) < (")
-                    .push_bind(ms(before.occurred_at))
-                    .push(", ")
-                    .push_bind(before.id.to_string())
-                    .push(")");
-            }
-            // One more than asked: whether there are earlier events.
-            sql.push(" ORDER BY e.occurred_at DESC, e.id DESC LIMIT ")
-                .push_bind(i64::from(limit) + 1);
-            Some(limit as usize)
-        }
-    };
-    let mut event_rows = sql.build().fetch_all(&mut *conn).await.db()?;
-    let more = limit.is_some_and(|limit| event_rows.len() > limit);
-    if let Some(limit) = limit {
-        event_rows.truncate(limit);
+    if let TimelineWindow::Newest {
+        before: Some(before),
+        ..
+    } = window
+    {
+        sql.push(" AND (e.occurred_at, e.id) < (")
+            .push_bind(ms(before.occurred_at))
+            .push(", ")
+            .push_bind(before.id.to_string())
+            .push(")");
     }
-    event_rows.reverse();
+    sql.push(" ORDER BY e.occurred_at DESC, e.id DESC");
+    if let Some(rows) = window.rows_to_read() {
+        sql.push(" LIMIT ").push_bind(rows);
+    }
+    let mut event_rows = sql.build().fetch_all(&mut *conn).await.db()?;
+    let more = window.keep(&mut event_rows);
     let mut calls = calls_of(conn, &event_rows).await?;
     let events = event_rows
         .iter()
         .map(|row| event_from_row(row, &mut calls))
         .collect::<StoreResult<Vec<_>>>()?;
-    let earlier = if more {
-        events.first().map(|e| EventCursor {
-            occurred_at: e.occurred_at,
-            id: e.id,
-        })
-    } else {
-        None
-    };
+    let earlier = more
+        .then(|| events.first().map(EventCursor::before))
+        .flatten();
     Ok(Some(ConversationDetail {
         id,
         last_message_channel: opt_enum_col(&row, "last_message_channel", Channel::parse)?,

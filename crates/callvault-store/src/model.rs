@@ -219,6 +219,17 @@ pub struct EventCursor {
     pub id: EventId,
 }
 
+impl EventCursor {
+    /// The place just before `event`.
+    #[must_use]
+    pub fn before(event: &TimelineEvent) -> Self {
+        Self {
+            occurred_at: event.occurred_at,
+            id: event.id,
+        }
+    }
+}
+
 /// Which of a conversation's events to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimelineWindow {
@@ -228,6 +239,34 @@ pub enum TimelineWindow {
         before: Option<EventCursor>,
         limit: u32,
     },
+}
+
+impl TimelineWindow {
+    /// The rows a backend reads, newest first: one more than the window holds, so that
+    /// [`TimelineWindow::keep`] can tell whether earlier events remain.
+    #[must_use]
+    pub fn rows_to_read(self) -> Option<i64> {
+        match self {
+            Self::All => None,
+            Self::Newest { limit, .. } => Some(i64::from(limit) + 1),
+        }
+    }
+
+    /// The window's rows, oldest first, from rows read newest first; `true` when earlier
+    /// events remain beyond them.
+    pub fn keep<R>(self, rows: &mut Vec<R>) -> bool {
+        let more = match self {
+            Self::All => false,
+            Self::Newest { limit, .. } => {
+                let limit = limit as usize;
+                let more = rows.len() > limit;
+                rows.truncate(limit);
+                more
+            }
+        };
+        rows.reverse();
+        more
+    }
 }
 
 #[derive(Debug, Clone)]
