@@ -83,6 +83,25 @@ pub async fn page(app: &App, user: &User, filter: InboxFilter) -> AppResult<Inbo
     })
 }
 
+/// Notes that `user` has seen `conversation`, loaded for them, as they open it: a read when
+/// nothing is new to them (the page asks again every few seconds), a write only when it is.
+pub async fn seen(app: &App, user: &User, conversation: &ConversationDetail) -> AppResult<()> {
+    let Some(last) = conversation.last_message_at else {
+        return Ok(());
+    };
+    let marks = app.store.read_marks(user.id, &[conversation.id]).await?;
+    if marks
+        .get(&conversation.id)
+        .is_some_and(|seen| *seen >= last)
+    {
+        return Ok(());
+    }
+    Ok(app
+        .store
+        .mark_read(user.id, conversation.id, app.now())
+        .await?)
+}
+
 /// Notes that `user` has seen the conversation, as of now (opening it, or "Mark as read").
 pub async fn mark_read(app: &App, user: &User, id: ConversationId) -> AppResult<()> {
     allowed(app, user, id, ContactAction::View).await?;

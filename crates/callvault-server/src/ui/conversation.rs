@@ -279,7 +279,7 @@ async fn render(
 ) -> Result<Response, PageError> {
     listening::accessed(state, user, Access::LinkOpen(detail.id), detail.id).await;
     // Opening it is reading it: the Inbox stops marking it as new for this user.
-    callvault_app::inbox::mark_read(state, user, detail.id)
+    callvault_app::inbox::seen(state, user, &detail)
         .await
         .map_err(crate::error::ApiError::from)?;
     let assigned = &detail.contact.assigned_user_ids;
