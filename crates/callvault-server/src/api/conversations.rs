@@ -74,6 +74,16 @@ pub enum CallOutcome {
     Missed,
 }
 
+impl CallOutcome {
+    /// As in the query: `answered`, `missed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Answered => "answered",
+            Self::Missed => "missed",
+        }
+    }
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct InboxPage {
     /// Newest activity first.

@@ -205,15 +205,6 @@ impl Filters {
     }
 }
 
-impl CallOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Answered => "answered",
-            Self::Missed => "missed",
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

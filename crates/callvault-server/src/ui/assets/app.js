@@ -113,6 +113,26 @@ function setUpMenus() {
   });
 }
 
+/** A live page: every 10 seconds while it is seen, and when it comes back into view, asks for
+ * `url()` again (none: not now) with the ETag of what it last got, and hands `apply` the page
+ * only when it changed (the server answers 304 otherwise). */
+export function watchPage(url, apply) {
+  let tag = null;
+  const check = async () => {
+    const target = url();
+    if (document.visibilityState !== 'visible' || !target) return;
+    const headers = { Accept: 'text/html' };
+    if (tag) headers['If-None-Match'] = tag;
+    const response = await fetch(target, { headers, credentials: 'same-origin' });
+    if (response.status === 304 || !response.ok) return;
+    tag = response.headers.get('ETag');
+    apply(new DOMParser().parseFromString(await response.text(), 'text/html'));
+  };
+  const run = () => check().catch(() => {});
+  setInterval(run, 10_000);
+  document.addEventListener('visibilitychange', run);
+}
+
 /** Opens `dialog` as a modal; when it closes, the focus goes back to `opener` (the button
  * that opened it, or the menu button of the menu item that did, since the menu is gone). */
 export function openDialog(dialog, opener) {

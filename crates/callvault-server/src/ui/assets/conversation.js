@@ -2,7 +2,7 @@
 // earlier events on demand, separates days, wires players and transcripts, copies links, adds
 // notes and deletes the conversation.
 
-import { api, localizeTimes, openDialog } from './app.js';
+import { api, localizeTimes, openDialog, watchPage } from './app.js';
 import { setUpPlayer } from './player.js';
 import { setUpTranscript } from './transcript.js';
 
@@ -102,16 +102,7 @@ document.addEventListener('click', async (event) => {
 // Live: the newest events are asked for again every few seconds while the page is seen; a new
 // call, text or note is added at the end, and a call whose recording arrived (or whose state
 // changed) is shown anew unless it is being played.
-const LIVE_MS = 10_000;
-let shownTag = null;
-async function checkForNews() {
-  if (document.visibilityState !== 'visible') return;
-  const headers = { Accept: 'text/html' };
-  if (shownTag) headers['If-None-Match'] = shownTag;
-  const response = await fetch(`/conversations/${page.dataset.conversation}`, { headers, credentials: 'same-origin' });
-  if (response.status === 304 || !response.ok) return;
-  shownTag = response.headers.get('ETag');
-  const html = new DOMParser().parseFromString(await response.text(), 'text/html');
+function showNews(html) {
   const atEnd = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 40;
   let added = false;
   for (const fresh of html.querySelectorAll('.timeline > li.entry')) {
@@ -134,8 +125,7 @@ async function checkForNews() {
     if (atEnd) window.scrollTo(0, document.documentElement.scrollHeight);
   }
 }
-setInterval(() => checkForNews().catch(() => {}), LIVE_MS);
-document.addEventListener('visibilitychange', () => checkForNews().catch(() => {}));
+watchPage(() => `/conversations/${page.dataset.conversation}`, showNews);
 
 async function copy(link, message) {
   try {

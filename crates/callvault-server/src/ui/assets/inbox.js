@@ -2,7 +2,7 @@
 // Each update fetches this same page with the new query and takes its list, so the list is
 // rendered in one place only: the server's template.
 
-import { api, localizeTimes } from './app.js';
+import { api, localizeTimes, watchPage } from './app.js';
 
 const form = document.getElementById('inbox-form');
 const results = document.getElementById('inbox-results');
@@ -120,9 +120,6 @@ document.addEventListener('keydown', (event) => {
 // nothing changed); a conversation with news moves to the top with its new row, a new one
 // appears there. Rows loaded further down stay. The server renders each user's own list, so
 // nobody sees a row they may not.
-const LIVE_MS = 10_000;
-let shownTag = null;
-
 /** What a row says: when it is from, and what happened last. */
 const signature = (row) => [
   row.className,
@@ -130,15 +127,8 @@ const signature = (row) => [
   row.querySelector('.last')?.textContent,
 ].join('|');
 
-async function checkForNews() {
-  if (document.visibilityState !== 'visible' || form.querySelector('input[name=mode]:checked')?.value === 'transcripts') return;
-  const headers = { Accept: 'text/html' };
-  if (shownTag) headers['If-None-Match'] = shownTag;
-  const url = location.pathname + location.search;
-  const response = await fetch(url, { headers });
-  if (response.status === 304 || !response.ok) return;
-  shownTag = response.headers.get('ETag');
-  const fresh = new DOMParser().parseFromString(await response.text(), 'text/html').getElementById('inbox-results');
+function showNews(html) {
+  const fresh = html.getElementById('inbox-results');
   const list = results.querySelector('.conversation-list');
   const freshList = fresh.querySelector('.conversation-list');
   if (!list || !freshList) {
@@ -159,8 +149,10 @@ async function checkForNews() {
   // Moved only when something changed: moving a row would take the focus off it.
   if (rows.some((row, i) => list.children[i] !== row)) list.prepend(...rows);
 }
-setInterval(() => checkForNews().catch(() => {}), LIVE_MS);
-document.addEventListener('visibilitychange', () => checkForNews().catch(() => {}));
+watchPage(
+  () => (form.querySelector('input[name=mode]:checked')?.value === 'transcripts' ? null : location.pathname + location.search),
+  showNews,
+);
 
 // "Mark as read" without opening it.
 results.addEventListener('click', async (event) => {
