@@ -90,6 +90,8 @@ pub struct Call {
     /// Why a call that may be recorded has no recording (the provider reported none, the
     /// download failed), for people to read.
     pub recording_note: Option<String>,
+    /// When the retention policy deleted the call's recording (the call itself stays).
+    pub recording_expired_at: Option<OffsetDateTime>,
 }
 
 /// When a call started, was answered and ended, checked for consistency.

@@ -33,11 +33,16 @@ pub const MAX_NAME_CHARS: usize = 200;
 /// the same.
 #[must_use]
 pub fn clean_name(raw: &str) -> Option<String> {
-    let name = raw.trim();
-    let ok = !name.is_empty()
-        && raw.chars().count() <= MAX_NAME_CHARS
-        && !name.chars().any(char::is_control);
-    ok.then(|| name.to_owned())
+    clean_line(raw, MAX_NAME_CHARS)
+}
+
+/// One line of text as kept: trimmed, not empty, at most `max` characters as sent, no control
+/// characters. [`crate::patterns::NAME`] says the same, but for the length.
+#[must_use]
+pub fn clean_line(raw: &str, max: usize) -> Option<String> {
+    let line = raw.trim();
+    let ok = !line.is_empty() && raw.chars().count() <= max && !line.chars().any(char::is_control);
+    ok.then(|| line.to_owned())
 }
 
 /// The form of a name the inbox search compares against: its words, lower-case and without

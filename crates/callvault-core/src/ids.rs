@@ -91,6 +91,8 @@ typed_id!(
     JobId,
     /// An entry in the audit log.
     AuditId,
+    /// A legal hold on a contact or on everything.
+    HoldId,
 );
 
 #[cfg(test)]

@@ -56,6 +56,9 @@ pub struct PhoneNumber {
     pub forward_to: Vec<ForwardTarget>,
     /// Recordings of this number's calls are transcribed as soon as they are stored.
     pub transcribe_automatically: bool,
+    /// How long its recordings and conversations are kept; `None` follows the installation's
+    /// default.
+    pub retention: Option<crate::retention::RetentionPolicy>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]

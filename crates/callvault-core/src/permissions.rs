@@ -35,6 +35,10 @@ pub enum OrgAction {
     CreateContact,
     /// Choose who a new contact is assigned to.
     AssignContacts,
+    /// Place and release legal holds.
+    ManageLegalHolds,
+    /// Set how long recordings and conversations are kept, and run the policy.
+    ManageRetention,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +109,9 @@ pub fn can_org(user: &User, action: OrgAction) -> bool {
         | OrgAction::ManageNumbers
         | OrgAction::ReportCalls
         | OrgAction::ReadAuditLog
-        | OrgAction::AssignContacts => user.is_admin(),
+        | OrgAction::AssignContacts
+        | OrgAction::ManageLegalHolds
+        | OrgAction::ManageRetention => user.is_admin(),
     }
 }
 

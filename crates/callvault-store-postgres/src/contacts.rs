@@ -18,7 +18,9 @@ use crate::codec::{Db, RowExt, conflict_on_unique};
 use crate::inbox::{plan, push_assigned, push_hits, push_text_test};
 use crate::planning::{fetch_planned, pin_plan};
 use crate::rows::{contact_columns, contact_from_row, contact_in};
-use crate::steps::{assign, ensure_conversation, insert_contact, purge_conversation};
+use crate::steps::{
+    assign, ensure_conversation, insert_contact, purge_conversation, refuse_if_held,
+};
 
 #[async_trait]
 impl ContactStore for PostgresStore {
@@ -174,7 +176,10 @@ impl ContactStore for PostgresStore {
                 .db()?;
         let cleanup_jobs = match conversation {
             Some(conversation) => purge_conversation(&mut tx, conversation.into(), now).await?,
-            None => Vec::new(),
+            None => {
+                refuse_if_held(&mut tx, id).await?;
+                Vec::new()
+            }
         };
         sqlx::query("DELETE FROM contacts WHERE id = $1")
             .bind(id.0)

@@ -13,7 +13,9 @@ use uuid::Uuid;
 use crate::PostgresStore;
 use crate::codec::{Db, RowExt, big, conflict_on_unique};
 use crate::rows::assigned_from_row;
-use crate::steps::{enqueue_in, lock_contact, request_transcript_in, transcript_status};
+use crate::steps::{
+    enqueue_in, lock_contact, refuse_if_held, request_transcript_in, transcript_status,
+};
 
 #[async_trait]
 impl RecordingStore for PostgresStore {
@@ -70,6 +72,8 @@ impl RecordingStore for PostgresStore {
         .await
         .db()?;
         if let Some(old_key) = existing {
+            // Replacing deletes the old audio, which a hold keeps (the delete above is undone).
+            refuse_if_held(&mut tx, contact.into()).await?;
             cleanup_jobs.push(
                 enqueue_in(&mut tx, JobSpec::CollectBlob { key: old_key }.at(now), now).await?,
             );

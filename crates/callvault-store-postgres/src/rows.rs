@@ -5,10 +5,13 @@ use std::collections::HashMap;
 
 use callvault_core::call::{Call, CallStatus, CallTimes, Direction};
 use callvault_core::contact::Contact;
+use callvault_core::hold::HoldScope;
 use callvault_core::number::RecordingChange;
 use callvault_core::phone::E164;
 use callvault_core::{CallId, ContactId, ConversationId, NumberId, UserId};
-use callvault_store::{Access, CallRecord, RecordingRef, StoreError, StoreResult, UserRef};
+use callvault_store::{
+    Access, CallRecord, LegalHold, RecordingRef, StoreError, StoreResult, UserRef,
+};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
@@ -73,7 +76,7 @@ macro_rules! call_columns {
     () => {
         "k.id, k.conversation_id, k.contact_id, k.number_id, k.source, k.external_id, k.direction,
          k.status, k.from_addr, k.to_addr, k.started_at, k.answered_at, k.ended_at, k.handled_by,
-         k.recording_allowed, k.recording_note,
+         k.recording_allowed, k.recording_note, k.recording_expired_at,
          h.name AS handled_by_name,
          r.id AS recording_id, r.duration_ms AS recording_duration_ms, r.channels AS recording_channels,
          ARRAY(SELECT a.user_id FROM contact_assignments a WHERE a.contact_id = k.contact_id
@@ -105,6 +108,7 @@ fn call_from_row(row: &PgRow) -> StoreResult<Call> {
         source: row.text("source")?,
         external_id: row.opt_text("external_id")?,
         recording_note: row.opt_text("recording_note")?,
+        recording_expired_at: row.opt_time("recording_expired_at")?,
     })
 }
 
@@ -183,4 +187,37 @@ pub(crate) async fn recording_history_in(
             })
         })
         .collect()
+}
+
+/// The columns `hold_from_row` reads, from `legal_holds h`.
+macro_rules! hold_columns {
+    () => {
+        "h.id, h.scope, h.contact_id, h.reason, h.placed_at, h.released_at,
+         h.placed_by, (SELECT u.name FROM users u WHERE u.id = h.placed_by) AS placed_by_name,
+         h.released_by, (SELECT u.name FROM users u WHERE u.id = h.released_by) AS released_by_name"
+    };
+}
+pub(crate) use hold_columns;
+
+pub(crate) fn hold_from_row(row: &PgRow) -> StoreResult<LegalHold> {
+    let user = |id: &str, name: &str| -> StoreResult<Option<UserRef>> {
+        Ok(match (row.opt_id(id)?, row.opt_text(name)?) {
+            (Some(id), Some(name)) => Some(UserRef { id, name }),
+            _ => None,
+        })
+    };
+    let scope = match (row.text("scope")?.as_str(), row.opt_id("contact_id")?) {
+        ("installation", None) => HoldScope::Installation,
+        ("contact", Some(contact)) => HoldScope::Contact(contact),
+        (other, _) => return Err(StoreError::corrupt(format!("bad hold scope {other:?}"))),
+    };
+    Ok(LegalHold {
+        id: row.id("id")?,
+        scope,
+        reason: row.text("reason")?,
+        placed_by: user("placed_by", "placed_by_name")?,
+        placed_at: row.time("placed_at")?,
+        released_by: user("released_by", "released_by_name")?,
+        released_at: row.opt_time("released_at")?,
+    })
 }

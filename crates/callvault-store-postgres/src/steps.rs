@@ -22,11 +22,48 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::codec::{Db, conflict_on_unique, missing_on_fk};
+use crate::rows::{hold_columns, hold_from_row};
 
 pub(crate) type Tx = Transaction<'static, Postgres>;
 
 /// The channel workers listen on; the payload is the job's kind.
 pub(crate) const JOBS_CHANNEL: &str = "callvault_jobs";
+
+/// The advisory lock between legal holds and deletions: each deletion holds it shared while
+/// it checks and deletes, placing a hold takes it alone, so a hold placed while a deletion is
+/// under way waits for it, and a deletion that starts after a hold sees it.
+const HOLDS_LOCK: &str = "legal_holds";
+
+/// Takes the holds' lock alone, until the transaction ends (placing a hold).
+pub(crate) async fn lock_holds(tx: &mut Tx) -> StoreResult<()> {
+    lock(tx, HOLDS_LOCK).await
+}
+
+/// Fails with `StoreError::Held` when a legal hold is in force over the contact (its own or
+/// the installation's). Every deletion asks this inside its transaction, holding the holds'
+/// lock shared until it commits.
+pub(crate) async fn refuse_if_held(tx: &mut Tx, contact: ContactId) -> StoreResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))")
+        .bind(HOLDS_LOCK)
+        .execute(&mut **tx)
+        .await
+        .db()?;
+    let held = sqlx::query(concat!(
+        "SELECT ",
+        hold_columns!(),
+        " FROM legal_holds h
+         WHERE h.released_at IS NULL AND (h.contact_id = $1 OR h.scope = 'installation')
+         ORDER BY h.placed_at, h.id LIMIT 1"
+    ))
+    .bind(contact.0)
+    .fetch_optional(&mut **tx)
+    .await
+    .db()?;
+    match held {
+        Some(row) => Err(StoreError::Held(Box::new(hold_from_row(&row)?))),
+        None => Ok(()),
+    }
+}
 
 /// Holds a lock named `key` until the transaction ends, for checks no constraint can make
 /// (a call already reported under this id, the set of active admins).
@@ -259,9 +296,17 @@ pub(crate) async fn purge_conversation(
     id: ConversationId,
     now: OffsetDateTime,
 ) -> StoreResult<Vec<JobId>> {
+    let contact: Option<Uuid> =
+        sqlx::query_scalar("SELECT contact_id FROM conversations WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&mut **tx)
+            .await
+            .db()?;
+    let contact = contact.ok_or(StoreError::NotFound)?;
     if !lock_conversation(tx, id).await? {
         return Err(StoreError::NotFound);
     }
+    refuse_if_held(tx, contact.into()).await?;
     let keys: Vec<String> = sqlx::query_scalar(
         "SELECT r.blob_key FROM recordings r JOIN calls k ON k.id = r.call_id
          WHERE k.conversation_id = $1 ORDER BY r.blob_key",

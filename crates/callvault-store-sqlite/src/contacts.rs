@@ -16,7 +16,9 @@ use crate::SqliteStore;
 use crate::codec::{Db, RowExt, conflict_on_unique};
 use crate::inbox::{plan, push_indexed_match, push_text_test};
 use crate::rows::{contact_columns, contact_from_row, contact_in, parse_id};
-use crate::steps::{assign, ensure_conversation, insert_contact, purge_conversation};
+use crate::steps::{
+    assign, ensure_conversation, insert_contact, purge_conversation, refuse_if_held,
+};
 
 #[async_trait]
 impl ContactStore for SqliteStore {
@@ -158,7 +160,10 @@ impl ContactStore for SqliteStore {
                 .db()?;
         let cleanup_jobs = match parse_id(conversation, "conversation")? {
             Some(conversation) => purge_conversation(&mut tx, conversation, now).await?,
-            None => Vec::new(),
+            None => {
+                refuse_if_held(&mut tx, id).await?;
+                Vec::new()
+            }
         };
         let done = sqlx::query("DELETE FROM contacts WHERE id = ?")
             .bind(id.to_string())

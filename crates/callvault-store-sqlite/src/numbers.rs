@@ -7,10 +7,12 @@ use async_trait::async_trait;
 use callvault_core::NumberId;
 use callvault_core::number::{ForwardTarget, PhoneNumber, Provider, RecordingChange};
 use callvault_core::phone::E164;
+use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 use time::OffsetDateTime;
 
+use callvault_core::retention::RetentionPolicy;
 use callvault_store::{
     Conflict, Missing, NewNumber, NumberPatch, NumberStore, StoreError, StoreResult,
 };
@@ -22,7 +24,7 @@ use crate::rows::{e164, recording_history_in};
 macro_rules! number_columns {
     () => {
         "n.id, n.e164, n.label, n.provider, n.call_recording, n.consent_announcement, n.transcribe_automatically,
-         n.created_at, n.updated_at"
+         n.created_at, n.updated_at, n.retention_action, n.retention_days"
     };
 }
 
@@ -52,6 +54,21 @@ async fn forward_targets(
     Ok(targets)
 }
 
+/// A number's own retention policy, if it has one.
+pub(crate) fn retention_of(row: &SqliteRow) -> StoreResult<Option<RetentionPolicy>> {
+    let Some(action) = row.opt_text("retention_action")? else {
+        return Ok(None);
+    };
+    let days: Option<i64> = row.try_get::<Option<i64>, _>("retention_days").db()?;
+    let days = days
+        .map(u32::try_from)
+        .transpose()
+        .map_err(|_| StoreError::corrupt("bad retention period"))?;
+    RetentionPolicy::from_parts(&action, days)
+        .map(Some)
+        .ok_or_else(|| StoreError::corrupt(format!("bad retention policy {action:?}")))
+}
+
 fn number_from_row(
     row: &SqliteRow,
     targets: &mut HashMap<NumberId, Vec<ForwardTarget>>,
@@ -65,6 +82,7 @@ fn number_from_row(
         call_recording: row.flag("call_recording")?,
         consent_announcement: row.opt_text("consent_announcement")?,
         transcribe_automatically: row.flag("transcribe_automatically")?,
+        retention: retention_of(row)?,
         forward_to: targets.remove(&id).unwrap_or_default(),
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
@@ -213,7 +231,9 @@ impl NumberStore for SqliteStore {
                 call_recording = COALESCE(?3, call_recording),
                 consent_announcement = CASE WHEN ?4 THEN ?5 ELSE consent_announcement END,
                 updated_at = ?6,
-                transcribe_automatically = COALESCE(?8, transcribe_automatically)
+                transcribe_automatically = COALESCE(?8, transcribe_automatically),
+                retention_action = CASE WHEN ?9 THEN ?10 ELSE retention_action END,
+                retention_days = CASE WHEN ?9 THEN ?11 ELSE retention_days END
              WHERE id = ?7",
         )
         .bind(&patch.label)
@@ -224,6 +244,15 @@ impl NumberStore for SqliteStore {
         .bind(ms(now))
         .bind(id.to_string())
         .bind(patch.transcribe_automatically.map(flag))
+        .bind(patch.retention.is_some())
+        .bind(patch.retention.flatten().map(RetentionPolicy::kind))
+        .bind(
+            patch
+                .retention
+                .flatten()
+                .and_then(RetentionPolicy::days)
+                .map(i64::from),
+        )
         .execute(&mut *tx)
         .await
         .db()?;

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use callvault_core::recording::{Peaks, Recording};
-use callvault_core::{JobId, RecordingId};
+use callvault_core::{ContactId, JobId, RecordingId};
 use time::OffsetDateTime;
 
 use callvault_store::{
@@ -13,7 +13,7 @@ use callvault_store::{
 use crate::SqliteStore;
 use crate::codec::{Db, RowExt, ms};
 use crate::rows::{assigned_from_row, parse_id};
-use crate::steps::{enqueue_in, request_transcript_in, transcript_status};
+use crate::steps::{enqueue_in, refuse_if_held, request_transcript_in, transcript_status};
 
 #[async_trait]
 impl RecordingStore for SqliteStore {
@@ -25,17 +25,19 @@ impl RecordingStore for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreResult<(Recording, Deleted)> {
         let mut tx = self.write().await?;
-        let allowed: Option<i64> =
-            sqlx::query_scalar("SELECT recording_allowed FROM calls WHERE id = ?")
+        let call: Option<(i64, String)> =
+            sqlx::query_as("SELECT recording_allowed, contact_id FROM calls WHERE id = ?")
                 .bind(new.call_id.to_string())
                 .fetch_optional(&mut *tx)
                 .await
                 .db()?;
-        match allowed {
+        let contact: ContactId = match call {
             None => return Err(StoreError::NotFound),
-            Some(0) => return Err(Conflict::RecordingDisabled.into()),
-            Some(_) => {}
-        }
+            Some((0, _)) => return Err(Conflict::RecordingDisabled.into()),
+            Some((_, contact)) => {
+                parse_id(Some(contact), "contact")?.ok_or(StoreError::NotFound)?
+            }
+        };
         let mut cleanup_jobs = Vec::new();
         let existing: Option<String> =
             sqlx::query_scalar("SELECT blob_key FROM recordings WHERE call_id = ?")
@@ -47,6 +49,8 @@ impl RecordingStore for SqliteStore {
             if !replace {
                 return Err(Conflict::RecordingExists.into());
             }
+            // Replacing deletes the old audio, which a hold keeps.
+            refuse_if_held(&mut tx, contact).await?;
             sqlx::query("DELETE FROM recordings WHERE call_id = ?")
                 .bind(new.call_id.to_string())
                 .execute(&mut *tx)

@@ -1,7 +1,7 @@
 //! Steps that several areas take inside one write transaction: finding or creating a contact,
 //! ensuring its conversation, moving the conversation's latest message, letting a handler see a
-//! contact, deleting a conversation with its audio's cleanup, enqueuing a job, asking for a
-//! transcript. The area files call these; they never call each other.
+//! contact, deleting a conversation with its audio's cleanup (unless a legal hold refuses it),
+//! enqueuing a job, asking for a transcript. The area files call these; they never call each other.
 
 use callvault_core::contact::fold_for_search;
 use callvault_core::conversation::Channel;
@@ -16,7 +16,7 @@ use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use time::OffsetDateTime;
 
 use crate::codec::{Db, conflict_on_unique, from_ms, missing_on_fk, ms};
-use crate::rows::parse_id;
+use crate::rows::{hold_columns, hold_from_row, parse_id};
 
 pub(crate) type Tx = Transaction<'static, Sqlite>;
 
@@ -169,6 +169,14 @@ pub(crate) async fn purge_conversation(
     id: ConversationId,
     now: OffsetDateTime,
 ) -> StoreResult<Vec<JobId>> {
+    let contact: Option<String> =
+        sqlx::query_scalar("SELECT contact_id FROM conversations WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut **tx)
+            .await
+            .db()?;
+    let contact: ContactId = parse_id(contact, "contact")?.ok_or(StoreError::NotFound)?;
+    refuse_if_held(tx, contact).await?;
     let keys: Vec<String> = sqlx::query_scalar(
         "SELECT r.blob_key FROM recordings r JOIN calls k ON k.id = r.call_id
          WHERE k.conversation_id = ? ORDER BY r.blob_key",
@@ -191,6 +199,28 @@ pub(crate) async fn purge_conversation(
         jobs.push(enqueue_in(tx, JobSpec::CollectBlob { key }.at(now), now).await?);
     }
     Ok(jobs)
+}
+
+/// Fails with `StoreError::Held` when a legal hold is in force over the contact (its own or
+/// the installation's): every deletion asks this inside its transaction, and writes take
+/// turns, so a hold placed meanwhile is seen.
+pub(crate) async fn refuse_if_held(tx: &mut Tx, contact: ContactId) -> StoreResult<()> {
+    let sql = concat!(
+        "SELECT ",
+        hold_columns!(),
+        " FROM legal_holds h
+         WHERE h.released_at IS NULL AND (h.contact_id = ? OR h.scope = 'installation')
+         ORDER BY h.placed_at, h.id LIMIT 1"
+    );
+    let held = sqlx::query(sql)
+        .bind(contact.to_string())
+        .fetch_optional(&mut **tx)
+        .await
+        .db()?;
+    match held {
+        Some(row) => Err(StoreError::Held(Box::new(hold_from_row(&row)?))),
+        None => Ok(()),
+    }
 }
 
 /// Enqueues a job inside a caller's transaction, so it exists exactly when the caller's

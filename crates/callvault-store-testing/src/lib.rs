@@ -5,6 +5,8 @@
 
 pub mod concurrency;
 mod databases;
+pub mod holds;
+pub mod retention;
 pub mod search;
 pub mod suite;
 
@@ -43,6 +45,15 @@ macro_rules! store_suite {
             transcripts_are_queued_once_stored_and_searched_within_scope,
             failures_are_counted_forgotten_and_blocks_never_shortened,
         );
+        $crate::store_suite!(@in holds $fresh;
+            a_hold_on_a_contact_keeps_everything_of_theirs_until_released,
+            a_hold_on_the_installation_keeps_everyone,
+        );
+        $crate::store_suite!(@in retention $fresh;
+            policies_are_kept_per_number_and_for_the_installation,
+            expired_recordings_go_and_their_calls_stay,
+            idle_conversations_are_found_and_go_only_while_still_idle,
+        );
         $crate::store_suite!(@in search $fresh;
             inbox_search_finds_names_and_numbers_however_typed,
         );
@@ -62,12 +73,18 @@ macro_rules! store_suite {
             a_contact_changed_and_deleted_while_calls_arrive,
             failures_counted_at_once_all_count,
         );
+        $crate::store_suite!(@shared_in holds $fresh;
+            a_hold_placed_during_a_deletion_never_lets_both_through,
+        );
     };
-    (@shared $fresh:expr; $($story:ident),* $(,)?) => {$(
+    (@shared $fresh:expr; $($story:ident),* $(,)?) => {
+        $crate::store_suite!(@shared_in concurrency $fresh; $($story),*);
+    };
+    (@shared_in $module:ident $fresh:expr; $($story:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $story() {
             if let Some(db) = $fresh.await {
-                $crate::concurrency::$story(db.store.clone()).await;
+                $crate::$module::$story(db.store.clone()).await;
             }
         }
     )*};

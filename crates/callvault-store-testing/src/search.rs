@@ -454,6 +454,7 @@ async fn load_transcripts(
             Value::Bool(true),
             Value::Null,
             Value::Time(at),
+            Value::Null,
         ]);
         recordings.push(vec![
             Value::Uuid(recording.0),

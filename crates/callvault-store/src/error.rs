@@ -11,6 +11,9 @@ pub enum StoreError {
     /// The input names something that does not exist.
     #[error("unknown {0}")]
     Missing(Missing),
+    /// What was to be deleted is under a legal hold; the hold says who placed it and why.
+    #[error("on legal hold")]
+    Held(Box<crate::LegalHold>),
     /// The URL names no backend this build has, or the database is one it cannot use (too
     /// old, say). The message is for people and never holds a password.
     #[error("{0}")]
@@ -62,6 +65,8 @@ pub enum Conflict {
     LastAdmin,
     /// A job with the same dedupe key is queued or running.
     DuplicateJob,
+    /// The legal hold was released already.
+    HoldReleased,
 }
 
 impl Conflict {
@@ -76,6 +81,7 @@ impl Conflict {
             Self::UploadExpired => "upload_expired",
             Self::LastAdmin => "last_admin",
             Self::DuplicateJob => "duplicate_job",
+            Self::HoldReleased => "hold_released",
         }
     }
 
@@ -92,6 +98,7 @@ impl Conflict {
             Self::UploadExpired => "the upload took too long to store; send it again",
             Self::LastAdmin => "this is the last active admin; make someone else admin first",
             Self::DuplicateJob => "the same work is already queued",
+            Self::HoldReleased => "this legal hold was released already",
         }
     }
 }

@@ -23,6 +23,9 @@ pub enum JobSpec {
     },
     /// Transcribes a recording.
     Transcribe { recording_id: RecordingId },
+    /// Deletes what the retention policy says is past its time; queued once a day (`day`, as
+    /// `YYYY-MM-DD`, keeps it to one run per day however many processes queue it).
+    ApplyRetention { day: String },
 }
 
 /// The kinds of job, as workers choose what to take.
@@ -31,13 +34,15 @@ pub enum JobKind {
     CollectBlob,
     FetchTwilioRecording,
     Transcribe,
+    ApplyRetention,
 }
 
 impl JobKind {
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 4] = [
         Self::CollectBlob,
         Self::FetchTwilioRecording,
         Self::Transcribe,
+        Self::ApplyRetention,
     ];
 
     /// The name stored in the `kind` column.
@@ -47,6 +52,7 @@ impl JobKind {
             Self::CollectBlob => "collect_blob",
             Self::FetchTwilioRecording => "fetch_twilio_recording",
             Self::Transcribe => "transcribe",
+            Self::ApplyRetention => "apply_retention",
         }
     }
 
@@ -64,6 +70,8 @@ impl JobKind {
             // Twilio answers 404 for a while after announcing a recording.
             Self::FetchTwilioRecording => 10,
             Self::Transcribe => 5,
+            // Tomorrow's run starts over anyway.
+            Self::ApplyRetention => 5,
         }
     }
 
@@ -87,6 +95,7 @@ impl JobSpec {
             Self::CollectBlob { .. } => JobKind::CollectBlob,
             Self::FetchTwilioRecording { .. } => JobKind::FetchTwilioRecording,
             Self::Transcribe { .. } => JobKind::Transcribe,
+            Self::ApplyRetention { .. } => JobKind::ApplyRetention,
         }
     }
 
@@ -100,6 +109,7 @@ impl JobSpec {
             }
             // A transcript's own status keeps it to one live job; a key would also refuse a new
             // request in the moment between a job's last failure and its burial.
+            Self::ApplyRetention { day } => Some(format!("retention:{day}")),
             Self::CollectBlob { .. } | Self::Transcribe { .. } => None,
         }
     }
@@ -208,6 +218,9 @@ mod tests {
             },
             JobSpec::Transcribe {
                 recording_id: RecordingId::new(),
+            },
+            JobSpec::ApplyRetention {
+                day: "2026-12-01".into(),
             },
         ];
         for spec in specs {

@@ -403,6 +403,70 @@ pub struct Deleted {
     pub cleanup_jobs: Vec<JobId>,
 }
 
+/// A recording as the retention policy weighs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgedRecording {
+    pub id: callvault_core::RecordingId,
+    pub call_id: callvault_core::CallId,
+    pub conversation_id: ConversationId,
+    pub contact_id: callvault_core::ContactId,
+    pub call_started_at: OffsetDateTime,
+    pub bytes: u64,
+    /// A legal hold keeps it.
+    pub held: bool,
+}
+
+/// Where a walk of a number's calls, oldest first, goes on from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallAgeCursor {
+    pub started_at: OffsetDateTime,
+    pub call_id: callvault_core::CallId,
+}
+
+/// A conversation as the retention policy weighs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdleConversation {
+    pub id: ConversationId,
+    pub contact_id: callvault_core::ContactId,
+    /// Its last activity (or creation, while empty).
+    pub activity_at: OffsetDateTime,
+    /// The numbers its calls were on.
+    pub numbers: Vec<NumberId>,
+    pub calls: u64,
+    pub recordings: u64,
+    /// The recordings' audio, in bytes.
+    pub bytes: u64,
+    /// A legal hold keeps it.
+    pub held: bool,
+}
+
+/// A legal hold as stored: who placed it and why, and when it was released, if it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalHold {
+    pub id: callvault_core::HoldId,
+    pub scope: callvault_core::hold::HoldScope,
+    pub reason: String,
+    pub placed_by: Option<UserRef>,
+    pub placed_at: OffsetDateTime,
+    pub released_by: Option<UserRef>,
+    pub released_at: Option<OffsetDateTime>,
+}
+
+impl LegalHold {
+    #[must_use]
+    pub fn is_active(&self) -> bool {
+        self.released_at.is_none()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewHold {
+    pub scope: callvault_core::hold::HoldScope,
+    /// Already cleaned (`callvault_core::hold::clean_reason`).
+    pub reason: String,
+    pub placed_by: UserId,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewAudit {
     pub at: OffsetDateTime,
@@ -449,6 +513,8 @@ pub struct NumberPatch {
     pub consent_announcement: Option<Option<String>>,
     pub forward_to: Option<Vec<ForwardTarget>>,
     pub transcribe_automatically: Option<bool>,
+    /// `Some(None)` makes the number follow the installation's default.
+    pub retention: Option<Option<callvault_core::retention::RetentionPolicy>>,
 }
 
 /// Where a recording's transcript is.

@@ -9,9 +9,11 @@ use callvault_core::contact::Contact;
 use callvault_core::number::{PhoneNumber, RecordingChange};
 use callvault_core::phone::E164;
 use callvault_core::recording::Recording;
+use callvault_core::retention::RetentionPolicy;
 use callvault_core::user::User;
 use callvault_core::{
-    AuditId, CallId, ContactId, ConversationId, JobId, NumberId, RecordingId, TokenId, UserId,
+    AuditId, CallId, ContactId, ConversationId, HoldId, JobId, NumberId, RecordingId, TokenId,
+    UserId,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -30,6 +32,8 @@ pub trait Store:
     + TranscriptStore
     + JobStore
     + AuditStore
+    + HoldStore
+    + RetentionStore
     + ThrottleStore
 {
     /// Which backend this is, for logs ("sqlite", "postgres").
@@ -345,4 +349,67 @@ pub trait AuditStore: Send + Sync {
     async fn audit(&self, entry: NewAudit) -> StoreResult<AuditId>;
     /// Newest first.
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// Legal holds. Every deletion of a contact, a conversation or a recording asks, in its own
+/// transaction, whether a hold covers it, and fails with `StoreError::Held` if one does.
+#[async_trait]
+pub trait HoldStore: Send + Sync {
+    /// `NotFound` when the hold names a contact that does not exist.
+    async fn place_hold(&self, hold: NewHold, now: OffsetDateTime) -> StoreResult<LegalHold>;
+    /// `NotFound` for an unknown hold, `Conflict::HoldReleased` when it was released already.
+    async fn release_hold(
+        &self,
+        id: HoldId,
+        by: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<LegalHold>;
+    async fn legal_hold(&self, id: HoldId) -> StoreResult<Option<LegalHold>>;
+    /// Newest first; released ones too when asked.
+    async fn legal_holds(&self, include_released: bool) -> StoreResult<Vec<LegalHold>>;
+    /// The holds in force over this contact (its own and the installation's), oldest first.
+    async fn holds_covering(&self, contact: ContactId) -> StoreResult<Vec<LegalHold>>;
+}
+
+/// What the retention policy reads and deletes. The policy's rules live in
+/// `callvault_core::retention`; the store walks candidates in pages and deletes one at a time,
+/// each deletion checking again, in its transaction, that it is still due and not held.
+#[async_trait]
+pub trait RetentionStore: Send + Sync {
+    /// The installation's default policy (keep forever until an admin sets one).
+    async fn retention_default(&self) -> StoreResult<RetentionPolicy>;
+    async fn set_retention_default(
+        &self,
+        policy: RetentionPolicy,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Recordings of the number's calls that started before `before`, oldest call first, after
+    /// `after`.
+    async fn recordings_started_before(
+        &self,
+        number: NumberId,
+        before: OffsetDateTime,
+        after: Option<CallAgeCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<AgedRecording>>;
+    /// Conversations whose last activity was before `before`, least recent first, after
+    /// `after`.
+    async fn conversations_idle_since(
+        &self,
+        before: OffsetDateTime,
+        after: Option<ConversationCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<IdleConversation>>;
+    /// Deletes a recording the policy expired: its row, transcript and search entries now, its
+    /// audio by the returned job; the call stays, marked with when. `NotFound` when it is gone,
+    /// `Held` when a hold keeps it.
+    async fn expire_recording(&self, id: RecordingId, now: OffsetDateTime) -> StoreResult<Deleted>;
+    /// Deletes the conversation as `delete_conversation` does, if it has had no activity since
+    /// `idle_before`; `None` when it has (or is gone). `Held` when a hold keeps it.
+    async fn expire_conversation(
+        &self,
+        id: ConversationId,
+        idle_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Deleted>>;
 }

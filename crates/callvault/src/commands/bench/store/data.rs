@@ -421,6 +421,8 @@ pub async fn load(
                 Value::Bool(false),
                 Value::Time(created),
                 Value::Time(created),
+                Value::Null,
+                Value::Null,
             ]],
         )
         .await?;
@@ -529,6 +531,7 @@ pub async fn load(
                     Value::Bool(true),
                     Value::Null,
                     Value::Time(at),
+                    Value::Null,
                 ]);
                 chunk.events.push(vec![
                     Value::Uuid(id(6, event_n)),
