@@ -331,6 +331,19 @@ test('no page or dialog has a serious accessibility fault, on a phone or a deskt
     await page.getByRole('dialog', { name: 'Edit Configuration' }).waitFor();
   }));
   found.push(...await checkAccessibility(page, 'Users', open('/settings/users')));
+  found.push(...await checkAccessibility(page, 'Compliance', open('/settings/compliance')));
+  found.push(...await checkAccessibility(page, 'Compliance, a retention change', async () => {
+    await page.goto(`${server.base}/settings/compliance`);
+    await page.getByRole('button', { name: 'Change the default' }).click();
+    await page.getByRole('dialog').waitFor();
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.locator('#policy-dialog [data-preview]:not([hidden])').waitFor();
+  }));
+  found.push(...await checkAccessibility(page, 'Conversation, placing a legal hold', async () => {
+    await page.goto(`${server.base}/conversations/${data.graceConversation}`);
+    await page.getByRole('button', { name: 'Place legal hold' }).click();
+    await page.getByRole('dialog', { name: 'Place a legal hold' }).waitFor();
+  }));
   found.push(...await checkAccessibility(page, 'Edit a user', async () => {
     await page.goto(`${server.base}/settings/users`);
     await page.getByRole('button', { name: 'Edit Sam Seller' }).click();
@@ -464,6 +477,74 @@ test('an admin changes a user\'s download permission on the Users page', async (
   await page.getByRole('row').filter({ hasText: 'Sam Seller' }).getByRole('cell', { name: 'Yes' }).first().waitFor();
   const users = await server.api('GET', '/api/v1/users');
   assert.equal(users.find((u) => u.email === 'sam@example.com').can_download, true);
+});
+
+test('a legal hold placed from a conversation shows there and in the Inbox, keeps Delete away, and is released from Compliance', async () => {
+  const page = admin;
+  await page.goto(`${server.base}/conversations/${data.graceConversation}`);
+  await page.getByRole('button', { name: 'Place legal hold' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Place a legal hold' });
+  await dialog.getByLabel('Reason').fill('Smith v. Acme, case 24-1187');
+  await dialog.getByRole('button', { name: 'Place hold' }).click();
+  const notice = page.getByRole('region', { name: 'On legal hold' });
+  await notice.waitFor();
+  assert.match(await notice.innerText(), /Smith v\. Acme, case 24-1187.*placed by Alex Admin/s);
+  assert.equal(await page.getByRole('button', { name: 'Delete conversation' }).count(), 0);
+  await assert.rejects(server.api('DELETE', `/api/v1/conversations/${data.graceConversation}`), /409/);
+
+  await page.goto(`${server.base}/`);
+  const row = page.locator('.conversation-list li').filter({ hasText: 'Grace Hopper' });
+  await row.getByRole('img', { name: 'On legal hold' }).waitFor();
+
+  await page.goto(`${server.base}/settings/compliance`);
+  await page.getByRole('button', { name: 'Release the hold on Grace Hopper' }).click();
+  await page.getByRole('dialog', { name: 'Release this legal hold?' }).getByRole('button', { name: 'Release hold' }).click();
+  await page.getByText('No legal holds are in force.').waitFor();
+  await page.getByText('Released holds (1)').click();
+  assert.match(await page.locator('.released-holds').innerText(), /Smith v\. Acme/);
+  await page.goto(`${server.base}/conversations/${data.graceConversation}`);
+  await page.getByRole('button', { name: 'Delete conversation' }).waitFor();
+});
+
+test('retention: a change is previewed; one that deletes at once asks again; Run now deletes what it showed', async () => {
+  const page = admin;
+  // A line whose phone system recorded before it came here, with a call from two months ago.
+  const daysAgo = (d) => new Date(Date.now() - d * 86_400_000).toISOString();
+  const archive = await server.api('POST', '/api/v1/numbers', {
+    e164: '+14155550177', label: 'Archive line', provider: 'pbx', call_recording: true,
+    recording_since: daysAgo(100),
+  });
+  const old = await server.api('POST', '/api/v1/calls', {
+    number: archive.e164, contact_phone: '+14155550178', direction: 'inbound', status: 'answered',
+    started_at: daysAgo(60), answered_at: daysAgo(60), ended_at: daysAgo(59.99),
+  });
+  await server.api('PUT', `/api/v1/calls/${old.id}/recording`, fixture('call-turns-2ch.mp3'), { 'Content-Type': 'audio/mpeg' });
+
+  await page.goto(`${server.base}/settings/compliance`);
+  await page.getByRole('button', { name: 'Change retention for Archive line' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Retention for Archive line' });
+  await dialog.getByLabel('Delete recordings after a number of days').check();
+  await dialog.getByLabel('Days', { exact: true }).fill('30');
+  await dialog.getByRole('button', { name: 'Preview' }).click();
+  await dialog.getByText(/If it ran now, it would delete 1 recording/).waitFor();
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  // It would delete at once: the dialog says so and asks again.
+  await dialog.getByText(/Saving this deletes, right away, 1 recording/).waitFor();
+  await dialog.getByRole('button', { name: 'Delete and save' }).click();
+  await page.getByRole('row').filter({ hasText: 'Archive line' }).getByText('Delete recordings 30 days after the call').waitFor();
+  await server.api('GET', `/api/v1/calls/${old.id}`).then((call) => assert.ok(call.recording, 'saving deletes nothing by itself'));
+
+  await page.getByRole('button', { name: 'Run now' }).click();
+  const run = page.getByRole('dialog', { name: 'Run the retention policy now?' });
+  await run.getByText(/It deletes 1 recording/).waitFor();
+  await run.getByRole('button', { name: 'Delete now' }).click();
+  await page.getByRole('status').filter({ hasText: 'deleted 1 recording' }).waitFor();
+  const call = await server.api('GET', `/api/v1/calls/${old.id}`);
+  assert.equal(call.recording, null);
+  await page.goto(`${server.base}/conversations/${old.conversation_id}`);
+  await page.getByText(/Recording deleted by the retention policy on/).waitFor();
+  // The tests after this one count conversations by their last activity.
+  await server.api('DELETE', `/api/v1/conversations/${old.conversation_id}`);
 });
 
 test('deleting a conversation says the recordings go too, and removes them', async () => {

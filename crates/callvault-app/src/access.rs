@@ -31,6 +31,8 @@ impl Denied {
                 "only admin tokens report calls and upload recordings"
             }
             Self::Org(OrgAction::ReadAuditLog) => "only admins read the audit log",
+            Self::Org(OrgAction::ManageLegalHolds) => "only admins place and release legal holds",
+            Self::Org(OrgAction::ManageRetention) => "only admins set the retention policy",
             Self::Contact(ContactAction::View | ContactAction::Edit)
             | Self::Org(OrgAction::ViewNumbers | OrgAction::CreateContact) => "you may not do this",
         }

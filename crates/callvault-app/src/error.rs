@@ -3,7 +3,7 @@
 
 use callvault_audio::AudioError;
 use callvault_blob::BlobError;
-use callvault_store::{Conflict, StoreError};
+use callvault_store::{Conflict, LegalHold, StoreError};
 
 pub use crate::access::Denied;
 
@@ -15,6 +15,10 @@ pub enum Invalid {
     Name,
     /// A note: 1 to `callvault_core::conversation::MAX_NOTE_CHARS` characters.
     Note,
+    /// A legal hold's reason: one line of 1 to `callvault_core::hold::MAX_REASON_CHARS`.
+    HoldReason,
+    /// A retention period outside 1 to `callvault_core::retention::MAX_DAYS` days.
+    RetentionPeriod,
 }
 
 impl Invalid {
@@ -25,6 +29,8 @@ impl Invalid {
             Self::Email => "invalid_email",
             Self::Name => "invalid_name",
             Self::Note => "invalid_note",
+            Self::HoldReason => "invalid_reason",
+            Self::RetentionPeriod => "invalid_period",
         }
     }
 
@@ -34,6 +40,8 @@ impl Invalid {
             Self::Email => "that is not an email address",
             Self::Name => "a name must be 1 to 200 characters",
             Self::Note => "a note must be 1 to 5000 characters",
+            Self::HoldReason => "a legal hold needs a reason: one line of 1 to 500 characters",
+            Self::RetentionPeriod => "a retention period is 1 to 36500 days",
         }
     }
 }
@@ -51,6 +59,15 @@ pub enum AppError {
     /// The request clashes with the state of things (a recording already there, say).
     #[error("{}", .0.message())]
     Conflict(Conflict),
+    /// What was to be deleted is under a legal hold; it says who placed it and why.
+    #[error("{}", held_message(.0))]
+    Held(Box<LegalHold>),
+    /// A retention change that would delete something now, sent without confirming it.
+    #[error(
+        "this policy would delete {} now; preview it, then send it again with confirm set",
+        .0.describe()
+    )]
+    RetentionUnconfirmed(Box<crate::retention::Preview>),
     /// Sent audio no decoder here reads.
     #[error("this is not audio the server can read ({0}); send WAV, MP3, FLAC, Ogg, Opus or M4A")]
     UnsupportedAudio(String),
@@ -93,6 +110,8 @@ impl AppError {
             | Self::Forbidden(_)
             | Self::Invalid(_)
             | Self::Conflict(_)
+            | Self::Held(_)
+            | Self::RetentionUnconfirmed(_)
             | Self::UnsupportedAudio(_)
             | Self::CorruptAudio(_)
             | Self::InvalidCredentials
@@ -101,7 +120,10 @@ impl AppError {
             | Self::Throttled(_) => true,
             Self::Store(e) => matches!(
                 e,
-                StoreError::NotFound | StoreError::Conflict(_) | StoreError::Missing(_)
+                StoreError::NotFound
+                    | StoreError::Conflict(_)
+                    | StoreError::Missing(_)
+                    | StoreError::Held(_)
             ),
             Self::Blob(_) | Self::Internal(_) => false,
         }
@@ -134,10 +156,24 @@ impl AppError {
     }
 }
 
+/// Says what keeps a thing from being deleted: who placed the hold, when, and why.
+fn held_message(hold: &LegalHold) -> String {
+    let by = hold
+        .placed_by
+        .as_ref()
+        .map_or_else(|| "an admin".to_owned(), |u| u.name.clone());
+    let date = hold.placed_at.date();
+    format!(
+        "this is under a legal hold placed by {by} on {date} ({}); it cannot be deleted until an admin releases the hold",
+        hold.reason
+    )
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(c) => Self::Conflict(c),
+            StoreError::Held(hold) => Self::Held(hold),
             other => Self::Store(other),
         }
     }

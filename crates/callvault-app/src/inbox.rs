@@ -37,6 +37,8 @@ pub struct InboxRow {
     pub conversation: ConversationSummary,
     /// Something happened since this user last opened it (or they never have).
     pub unread: bool,
+    /// A legal hold keeps it (the contact's own or the installation's).
+    pub on_hold: bool,
 }
 
 /// One page of the Inbox as `user` sees it.
@@ -62,6 +64,8 @@ pub async fn page(app: &App, user: &User, filter: InboxFilter) -> AppResult<Inbo
         .await?;
     let ids: Vec<ConversationId> = page.items.iter().map(|c| c.id).collect();
     let read = app.store.read_marks(user.id, &ids).await?;
+    // Holds in force are few (a handful of matters at a time): one read for the page.
+    let holds = app.store.legal_holds(false).await?;
     let rows = page
         .items
         .into_iter()
@@ -71,9 +75,13 @@ pub async fn page(app: &App, user: &User, filter: InboxFilter) -> AppResult<Inbo
                 (Some(_), None) => true,
                 (None, _) => false,
             };
+            let on_hold = holds
+                .iter()
+                .any(|h| h.scope.covers(conversation.contact.id));
             InboxRow {
                 conversation,
                 unread,
+                on_hold,
             }
         })
         .collect();

@@ -12,6 +12,8 @@ use callvault_blob::BlobError;
 use callvault_store::{Conflict, StoreError};
 use serde::Serialize;
 
+use crate::api::views::HoldView;
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -19,6 +21,8 @@ pub struct ApiError {
     pub message: Cow<'static, str>,
     /// Seconds to wait before trying again (`Retry-After`), for 429 and 503.
     pub retry_after: Option<u64>,
+    /// The legal hold that refused a deletion.
+    pub hold: Option<Box<HoldView>>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -32,6 +36,9 @@ pub struct ErrorDetail {
     pub code: String,
     /// For people; may change.
     pub message: String,
+    /// With `legal_hold`: the hold that keeps the thing, who placed it and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold: Option<Box<HoldView>>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -47,6 +54,7 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             retry_after: None,
+            hold: None,
         }
     }
 
@@ -118,6 +126,7 @@ impl IntoResponse for ApiError {
                 error: ErrorDetail {
                     code: self.code.into_owned(),
                     message: self.message.into_owned(),
+                    hold: self.hold,
                 },
             }),
         )
@@ -142,6 +151,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "not found"),
             StoreError::Conflict(c) => c.into(),
+            StoreError::Held(hold) => AppError::Held(hold).into(),
             StoreError::Missing(what) => Self::invalid(
                 what.code(),
                 format!("the request names a {what} that does not exist"),
@@ -166,6 +176,13 @@ impl From<AppError> for ApiError {
             AppError::Forbidden(denied) => Self::forbidden(denied.message()),
             AppError::Invalid(invalid) => Self::invalid(invalid.code(), invalid.message()),
             AppError::Conflict(c) => c.into(),
+            AppError::Held(ref hold) => {
+                let view = HoldView::from((**hold).clone());
+                let mut error = Self::conflict("legal_hold", e.to_string());
+                error.hold = Some(Box::new(view));
+                error
+            }
+            AppError::RetentionUnconfirmed(_) => Self::conflict("confirm_retention", e.to_string()),
             AppError::UnsupportedAudio(_) => Self::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_audio",

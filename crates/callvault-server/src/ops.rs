@@ -37,6 +37,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
                     error: crate::error::ErrorDetail {
                         code: "not_ready".into(),
                         message: which.into(),
+                        hold: None,
                     },
                 }),
             )

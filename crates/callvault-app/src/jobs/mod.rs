@@ -61,12 +61,22 @@ const LANES: &[Lane] = &[
         kinds: &[JobKind::CollectBlob, JobKind::FetchTwilioRecording],
         stops_on_shutdown: false,
     },
+    // A retention run may take a while on a large installation; it must not hold up a
+    // recording's download, and stopping it halfway loses nothing (each deletion is whole).
+    Lane {
+        group: WorkerJobs::Media,
+        kinds: &[JobKind::ApplyRetention],
+        stops_on_shutdown: true,
+    },
     Lane {
         group: WorkerJobs::Transcribe,
         kinds: &[JobKind::Transcribe],
         stops_on_shutdown: true,
     },
 ];
+
+/// How long after a worker starts the day's retention run is due, when none is queued.
+const FIRST_RETENTION_RUN: Duration = Duration::minutes(10);
 
 /// Resolves when the store hears of a job queued by another process (never, when it cannot).
 async fn queued_elsewhere(heard: &mut Option<tokio::sync::watch::Receiver<u64>>) {
@@ -169,6 +179,10 @@ impl JobRunner {
     /// Works through the queue, taking the jobs `jobs` names, until `shutdown` resolves.
     pub async fn run(self, state: App, jobs: WorkerJobs, shutdown: impl Future<Output = ()>) {
         tracing::info!(worker = %self.0.name, jobs = jobs.as_str(), "worker started");
+        if jobs != WorkerJobs::Transcribe {
+            // The first of the daily runs, unless one is queued already.
+            crate::retention::schedule(&state, FIRST_RETENTION_RUN).await;
+        }
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let lanes = futures::future::join_all(LANES.iter().filter(|l| jobs.takes(l)).map(|lane| {
             let mut stopped = stopped.clone();
@@ -254,6 +268,9 @@ impl JobRunner {
                 JobSpec::Transcribe { recording_id } => {
                     transcribe::run(state, &job, *recording_id).await
                 }
+                JobSpec::ApplyRetention { .. } => crate::retention::run_daily(state)
+                    .await
+                    .map_err(JobError::new),
             }
         };
         // Keep the lease while the work runs, so no other worker takes the job meanwhile.

@@ -7,7 +7,7 @@ use callvault_core::call::{CallStatus, CallTimes, Direction};
 use callvault_core::contact::clean_name;
 use callvault_core::permissions::{ContactAction, OrgAction};
 use callvault_core::user::normalise_email;
-use callvault_core::{CallId, ConversationId};
+use callvault_core::{CallId, ContactId, ConversationId};
 use callvault_store::NewCall;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -63,6 +63,8 @@ pub struct ReportCall {
 pub struct ReportedCallView {
     pub id: CallId,
     pub conversation_id: ConversationId,
+    /// The contact the call was filed under (found by number, or made for it).
+    pub contact_id: ContactId,
     /// Whether the number recorded calls when this one started; an upload is refused otherwise.
     pub recording_allowed: bool,
 }
@@ -161,6 +163,7 @@ async fn report(
         status,
         Json(ReportedCallView {
             id: call.id,
+            contact_id: call.contact_id,
             conversation_id: call.conversation_id,
             recording_allowed: call.recording_allowed,
         }),

@@ -213,7 +213,8 @@ async fn update(
 
 /// Deletes a contact with its conversation, calls, recordings (audio included) and transcripts.
 #[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = ContactId, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "`legal_hold`: a legal hold keeps it; the error's `hold` says who placed it and why", body = ErrorBody)))]
 async fn delete(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -154,7 +154,15 @@ async fn get(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<ConversationId>,
 ) -> ApiResult<Json<ConversationView>> {
-    Ok(Json(conversation(&state, &user, id).await?.into()))
+    let detail = conversation(&state, &user, id).await?;
+    let holds = callvault_app::holds::covering(
+        &state,
+        &user,
+        detail.contact.id,
+        &detail.contact.assigned_user_ids,
+    )
+    .await?;
+    Ok(Json(ConversationView::new(detail, holds)))
 }
 
 /// The conversation if `user` may see it; 404 otherwise, whether it exists or not.
@@ -211,7 +219,8 @@ async fn add_note(
 /// Deletes the conversation with its calls, recordings (audio files included) and transcripts.
 /// The contact stays.
 #[utoipa::path(delete, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = ConversationId, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "`legal_hold`: a legal hold keeps it; the error's `hold` says who placed it and why", body = ErrorBody)))]
 async fn delete(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -105,6 +105,16 @@ pub fn source() -> ObjectBuilder {
     ))
 }
 
+pub fn hold_reason() -> ObjectBuilder {
+    text(
+        1,
+        callvault_core::hold::MAX_REASON_CHARS,
+        Some(patterns::NAME),
+        "Why the hold is placed (a matter, a case number): one line of 1 to 500 characters as \
+         sent, not blank, no control characters.",
+    )
+}
+
 pub fn note() -> ObjectBuilder {
     text(
         1,

@@ -8,9 +8,11 @@ pub mod common_errors;
 mod contacts;
 pub(crate) mod conversations;
 mod fields;
+mod holds;
 mod numbers;
 pub(crate) mod paging;
 mod recordings;
+mod retention;
 pub(crate) mod transcripts;
 mod users;
 pub mod views;
@@ -66,4 +68,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(recordings::routes())
         .merge(transcripts::routes())
         .merge(audit::routes())
+        .merge(holds::routes())
+        .merge(retention::routes())
 }

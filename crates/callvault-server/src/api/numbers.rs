@@ -208,6 +208,8 @@ async fn update(
             .map(|t| parse_targets(&state, t))
             .transpose()?,
         transcribe_automatically: req.transcribe_automatically,
+        // Changed through /api/v1/retention, which shows what a change would delete first.
+        retention: None,
     };
     let number = state
         .store

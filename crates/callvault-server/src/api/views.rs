@@ -4,13 +4,14 @@ use callvault_app::inbox::InboxRow;
 use callvault_core::call::{CallStatus, Direction};
 use callvault_core::contact::Contact;
 use callvault_core::conversation::Channel;
+use callvault_core::hold::HoldScope;
 use callvault_core::recording::Peaks;
-use callvault_core::{CallId, ContactId, ConversationId, EventId, NumberId, RecordingId};
+use callvault_core::{CallId, ContactId, ConversationId, EventId, HoldId, NumberId, RecordingId};
 use callvault_store::{
-    CallRecord, ContactRef, ConversationDetail, EventKind, RecordingRecord, RecordingRef,
-    TimelineEvent, TranscriptStatus, UserRef,
+    CallRecord, ContactRef, ConversationDetail, EventKind, LegalHold, RecordingRecord,
+    RecordingRef, TimelineEvent, TranscriptStatus, UserRef,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// The transcript status of a recording nobody asked to transcribe.
@@ -68,6 +69,9 @@ pub struct CallView {
     /// Why there is no recording though recording was on (the provider reported none, or it
     /// could not be fetched).
     pub recording_note: Option<String>,
+    /// When the retention policy deleted the recording (its transcript went with it).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub recording_expired_at: Option<OffsetDateTime>,
     pub source: String,
     pub external_id: Option<String>,
 }
@@ -92,6 +96,7 @@ impl From<CallRecord> for CallView {
             recording_allowed: c.recording_allowed,
             recording: r.recording.map(Into::into),
             recording_note: c.recording_note,
+            recording_expired_at: c.recording_expired_at,
             source: c.source,
             external_id: c.external_id,
         }
@@ -111,6 +116,8 @@ pub struct ConversationListItem {
     pub last_event: Option<EventView>,
     /// Something happened since you last opened it (or you never have).
     pub unread: bool,
+    /// A legal hold keeps it: nothing of it can be deleted until the hold is released.
+    pub on_hold: bool,
 }
 
 impl From<InboxRow> for ConversationListItem {
@@ -118,6 +125,7 @@ impl From<InboxRow> for ConversationListItem {
         let s = row.conversation;
         Self {
             unread: row.unread,
+            on_hold: row.on_hold,
             id: s.id,
             contact: s.contact,
             last_message_channel: s.last_message_channel,
@@ -184,10 +192,13 @@ pub struct ConversationView {
     pub created_at: OffsetDateTime,
     /// Oldest first.
     pub events: Vec<EventView>,
+    /// The legal holds in force over it (the contact's and the installation's), oldest first:
+    /// while there is one, nothing of it can be deleted.
+    pub legal_holds: Vec<HoldView>,
 }
 
-impl From<ConversationDetail> for ConversationView {
-    fn from(d: ConversationDetail) -> Self {
+impl ConversationView {
+    pub fn new(d: ConversationDetail, holds: Vec<LegalHold>) -> Self {
         Self {
             id: d.id,
             contact: d.contact,
@@ -195,6 +206,55 @@ impl From<ConversationDetail> for ConversationView {
             last_message_at: d.last_message_at,
             created_at: d.created_at,
             events: d.events.into_iter().map(Into::into).collect(),
+            legal_holds: holds.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// What a legal hold covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldScopeKind {
+    /// Every contact, conversation and recording.
+    Installation,
+    /// One contact (`contact_id`) and everything in their conversation.
+    Contact,
+}
+
+/// A legal hold: while it is in force, nothing it covers can be deleted (409 `legal_hold`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HoldView {
+    pub id: HoldId,
+    pub scope: HoldScopeKind,
+    /// The contact held, for a contact's hold.
+    pub contact_id: Option<ContactId>,
+    pub reason: String,
+    pub placed_by: Option<UserRef>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub placed_at: OffsetDateTime,
+    /// Whether it is in force (not yet released).
+    pub active: bool,
+    pub released_by: Option<UserRef>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub released_at: Option<OffsetDateTime>,
+}
+
+impl From<LegalHold> for HoldView {
+    fn from(h: LegalHold) -> Self {
+        let (scope, contact_id) = match h.scope {
+            HoldScope::Installation => (HoldScopeKind::Installation, None),
+            HoldScope::Contact(contact) => (HoldScopeKind::Contact, Some(contact)),
+        };
+        Self {
+            active: h.is_active(),
+            id: h.id,
+            scope,
+            contact_id,
+            reason: h.reason,
+            placed_by: h.placed_by,
+            placed_at: h.placed_at,
+            released_by: h.released_by,
+            released_at: h.released_at,
         }
     }
 }

@@ -40,6 +40,8 @@ static ASSETS: &[Asset] = &[
     asset!("conversation.js", JS),
     asset!("numbers.js", JS),
     asset!("users.js", JS),
+    asset!("holds.js", JS),
+    asset!("retention.js", JS),
 ];
 
 static BASE: LazyLock<String> = LazyLock::new(|| {

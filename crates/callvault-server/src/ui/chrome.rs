@@ -45,6 +45,7 @@ pub enum Section {
     Inbox,
     PhoneNumbers,
     Users,
+    Compliance,
 }
 
 /// The header of every signed-in page.

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use callvault_app::listening::{self, Access};
 use callvault_core::call::{CallStatus, Direction};
-use callvault_core::permissions::{ContactAction, Decision, can};
+use callvault_core::permissions::{ContactAction, Decision, OrgAction, can, can_org};
 use callvault_core::user::User;
 use std::collections::HashMap;
 
@@ -71,6 +71,12 @@ fn no_recording_reason(record: &CallRecord, now: OffsetDateTime) -> Option<Strin
         return None;
     }
     let call = &record.call;
+    if let Some(at) = call.recording_expired_at {
+        return Some(format!(
+            "Recording deleted by the retention policy on {}.",
+            format::utc_date(at)
+        ));
+    }
     Some(match call.status {
         CallStatus::NoAnswer | CallStatus::Busy | CallStatus::Failed => {
             "No recording: the call was not answered.".to_owned()
@@ -163,6 +169,33 @@ impl Entry {
     }
 }
 
+/// A legal hold as the conversation shows it.
+pub(crate) struct HoldNotice {
+    pub id: String,
+    /// "Placed by Dana Admin on 2026-03-01" (the date as the viewer's zone shows it).
+    pub by: String,
+    pub placed_machine: String,
+    pub placed_text: String,
+    pub reason: String,
+    /// On everything, not only this contact.
+    pub installation: bool,
+}
+
+impl HoldNotice {
+    pub(crate) fn new(h: callvault_store::LegalHold) -> Self {
+        Self {
+            id: h.id.to_string(),
+            by: h
+                .placed_by
+                .map_or_else(|| "an admin".to_owned(), |u| u.name),
+            placed_machine: format::machine_time(h.placed_at),
+            placed_text: format::utc_time(h.placed_at),
+            reason: h.reason,
+            installation: h.scope == callvault_core::hold::HoldScope::Installation,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "conversation.html")]
 struct ConversationPage {
@@ -183,6 +216,10 @@ struct ConversationPage {
     can_download: bool,
     can_delete: bool,
     can_edit: bool,
+    /// Admins place and release legal holds.
+    can_hold: bool,
+    /// The legal holds in force over it: while there is one, nothing is deleted.
+    holds: Vec<HoldNotice>,
     contact_id: String,
     /// The contact's name as stored (the header may show the number instead).
     contact_name: String,
@@ -284,6 +321,9 @@ async fn render(
         .map_err(crate::error::ApiError::from)?;
     let assigned = &detail.contact.assigned_user_ids;
     let allowed = |action| can(user, action, assigned) == Decision::Allow;
+    let holds = callvault_app::holds::covering(state, user, detail.contact.id, assigned)
+        .await
+        .map_err(crate::error::ApiError::from)?;
     let phone = detail
         .contact
         .phone
@@ -304,6 +344,8 @@ async fn render(
         can_download: allowed(ContactAction::Download),
         can_delete: allowed(ContactAction::Delete),
         can_edit: allowed(ContactAction::Edit),
+        can_hold: can_org(user, OrgAction::ManageLegalHolds),
+        holds: holds.into_iter().map(HoldNotice::new).collect(),
         contact_id: detail.contact.id.to_string(),
         contact_name: if unnamed {
             String::new()

@@ -15,6 +15,14 @@ pub fn clock(total_s: u64) -> String {
     }
 }
 
+/// A day, as a sentence names it: "1 Dec 2026" (UTC).
+pub fn utc_date(t: OffsetDateTime) -> String {
+    let fmt = format_description!("[day padding:none] [month repr:short] [year]");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&fmt)
+        .unwrap_or_default()
+}
+
 /// For a `<time datetime>` attribute; the page's script shows it in the viewer's time zone.
 pub fn machine_time(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()

@@ -119,6 +119,8 @@ struct Row {
     id: String,
     /// Something happened since this user last opened it.
     unread: bool,
+    /// A legal hold keeps it.
+    on_hold: bool,
     href: String,
     name: String,
     phone: String,
@@ -150,6 +152,7 @@ impl Row {
         Self {
             id,
             unread,
+            on_hold: item.on_hold,
             href: format!("/conversations/{}", item.id),
             initials: format::initials(&item.contact.name),
             name: if unnamed {

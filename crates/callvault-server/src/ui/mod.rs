@@ -4,6 +4,7 @@
 
 mod assets;
 mod chrome;
+mod compliance;
 mod conversation;
 mod error;
 mod format;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/settings/phone-numbers", get(numbers::page))
         .route("/settings/users", get(users::page))
+        .route("/settings/compliance", get(compliance::page))
         .layer(axum::middleware::from_fn(chrome::fresh))
         .route("/assets/{version}/{name}", get(assets::serve))
 }

@@ -6,6 +6,7 @@ mod common;
 
 mod auth;
 mod calls;
+mod compliance;
 mod connections;
 mod inbox;
 mod openapi;

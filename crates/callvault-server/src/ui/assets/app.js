@@ -35,7 +35,9 @@ export async function api(method, path, body) {
   const data = text ? JSON.parse(text) : null;
   if (!response.ok) {
     const message = data?.error?.message ?? `The server answered ${response.status}.`;
-    throw new Error(message.charAt(0).toUpperCase() + message.slice(1) + (message.endsWith('.') ? '' : '.'));
+    const error = new Error(message.charAt(0).toUpperCase() + message.slice(1) + (message.endsWith('.') ? '' : '.'));
+    error.code = data?.error?.code;
+    throw error;
   }
   return data;
 }

@@ -1,0 +1,86 @@
+//! Legal holds as admins place and release them, each change audited (ids only: the reason may
+//! name people, and the hold itself keeps it). The store refuses every deletion a hold covers.
+
+use callvault_core::hold::{HoldScope, clean_reason};
+use callvault_core::permissions::{ContactAction, OrgAction};
+use callvault_core::user::User;
+use callvault_core::{ContactId, HoldId};
+use callvault_store::{LegalHold, NewHold};
+
+use crate::access::{require, require_org};
+use crate::error::{AppError, AppResult, Invalid};
+use crate::{App, audit};
+
+/// Places a hold on one contact (all their conversations) or on the whole installation.
+pub async fn place(app: &App, user: &User, scope: HoldScope, reason: &str) -> AppResult<LegalHold> {
+    require_org(user, OrgAction::ManageLegalHolds)?;
+    let reason = clean_reason(reason).ok_or(AppError::Invalid(Invalid::HoldReason))?;
+    let hold = app
+        .store
+        .place_hold(
+            NewHold {
+                scope,
+                reason,
+                placed_by: user.id,
+            },
+            app.now(),
+        )
+        .await
+        .map_err(|e| AppError::named(e, "contact"))?;
+    audit_change(app, user, "legal_hold.place", &hold).await;
+    Ok(hold)
+}
+
+/// Releases a hold; what it kept may be deleted again (retention catches up at its next run).
+pub async fn release(app: &App, user: &User, id: HoldId) -> AppResult<LegalHold> {
+    require_org(user, OrgAction::ManageLegalHolds)?;
+    let hold = app
+        .store
+        .release_hold(id, user.id, app.now())
+        .await
+        .map_err(|e| AppError::named(e, "legal hold"))?;
+    audit_change(app, user, "legal_hold.release", &hold).await;
+    Ok(hold)
+}
+
+/// Every hold, newest first: those in force, or all of them.
+pub async fn list(app: &App, user: &User, include_released: bool) -> AppResult<Vec<LegalHold>> {
+    require_org(user, OrgAction::ManageLegalHolds)?;
+    Ok(app.store.legal_holds(include_released).await?)
+}
+
+/// One hold, for admins.
+pub async fn get(app: &App, user: &User, id: HoldId) -> AppResult<LegalHold> {
+    require_org(user, OrgAction::ManageLegalHolds)?;
+    app.store
+        .legal_hold(id)
+        .await?
+        .ok_or(AppError::NotFound("legal hold"))
+}
+
+/// The holds in force over a contact whose conversation `user` may see (shown on it).
+pub async fn covering(
+    app: &App,
+    user: &User,
+    contact: ContactId,
+    assigned: &[callvault_core::UserId],
+) -> AppResult<Vec<LegalHold>> {
+    require(user, ContactAction::View, assigned, "conversation")?;
+    Ok(app.store.holds_covering(contact).await?)
+}
+
+async fn audit_change(app: &App, user: &User, action: &str, hold: &LegalHold) {
+    let contact = match hold.scope {
+        HoldScope::Installation => None,
+        HoldScope::Contact(contact) => Some(contact),
+    };
+    audit::record(
+        app,
+        Some(user),
+        action,
+        "legal_hold",
+        Some(hold.id.to_string()),
+        serde_json::json!({"scope": hold.scope.kind(), "contact_id": contact}),
+    )
+    .await;
+}
