@@ -1,61 +1,113 @@
-//! The audit log: who changed what, newest first.
+//! The audit log: written once, never changed; read newest first through filters and pages,
+//! and pruned only by the log's own retention setting.
 
 use async_trait::async_trait;
 use callvault_core::AuditId;
-use callvault_store::{AuditEntry, AuditStore, NewAudit, StoreError, StoreResult, UserRef};
+use callvault_store::{
+    AuditCursor, AuditEntry, AuditFilter, AuditPage, AuditStore, NewAudit, StoreError, StoreResult,
+    UserRef,
+};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder};
+use time::OffsetDateTime;
 
 use crate::PostgresStore;
 use crate::codec::{Db, RowExt};
+
+fn entry_from_row(row: &PgRow) -> StoreResult<AuditEntry> {
+    let actor = match (row.opt_id("actor_user_id")?, row.opt_text("actor_name")?) {
+        (Some(id), Some(name)) => Some(UserRef { id, name }),
+        _ => None,
+    };
+    Ok(AuditEntry {
+        id: row.id("id")?,
+        at: row.time("at")?,
+        actor,
+        action: row.text("action")?,
+        target_kind: row.text("target_kind")?,
+        target_id: row.opt_text("target_id")?,
+        contact_id: row.opt_id("contact_id")?,
+        detail: serde_json::from_str(&row.text("detail")?)
+            .map_err(|e| StoreError::corrupt(e.to_string()))?,
+    })
+}
 
 #[async_trait]
 impl AuditStore for PostgresStore {
     async fn audit(&self, entry: NewAudit) -> StoreResult<AuditId> {
         let id = AuditId::new();
         sqlx::query(
-            "INSERT INTO audit_log (id, at, actor_user_id, action, target_kind, target_id, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
+            "INSERT INTO audit_log (id, at, actor_user_id, action, target_kind, target_id, detail, contact_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)",
         )
         .bind(id.0)
         .bind(entry.at)
         .bind(entry.actor.map(|u| u.0))
-        .bind(&entry.action)
+        .bind(entry.action.as_str())
         .bind(&entry.target_kind)
         .bind(&entry.target_id)
         .bind(entry.detail.to_string())
+        .bind(entry.contact.map(|c| c.0))
         .execute(&self.pool)
         .await
         .db()?;
         Ok(id)
     }
 
-    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let rows = sqlx::query(
+    async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        before: Option<AuditCursor>,
+        limit: u32,
+    ) -> StoreResult<AuditPage> {
+        let limit = limit.clamp(1, 1000);
+        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
             "SELECT l.id, l.at, l.actor_user_id, u.name AS actor_name, l.action, l.target_kind,
-                    l.target_id, l.detail::text AS detail
-             FROM audit_log l LEFT JOIN users u ON u.id = l.actor_user_id
-             ORDER BY l.at DESC, l.id DESC LIMIT $1",
-        )
-        .bind(i64::from(limit.clamp(1, 1000)))
-        .fetch_all(&self.pool)
-        .await
-        .db()?;
-        rows.iter()
-            .map(|row| {
-                let actor = match (row.opt_id("actor_user_id")?, row.opt_text("actor_name")?) {
-                    (Some(id), Some(name)) => Some(UserRef { id, name }),
-                    _ => None,
-                };
-                Ok(AuditEntry {
-                    id: row.id("id")?,
-                    at: row.time("at")?,
-                    actor,
-                    action: row.text("action")?,
-                    target_kind: row.text("target_kind")?,
-                    target_id: row.opt_text("target_id")?,
-                    detail: serde_json::from_str(&row.text("detail")?)
-                        .map_err(|e| StoreError::corrupt(e.to_string()))?,
-                })
-            })
-            .collect()
+                    l.target_id, l.contact_id, l.detail::text AS detail
+             FROM audit_log l LEFT JOIN users u ON u.id = l.actor_user_id WHERE true",
+        );
+        if let Some(actor) = filter.actor {
+            sql.push(" AND l.actor_user_id = ").push_bind(actor.0);
+        }
+        if let Some(action) = filter.action {
+            sql.push(" AND l.action = ").push_bind(action.as_str());
+        }
+        if let Some(contact) = filter.contact {
+            sql.push(" AND l.contact_id = ").push_bind(contact.0);
+        }
+        if let Some(since) = filter.since {
+            sql.push(" AND l.at >= ").push_bind(since);
+        }
+        if let Some(until) = filter.until {
+            sql.push(" AND l.at < ").push_bind(until);
+        }
+        if let Some(cursor) = before {
+            sql.push(" AND (l.at, l.id) < (")
+                .push_bind(cursor.at)
+                .push(", ")
+                .push_bind(cursor.id.0)
+                .push(")");
+        }
+        sql.push(" ORDER BY l.at DESC, l.id DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows = sql.build().fetch_all(&self.pool).await.db()?;
+        let items = rows
+            .iter()
+            .take(limit as usize)
+            .map(entry_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let next = (rows.len() > limit as usize)
+            .then(|| items.last().map(|e| AuditCursor { at: e.at, id: e.id }))
+            .flatten();
+        Ok(AuditPage { items, next })
+    }
+
+    async fn prune_audit(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM audit_log WHERE at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .db()?;
+        Ok(done.rows_affected())
     }
 }

@@ -78,6 +78,37 @@ impl RetentionStore for PostgresStore {
         Ok(())
     }
 
+    async fn audit_retention_days(&self) -> StoreResult<Option<u32>> {
+        let days: Option<Option<i32>> = sqlx::query_scalar(
+            "SELECT audit_retention_days FROM installation_settings WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .db()?;
+        days.flatten()
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|_| StoreError::corrupt("bad audit retention"))
+    }
+
+    async fn set_audit_retention_days(
+        &self,
+        days: Option<u32>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO installation_settings (id, audit_retention_days, updated_at)
+             VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET audit_retention_days = $1, updated_at = $2",
+        )
+        .bind(days.map(|d| i32::try_from(d).unwrap_or(i32::MAX)))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .db()?;
+        Ok(())
+    }
+
     async fn recordings_started_before(
         &self,
         number: NumberId,

@@ -1047,24 +1047,118 @@ pub async fn jobs_are_leased_retried_and_buried(s: &dyn Store) {
 
 pub async fn audit_log_is_newest_first(s: &dyn Store) {
     let ana = user(s, "ana@example.com", Scope::All).await;
-    for (i, action) in ["number.update", "conversation.delete"].iter().enumerate() {
+    let ben = user(s, "ben@example.com", Scope::All).await;
+    let contact = callvault_core::ContactId::new();
+    // Five entries a minute apart: who, what and which contact vary.
+    let entries = [
+        (ana.id, AuditAction::NumberUpdate, None),
+        (ana.id, AuditAction::Play, Some(contact)),
+        (ben.id, AuditAction::Play, Some(contact)),
+        (ben.id, AuditAction::Download, None),
+        (ana.id, AuditAction::Delete, Some(contact)),
+    ];
+    for (i, (actor, action, about)) in entries.iter().enumerate() {
         s.audit(NewAudit {
             at: T0 + Duration::minutes(i64::try_from(i).unwrap_or(0)),
-            actor: Some(ana.id),
-            action: (*action).into(),
+            actor: Some(*actor),
+            action: *action,
             target_kind: "x".into(),
             target_id: None,
+            contact: *about,
             detail: serde_json::json!({"i": i}),
         })
         .await
         .expect("audited");
     }
-    let log = s.audit_log(10).await.expect("log");
+    let all = AuditFilter::default();
+    let log = s.audit_page(&all, None, 10).await.expect("log");
     assert_eq!(
-        log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
-        vec!["conversation.delete", "number.update"]
+        log.items
+            .iter()
+            .map(|e| e.action.as_str())
+            .collect::<Vec<_>>(),
+        ["delete", "download", "play", "play", "number.update"]
     );
-    assert_eq!(log[0].actor.as_ref().map(|a| a.name.as_str()), Some("ana"));
+    assert_eq!(
+        log.items[0].actor.as_ref().map(|a| a.name.as_str()),
+        Some("ana")
+    );
+    assert_eq!(log.items[0].contact_id, Some(contact));
+    assert!(log.next.is_none());
+
+    // Pages of two, each starting where the last ended.
+    let first = s.audit_page(&all, None, 2).await.expect("page");
+    let second = s.audit_page(&all, first.next, 2).await.expect("page");
+    let third = s.audit_page(&all, second.next, 2).await.expect("page");
+    let walked: Vec<_> = [first.items, second.items, third.items.clone()]
+        .concat()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(walked, log.items.iter().map(|e| e.id).collect::<Vec<_>>());
+    assert!(third.next.is_none());
+
+    // Filters, alone and together.
+    let count = |filter: AuditFilter| async move {
+        s.audit_page(&filter, None, 100)
+            .await
+            .expect("page")
+            .items
+            .len()
+    };
+    assert_eq!(
+        count(AuditFilter {
+            actor: Some(ana.id),
+            ..AuditFilter::default()
+        })
+        .await,
+        3
+    );
+    assert_eq!(
+        count(AuditFilter {
+            action: Some(AuditAction::Play),
+            ..AuditFilter::default()
+        })
+        .await,
+        2
+    );
+    assert_eq!(
+        count(AuditFilter {
+            contact: Some(contact),
+            ..AuditFilter::default()
+        })
+        .await,
+        3
+    );
+    assert_eq!(
+        count(AuditFilter {
+            actor: Some(ben.id),
+            contact: Some(contact),
+            ..AuditFilter::default()
+        })
+        .await,
+        1
+    );
+    let window = AuditFilter {
+        since: Some(T0 + Duration::minutes(1)),
+        until: Some(T0 + Duration::minutes(3)),
+        ..AuditFilter::default()
+    };
+    assert_eq!(count(window).await, 2, "from since, before until");
+
+    // The log's own retention removes what is older, and only that.
+    assert_eq!(s.audit_retention_days().await.expect("read"), None);
+    s.set_audit_retention_days(Some(400), T0)
+        .await
+        .expect("set");
+    assert_eq!(s.audit_retention_days().await.expect("read"), Some(400));
+    assert_eq!(
+        s.prune_audit(T0 + Duration::minutes(2))
+            .await
+            .expect("pruned"),
+        2
+    );
+    assert_eq!(count(AuditFilter::default()).await, 3);
 }
 
 pub async fn an_expired_lease_with_no_attempts_left_is_buried(s: &dyn Store) {

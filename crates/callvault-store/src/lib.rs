@@ -3,6 +3,7 @@
 //! crates (`callvault-store-sqlite`, `callvault-store-postgres`), each with its migrations; the
 //! binary picks one from the database URL.
 
+mod audit;
 pub mod copy;
 mod error;
 mod jobs;
@@ -11,6 +12,7 @@ pub mod rules;
 mod search;
 mod traits;
 
+pub use audit::{AuditAction, AuditCursor, AuditEntry, AuditFilter, AuditPage, NewAudit};
 pub use error::{Conflict, Missing, StoreError, StoreResult, redact_url};
 pub use jobs::{Job, JobKind, JobSpec, JobState, NewJob};
 pub use model::*;

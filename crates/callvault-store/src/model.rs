@@ -468,29 +468,6 @@ pub struct NewHold {
 }
 
 #[derive(Debug, Clone)]
-pub struct NewAudit {
-    pub at: OffsetDateTime,
-    pub actor: Option<UserId>,
-    pub action: String,
-    pub target_kind: String,
-    pub target_id: Option<String>,
-    pub detail: serde_json::Value,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AuditEntry {
-    pub id: callvault_core::AuditId,
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    pub actor: Option<UserRef>,
-    pub action: String,
-    pub target_kind: String,
-    pub target_id: Option<String>,
-    #[schema(value_type = Object)]
-    pub detail: serde_json::Value,
-}
-
-#[derive(Debug, Clone)]
 pub struct NewNumber {
     pub e164: E164,
     pub label: String,

@@ -18,7 +18,7 @@ use callvault_core::{
 use time::{Duration, OffsetDateTime};
 
 use crate::model::*;
-use crate::{Job, JobKind, NewJob, StoreResult};
+use crate::{AuditCursor, AuditFilter, AuditPage, Job, JobKind, NewAudit, NewJob, StoreResult};
 
 /// Everything the server keeps. Use it as `Arc<dyn Store>`.
 #[async_trait]
@@ -347,8 +347,15 @@ pub trait JobStore: Send + Sync {
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn audit(&self, entry: NewAudit) -> StoreResult<AuditId>;
-    /// Newest first.
-    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// The entries `filter` admits, newest first, before `before`; at most `limit` (1–1000).
+    async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        before: Option<AuditCursor>,
+        limit: u32,
+    ) -> StoreResult<AuditPage>;
+    /// Removes entries older than `before` (the log's own retention); how many.
+    async fn prune_audit(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }
 
 /// Legal holds. Every deletion of a contact, a conversation or a recording asks, in its own
@@ -381,6 +388,13 @@ pub trait RetentionStore: Send + Sync {
     async fn set_retention_default(
         &self,
         policy: RetentionPolicy,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// How many days audit entries are kept (`None`: forever).
+    async fn audit_retention_days(&self) -> StoreResult<Option<u32>>;
+    async fn set_audit_retention_days(
+        &self,
+        days: Option<u32>,
         now: OffsetDateTime,
     ) -> StoreResult<()>;
     /// Recordings of the number's calls that started before `before`, oldest call first, after

@@ -1,0 +1,20 @@
+-- The audit trail, read by person, action, contact and time. Entries name the contact whose
+-- things they concern (an id, no foreign key: the entry outlives the contact).
+ALTER TABLE audit_log ADD COLUMN contact_id uuid;
+CREATE INDEX audit_log_actor ON audit_log (actor_user_id, at DESC, id DESC);
+CREATE INDEX audit_log_action ON audit_log (action, at DESC, id DESC);
+CREATE INDEX audit_log_contact ON audit_log (contact_id, at DESC, id DESC);
+
+-- Deletions of conversations and contacts are one action, as the API names it.
+UPDATE audit_log SET action = 'delete' WHERE action IN ('conversation.delete', 'contact.delete');
+
+-- How long audit entries are kept (NULL: forever), a setting of its own.
+ALTER TABLE installation_settings ADD COLUMN audit_retention_days integer;
+
+-- Entries written before name their contact in their detail, or through their conversation.
+UPDATE audit_log SET contact_id = target_id::uuid WHERE action = 'delete' AND target_kind = 'contact';
+UPDATE audit_log SET contact_id = (detail->>'contact_id')::uuid
+    WHERE action = 'delete' AND target_kind = 'conversation';
+UPDATE audit_log l SET contact_id = v.contact_id FROM conversations v
+    WHERE l.action IN ('play', 'download', 'transcript_view', 'share_link_open')
+      AND v.id::text = l.detail->>'conversation_id';
