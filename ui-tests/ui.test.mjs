@@ -332,6 +332,8 @@ test('no page or dialog has a serious accessibility fault, on a phone or a deskt
   }));
   found.push(...await checkAccessibility(page, 'Users', open('/settings/users')));
   found.push(...await checkAccessibility(page, 'Compliance', open('/settings/compliance')));
+  found.push(...await checkAccessibility(page, 'Audit', open('/settings/audit')));
+  found.push(...await checkAccessibility(page, 'Audit, filtered to nothing', open('/settings/audit?action=hold_released&since=2001-01-01&until=2001-01-02')));
   found.push(...await checkAccessibility(page, 'Compliance, a retention change', async () => {
     await page.goto(`${server.base}/settings/compliance`);
     await page.getByRole('button', { name: 'Change the default' }).click();
@@ -529,7 +531,7 @@ test('retention: a change is previewed; one that deletes at once asks again; Run
   await dialog.getByText(/If it ran now, it would delete 1 recording/).waitFor();
   await dialog.getByRole('button', { name: 'Save' }).click();
   // It would delete at once: the dialog says so and asks again.
-  await dialog.getByText(/Saving this deletes, right away, 1 recording/).waitFor();
+  await dialog.getByText(/Saving this deletes, at the next run \(daily, or Run now\), 1 recording/).waitFor();
   await dialog.getByRole('button', { name: 'Delete and save' }).click();
   await page.getByRole('row').filter({ hasText: 'Archive line' }).getByText('Delete recordings 30 days after the call').waitFor();
   await server.api('GET', `/api/v1/calls/${old.id}`).then((call) => assert.ok(call.recording, 'saving deletes nothing by itself'));
@@ -543,6 +545,13 @@ test('retention: a change is previewed; one that deletes at once asks again; Run
   assert.equal(call.recording, null);
   await page.goto(`${server.base}/conversations/${old.conversation_id}`);
   await page.getByText(/Recording deleted by the retention policy on/).waitFor();
+  // The Audit page shows the run's deletion, and the conversation's Audit log link its entries.
+  await page.goto(`${server.base}/settings/audit`);
+  await page.getByLabel('Action').selectOption({ label: 'Deleted by the retention policy' });
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.getByRole('cell', { name: 'Deleted by the retention policy' }).first().waitFor();
+  const csv = page.getByRole('link', { name: 'Download CSV' });
+  assert.match(await csv.getAttribute('href'), /action=retention_delete/);
   // The tests after this one count conversations by their last activity.
   await server.api('DELETE', `/api/v1/conversations/${old.conversation_id}`);
 });

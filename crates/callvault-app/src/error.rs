@@ -62,12 +62,6 @@ pub enum AppError {
     /// What was to be deleted is under a legal hold; it says who placed it and why.
     #[error("{}", held_message(.0))]
     Held(Box<LegalHold>),
-    /// A retention change that would delete something now, sent without confirming it.
-    #[error(
-        "this policy would delete {} now; preview it, then send it again with confirm set",
-        .0.describe()
-    )]
-    RetentionUnconfirmed(Box<crate::retention::Preview>),
     /// Sent audio no decoder here reads.
     #[error("this is not audio the server can read ({0}); send WAV, MP3, FLAC, Ogg, Opus or M4A")]
     UnsupportedAudio(String),
@@ -111,7 +105,6 @@ impl AppError {
             | Self::Invalid(_)
             | Self::Conflict(_)
             | Self::Held(_)
-            | Self::RetentionUnconfirmed(_)
             | Self::UnsupportedAudio(_)
             | Self::CorruptAudio(_)
             | Self::InvalidCredentials

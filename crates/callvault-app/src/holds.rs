@@ -5,7 +5,7 @@ use callvault_core::hold::{HoldScope, clean_reason};
 use callvault_core::permissions::{ContactAction, OrgAction};
 use callvault_core::user::User;
 use callvault_core::{ContactId, HoldId};
-use callvault_store::{LegalHold, NewHold};
+use callvault_store::{AuditAction, LegalHold, NewHold};
 
 use crate::access::{require, require_org};
 use crate::error::{AppError, AppResult, Invalid};
@@ -27,7 +27,7 @@ pub async fn place(app: &App, user: &User, scope: HoldScope, reason: &str) -> Ap
         )
         .await
         .map_err(|e| AppError::named(e, "contact"))?;
-    audit_change(app, user, "legal_hold.place", &hold).await;
+    audit_change(app, user, AuditAction::HoldPlaced, &hold).await;
     Ok(hold)
 }
 
@@ -39,7 +39,7 @@ pub async fn release(app: &App, user: &User, id: HoldId) -> AppResult<LegalHold>
         .release_hold(id, user.id, app.now())
         .await
         .map_err(|e| AppError::named(e, "legal hold"))?;
-    audit_change(app, user, "legal_hold.release", &hold).await;
+    audit_change(app, user, AuditAction::HoldReleased, &hold).await;
     Ok(hold)
 }
 
@@ -69,18 +69,75 @@ pub async fn covering(
     Ok(app.store.holds_covering(contact).await?)
 }
 
-async fn audit_change(app: &App, user: &User, action: &str, hold: &LegalHold) {
-    let contact = match hold.scope {
-        HoldScope::Installation => None,
-        HoldScope::Contact(contact) => Some(contact),
-    };
-    audit::record(
-        app,
-        Some(user),
-        action,
-        "legal_hold",
-        Some(hold.id.to_string()),
-        serde_json::json!({"scope": hold.scope.kind(), "contact_id": contact}),
-    )
-    .await;
+async fn audit_change(app: &App, user: &User, action: AuditAction, hold: &LegalHold) {
+    let target = Some(hold.id.to_string());
+    let detail = serde_json::json!({"scope": hold.scope.kind()});
+    match hold.scope {
+        HoldScope::Installation => {
+            audit::record(app, Some(user), action, "legal_hold", target, detail).await;
+        }
+        HoldScope::Contact(contact) => {
+            audit::record_about(
+                app,
+                Some(user),
+                action,
+                "legal_hold",
+                target,
+                contact,
+                detail,
+            )
+            .await;
+        }
+    }
+}
+
+/// Holds a contact (the API's `PUT /contacts/{id}/hold`): the hold already in force on them if
+/// there is one (`false`), or a new one (`true`).
+pub async fn hold_contact(
+    app: &App,
+    user: &User,
+    contact: ContactId,
+    reason: &str,
+) -> AppResult<(LegalHold, bool)> {
+    require_org(user, OrgAction::ManageLegalHolds)?;
+    // Checked even when the contact is held already: a bad reason is refused either way.
+    clean_reason(reason).ok_or(AppError::Invalid(Invalid::HoldReason))?;
+    let own = app
+        .store
+        .holds_covering(contact)
+        .await?
+        .into_iter()
+        .find(|h| h.scope == HoldScope::Contact(contact));
+    match own {
+        Some(hold) => Ok((hold, false)),
+        None => Ok((
+            place(app, user, HoldScope::Contact(contact), reason).await?,
+            true,
+        )),
+    }
+}
+
+/// Releases every hold placed on the contact itself (a hold on everything stays); `NotFound`
+/// when there is none.
+pub async fn release_contact(
+    app: &App,
+    user: &User,
+    contact: ContactId,
+) -> AppResult<Vec<LegalHold>> {
+    require_org(user, OrgAction::ManageLegalHolds)?;
+    let own: Vec<LegalHold> = app
+        .store
+        .holds_covering(contact)
+        .await?
+        .into_iter()
+        .filter(|h| h.scope == HoldScope::Contact(contact))
+        .collect();
+    if own.is_empty() {
+        return Err(AppError::NotFound("legal hold on this contact"));
+    }
+    let mut released = Vec::with_capacity(own.len());
+    for hold in own {
+        released.push(release(app, user, hold.id).await?);
+    }
+    Ok(released)
 }

@@ -192,12 +192,13 @@ pub async fn delete(app: &App, user: &User, id: ConversationId) -> AppResult<()>
         .map_err(|e| AppError::named(e, "conversation"))?;
     // The audio goes now; should that fail, the queued jobs finish it later.
     app.jobs.run_now(app, &deleted.cleanup_jobs).await;
-    audit::record(
+    audit::record_about(
         app,
         Some(user),
-        "conversation.delete",
+        callvault_store::AuditAction::Delete,
         "conversation",
         Some(id.to_string()),
+        access.contact_id,
         // Ids and counts only: the person's details go with the conversation.
         serde_json::json!({"contact_id": access.contact_id, "recordings": deleted.cleanup_jobs.len()}),
     )

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use callvault_core::user::User;
-use callvault_core::{ConversationId, RecordingId, UserId};
+use callvault_core::{ContactId, ConversationId, RecordingId, UserId};
+use callvault_store::AuditAction;
 use time::{Duration, OffsetDateTime};
 
 use crate::{App, audit};
@@ -31,11 +32,11 @@ pub enum Access {
 }
 
 impl Access {
-    fn action(self) -> &'static str {
+    fn action(self) -> AuditAction {
         match self {
-            Self::Play(_) => "play",
-            Self::TranscriptView(_) => "transcript_view",
-            Self::LinkOpen(_) => "share_link_open",
+            Self::Play(_) => AuditAction::Play,
+            Self::TranscriptView(_) => AuditAction::TranscriptView,
+            Self::LinkOpen(_) => AuditAction::ShareLinkOpen,
         }
     }
 }
@@ -67,7 +68,13 @@ impl RecentAccess {
 
 /// Writes `access` by `user` to the audit log unless it was written in the last
 /// [`REPEAT_AFTER`]; `conversation` is where it happened (ids only, never a name or number).
-pub async fn accessed(app: &App, user: &User, access: Access, conversation: ConversationId) {
+pub async fn accessed(
+    app: &App,
+    user: &User,
+    access: Access,
+    conversation: ConversationId,
+    contact: ContactId,
+) {
     if !app.recent_access.is_new(user.id, access, app.now()) {
         return;
     }
@@ -75,12 +82,13 @@ pub async fn accessed(app: &App, user: &User, access: Access, conversation: Conv
         Access::Play(r) | Access::TranscriptView(r) => ("recording", r.to_string()),
         Access::LinkOpen(c) => ("conversation", c.to_string()),
     };
-    audit::record(
+    audit::record_about(
         app,
         Some(user),
         access.action(),
         kind,
         Some(id),
+        contact,
         serde_json::json!({"conversation_id": conversation}),
     )
     .await;

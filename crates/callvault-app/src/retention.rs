@@ -3,6 +3,7 @@
 //! on demand), each deletion through the store so it is as complete as a user's, and audited
 //! in batches (ids and counts only).
 
+use callvault_store::AuditAction;
 use std::collections::HashMap;
 
 use callvault_core::permissions::OrgAction;
@@ -304,14 +305,9 @@ async fn dry_run(app: &App, plan: &Plan) -> AppResult<Preview> {
     Ok(p)
 }
 
-/// Changes the installation's default. A change that would delete something now needs
-/// `confirm`; without it, `RetentionUnconfirmed` says what it would delete.
-pub async fn set_default(
-    app: &App,
-    user: &User,
-    policy: RetentionPolicy,
-    confirm: bool,
-) -> AppResult<Plan> {
+/// Changes the installation's default (admins); audited. What it deletes goes at the next run:
+/// the dry run (`preview`) says what that is, and the web UI shows it before saving.
+pub async fn set_default(app: &App, user: &User, policy: RetentionPolicy) -> AppResult<Plan> {
     require_org(user, OrgAction::ManageRetention)?;
     let policy = policy
         .checked()
@@ -319,65 +315,9 @@ pub async fn set_default(
     let mut plan = plan(app).await?;
     let before = plan.default;
     plan.default = policy;
-    confirmed(app, &plan, confirm).await?;
     app.store.set_retention_default(policy, app.now()).await?;
     audit_change(app, user, None, before, Some(policy)).await;
     Ok(plan)
-}
-
-/// Gives a number its own policy, or (`None`) makes it follow the default; as `set_default`
-/// for confirmation.
-pub async fn set_number(
-    app: &App,
-    user: &User,
-    number: NumberId,
-    policy: Option<RetentionPolicy>,
-    confirm: bool,
-) -> AppResult<Plan> {
-    require_org(user, OrgAction::ManageRetention)?;
-    let policy = policy
-        .map(RetentionPolicy::checked)
-        .transpose()
-        .map_err(|_| AppError::Invalid(crate::Invalid::RetentionPeriod))?;
-    let mut plan = plan(app).await?;
-    let Some(own) = plan.numbers.get_mut(&number) else {
-        return Err(AppError::NotFound("number"));
-    };
-    let before = *own;
-    *own = policy;
-    confirmed(app, &plan, confirm).await?;
-    app.store
-        .update_number(
-            number,
-            callvault_store::NumberPatch {
-                retention: Some(policy),
-                ..callvault_store::NumberPatch::default()
-            },
-            app.now(),
-        )
-        .await
-        .map_err(|e| AppError::named(e, "number"))?;
-    audit_change(
-        app,
-        user,
-        Some(number),
-        before.unwrap_or(plan.default),
-        policy,
-    )
-    .await;
-    Ok(plan)
-}
-
-/// A plan that would delete something now is taken only when confirmed.
-async fn confirmed(app: &App, plan: &Plan, confirm: bool) -> AppResult<()> {
-    if confirm {
-        return Ok(());
-    }
-    let preview = dry_run(app, plan).await?;
-    if preview.deletes_anything() {
-        return Err(AppError::RetentionUnconfirmed(Box::new(preview)));
-    }
-    Ok(())
 }
 
 async fn audit_change(
@@ -394,7 +334,7 @@ async fn audit_change(
     audit::record(
         app,
         Some(user),
-        "retention.policy",
+        AuditAction::RetentionPolicy,
         kind,
         id,
         serde_json::json!({"before": before, "after": after}),
@@ -500,7 +440,7 @@ pub async fn run(app: &App, actor: Option<&User>) -> AppResult<RunSummary> {
     audit::record(
         app,
         actor,
-        "retention.run",
+        AuditAction::RetentionRun,
         "installation",
         None,
         serde_json::json!({
@@ -530,7 +470,7 @@ impl Batch {
         audit::record(
             app,
             actor,
-            "retention.delete",
+            AuditAction::RetentionDelete,
             "installation",
             None,
             serde_json::json!({"recordings": self.recordings, "conversations": self.conversations}),
@@ -553,9 +493,17 @@ pub async fn schedule(app: &App, delay: Duration) {
     }
 }
 
-/// The daily job: runs, then queues the next day's.
+/// The daily job: runs the policy, removes audit entries past theirs, then queues the next
+/// day's.
 pub async fn run_daily(app: &App) -> AppResult<()> {
     let summary = run(app, None).await?;
+    let pruned = crate::audit::prune(app).await?;
+    if pruned > 0 {
+        tracing::info!(
+            entries = pruned,
+            "audit entries past their retention removed"
+        );
+    }
     tracing::info!(
         recordings = summary.recordings,
         conversations = summary.conversations,

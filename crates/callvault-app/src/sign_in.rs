@@ -3,6 +3,7 @@
 //! their secret. The secret itself goes back to the caller, which hands it to the browser.
 
 use callvault_core::user::{User, normalise_email};
+use callvault_store::AuditAction;
 use callvault_store::NewSession;
 use time::Duration;
 
@@ -59,6 +60,16 @@ pub async fn sign_in(
     let verified = passwords::verify(password, hash).await;
     let Some(user) = user.filter(|_| verified) else {
         tracing::warn!(email = %email, "failed sign-in");
+        // The account's id when it is one (an address typed by a stranger is not kept).
+        audit::record(
+            app,
+            None,
+            AuditAction::SignInFailed,
+            "user",
+            owner.map(|id| id.to_string()),
+            serde_json::json!({"client": client_ip(&keys)}),
+        )
+        .await;
         for key in &keys {
             throttle::count(app, key, owner).await?;
         }
@@ -69,7 +80,7 @@ pub async fn sign_in(
     audit::record(
         app,
         Some(&user),
-        "auth.login",
+        AuditAction::SignIn,
         "user",
         Some(user.id.to_string()),
         serde_json::json!({}),
@@ -81,9 +92,30 @@ pub async fn sign_in(
 /// Ends the session whose secret this is, if there is one.
 pub async fn sign_out(app: &App, secret: Option<&str>) -> AppResult<()> {
     if let Some(secret) = secret {
-        app.store.delete_session(&hash_secret(secret)).await?;
+        let hash = hash_secret(secret);
+        let user = app.store.session_user(&hash, app.now()).await?;
+        app.store.delete_session(&hash).await?;
+        if let Some(user) = user {
+            audit::record(
+                app,
+                Some(&user),
+                AuditAction::SignOut,
+                "user",
+                Some(user.id.to_string()),
+                serde_json::json!({}),
+            )
+            .await;
+        }
     }
     Ok(())
+}
+
+/// The client address among the throttling keys, for the audit log.
+fn client_ip(keys: &[Key]) -> Option<String> {
+    keys.iter().find_map(|k| match k {
+        Key::Client(ip) => Some(ip.to_string()),
+        _ => None,
+    })
 }
 
 /// Changes `user`'s own password, given the current one. Every session of theirs ends; the
@@ -115,7 +147,7 @@ pub async fn change_password(
     audit::record(
         app,
         Some(user),
-        "user.password",
+        AuditAction::PasswordChange,
         "user",
         Some(user.id.to_string()),
         serde_json::json!({"revoke_tokens": revoke_tokens}),

@@ -4,6 +4,7 @@
 //! minutes), forgotten an hour after the last. Counted in the database, so replicas count
 //! together; a refused attempt changes nothing, so waiting `Retry-After` always works.
 
+use callvault_store::AuditAction;
 use std::net::IpAddr;
 
 use time::{Duration, OffsetDateTime};
@@ -143,7 +144,7 @@ pub async fn count(app: &App, key: &Key, user: Option<callvault_core::UserId>) -
             audit::record(
                 app,
                 None,
-                "auth.lockout",
+                AuditAction::Lockout,
                 "user",
                 user.map(|u| u.to_string()),
                 detail,

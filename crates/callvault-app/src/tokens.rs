@@ -6,6 +6,7 @@ use callvault_core::contact::clean_name;
 use callvault_core::permissions::OrgAction;
 use callvault_core::user::User;
 use callvault_core::{TokenId, UserId};
+use callvault_store::AuditAction;
 use callvault_store::TokenInfo;
 
 use crate::access::require_org;
@@ -54,7 +55,7 @@ pub async fn create(app: &App, actor: &User, name: &str) -> AppResult<CreatedTok
     audit::record(
         app,
         Some(actor),
-        "token.create",
+        AuditAction::TokenCreate,
         "token",
         Some(info.id.to_string()),
         serde_json::json!({"name": name}),
@@ -74,7 +75,7 @@ pub async fn revoke(app: &App, actor: &User, owner: UserId, id: TokenId) -> AppR
     audit::record(
         app,
         Some(actor),
-        "token.delete",
+        AuditAction::TokenDelete,
         "token",
         Some(id.to_string()),
         serde_json::json!({"owner": owner}),
@@ -91,7 +92,7 @@ pub async fn revoke_all(app: &App, actor: &User, owner: UserId) -> AppResult<u64
         audit::record(
             app,
             Some(actor),
-            "token.delete_all",
+            AuditAction::TokenDeleteAll,
             "user",
             Some(owner.to_string()),
             serde_json::json!({"revoked": revoked}),

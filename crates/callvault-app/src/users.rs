@@ -6,6 +6,7 @@ use callvault_core::UserId;
 use callvault_core::contact::clean_name;
 use callvault_core::permissions::OrgAction;
 use callvault_core::user::{Role, Scope, User, normalise_email};
+use callvault_store::AuditAction;
 use callvault_store::{NewUser, UserPatch};
 
 use crate::access::require_org;
@@ -90,7 +91,7 @@ pub async fn add(app: &App, admin: &User, member: NewMember) -> AppResult<User> 
     audit::record(
         app,
         Some(admin),
-        "user.create",
+        AuditAction::UserCreate,
         "user",
         Some(user.id.to_string()),
         serde_json::to_value(&user).unwrap_or_default(),
@@ -132,7 +133,7 @@ pub async fn change(app: &App, admin: &User, id: UserId, change: MemberChange) -
     audit::record(
         app,
         Some(admin),
-        "user.update",
+        AuditAction::UserUpdate,
         "user",
         Some(id.to_string()),
         serde_json::to_value(&user).unwrap_or_default(),

@@ -182,7 +182,6 @@ impl From<AppError> for ApiError {
                 error.hold = Some(Box::new(view));
                 error
             }
-            AppError::RetentionUnconfirmed(_) => Self::conflict("confirm_retention", e.to_string()),
             AppError::UnsupportedAudio(_) => Self::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_audio",

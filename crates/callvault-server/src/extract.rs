@@ -53,6 +53,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
         })?;
+        // Every body here is an object: serde would also fill a struct from an array.
+        if !value.is_object() {
+            return Err(ApiError::invalid(
+                "invalid_body",
+                "the body must be a JSON object",
+            ));
+        }
         serde_path_to_error::deserialize(value)
             .map(ApiJson)
             .map_err(|e| {

@@ -23,6 +23,49 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(get, update, delete))
+        .routes(routes!(hold, release_hold))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldRequest {
+    #[schema(schema_with = super::fields::hold_reason)]
+    pub reason: String,
+}
+
+/// Places a legal hold on the contact (admins): nothing of theirs can be deleted, by anyone or
+/// by the retention policy, until it is released. A contact already held keeps their hold
+/// (200); a new one answers 201.
+#[utoipa::path(put, path = "/api/v1/contacts/{id}/hold", tag = "contacts", params(("id" = ContactId, Path)),
+    request_body = HoldRequest,
+    responses((status = 200, body = super::views::HoldView), (status = 201, body = super::views::HoldView),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn hold(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<ContactId>,
+    ApiJson(req): ApiJson<HoldRequest>,
+) -> ApiResult<(StatusCode, Json<super::views::HoldView>)> {
+    let (hold, created) =
+        callvault_app::holds::hold_contact(&state, &user, id, &req.reason).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(hold.into())))
+}
+
+/// Releases the contact's legal hold (admins); audited. A hold on everything stays.
+#[utoipa::path(delete, path = "/api/v1/contacts/{id}/hold", tag = "contacts", params(("id" = ContactId, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn release_hold(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<ContactId>,
+) -> ApiResult<StatusCode> {
+    callvault_app::holds::release_contact(&state, &user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -208,7 +251,22 @@ async fn update(
         },
         assigned: req.assigned_user_ids,
     };
-    Ok(Json(state.store.update_contact(id, patch).await?))
+    let assigned = patch.assigned.clone();
+    let updated = state.store.update_contact(id, patch).await?;
+    // Who may see a contact is a permission: its changes are audited (ids only).
+    if let Some(assigned) = assigned.filter(|a| *a != contact.assigned_user_ids) {
+        audit::record_about(
+            &state,
+            Some(&user),
+            callvault_store::AuditAction::ContactAssign,
+            "contact",
+            Some(id.to_string()),
+            id,
+            serde_json::json!({"before": contact.assigned_user_ids, "after": assigned}),
+        )
+        .await;
+    }
+    Ok(Json(updated))
 }
 
 /// Deletes a contact with its conversation, calls, recordings (audio included) and transcripts.
@@ -228,12 +286,13 @@ async fn delete(
         .or_not_found("contact")?;
     state.jobs.run_now(&state, &deleted.cleanup_jobs).await;
     // Ids and counts only: the person's details go with the contact.
-    audit::record(
+    audit::record_about(
         &state,
         Some(&user),
-        "contact.delete",
+        callvault_store::AuditAction::Delete,
         "contact",
         Some(id.to_string()),
+        id,
         serde_json::json!({"recordings": deleted.cleanup_jobs.len()}),
     )
     .await;

@@ -9,8 +9,10 @@ use callvault_core::UserId;
 use callvault_core::contact::clean_name;
 use callvault_core::number::{ForwardTarget, PhoneNumber, Provider, clean_announcement};
 use callvault_core::permissions::OrgAction;
+use callvault_core::retention::RetentionPolicy;
+use callvault_store::AuditAction;
 use callvault_store::{NewNumber, NumberPatch};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,6 +28,59 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(get, update))
+}
+
+/// A number as the API shows it: its configuration, and its retention period in days for
+/// clients that only set one.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NumberView {
+    #[serde(flatten)]
+    pub number: PhoneNumber,
+    /// Its recordings are deleted this many days after the call; `null` when its policy keeps
+    /// them (its own, or the installation's default, as `retention` says).
+    pub retention_days: Option<u32>,
+}
+
+impl From<PhoneNumber> for NumberView {
+    fn from(number: PhoneNumber) -> Self {
+        Self {
+            retention_days: match number.retention {
+                Some(RetentionPolicy::DeleteRecordings { after_days }) => Some(after_days),
+                _ => None,
+            },
+            number,
+        }
+    }
+}
+
+/// The retention a request sets: `retention_days` (recordings after N days, `null` keep
+/// forever) or `retention` (a policy, `null` the installation's default).
+fn retention_change(
+    days: Option<Option<u32>>,
+    policy: Option<Option<RetentionPolicy>>,
+) -> ApiResult<Option<Option<RetentionPolicy>>> {
+    let change = match (days, policy) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "invalid_body",
+                "retention_days and retention say the same thing: send one",
+            ));
+        }
+        (Some(Some(after_days)), None) => {
+            Some(Some(RetentionPolicy::DeleteRecordings { after_days }))
+        }
+        (Some(None), None) => Some(Some(RetentionPolicy::KeepForever)),
+        (None, policy) => policy,
+    };
+    if let Some(Some(p)) = change {
+        p.checked().map_err(|e| {
+            ApiError::invalid(
+                callvault_app::Invalid::RetentionPeriod.code(),
+                e.to_string(),
+            )
+        })?;
+    }
+    Ok(change)
 }
 
 /// Most phones one number rings.
@@ -64,6 +119,12 @@ pub struct CreateNumber {
     /// recorded.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub recording_since: Option<OffsetDateTime>,
+    /// Delete its recordings this many days after the call (1–36500); `null` or absent: keep
+    /// them as the installation's default says.
+    #[schema(minimum = 1, maximum = 36500)]
+    pub retention_days: Option<u32>,
+    /// Its own retention policy in full (instead of `retention_days`).
+    pub retention: Option<RetentionPolicy>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -81,6 +142,16 @@ pub struct UpdateNumber {
     #[schema(max_items = 20)]
     pub forward_to: Option<Vec<ForwardTargetInput>>,
     pub transcribe_automatically: Option<bool>,
+    /// Delete its recordings this many days after the call (1–36500); `null`: keep them
+    /// forever. Applies at the next retention run; `GET /api/v1/retention/preview` says what
+    /// it would delete.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 36500)]
+    pub retention_days: Option<Option<u32>>,
+    /// Its own retention policy in full (instead of `retention_days`); `null`: follow the
+    /// installation's default.
+    #[serde(default, deserialize_with = "nullable")]
+    pub retention: Option<Option<RetentionPolicy>>,
 }
 
 fn parse_label(raw: &str) -> ApiResult<String> {
@@ -111,23 +182,31 @@ fn parse_targets(state: &AppState, raw: &[ForwardTargetInput]) -> ApiResult<Vec<
 }
 
 /// Every configured number.
-#[utoipa::path(get, path = "/api/v1/numbers", tag = "numbers", responses((status = 200, body = Vec<PhoneNumber>)))]
+#[utoipa::path(get, path = "/api/v1/numbers", tag = "numbers", responses((status = 200, body = Vec<NumberView>)))]
 async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> ApiResult<Json<Vec<PhoneNumber>>> {
+) -> ApiResult<Json<Vec<NumberView>>> {
     require_org(&user, OrgAction::ViewNumbers)?;
-    Ok(Json(state.store.numbers().await?))
+    Ok(Json(
+        state
+            .store
+            .numbers()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 /// Configures a number (admins).
 #[utoipa::path(post, path = "/api/v1/numbers", tag = "numbers", request_body = CreateNumber,
-    responses((status = 201, body = PhoneNumber), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = NumberView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<CreateNumber>,
-) -> ApiResult<(StatusCode, Json<PhoneNumber>)> {
+) -> ApiResult<(StatusCode, Json<NumberView>)> {
     require_org(&user, OrgAction::ManageNumbers)?;
     let new = NewNumber {
         e164: parse_phone(&req.e164, &state)?,
@@ -153,46 +232,57 @@ async fn create(
             since => since,
         },
     };
-    let number = state.store.create_number(new, state.now()).await?;
+    let retention = retention_change(req.retention_days.map(Some), req.retention.map(Some))?;
+    let mut number = state.store.create_number(new, state.now()).await?;
+    if let Some(retention) = retention {
+        let patch = NumberPatch {
+            retention: Some(retention),
+            ..NumberPatch::default()
+        };
+        number = state
+            .store
+            .update_number(number.id, patch, state.now())
+            .await?;
+    }
     audit::record(
         &state,
         Some(&user),
-        "number.create",
+        AuditAction::NumberCreate,
         "number",
         Some(number.id.to_string()),
         serde_json::to_value(&number).unwrap_or_default(),
     )
     .await;
-    Ok((StatusCode::CREATED, Json(number)))
+    Ok((StatusCode::CREATED, Json(number.into())))
 }
 
 /// One number.
 #[utoipa::path(get, path = "/api/v1/numbers/{id}", tag = "numbers", params(("id" = NumberId, Path)),
-    responses((status = 200, body = PhoneNumber), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = NumberView), (status = 404, body = ErrorBody)))]
 async fn get(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<NumberId>,
-) -> ApiResult<Json<PhoneNumber>> {
+) -> ApiResult<Json<NumberView>> {
     require_org(&user, OrgAction::ViewNumbers)?;
     state
         .store
         .number(id)
         .await?
-        .map(Json)
+        .map(|n| Json(n.into()))
         .ok_or_else(|| ApiError::not_found("number"))
 }
 
 /// Edit Configuration (admins): turning Call Recording on or off applies to calls that start
 /// afterwards, never to calls already started.
 #[utoipa::path(patch, path = "/api/v1/numbers/{id}", tag = "numbers", params(("id" = NumberId, Path)), request_body = UpdateNumber,
-    responses((status = 200, body = PhoneNumber), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = NumberView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<NumberId>,
     ApiJson(req): ApiJson<UpdateNumber>,
-) -> ApiResult<Json<PhoneNumber>> {
+) -> ApiResult<Json<NumberView>> {
     require_org(&user, OrgAction::ManageNumbers)?;
     let patch = NumberPatch {
         label: req.label.as_deref().map(parse_label).transpose()?,
@@ -208,8 +298,7 @@ async fn update(
             .map(|t| parse_targets(&state, t))
             .transpose()?,
         transcribe_automatically: req.transcribe_automatically,
-        // Changed through /api/v1/retention, which shows what a change would delete first.
-        retention: None,
+        retention: retention_change(req.retention_days, req.retention)?,
     };
     let number = state
         .store
@@ -219,11 +308,11 @@ async fn update(
     audit::record(
         &state,
         Some(&user),
-        "number.update",
+        AuditAction::NumberUpdate,
         "number",
         Some(id.to_string()),
         serde_json::to_value(&number).unwrap_or_default(),
     )
     .await;
-    Ok(Json(number))
+    Ok(Json(number.into()))
 }

@@ -11,6 +11,7 @@ use callvault_app::listening::{self, Access};
 use callvault_core::permissions::{ContactAction, Decision, OrgAction, can};
 use callvault_core::user::User;
 use callvault_core::{CallId, RecordingId};
+use callvault_store::AuditAction;
 use callvault_store::{RecordingMedia, RecordingRecord};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -148,7 +149,7 @@ async fn upload(
     let stored = ingest::store_recording(&state, call_id, spooled.path(), q.replace, None).await?;
     state.jobs.run_now(&state, &stored.cleanup).await;
     let (recording, transcoded) = (stored.recording, stored.transcoded);
-    audit::record(&state, Some(&user), "recording.upload", "recording", Some(recording.id.to_string()),
+    audit::record(&state, Some(&user), AuditAction::RecordingUpload, "recording", Some(recording.id.to_string()),
         serde_json::json!({"call_id": call_id, "source_codec": transcoded.source_codec, "bytes": recording.bytes})).await;
     Ok((
         StatusCode::CREATED,
@@ -344,7 +345,14 @@ async fn audio(
         Delivery::PlayOnly
     };
     let response = send_audio(&state, &media, &headers, delivery).await?;
-    listening::accessed(&state, &user, Access::Play(id), media.conversation_id).await;
+    listening::accessed(
+        &state,
+        &user,
+        Access::Play(id),
+        media.conversation_id,
+        media.access.contact_id,
+    )
+    .await;
     Ok(response)
 }
 
@@ -412,12 +420,13 @@ async fn download(
         header::CONTENT_DISPOSITION,
         content_disposition(&download_name(&media)),
     );
-    audit::record(
+    audit::record_about(
         &state,
         Some(&user),
-        "download",
+        AuditAction::Download,
         "recording",
         Some(id.to_string()),
+        media.access.contact_id,
         serde_json::json!({"conversation_id": media.conversation_id}),
     )
     .await;

@@ -1,10 +1,10 @@
-//! Retention (admins): the installation's default policy and each number's own, a dry run of
-//! any change, and a run on demand (it also runs daily). A change that would delete something
-//! at once is taken only with `confirm: true`.
+//! Retention (admins): the installation's default policy and the audit log's own period
+//! (`/settings/retention`; each number's policy is a field of the number), a dry run of any
+//! plan, and a run on demand (it also runs daily).
 
 use axum::Json;
 use axum::extract::State;
-use callvault_app::retention::{Plan, Preview, RunSummary, Tally, human_bytes};
+use callvault_app::retention::{Plan, Preview, RunSummary, human_bytes};
 use callvault_core::retention::RetentionPolicy;
 use callvault_core::{ContactId, ConversationId, NumberId, RecordingId};
 use serde::{Deserialize, Serialize};
@@ -14,53 +14,54 @@ use utoipa_axum::routes;
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(get))
-        .routes(routes!(set_default))
-        .routes(routes!(set_number))
-        .routes(routes!(preview))
+        .routes(routes!(get_settings, put_settings))
+        .routes(routes!(preview_days, preview))
         .routes(routes!(run))
 }
 
+/// The installation's retention settings.
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct NumberRetention {
-    pub number_id: NumberId,
-    pub e164: String,
-    pub label: String,
-    /// Its own policy; `null` follows the installation's default.
-    pub policy: Option<RetentionPolicy>,
-    /// The policy its calls are kept by.
-    pub effective: RetentionPolicy,
-}
-
-/// The retention plan: the default and every number's policy.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct RetentionView {
+pub struct RetentionSettings {
+    /// Recordings are deleted this many days after their call, for numbers without a policy of
+    /// their own; `null` when the default keeps them (forever, or by conversation, as `default`
+    /// says).
+    pub default_days: Option<u32>,
+    /// The default policy in full.
     pub default: RetentionPolicy,
-    pub numbers: Vec<NumberRetention>,
+    /// Audit entries are kept this many days; `null`: forever.
+    pub audit_days: Option<u32>,
 }
 
+/// Any of the settings; what is left out stays.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SetDefault {
-    pub policy: RetentionPolicy,
-    /// Required when the change would delete something at once (see the preview).
-    #[serde(default)]
-    pub confirm: bool,
+pub struct RetentionSettingsChange {
+    /// Delete recordings this many days after their call (1–36500); `null`: keep forever.
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 36500)]
+    pub default_days: Option<Option<u32>>,
+    /// The default policy in full (instead of `default_days`).
+    pub default: Option<RetentionPolicy>,
+    /// Keep audit entries this many days (1–36500); `null`: forever.
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 36500)]
+    pub audit_days: Option<Option<u32>>,
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct SetNumber {
-    /// `null`: follow the installation's default.
-    pub policy: Option<RetentionPolicy>,
-    /// Required when the change would delete something at once (see the preview).
-    #[serde(default)]
-    pub confirm: bool,
+pub struct PreviewDays {
+    /// A period: recordings whose call started more than this many days ago (1–36500).
+    #[param(minimum = 1, maximum = 36500)]
+    pub days: u32,
+    /// The number it would apply to; without it, the installation's default.
+    pub number_id: Option<NumberId>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -82,25 +83,6 @@ pub struct PreviewRequest {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct TallyView {
-    pub count: u64,
-    pub bytes: u64,
-    /// The oldest call's start (recordings) or last activity (conversations).
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub oldest: Option<OffsetDateTime>,
-}
-
-impl From<Tally> for TallyView {
-    fn from(t: Tally) -> Self {
-        Self {
-            count: t.count,
-            bytes: t.bytes,
-            oldest: t.oldest,
-        }
-    }
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
 pub struct ExampleView {
     pub conversation_id: ConversationId,
     pub contact_id: ContactId,
@@ -117,12 +99,18 @@ pub struct ExampleView {
 pub struct PreviewView {
     /// For people: "1204 recordings (3.1 GB) and 2 conversations with 5 recordings (1.2 MB)".
     pub summary: String,
-    /// Recordings deleted on their own; their calls stay.
-    pub recordings: TallyView,
-    /// Whole conversations, with their calls and recordings.
-    pub conversations: TallyView,
+    /// Recordings that would go: on their own, and inside whole conversations.
+    pub recordings: u64,
+    /// Their audio, in bytes.
+    pub bytes: u64,
+    /// The oldest call (or conversation's last activity) among them.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub oldest: Option<OffsetDateTime>,
+    /// Calls whose recording would go while the call stays in the timeline.
+    pub calls: u64,
+    /// Whole conversations that would go, with their calls.
+    pub conversations: u64,
     pub conversation_calls: u64,
-    pub conversation_recordings: u64,
     /// Kept by legal holds though past their time.
     pub held_recordings: u64,
     pub held_conversations: u64,
@@ -134,10 +122,15 @@ impl From<Preview> for PreviewView {
     fn from(p: Preview) -> Self {
         Self {
             summary: p.describe(),
-            recordings: p.recordings.into(),
-            conversations: p.conversations.into(),
+            recordings: p.recordings.count + p.conversation_recordings,
+            bytes: p.recordings.bytes + p.conversations.bytes,
+            oldest: [p.recordings.oldest, p.conversations.oldest]
+                .into_iter()
+                .flatten()
+                .min(),
+            calls: p.recordings.count,
+            conversations: p.conversations.count,
             conversation_calls: p.conversation_calls,
-            conversation_recordings: p.conversation_recordings,
             held_recordings: p.held_recordings,
             held_conversations: p.held_conversations,
             examples: p
@@ -186,23 +179,6 @@ impl From<&RunSummary> for RunView {
     }
 }
 
-async fn view(state: &AppState, plan: &Plan) -> ApiResult<RetentionView> {
-    let numbers = state.store.numbers().await?;
-    Ok(RetentionView {
-        default: plan.default,
-        numbers: numbers
-            .into_iter()
-            .map(|n| NumberRetention {
-                number_id: n.id,
-                e164: n.e164.as_str().to_owned(),
-                label: n.label,
-                policy: plan.numbers.get(&n.id).copied().flatten(),
-                effective: plan.effective(n.id),
-            })
-            .collect(),
-    })
-}
-
 fn admin_only(user: &callvault_core::user::User) -> ApiResult<()> {
     Ok(callvault_app::access::require_org(
         user,
@@ -210,45 +186,90 @@ fn admin_only(user: &callvault_core::user::User) -> ApiResult<()> {
     )?)
 }
 
-/// The retention plan in force.
-#[utoipa::path(get, path = "/api/v1/retention", tag = "admin",
-    responses((status = 200, body = RetentionView), (status = 403, body = ErrorBody)))]
-async fn get(
+fn settings_view(plan: &Plan, audit_days: Option<u32>) -> RetentionSettings {
+    RetentionSettings {
+        default_days: match plan.default {
+            RetentionPolicy::DeleteRecordings { after_days } => Some(after_days),
+            _ => None,
+        },
+        default: plan.default,
+        audit_days,
+    }
+}
+
+/// The installation's retention settings.
+#[utoipa::path(get, path = "/api/v1/settings/retention", tag = "admin",
+    responses((status = 200, body = RetentionSettings), (status = 403, body = ErrorBody)))]
+async fn get_settings(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> ApiResult<Json<RetentionView>> {
+) -> ApiResult<Json<RetentionSettings>> {
     admin_only(&user)?;
     let plan = callvault_app::retention::plan(&state).await?;
-    Ok(Json(view(&state, &plan).await?))
+    let audit_days = state.store.audit_retention_days().await?;
+    Ok(Json(settings_view(&plan, audit_days)))
 }
 
-/// Sets the installation's default policy, which every number without its own follows.
-#[utoipa::path(put, path = "/api/v1/retention/default", tag = "admin", request_body = SetDefault,
-    responses((status = 200, body = RetentionView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 409, description = "`confirm_retention`: it would delete something now; preview it, then send `confirm: true`", body = ErrorBody)))]
-async fn set_default(
+/// Changes the installation's default policy (every number without its own follows it) and
+/// how long audit entries are kept. What a shorter period deletes goes at the next run (daily,
+/// or `POST /api/v1/retention/run`); `GET /api/v1/retention/preview` says what that is.
+#[utoipa::path(put, path = "/api/v1/settings/retention", tag = "admin", request_body = RetentionSettingsChange,
+    responses((status = 200, body = RetentionSettings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_settings(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    ApiJson(req): ApiJson<SetDefault>,
-) -> ApiResult<Json<RetentionView>> {
-    let plan =
-        callvault_app::retention::set_default(&state, &user, req.policy, req.confirm).await?;
-    Ok(Json(view(&state, &plan).await?))
+    ApiJson(req): ApiJson<RetentionSettingsChange>,
+) -> ApiResult<Json<RetentionSettings>> {
+    admin_only(&user)?;
+    let default = match (req.default_days, req.default) {
+        (Some(_), Some(_)) => {
+            return Err(crate::error::ApiError::invalid(
+                "invalid_body",
+                "default_days and default say the same thing: send one",
+            ));
+        }
+        (Some(Some(after_days)), None) => Some(RetentionPolicy::DeleteRecordings { after_days }),
+        (Some(None), None) => Some(RetentionPolicy::KeepForever),
+        (None, default) => default,
+    };
+    if let Some(days) = req.audit_days {
+        callvault_app::audit::set_retention(&state, &user, days).await?;
+    }
+    if let Some(default) = default {
+        callvault_app::retention::set_default(&state, &user, default).await?;
+    }
+    let plan = callvault_app::retention::plan(&state).await?;
+    let audit_days = state.store.audit_retention_days().await?;
+    Ok(Json(settings_view(&plan, audit_days)))
 }
 
-/// Gives a number its own policy, or makes it follow the default again.
-#[utoipa::path(put, path = "/api/v1/retention/numbers/{id}", tag = "admin", params(("id" = NumberId, Path)), request_body = SetNumber,
-    responses((status = 200, body = RetentionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 409, description = "`confirm_retention`: it would delete something now; preview it, then send `confirm: true`", body = ErrorBody)))]
-async fn set_number(
+/// A dry run of a period: what deleting recordings more than `days` old would delete now, on
+/// one number or (without `number_id`) as the installation's default, everything else as it
+/// is.
+#[utoipa::path(get, path = "/api/v1/retention/preview", tag = "admin", params(PreviewDays),
+    responses((status = 200, body = PreviewView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn preview_days(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    ApiPath(id): ApiPath<NumberId>,
-    ApiJson(req): ApiJson<SetNumber>,
-) -> ApiResult<Json<RetentionView>> {
-    let plan =
-        callvault_app::retention::set_number(&state, &user, id, req.policy, req.confirm).await?;
-    Ok(Json(view(&state, &plan).await?))
+    ApiQuery(q): ApiQuery<PreviewDays>,
+) -> ApiResult<Json<PreviewView>> {
+    admin_only(&user)?;
+    let policy = RetentionPolicy::DeleteRecordings { after_days: q.days }
+        .checked()
+        .map_err(|e| crate::error::ApiError::bad_request("invalid_query", e.to_string()))?;
+    let mut plan = callvault_app::retention::plan(&state).await?;
+    match q.number_id {
+        Some(number) => {
+            let own = plan
+                .numbers
+                .get_mut(&number)
+                .ok_or_else(|| crate::error::ApiError::not_found("number"))?;
+            *own = Some(policy);
+        }
+        None => plan.default = policy,
+    }
+    let preview = callvault_app::retention::preview(&state, &user, &plan).await?;
+    Ok(Json(preview.into()))
 }
 
 /// A dry run: what the plan in force, with these changes, would delete if it ran now.

@@ -102,6 +102,7 @@ async fn get(
             &user,
             Access::TranscriptView(id),
             record.conversation_id,
+            record.access.contact_id,
         )
         .await;
     }

@@ -46,6 +46,7 @@ pub enum Section {
     PhoneNumbers,
     Users,
     Compliance,
+    Audit,
 }
 
 /// The header of every signed-in page.

@@ -84,6 +84,8 @@ struct CompliancePage {
     chrome: Chrome,
     default: PolicyText,
     numbers: Vec<NumberRow>,
+    /// How many days audit entries are kept; `None`: forever.
+    audit_days: Option<u32>,
     active: Vec<HoldRow>,
     released: Vec<HoldRow>,
     /// Whether a hold on everything is in force.
@@ -155,6 +157,7 @@ pub async fn page(
         chrome: Chrome::new(&user, Section::Compliance),
         default: PolicyText::new(plan.default),
         numbers,
+        audit_days: state.store.audit_retention_days().await?,
         installation_held: active.iter().any(|h| h.everything),
         active,
         released,

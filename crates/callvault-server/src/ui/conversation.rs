@@ -314,7 +314,14 @@ async fn render(
     focus: Option<CallId>,
     start: Option<f64>,
 ) -> Result<Response, PageError> {
-    listening::accessed(state, user, Access::LinkOpen(detail.id), detail.id).await;
+    listening::accessed(
+        state,
+        user,
+        Access::LinkOpen(detail.id),
+        detail.id,
+        detail.contact.id,
+    )
+    .await;
     // Opening it is reading it: the Inbox stops marking it as new for this user.
     callvault_app::inbox::seen(state, user, &detail)
         .await

@@ -3,6 +3,7 @@
 //! with the session cookie, so every permission check stays in one place.
 
 mod assets;
+mod audit;
 mod chrome;
 mod compliance;
 mod conversation;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/phone-numbers", get(numbers::page))
         .route("/settings/users", get(users::page))
         .route("/settings/compliance", get(compliance::page))
+        .route("/settings/audit", get(audit::page))
         .layer(axum::middleware::from_fn(chrome::fresh))
         .route("/assets/{version}/{name}", get(assets::serve))
 }

@@ -2,7 +2,7 @@
 
 use crate::common;
 
-use common::{START, TestServer, call_mp3, rfc3339};
+use common::{START, TestServer, call_mp3, json_of, rfc3339};
 use reqwest::StatusCode;
 use serde_json::json;
 use time::Duration;
@@ -270,6 +270,22 @@ async fn bad_reports_get_a_clear_error_and_change_nothing() {
     assert_eq!(
         (malformed.status, malformed.code().as_str()),
         (StatusCode::BAD_REQUEST, "malformed_json")
+    );
+    // An array would fill a struct field by field; no body here is anything but an object.
+    let array = admin
+        .raw(
+            reqwest::Method::PATCH,
+            &format!(
+                "/api/v1/numbers/{}",
+                json_of(&admin.get("/api/v1/numbers").await.json()[0], "id")
+            ),
+            "application/json",
+            b"[null, null]".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (array.status, array.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
     );
     let not_json = admin
         .raw(

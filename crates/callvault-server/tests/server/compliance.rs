@@ -196,11 +196,11 @@ async fn a_legal_hold_refuses_every_deletion_until_an_admin_releases_it() {
     assert!(server.audio_files().await.is_empty());
 
     // Audited with ids only: never the reason, which may name people.
-    let placed_entries = admin.audit_entries("legal_hold.place").await;
-    let released_entries = admin.audit_entries("legal_hold.release").await;
+    let placed_entries = admin.audit_entries("hold_placed").await;
+    let released_entries = admin.audit_entries("hold_released").await;
     assert_eq!((placed_entries.len(), released_entries.len()), (1, 1));
     assert_eq!(placed_entries[0]["target_id"], hold["id"]);
-    assert_eq!(placed_entries[0]["detail"]["contact_id"], contact.as_str());
+    assert_eq!(placed_entries[0]["contact_id"], contact.as_str());
     assert!(!placed_entries[0].to_string().contains("Smith"));
 }
 
@@ -234,12 +234,20 @@ async fn a_hold_on_everything_keeps_contacts_that_arrive_after_it() {
 
 const OTHER: &str = "+1 415 555 0001";
 
-fn rec30() -> Value {
-    json!({"action": "delete_recordings", "after_days": 30})
+/// PUT with a JSON body.
+async fn put(client: &common::Client, path: &str, body: Value) -> common::Reply {
+    client
+        .raw(
+            reqwest::Method::PUT,
+            path,
+            "application/json",
+            body.to_string().into_bytes(),
+        )
+        .await
 }
 
 #[tokio::test]
-async fn retention_deletes_what_is_past_its_time_after_a_dry_run_and_a_confirmation() {
+async fn retention_deletes_what_is_past_its_time_and_a_dry_run_says_what_first() {
     // No workers: the daily run would race the one asked for here.
     let server = TestServer::start_with(common::Options {
         workers: false,
@@ -260,59 +268,65 @@ async fn retention_deletes_what_is_past_its_time_after_a_dry_run_and_a_confirmat
         call
     };
     let held = recorded_call(&admin, "+14155550103", 15).await;
-    let hold = admin
-        .post("/api/v1/legal-holds", json!({"scope": "contact", "contact_id": json_of(&held, "contact_id"), "reason": "Matter 12"}))
-        .await
-        .json();
+    let contact_hold = format!("/api/v1/contacts/{}/hold", json_of(&held, "contact_id"));
+    let placed = put(&admin, &contact_hold, json!({"reason": "Matter 12"})).await;
+    assert_eq!(placed.status, StatusCode::CREATED, "{:?}", placed.json());
+    let again = put(&admin, &contact_hold, json!({"reason": "Matter 12"})).await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "a held contact keeps their hold"
+    );
+    assert_eq!(again.json()["id"], placed.json()["id"]);
     server.clock.advance(time::Duration::days(40));
     assert_eq!(server.audio_files().await.len(), 3);
 
     // Admins only.
-    for (method, path) in [
-        ("GET", "/api/v1/retention"),
-        ("POST", "/api/v1/retention/preview"),
-        ("POST", "/api/v1/retention/run"),
-    ] {
-        let r = if method == "GET" {
-            user.get(path).await
-        } else {
-            user.post(path, json!({})).await
-        };
-        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
-    }
-    let r = user
-        .raw(
-            reqwest::Method::PUT,
-            "/api/v1/retention/default",
-            "application/json",
-            br#"{"policy":{"action":"keep_forever"}}"#.to_vec(),
+    assert_eq!(
+        user.get("/api/v1/settings/retention").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        user.get("/api/v1/retention/preview?days=30").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        user.post("/api/v1/retention/run", json!({})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        put(
+            &user,
+            "/api/v1/settings/retention",
+            json!({"default_days": 30})
         )
-        .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        put(&user, &contact_hold, json!({"reason": "x"}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
 
     // The dry run: the one recording past 30 days on this number, the held one counted apart.
     let preview = admin
-        .post(
-            "/api/v1/retention/preview",
-            json!({"numbers": [{"number_id": n1, "policy": rec30()}]}),
-        )
+        .get(&format!("/api/v1/retention/preview?days=30&number_id={n1}"))
         .await;
     assert_eq!(preview.status, StatusCode::OK, "{:?}", preview.json());
     let preview = preview.json();
-    assert_eq!(preview["recordings"]["count"], 1);
+    assert_eq!(preview["recordings"], 1);
     assert_eq!(preview["held_recordings"], 1);
-    assert_eq!(preview["conversations"]["count"], 0);
-    assert!(
-        preview["recordings"]["bytes"]
-            .as_u64()
-            .is_some_and(|b| b > 1000)
-    );
+    assert_eq!(preview["conversations"], 0);
+    assert!(preview["bytes"].as_u64().is_some_and(|b| b > 1000));
     let started = admin
         .get(&format!("/api/v1/calls/{}", json_of(&expiring, "id")))
         .await
         .json()["started_at"]
         .clone();
-    assert_eq!(preview["recordings"]["oldest"], started);
+    assert_eq!(preview["oldest"], started);
     assert_eq!(
         preview["examples"][0]["conversation_id"],
         expiring["conversation_id"]
@@ -323,62 +337,48 @@ async fn retention_deletes_what_is_past_its_time_after_a_dry_run_and_a_confirmat
             .is_some_and(|s| s.starts_with("1 recording (")),
         "{preview}"
     );
+    // As the default, it would take the other number's too.
+    let everywhere = admin.get("/api/v1/retention/preview?days=30").await.json();
+    assert_eq!(everywhere["recordings"], 2);
+    for bad in ["days=0", "days=abc", "days=30&number_id=nope"] {
+        let r = admin.get(&format!("/api/v1/retention/preview?{bad}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let unknown = admin
+        .get(&format!(
+            "/api/v1/retention/preview?days=30&number_id={}",
+            callvault_core::NumberId::new()
+        ))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    // The number takes the period; saving deletes nothing by itself.
     let bad = admin
-        .post(
-            "/api/v1/retention/preview",
-            json!({"default": {"action": "delete_recordings", "after_days": 0}}),
+        .patch(
+            &format!("/api/v1/numbers/{n1}"),
+            json!({"retention_days": 0}),
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-
-    // Saving it would delete at once: refused until confirmed, and nothing changes meanwhile.
-    let path = format!("/api/v1/retention/numbers/{n1}");
-    let unconfirmed = admin
-        .raw(
-            reqwest::Method::PUT,
-            &path,
-            "application/json",
-            json!({"policy": rec30()}).to_string().into_bytes(),
-        )
-        .await;
-    assert_eq!(
-        (unconfirmed.status, unconfirmed.code()),
-        (StatusCode::CONFLICT, "confirm_retention".to_owned())
-    );
-    assert_eq!(
-        admin.get("/api/v1/retention").await.json()["numbers"][0]["policy"],
-        Value::Null
-    );
     let saved = admin
-        .raw(
-            reqwest::Method::PUT,
-            &path,
-            "application/json",
-            json!({"policy": rec30(), "confirm": true})
-                .to_string()
-                .into_bytes(),
+        .patch(
+            &format!("/api/v1/numbers/{n1}"),
+            json!({"retention_days": 30}),
         )
         .await;
     assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.json());
-    let plan = saved.json();
-    let row = |number: &str| {
-        plan["numbers"]
-            .as_array()
-            .and_then(|n| n.iter().find(|r| r["e164"] == number).cloned())
-    };
+    assert_eq!(saved.json()["retention_days"], 30);
     assert_eq!(
-        row("+14155550000").map(|r| r["policy"].clone()),
-        Some(rec30())
+        saved.json()["retention"],
+        json!({"action": "delete_recordings", "after_days": 30})
     );
+    let settings = admin.get("/api/v1/settings/retention").await.json();
     assert_eq!(
-        row("+14155550001").map(|r| r["effective"]["action"].clone()),
-        Some(json!("keep_forever"))
+        settings["default_days"],
+        Value::Null,
+        "the default keeps forever"
     );
-    assert_eq!(
-        server.audio_files().await.len(),
-        3,
-        "saving deletes nothing by itself"
-    );
+    assert_eq!(server.audio_files().await.len(), 3);
 
     // The run deletes the recording and its audio; the call stays, saying so.
     let run = admin.post("/api/v1/retention/run", json!({})).await;
@@ -414,25 +414,49 @@ async fn retention_deletes_what_is_past_its_time_after_a_dry_run_and_a_confirmat
         .await
         .json();
     assert!(other_call["recording"].is_object());
-    let deleted = admin.audit_entries("retention.delete").await;
+    let deleted = admin.audit_entries("retention_delete").await;
     assert_eq!(deleted.len(), 1);
     assert_eq!(
         deleted[0]["detail"]["recordings"].as_array().map(Vec::len),
         Some(1)
     );
-    assert_eq!(admin.audit_entries("retention.policy").await.len(), 1);
     assert_eq!(admin.audit_entries("retention.run").await.len(), 1);
+    assert_eq!(
+        admin.audit_entries("number.update").await.len(),
+        1,
+        "the refused change left none"
+    );
 
     // A released hold lets the next run catch up.
-    admin
-        .post(
-            &format!("/api/v1/legal-holds/{}/release", json_of(&hold, "id")),
-            json!({}),
-        )
-        .await;
+    assert_eq!(
+        admin.delete(&contact_hold).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        admin.delete(&contact_hold).await.status,
+        StatusCode::NOT_FOUND,
+        "none left"
+    );
+    assert_eq!(admin.audit_entries("hold_released").await.len(), 1);
     let run = admin.post("/api/v1/retention/run", json!({})).await.json();
     assert_eq!(run["recordings"], 1);
     assert_eq!(server.audio_files().await.len(), 1);
+
+    // null keeps forever again.
+    let kept = admin
+        .patch(
+            &format!("/api/v1/numbers/{n1}"),
+            json!({"retention_days": null}),
+        )
+        .await
+        .json();
+    assert_eq!(
+        (
+            kept["retention_days"].clone(),
+            kept["retention"]["action"].clone()
+        ),
+        (Value::Null, json!("keep_forever"))
+    );
 }
 
 #[tokio::test]
@@ -451,42 +475,42 @@ async fn idle_conversations_go_whole_when_every_line_they_were_on_says_so() {
     let both = admin.answered_call(OTHER, "+14155550102", 7).await;
     server.clock.advance(time::Duration::days(100));
 
-    let keep_long = json!({"action": "delete_conversations", "after_days": 365});
-    let year = admin
-        .raw(
-            reqwest::Method::PUT,
-            &format!("/api/v1/retention/numbers/{n1}"),
-            "application/json",
-            json!({"policy": {"action": "delete_conversations", "after_days": 60}})
-                .to_string()
-                .into_bytes(),
-        )
-        .await;
-    assert_eq!(
-        year.code(),
-        "confirm_retention",
-        "the first line's conversation would go at once"
-    );
+    let year = json!({"action": "delete_conversations", "after_days": 365});
+    let r = put(
+        &admin,
+        "/api/v1/settings/retention",
+        json!({"default": year}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json());
+    assert_eq!(r.json()["default"], year);
+    assert_eq!(r.json()["default_days"], Value::Null);
+    let both_ways = put(
+        &admin,
+        "/api/v1/settings/retention",
+        json!({"default": year, "default_days": 3}),
+    )
+    .await;
+    assert_eq!(both_ways.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let sixty = json!({"action": "delete_conversations", "after_days": 60});
     let r = admin
-        .raw(
-            reqwest::Method::PUT,
-            "/api/v1/retention/default",
-            "application/json",
-            json!({"policy": keep_long, "confirm": false})
-                .to_string()
-                .into_bytes(),
+        .patch(
+            &format!("/api/v1/numbers/{n1}"),
+            json!({"retention": sixty}),
         )
-        .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "a year deletes nothing yet: no confirmation needed"
-    );
-    let r = admin
-        .raw(reqwest::Method::PUT, &format!("/api/v1/retention/numbers/{n1}"), "application/json",
-            json!({"policy": {"action": "delete_conversations", "after_days": 60}, "confirm": true}).to_string().into_bytes())
         .await;
     assert_eq!(r.status, StatusCode::OK);
+    let preview = admin
+        .post("/api/v1/retention/preview", json!({}))
+        .await
+        .json();
+    assert_eq!(
+        (
+            preview["conversations"].clone(),
+            preview["recordings"].clone()
+        ),
+        (json!(1), json!(1))
+    );
     let run = admin.post("/api/v1/retention/run", json!({})).await.json();
     assert_eq!(run["conversations"], 1, "{run}");
     assert_eq!(
@@ -519,15 +543,20 @@ async fn the_daily_run_is_queued_by_the_workers_and_queues_the_next() {
     let admin = server.admin().await;
     admin.number(NUMBER, true).await;
     let call = recorded_call(&admin, "+14155550101", 5).await;
-    let set = admin
-        .raw(
-            reqwest::Method::PUT,
-            "/api/v1/retention/default",
-            "application/json",
-            json!({"policy": rec30()}).to_string().into_bytes(),
-        )
-        .await;
-    assert_eq!(set.status, StatusCode::OK, "nothing is past 30 days yet");
+    let set = put(
+        &admin,
+        "/api/v1/settings/retention",
+        json!({"default_days": 30, "audit_days": 400}),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK);
+    assert_eq!(
+        (
+            set.json()["default_days"].clone(),
+            set.json()["audit_days"].clone()
+        ),
+        (json!(30), json!(400))
+    );
     let pending = || async {
         server
             .store

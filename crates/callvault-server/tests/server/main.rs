@@ -4,6 +4,7 @@
 
 mod common;
 
+mod audit;
 mod auth;
 mod calls;
 mod compliance;

@@ -105,7 +105,7 @@ pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
     }
     callvault_app::audit::record_system(
         &state,
-        "import.asterisk",
+        callvault_store::AuditAction::Import,
         serde_json::json!({
             "imported": summary.imported, "recordings": summary.recordings,
             "skipped": skipped, "failed": summary.failed.len(),

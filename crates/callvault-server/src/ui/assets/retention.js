@@ -20,13 +20,12 @@ function problem(dialog, message) {
 function showPreview(container, preview, lead) {
   container.replaceChildren();
   const head = document.createElement('p');
-  const deletes = preview.recordings.count + preview.conversations.count > 0;
+  const deletes = preview.recordings + preview.conversations > 0;
   head.textContent = deletes ? `${lead} ${preview.summary}.` : 'Nothing is past its time: it would delete nothing now.';
   container.append(head);
-  const oldest = [preview.recordings.oldest, preview.conversations.oldest].filter(Boolean).sort()[0];
-  if (oldest) {
+  if (deletes && preview.oldest) {
     const since = document.createElement('p');
-    since.textContent = `The oldest is from ${dateFormat.format(new Date(oldest))}.`;
+    since.textContent = `The oldest is from ${dateFormat.format(new Date(preview.oldest))}.`;
     container.append(since);
   }
   const held = preview.held_recordings + preview.held_conversations;
@@ -119,24 +118,45 @@ form?.addEventListener('submit', async (event) => {
   problem(policyDialog);
   const save = form.querySelector('[data-save]');
   save.disabled = true;
-  const path = scope === 'default' ? '/api/v1/retention/default' : `/api/v1/retention/numbers/${scope}`;
   try {
-    await api('PUT', path, { policy: chosenPolicy(), confirm: confirming });
+    if (!confirming) {
+      // A change that would delete something at its next run shows what, and asks again.
+      const preview = await api('POST', '/api/v1/retention/preview', previewBody());
+      if (preview.recordings + preview.conversations > 0) {
+        showPreview(policyDialog.querySelector('[data-preview]'), preview, 'Saving this deletes, at the next run (daily, or Run now),');
+        confirming = true;
+        save.textContent = 'Delete and save';
+        save.classList.replace('primary', 'danger');
+        save.focus();
+        return;
+      }
+    }
+    if (scope === 'default') {
+      await api('PUT', '/api/v1/settings/retention', { default: chosenPolicy() });
+    } else {
+      await api('PATCH', `/api/v1/numbers/${scope}`, { retention: chosenPolicy() });
+    }
     location.reload();
   } catch (error) {
-    if (error.code === 'confirm_retention') {
-      // It would delete something at once: show what, and ask again.
-      const preview = await api('POST', '/api/v1/retention/preview', previewBody()).catch(() => null);
-      if (preview) showPreview(policyDialog.querySelector('[data-preview]'), preview, 'Saving this deletes, right away,');
-      confirming = true;
-      save.textContent = 'Delete and save';
-      save.classList.replace('primary', 'danger');
-      save.focus();
-    } else {
-      problem(policyDialog, error.message);
-    }
+    problem(policyDialog, error.message);
   } finally {
     save.disabled = false;
+  }
+});
+
+// How long audit entries are kept.
+const auditForm = document.getElementById('audit-retention-form');
+auditForm?.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const alert = auditForm.querySelector('.alert');
+  alert.hidden = true;
+  const days = auditForm.elements.audit_days.value.trim();
+  try {
+    await api('PUT', '/api/v1/settings/retention', { audit_days: days === '' ? null : Number(days) });
+    status.textContent = days === '' ? 'Audit entries are kept forever.' : `Audit entries are kept ${days} days.`;
+  } catch (error) {
+    alert.textContent = error.message;
+    alert.hidden = false;
   }
 });
 
