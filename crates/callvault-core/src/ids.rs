@@ -93,6 +93,10 @@ typed_id!(
     AuditId,
     /// A legal hold on a contact or on everything.
     HoldId,
+    /// A URL that receives events.
+    WebhookId,
+    /// One event sent to one webhook.
+    DeliveryId,
 );
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod phone;
 pub mod recording;
 pub mod retention;
 pub mod user;
+pub mod webhook;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::*;

@@ -39,6 +39,8 @@ pub enum OrgAction {
     ManageLegalHolds,
     /// Set how long recordings and conversations are kept, and run the policy.
     ManageRetention,
+    /// Register URLs for events, and see their deliveries.
+    ManageWebhooks,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +113,8 @@ pub fn can_org(user: &User, action: OrgAction) -> bool {
         | OrgAction::ReadAuditLog
         | OrgAction::AssignContacts
         | OrgAction::ManageLegalHolds
-        | OrgAction::ManageRetention => user.is_admin(),
+        | OrgAction::ManageRetention
+        | OrgAction::ManageWebhooks => user.is_admin(),
     }
 }
 

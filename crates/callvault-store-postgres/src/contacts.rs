@@ -174,11 +174,11 @@ impl ContactStore for PostgresStore {
                 .fetch_optional(&mut *tx)
                 .await
                 .db()?;
-        let cleanup_jobs = match conversation {
+        let deleted = match conversation {
             Some(conversation) => purge_conversation(&mut tx, conversation.into(), now).await?,
             None => {
                 refuse_if_held(&mut tx, id).await?;
-                Vec::new()
+                Deleted::default()
             }
         };
         sqlx::query("DELETE FROM contacts WHERE id = $1")
@@ -187,6 +187,6 @@ impl ContactStore for PostgresStore {
             .await
             .db()?;
         tx.commit().await.db()?;
-        Ok(Deleted { cleanup_jobs })
+        Ok(deleted)
     }
 }

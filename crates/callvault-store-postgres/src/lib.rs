@@ -24,6 +24,7 @@ mod tables;
 mod throttles;
 mod transcripts;
 mod users;
+mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;

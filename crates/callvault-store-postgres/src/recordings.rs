@@ -63,20 +63,22 @@ impl RecordingStore for PostgresStore {
             return Err(Conflict::RecordingDisabled.into());
         }
         let mut cleanup_jobs = Vec::new();
-        let existing: Option<String> = sqlx::query_scalar(
-            "DELETE FROM recordings WHERE call_id = $1 AND $2 RETURNING blob_key",
+        let mut replaced = Vec::new();
+        let existing: Option<(Uuid, String)> = sqlx::query_as(
+            "DELETE FROM recordings WHERE call_id = $1 AND $2 RETURNING id, blob_key",
         )
         .bind(new.call_id.0)
         .bind(replace)
         .fetch_optional(&mut *tx)
         .await
         .db()?;
-        if let Some(old_key) = existing {
+        if let Some((old_id, old_key)) = existing {
             // Replacing deletes the old audio, which a hold keeps (the delete above is undone).
             refuse_if_held(&mut tx, contact.into()).await?;
             cleanup_jobs.push(
                 enqueue_in(&mut tx, JobSpec::CollectBlob { key: old_key }.at(now), now).await?,
             );
+            replaced.push(old_id.into());
         }
         let peaks = serde_json::to_string(&new.peaks).map_err(StoreError::backend)?;
         sqlx::query(
@@ -127,7 +129,13 @@ impl RecordingStore for PostgresStore {
             peaks: new.peaks,
             created_at: now,
         };
-        Ok((recording, Deleted { cleanup_jobs }))
+        Ok((
+            recording,
+            Deleted {
+                cleanup_jobs,
+                recordings: replaced,
+            },
+        ))
     }
 
     async fn recording(&self, id: RecordingId) -> StoreResult<Option<RecordingRecord>> {

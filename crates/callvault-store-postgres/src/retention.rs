@@ -230,6 +230,7 @@ impl RetentionStore for PostgresStore {
         tx.commit().await.db()?;
         Ok(Deleted {
             cleanup_jobs: vec![job],
+            recordings: vec![id],
         })
     }
 
@@ -253,8 +254,8 @@ impl RetentionStore for PostgresStore {
         if activity.is_none_or(|at| at >= idle_before) {
             return Ok(None);
         }
-        let cleanup_jobs = purge_conversation(&mut tx, id, now).await?;
+        let deleted = purge_conversation(&mut tx, id, now).await?;
         tx.commit().await.db()?;
-        Ok(Some(Deleted { cleanup_jobs }))
+        Ok(Some(deleted))
     }
 }

@@ -14,8 +14,8 @@ use callvault_core::phone::E164;
 use callvault_core::{ContactId, ConversationId, JobId, RecordingId, UserId};
 use callvault_store::rules::{TranscriptAsk, ask_transcript, becomes_latest, effective_status};
 use callvault_store::{
-    Conflict, JobSpec, Missing, NewContact, NewJob, StoreError, StoreResult, TranscriptRequest,
-    TranscriptStatus,
+    Conflict, Deleted, JobSpec, Missing, NewContact, NewJob, StoreError, StoreResult,
+    TranscriptRequest, TranscriptStatus,
 };
 use sqlx::{PgConnection, Postgres, Transaction};
 use time::OffsetDateTime;
@@ -295,7 +295,7 @@ pub(crate) async fn purge_conversation(
     tx: &mut Tx,
     id: ConversationId,
     now: OffsetDateTime,
-) -> StoreResult<Vec<JobId>> {
+) -> StoreResult<Deleted> {
     let contact: Option<Uuid> =
         sqlx::query_scalar("SELECT contact_id FROM conversations WHERE id = $1")
             .bind(id.0)
@@ -307,8 +307,8 @@ pub(crate) async fn purge_conversation(
         return Err(StoreError::NotFound);
     }
     refuse_if_held(tx, contact.into()).await?;
-    let keys: Vec<String> = sqlx::query_scalar(
-        "SELECT r.blob_key FROM recordings r JOIN calls k ON k.id = r.call_id
+    let owned: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT r.id, r.blob_key FROM recordings r JOIN calls k ON k.id = r.call_id
          WHERE k.conversation_id = $1 ORDER BY r.blob_key",
     )
     .bind(id.0)
@@ -321,11 +321,14 @@ pub(crate) async fn purge_conversation(
         .execute(&mut **tx)
         .await
         .db()?;
-    let mut jobs = Vec::with_capacity(keys.len());
-    for key in keys {
-        jobs.push(enqueue_in(tx, JobSpec::CollectBlob { key }.at(now), now).await?);
+    let mut deleted = Deleted::default();
+    for (recording, key) in owned {
+        deleted
+            .cleanup_jobs
+            .push(enqueue_in(tx, JobSpec::CollectBlob { key }.at(now), now).await?);
+        deleted.recordings.push(recording.into());
     }
-    Ok(jobs)
+    Ok(deleted)
 }
 
 /// Enqueues a job inside a caller's transaction, so it exists exactly when the caller's

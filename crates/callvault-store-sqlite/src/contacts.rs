@@ -158,11 +158,11 @@ impl ContactStore for SqliteStore {
                 .fetch_optional(&mut *tx)
                 .await
                 .db()?;
-        let cleanup_jobs = match parse_id(conversation, "conversation")? {
+        let deleted = match parse_id(conversation, "conversation")? {
             Some(conversation) => purge_conversation(&mut tx, conversation, now).await?,
             None => {
                 refuse_if_held(&mut tx, id).await?;
-                Vec::new()
+                Deleted::default()
             }
         };
         let done = sqlx::query("DELETE FROM contacts WHERE id = ?")
@@ -174,6 +174,6 @@ impl ContactStore for SqliteStore {
             return Err(StoreError::NotFound);
         }
         tx.commit().await.db()?;
-        Ok(Deleted { cleanup_jobs })
+        Ok(deleted)
     }
 }

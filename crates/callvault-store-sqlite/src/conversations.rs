@@ -371,8 +371,8 @@ impl ConversationStore for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreResult<Deleted> {
         let mut tx = self.write().await?;
-        let cleanup_jobs = purge_conversation(&mut tx, id, now).await?;
+        let deleted = purge_conversation(&mut tx, id, now).await?;
         tx.commit().await.db()?;
-        Ok(Deleted { cleanup_jobs })
+        Ok(deleted)
     }
 }

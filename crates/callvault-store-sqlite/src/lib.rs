@@ -23,6 +23,7 @@ mod tables;
 mod throttles;
 mod transcripts;
 mod users;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

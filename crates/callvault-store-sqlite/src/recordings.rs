@@ -39,13 +39,14 @@ impl RecordingStore for SqliteStore {
             }
         };
         let mut cleanup_jobs = Vec::new();
-        let existing: Option<String> =
-            sqlx::query_scalar("SELECT blob_key FROM recordings WHERE call_id = ?")
+        let mut replaced = Vec::new();
+        let existing: Option<(String, String)> =
+            sqlx::query_as("SELECT id, blob_key FROM recordings WHERE call_id = ?")
                 .bind(new.call_id.to_string())
                 .fetch_optional(&mut *tx)
                 .await
                 .db()?;
-        if let Some(old_key) = existing {
+        if let Some((old_id, old_key)) = existing {
             if !replace {
                 return Err(Conflict::RecordingExists.into());
             }
@@ -59,6 +60,7 @@ impl RecordingStore for SqliteStore {
             cleanup_jobs.push(
                 enqueue_in(&mut tx, JobSpec::CollectBlob { key: old_key }.at(now), now).await?,
             );
+            replaced.extend(parse_id::<RecordingId>(Some(old_id), "recording")?);
         }
         let peaks = serde_json::to_string(&new.peaks).map_err(StoreError::backend)?;
         sqlx::query(
@@ -115,7 +117,13 @@ impl RecordingStore for SqliteStore {
             peaks: new.peaks,
             created_at: now,
         };
-        Ok((recording, Deleted { cleanup_jobs }))
+        Ok((
+            recording,
+            Deleted {
+                cleanup_jobs,
+                recordings: replaced,
+            },
+        ))
     }
 
     async fn recording(&self, id: RecordingId) -> StoreResult<Option<RecordingRecord>> {

@@ -228,6 +228,7 @@ impl RetentionStore for SqliteStore {
         tx.commit().await.db()?;
         Ok(Deleted {
             cleanup_jobs: vec![job],
+            recordings: vec![id],
         })
     }
 
@@ -247,8 +248,8 @@ impl RetentionStore for SqliteStore {
         if activity.is_none_or(|at| at >= ms(idle_before)) {
             return Ok(None);
         }
-        let cleanup_jobs = purge_conversation(&mut tx, id, now).await?;
+        let deleted = purge_conversation(&mut tx, id, now).await?;
         tx.commit().await.db()?;
-        Ok(Some(Deleted { cleanup_jobs }))
+        Ok(Some(deleted))
     }
 }

@@ -9,8 +9,8 @@ use callvault_core::phone::E164;
 use callvault_core::{ContactId, ConversationId, JobId, RecordingId, UserId};
 use callvault_store::rules::{TranscriptAsk, ask_transcript, becomes_latest, effective_status};
 use callvault_store::{
-    Conflict, JobSpec, Missing, NewContact, NewJob, StoreError, StoreResult, TranscriptRequest,
-    TranscriptStatus,
+    Conflict, Deleted, JobSpec, Missing, NewContact, NewJob, StoreError, StoreResult,
+    TranscriptRequest, TranscriptStatus,
 };
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use time::OffsetDateTime;
@@ -168,7 +168,7 @@ pub(crate) async fn purge_conversation(
     tx: &mut Tx,
     id: ConversationId,
     now: OffsetDateTime,
-) -> StoreResult<Vec<JobId>> {
+) -> StoreResult<Deleted> {
     let contact: Option<String> =
         sqlx::query_scalar("SELECT contact_id FROM conversations WHERE id = ?")
             .bind(id.to_string())
@@ -177,8 +177,8 @@ pub(crate) async fn purge_conversation(
             .db()?;
     let contact: ContactId = parse_id(contact, "contact")?.ok_or(StoreError::NotFound)?;
     refuse_if_held(tx, contact).await?;
-    let keys: Vec<String> = sqlx::query_scalar(
-        "SELECT r.blob_key FROM recordings r JOIN calls k ON k.id = r.call_id
+    let owned: Vec<(String, String)> = sqlx::query_as(
+        "SELECT r.id, r.blob_key FROM recordings r JOIN calls k ON k.id = r.call_id
          WHERE k.conversation_id = ? ORDER BY r.blob_key",
     )
     .bind(id.to_string())
@@ -194,11 +194,16 @@ pub(crate) async fn purge_conversation(
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    let mut jobs = Vec::with_capacity(keys.len());
-    for key in keys {
-        jobs.push(enqueue_in(tx, JobSpec::CollectBlob { key }.at(now), now).await?);
+    let mut deleted = Deleted::default();
+    for (recording, key) in owned {
+        deleted
+            .cleanup_jobs
+            .push(enqueue_in(tx, JobSpec::CollectBlob { key }.at(now), now).await?);
+        deleted
+            .recordings
+            .extend(parse_id::<RecordingId>(Some(recording), "recording")?);
     }
-    Ok(jobs)
+    Ok(deleted)
 }
 
 /// Fails with `StoreError::Held` when a legal hold is in force over the contact (its own or

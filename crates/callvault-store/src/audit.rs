@@ -74,6 +74,8 @@ actions! {
     HoldPlaced = "hold_placed", "Placed a legal hold";
     HoldReleased = "hold_released", "Released a legal hold";
     AuditExport = "audit.export", "Exported the audit log";
+    WebhookCreate = "webhook.create", "Added a webhook";
+    WebhookDelete = "webhook.delete", "Removed a webhook";
     /// Calls imported from a phone system's records.
     Import = "import.asterisk", "Imported calls";
     SettingsChange = "settings.update", "Changed a setting";

@@ -320,6 +320,34 @@ pub const TABLES: &[Table] = &[
         key: &["id"],
     },
     Table {
+        name: "webhooks",
+        columns: &[
+            col("id", ID),
+            col("url", Text),
+            col("events", Text),
+            col("secret", Text),
+            col("created_by", ID),
+            col("created_at", Time),
+        ],
+        key: &["id"],
+    },
+    Table {
+        name: "webhook_deliveries",
+        columns: &[
+            col("id", ID),
+            col("webhook_id", ID),
+            col("event", Text),
+            col("body", Text),
+            col("state", Text),
+            col("attempts", Int),
+            col("last_status", Int),
+            col("last_error", Text),
+            col("created_at", Time),
+            col("updated_at", Time),
+        ],
+        key: &["id"],
+    },
+    Table {
         name: "audit_log",
         columns: &[
             col("id", ID),

@@ -26,6 +26,10 @@ pub enum JobSpec {
     /// Deletes what the retention policy says is past its time; queued once a day (`day`, as
     /// `YYYY-MM-DD`, keeps it to one run per day however many processes queue it).
     ApplyRetention { day: String },
+    /// Sends one webhook delivery.
+    DeliverWebhook {
+        delivery_id: callvault_core::DeliveryId,
+    },
 }
 
 /// The kinds of job, as workers choose what to take.
@@ -35,14 +39,16 @@ pub enum JobKind {
     FetchTwilioRecording,
     Transcribe,
     ApplyRetention,
+    DeliverWebhook,
 }
 
 impl JobKind {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::CollectBlob,
         Self::FetchTwilioRecording,
         Self::Transcribe,
         Self::ApplyRetention,
+        Self::DeliverWebhook,
     ];
 
     /// The name stored in the `kind` column.
@@ -53,6 +59,7 @@ impl JobKind {
             Self::FetchTwilioRecording => "fetch_twilio_recording",
             Self::Transcribe => "transcribe",
             Self::ApplyRetention => "apply_retention",
+            Self::DeliverWebhook => "deliver_webhook",
         }
     }
 
@@ -72,6 +79,8 @@ impl JobKind {
             Self::Transcribe => 5,
             // Tomorrow's run starts over anyway.
             Self::ApplyRetention => 5,
+            // With the doubling backoff, about a day of trying.
+            Self::DeliverWebhook => 17,
         }
     }
 
@@ -96,6 +105,7 @@ impl JobSpec {
             Self::FetchTwilioRecording { .. } => JobKind::FetchTwilioRecording,
             Self::Transcribe { .. } => JobKind::Transcribe,
             Self::ApplyRetention { .. } => JobKind::ApplyRetention,
+            Self::DeliverWebhook { .. } => JobKind::DeliverWebhook,
         }
     }
 
@@ -110,7 +120,9 @@ impl JobSpec {
             // A transcript's own status keeps it to one live job; a key would also refuse a new
             // request in the moment between a job's last failure and its burial.
             Self::ApplyRetention { day } => Some(format!("retention:{day}")),
-            Self::CollectBlob { .. } | Self::Transcribe { .. } => None,
+            Self::CollectBlob { .. } | Self::Transcribe { .. } | Self::DeliverWebhook { .. } => {
+                None
+            }
         }
     }
 

@@ -401,6 +401,8 @@ pub struct RecordingMedia {
 pub struct Deleted {
     /// Jobs that remove the audio objects; run them now, or the worker will.
     pub cleanup_jobs: Vec<JobId>,
+    /// The recordings that went (for those who are told: webhooks).
+    pub recordings: Vec<callvault_core::RecordingId>,
 }
 
 /// A recording as the retention policy weighs it.
@@ -603,4 +605,83 @@ pub struct SearchHit {
     pub speaker: String,
     /// The segment's text with the match in [brackets].
     pub snippet: String,
+}
+
+/// A URL that receives events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: callvault_core::WebhookId,
+    pub url: String,
+    pub events: Vec<callvault_core::webhook::WebhookEvent>,
+    /// Signs each delivery; shown once, when the webhook is made.
+    pub secret: String,
+    pub created_by: Option<UserId>,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub url: String,
+    pub events: Vec<callvault_core::webhook::WebhookEvent>,
+    pub secret: String,
+    pub created_by: UserId,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not yet answered with a 2xx; tried again with backoff.
+    Pending,
+    Delivered,
+    /// Every attempt failed.
+    Failed,
+}
+
+impl DeliveryState {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "delivered" => Some(Self::Delivered),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One event sent (or to send) to one webhook, and how its receiver answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: callvault_core::DeliveryId,
+    pub webhook_id: callvault_core::WebhookId,
+    pub event: callvault_core::webhook::WebhookEvent,
+    /// The JSON body, exactly as sent.
+    pub body: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    /// The receiver's last status code, when it answered.
+    pub last_status: Option<u16>,
+    /// Why the last attempt failed, when it did.
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// How one attempt went.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    /// The state after it: delivered, still pending, or failed for good.
+    pub state: DeliveryState,
 }

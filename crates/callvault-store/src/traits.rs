@@ -11,9 +11,10 @@ use callvault_core::phone::E164;
 use callvault_core::recording::Recording;
 use callvault_core::retention::RetentionPolicy;
 use callvault_core::user::User;
+use callvault_core::webhook::WebhookEvent;
 use callvault_core::{
-    AuditId, CallId, ContactId, ConversationId, HoldId, JobId, NumberId, RecordingId, TokenId,
-    UserId,
+    AuditId, CallId, ContactId, ConversationId, DeliveryId, HoldId, JobId, NumberId, RecordingId,
+    TokenId, UserId, WebhookId,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -34,6 +35,7 @@ pub trait Store:
     + AuditStore
     + HoldStore
     + RetentionStore
+    + WebhookStore
     + ThrottleStore
 {
     /// Which backend this is, for logs ("sqlite", "postgres").
@@ -426,4 +428,37 @@ pub trait RetentionStore: Send + Sync {
         idle_before: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<Option<Deleted>>;
+}
+
+/// Outgoing webhooks and their deliveries.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn create_webhook(
+        &self,
+        webhook: NewWebhook,
+        now: OffsetDateTime,
+    ) -> StoreResult<Webhook>;
+    async fn webhooks(&self) -> StoreResult<Vec<Webhook>>;
+    async fn webhook(&self, id: WebhookId) -> StoreResult<Option<Webhook>>;
+    /// Removes it with its deliveries (queued ones are dropped). `NotFound` when unknown.
+    async fn delete_webhook(&self, id: WebhookId) -> StoreResult<()>;
+    /// For each webhook subscribed to `event`, a delivery of `body` and the job that sends it,
+    /// in one transaction; the jobs.
+    async fn enqueue_deliveries(
+        &self,
+        event: WebhookEvent,
+        body: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<JobId>>;
+    /// A delivery with its webhook, if both are still there.
+    async fn delivery(&self, id: DeliveryId) -> StoreResult<Option<(Delivery, Webhook)>>;
+    /// Records an attempt: one more tried, its answer, the state after it.
+    async fn record_attempt(
+        &self,
+        id: DeliveryId,
+        attempt: Attempt,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// A webhook's deliveries, newest first.
+    async fn deliveries(&self, webhook: WebhookId, limit: u32) -> StoreResult<Vec<Delivery>>;
 }
