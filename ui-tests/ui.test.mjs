@@ -333,6 +333,7 @@ test('no page or dialog has a serious accessibility fault, on a phone or a deskt
   found.push(...await checkAccessibility(page, 'Users', open('/settings/users')));
   found.push(...await checkAccessibility(page, 'Compliance', open('/settings/compliance')));
   found.push(...await checkAccessibility(page, 'Audit', open('/settings/audit')));
+  found.push(...await checkAccessibility(page, 'Webhooks', open('/settings/webhooks')));
   found.push(...await checkAccessibility(page, 'Audit, filtered to nothing', open('/settings/audit?action=hold_released&since=2001-01-01&until=2001-01-02')));
   found.push(...await checkAccessibility(page, 'Compliance, a retention change', async () => {
     await page.goto(`${server.base}/settings/compliance`);
@@ -554,6 +555,26 @@ test('retention: a change is previewed; one that deletes at once asks again; Run
   assert.match(await csv.getAttribute('href'), /action=retention_delete/);
   // The tests after this one count conversations by their last activity.
   await server.api('DELETE', `/api/v1/conversations/${old.conversation_id}`);
+});
+
+test('an admin adds a webhook, sees its secret once, and removes it', async () => {
+  const page = admin;
+  await page.goto(`${server.base}/settings/webhooks`);
+  await page.getByText('No webhooks yet.').waitFor();
+  await page.getByLabel('URL').fill('http://127.0.0.1:9/hook');
+  await page.getByRole('button', { name: 'Add webhook' }).click();
+  await page.getByRole('alert').filter({ hasText: 'private network' }).waitFor();
+  await page.getByLabel('URL').fill('https://hooks.example.com/callvault');
+  await page.getByRole('button', { name: 'Add webhook' }).click();
+  const secret = page.locator('#webhook-secret code');
+  await secret.waitFor();
+  assert.match(await secret.innerText(), /^whsec_/);
+  await page.getByRole('link', { name: 'I have copied it' }).click();
+  await page.getByRole('heading', { name: 'https://hooks.example.com/callvault' }).waitFor();
+  assert.equal(await page.locator('#webhook-secret').isVisible(), false, 'shown once');
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Remove the webhook https://hooks.example.com/callvault' }).click();
+  await page.getByText('No webhooks yet.').waitFor();
 });
 
 test('deleting a conversation says the recordings go too, and removes them', async () => {

@@ -33,6 +33,7 @@ impl Denied {
             Self::Org(OrgAction::ReadAuditLog) => "only admins read the audit log",
             Self::Org(OrgAction::ManageLegalHolds) => "only admins place and release legal holds",
             Self::Org(OrgAction::ManageRetention) => "only admins set the retention policy",
+            Self::Org(OrgAction::ManageWebhooks) => "only admins manage webhooks",
             Self::Contact(ContactAction::View | ContactAction::Edit)
             | Self::Org(OrgAction::ViewNumbers | OrgAction::CreateContact) => "you may not do this",
         }

@@ -19,6 +19,12 @@ pub enum Invalid {
     HoldReason,
     /// A retention period outside 1 to `callvault_core::retention::MAX_DAYS` days.
     RetentionPeriod,
+    /// A webhook URL that is not http(s) with a host and no credentials.
+    WebhookUrl,
+    /// A webhook URL naming this machine or a private network.
+    WebhookPrivate,
+    /// A webhook with no events.
+    WebhookEvents,
 }
 
 impl Invalid {
@@ -31,6 +37,9 @@ impl Invalid {
             Self::Note => "invalid_note",
             Self::HoldReason => "invalid_reason",
             Self::RetentionPeriod => "invalid_period",
+            Self::WebhookUrl => "invalid_url",
+            Self::WebhookPrivate => "private_address",
+            Self::WebhookEvents => "invalid_events",
         }
     }
 
@@ -42,6 +51,13 @@ impl Invalid {
             Self::Note => "a note must be 1 to 5000 characters",
             Self::HoldReason => "a legal hold needs a reason: one line of 1 to 500 characters",
             Self::RetentionPeriod => "a retention period is 1 to 36500 days",
+            Self::WebhookUrl => {
+                "a webhook URL is http:// or https://, with a host and no user or password, at most 2000 characters"
+            }
+            Self::WebhookPrivate => {
+                "webhooks may not reach this machine or a private network (start the server with --webhook-allow-private to allow it)"
+            }
+            Self::WebhookEvents => "a webhook needs at least one event",
         }
     }
 }

@@ -192,6 +192,14 @@ pub async fn delete(app: &App, user: &User, id: ConversationId) -> AppResult<()>
         .map_err(|e| AppError::named(e, "conversation"))?;
     // The audio goes now; should that fail, the queued jobs finish it later.
     app.jobs.run_now(app, &deleted.cleanup_jobs).await;
+    crate::webhooks::recordings_deleted(
+        app,
+        &deleted.recordings,
+        id,
+        access.contact_id,
+        "conversation_deleted",
+    )
+    .await;
     audit::record_about(
         app,
         Some(user),

@@ -100,6 +100,7 @@ pub async fn store_recording(
         Ok((recording, replaced)) => {
             // Its transcript may have been queued with it.
             state.jobs.wake();
+            announce(state, &recording, &replaced.recordings).await;
             Ok(StoredRecording {
                 recording,
                 transcoded,
@@ -114,4 +115,30 @@ pub async fn store_recording(
             Err(e)
         }
     }
+}
+
+/// Tells webhooks a recording is ready (and that the one it replaced is gone).
+async fn announce(
+    state: &App,
+    recording: &callvault_core::recording::Recording,
+    replaced: &[callvault_core::RecordingId],
+) {
+    let Ok(Some(call)) = state.store.call(recording.call_id).await else {
+        return;
+    };
+    let (conversation, contact) = (call.call.conversation_id, call.call.contact_id);
+    crate::webhooks::emit(
+        state,
+        callvault_core::webhook::WebhookEvent::RecordingReady,
+        serde_json::json!({
+            "recording_id": recording.id,
+            "call_id": recording.call_id,
+            "conversation_id": conversation,
+            "contact_id": contact,
+            "duration_s": recording.duration_ms as f64 / 1000.0,
+            "links": crate::webhooks::links(state, conversation, Some(recording.id)),
+        }),
+    )
+    .await;
+    crate::webhooks::recordings_deleted(state, replaced, conversation, contact, "replaced").await;
 }

@@ -23,6 +23,7 @@ pub mod spool;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use std::ops::Deref;
 use std::sync::Arc;

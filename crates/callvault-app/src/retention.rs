@@ -397,6 +397,18 @@ pub async fn run(app: &App, actor: Option<&User>) -> AppResult<RunSummary> {
                 }
             }
             if let Some((deleted, _)) = deleted {
+                let (conversation, contact) = match &candidate {
+                    Candidate::Recording(r) => (r.conversation_id, r.contact_id),
+                    Candidate::Conversation(c, _) => (c.id, c.contact_id),
+                };
+                crate::webhooks::recordings_deleted(
+                    app,
+                    &deleted.recordings,
+                    conversation,
+                    contact,
+                    "retention",
+                )
+                .await;
                 summary
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -26,6 +26,12 @@ pub fn new_api_token() -> String {
     format!("{TOKEN_PREFIX}{}", new_secret())
 }
 
+/// The key a webhook's deliveries are signed with.
+#[must_use]
+pub fn new_webhook_secret() -> String {
+    format!("whsec_{}", new_secret())
+}
+
 /// A password people can type: 20 characters from 57 unambiguous letters and digits
 /// (about 116 bits).
 #[must_use]

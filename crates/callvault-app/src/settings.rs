@@ -91,6 +91,9 @@ pub struct Settings {
     pub http: HttpLimits,
     /// Proxies whose `X-Forwarded-For` says who the client is (`--trusted-proxies`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Webhooks may reach loopback and private addresses (`--webhook-allow-private`: tests,
+    /// receivers on the same network).
+    pub webhook_allow_private: bool,
 }
 
 impl Settings {
@@ -111,6 +114,7 @@ impl Settings {
             metrics_token: None,
             http: HttpLimits::default(),
             trusted_proxies: Vec::new(),
+            webhook_allow_private: false,
             asr: AsrSettings {
                 model: data_dir
                     .join("models")

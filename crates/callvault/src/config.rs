@@ -160,6 +160,15 @@ pub struct AsrArgs {
     #[arg(long, env = "CALLVAULT_ASR_IDLE_UNLOAD", value_name = "SECONDS")]
     pub asr_idle_unload: Option<u64>,
 }
+/// Where outgoing webhooks may go.
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct WebhookArgs {
+    /// Let webhooks reach loopback and private addresses (a receiver on this machine or the
+    /// same network); without it they reach only public addresses [default: false]
+    #[arg(long, env = "CALLVAULT_WEBHOOK_ALLOW_PRIVATE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub webhook_allow_private: Option<bool>,
+}
 /// Who may read `/metrics`.
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
 #[serde(rename_all = "kebab-case", default)]
@@ -213,6 +222,8 @@ pub struct ProcessArgs {
     pub twilio: TwilioArgs,
     #[command(flatten)]
     pub metrics: MetricsArgs,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
 }
 
 impl ProcessArgs {
@@ -224,6 +235,7 @@ impl ProcessArgs {
         args.asr = self.asr.clone();
         args.twilio = self.twilio.clone();
         args.metrics = self.metrics.clone();
+        args.webhooks = self.webhooks.clone();
     }
 }
 
@@ -239,6 +251,7 @@ pub struct ConfigArgs {
     pub asr: AsrArgs,
     pub twilio: TwilioArgs,
     pub metrics: MetricsArgs,
+    pub webhooks: WebhookArgs,
 }
 
 impl ConfigArgs {
@@ -253,6 +266,7 @@ impl ConfigArgs {
         command = <AsrArgs as clap::Args>::augment_args(command);
         command = <TwilioArgs as clap::Args>::augment_args(command);
         command = <MetricsArgs as clap::Args>::augment_args(command);
+        command = <WebhookArgs as clap::Args>::augment_args(command);
         command
             .get_arguments()
             .filter_map(|a| a.get_long().map(str::to_owned))
@@ -269,6 +283,7 @@ impl ConfigArgs {
             asr: table.clone().try_into()?,
             twilio: table.clone().try_into()?,
             metrics: table.clone().try_into()?,
+            webhooks: table.clone().try_into()?,
         })
     }
 }
@@ -297,6 +312,7 @@ pub struct Config {
     pub orphan_audio_grace: time::Duration,
     pub http: callvault_app::settings::HttpLimits,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub webhook_allow_private: bool,
     pub log_format: LogFormat,
 }
 
@@ -331,6 +347,7 @@ impl fmt::Debug for Config {
             .field("orphan_audio_grace", &self.orphan_audio_grace)
             .field("http", &self.http)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("webhook_allow_private", &self.webhook_allow_private)
             .field("log_format", &self.log_format)
             .finish()
     }
@@ -607,6 +624,11 @@ impl ConfigArgs {
             orphan_audio_grace,
             http,
             trusted_proxies,
+            webhook_allow_private: self
+                .webhooks
+                .webhook_allow_private
+                .or(file.webhooks.webhook_allow_private)
+                .unwrap_or(false),
             log_format: self
                 .common
                 .log_format

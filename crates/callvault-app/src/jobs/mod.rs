@@ -58,7 +58,11 @@ struct Lane {
 const LANES: &[Lane] = &[
     Lane {
         group: WorkerJobs::Media,
-        kinds: &[JobKind::CollectBlob, JobKind::FetchTwilioRecording],
+        kinds: &[
+            JobKind::CollectBlob,
+            JobKind::FetchTwilioRecording,
+            JobKind::DeliverWebhook,
+        ],
         stops_on_shutdown: false,
     },
     // A retention run may take a while on a large installation; it must not hold up a
@@ -115,7 +119,7 @@ pub struct JobError {
 
 impl JobError {
     /// A failure that may pass: the job is retried with backoff while attempts remain.
-    fn new(e: impl std::fmt::Display) -> Self {
+    pub(crate) fn new(e: impl std::fmt::Display) -> Self {
         Self {
             message: e.to_string(),
             permanent: false,
@@ -267,6 +271,9 @@ impl JobRunner {
                 } => fetch_twilio_recording::run(state, &job, *call_id, recording_sid, url).await,
                 JobSpec::Transcribe { recording_id } => {
                     transcribe::run(state, &job, *recording_id).await
+                }
+                JobSpec::DeliverWebhook { delivery_id } => {
+                    crate::webhooks::deliver(state, &job, *delivery_id).await
                 }
                 JobSpec::ApplyRetention { .. } => crate::retention::run_daily(state)
                     .await

@@ -130,6 +130,20 @@ async fn transcribe(state: &App, id: RecordingId) -> Result<(), JobError> {
         other => other.map_err(JobError::new),
     }?;
     tracing::info!(recording = %id, segments = segments.len(), seconds = transcript.duration, "transcribed");
+    crate::webhooks::emit(
+        state,
+        callvault_core::webhook::WebhookEvent::TranscriptReady,
+        serde_json::json!({
+            "recording_id": id,
+            "call_id": record.recording.call_id,
+            "conversation_id": record.conversation_id,
+            "contact_id": record.access.contact_id,
+            "language": transcript.language,
+            "segments": segments.len(),
+            "links": crate::webhooks::links(state, record.conversation_id, Some(id)),
+        }),
+    )
+    .await;
     Ok(())
 }
 

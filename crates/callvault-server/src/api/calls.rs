@@ -154,6 +154,9 @@ async fn report(
     };
     let reported = state.store.report_call(new, now).await?;
     let call = &reported.record.call;
+    if reported.created {
+        callvault_app::webhooks::call_completed(&state, call).await;
+    }
     let status = if reported.created {
         StatusCode::CREATED
     } else {

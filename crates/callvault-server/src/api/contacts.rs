@@ -278,13 +278,23 @@ async fn delete(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<ContactId>,
 ) -> ApiResult<StatusCode> {
-    visible_contact(&state, &user, id, ContactAction::Delete).await?;
+    let contact = visible_contact(&state, &user, id, ContactAction::Delete).await?;
     let deleted = state
         .store
         .delete_contact(id, state.now())
         .await
         .or_not_found("contact")?;
     state.jobs.run_now(&state, &deleted.cleanup_jobs).await;
+    if let Some(conversation) = contact.conversation_id {
+        callvault_app::webhooks::recordings_deleted(
+            &state,
+            &deleted.recordings,
+            conversation,
+            id,
+            "contact_deleted",
+        )
+        .await;
+    }
     // Ids and counts only: the person's details go with the contact.
     audit::record_about(
         &state,

@@ -16,6 +16,7 @@ mod retention;
 pub(crate) mod transcripts;
 mod users;
 pub mod views;
+mod webhooks;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -70,4 +71,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(audit::routes())
         .merge(holds::routes())
         .merge(retention::routes())
+        .merge(webhooks::routes())
 }

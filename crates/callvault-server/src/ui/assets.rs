@@ -42,6 +42,7 @@ static ASSETS: &[Asset] = &[
     asset!("users.js", JS),
     asset!("holds.js", JS),
     asset!("retention.js", JS),
+    asset!("webhooks.js", JS),
 ];
 
 static BASE: LazyLock<String> = LazyLock::new(|| {

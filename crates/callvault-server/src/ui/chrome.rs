@@ -47,6 +47,7 @@ pub enum Section {
     Users,
     Compliance,
     Audit,
+    Webhooks,
 }
 
 /// The header of every signed-in page.

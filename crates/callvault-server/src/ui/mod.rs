@@ -14,6 +14,7 @@ mod inbox_filters;
 mod numbers;
 mod session;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::routing::get;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/users", get(users::page))
         .route("/settings/compliance", get(compliance::page))
         .route("/settings/audit", get(audit::page))
+        .route("/settings/webhooks", get(webhooks::page))
         .layer(axum::middleware::from_fn(chrome::fresh))
         .route("/assets/{version}/{name}", get(assets::serve))
 }

@@ -17,3 +17,4 @@ mod throttling;
 mod transcripts;
 mod twilio;
 mod ui;
+mod webhooks;

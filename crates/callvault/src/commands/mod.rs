@@ -35,6 +35,7 @@ pub async fn open_app(config: &Config, workers: bool) -> anyhow::Result<App> {
     settings.orphan_audio_grace = config.orphan_audio_grace;
     settings.http = config.http.clone();
     settings.trusted_proxies = config.trusted_proxies.clone();
+    settings.webhook_allow_private = config.webhook_allow_private;
     settings.workers = workers;
     settings.metrics_token = config.metrics_token.clone();
     settings.asr = AsrSettings {

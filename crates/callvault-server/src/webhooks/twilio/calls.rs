@@ -60,13 +60,14 @@ pub async fn status(State(state): State<AppState>, signed: Signed) -> ApiResult<
         return Ok(nothing());
     };
     if cb.status.is_final() {
+        let first_end = record.call.times.ended_at.is_none();
         // A call still ringing when it ends was never answered by the team.
         let status = (record.call.status == CallStatus::Ringing).then_some(match cb.status {
             LegStatus::Busy => CallStatus::Busy,
             LegStatus::Failed => CallStatus::Failed,
             _ => CallStatus::NoAnswer,
         });
-        state
+        let ended = state
             .store
             .update_call(
                 record.call.id,
@@ -77,6 +78,10 @@ pub async fn status(State(state): State<AppState>, signed: Signed) -> ApiResult<
                 },
             )
             .await?;
+        // Twilio may send the same callback again: the call ends once.
+        if first_end {
+            callvault_app::webhooks::call_completed(&state, &ended.call).await;
+        }
     }
     Ok(nothing())
 }

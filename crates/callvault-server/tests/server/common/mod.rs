@@ -43,6 +43,8 @@ pub struct Options {
     pub http: callvault_app::settings::HttpLimits,
     /// `--trusted-proxies`.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `--webhook-allow-private`: the tests' receivers listen on 127.0.0.1.
+    pub webhook_allow_private: bool,
 }
 
 impl Default for Options {
@@ -55,6 +57,7 @@ impl Default for Options {
             metrics_token: None,
             http: callvault_app::settings::HttpLimits::default(),
             trusted_proxies: Vec::new(),
+            webhook_allow_private: false,
         }
     }
 }
@@ -127,6 +130,7 @@ impl TestServer {
         settings.metrics_token = options.metrics_token.map(secrecy::SecretString::from);
         settings.http = options.http;
         settings.trusted_proxies = options.trusted_proxies;
+        settings.webhook_allow_private = options.webhook_allow_private;
         if let Some(model) = options.asr_model {
             settings.asr.model = model;
             settings.asr.install_default = false;
