@@ -8,6 +8,7 @@ mod repetition;
 mod tokens;
 mod transcribe;
 mod vad;
+pub mod words;
 
 pub use engine::{Engine, EngineOptions, MODEL_FILES, check_compute_type, has_model, no_model};
 pub use transcribe::{Segment, Transcript, speaker, transcribe};
