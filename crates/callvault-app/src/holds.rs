@@ -66,7 +66,21 @@ pub async fn covering(
     assigned: &[callvault_core::UserId],
 ) -> AppResult<Vec<LegalHold>> {
     require(user, ContactAction::View, assigned, "conversation")?;
-    Ok(app.store.holds_covering(contact).await?)
+    let holds = app.store.holds_covering(contact).await?;
+    if callvault_core::permissions::can_org(user, OrgAction::ManageLegalHolds) {
+        return Ok(holds);
+    }
+    // A reason may name other people (a hold on everything is about someone): team members
+    // see that there is a hold and since when, admins why and by whom.
+    Ok(holds
+        .into_iter()
+        .map(|h| LegalHold {
+            reason: String::new(),
+            placed_by: None,
+            released_by: None,
+            ..h
+        })
+        .collect())
 }
 
 async fn audit_change(app: &App, user: &User, action: AuditAction, hold: &LegalHold) {

@@ -508,6 +508,8 @@ pub async fn schedule(app: &App, delay: Duration) {
 /// The daily job: runs the policy, removes audit entries past theirs, then queues the next
 /// day's.
 pub async fn run_daily(app: &App) -> AppResult<()> {
+    // Tomorrow's first, so a run that fails every attempt does not end the daily runs.
+    schedule(app, Duration::days(1)).await;
     let summary = run(app, None).await?;
     let pruned = crate::audit::prune(app).await?;
     if pruned > 0 {
@@ -522,6 +524,5 @@ pub async fn run_daily(app: &App) -> AppResult<()> {
         bytes = summary.bytes,
         "retention run finished"
     );
-    schedule(app, Duration::days(1)).await;
     Ok(())
 }

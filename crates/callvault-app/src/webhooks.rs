@@ -231,6 +231,8 @@ async fn send(app: &App, webhook: &Webhook, delivery: &Delivery) -> Result<u16, 
         .ok_or_else(|| format!("{host} resolves only to private or local addresses"))?;
     let client = reqwest::Client::builder()
         .resolve(&lookup_host, allowed)
+        // A proxy would resolve the name itself, past the check above.
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(TIMEOUT)
         .user_agent("callvault-webhooks")

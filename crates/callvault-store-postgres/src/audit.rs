@@ -103,11 +103,16 @@ impl AuditStore for PostgresStore {
     }
 
     async fn prune_audit(&self, before: OffsetDateTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM audit_log WHERE at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await
-            .db()?;
+        // What concerns a contact on hold stays: who heard what is part of what a hold keeps.
+        let done = sqlx::query(
+            "DELETE FROM audit_log WHERE at < $1 AND (contact_id IS NULL OR contact_id NOT IN
+                (SELECT contact_id FROM legal_holds
+                 WHERE released_at IS NULL AND contact_id IS NOT NULL))",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await
+        .db()?;
         Ok(done.rows_affected())
     }
 }

@@ -108,11 +108,16 @@ impl AuditStore for SqliteStore {
     }
 
     async fn prune_audit(&self, before: OffsetDateTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM audit_log WHERE at < ?")
-            .bind(ms(before))
-            .execute(&self.writer)
-            .await
-            .db()?;
+        // What concerns a contact on hold stays: who heard what is part of what a hold keeps.
+        let done = sqlx::query(
+            "DELETE FROM audit_log WHERE at < ? AND (contact_id IS NULL OR contact_id NOT IN
+                (SELECT contact_id FROM legal_holds
+                 WHERE released_at IS NULL AND contact_id IS NOT NULL))",
+        )
+        .bind(ms(before))
+        .execute(&self.writer)
+        .await
+        .db()?;
         Ok(done.rows_affected())
     }
 }

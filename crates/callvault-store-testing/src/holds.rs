@@ -96,6 +96,33 @@ pub async fn a_hold_on_a_contact_keeps_everything_of_theirs_until_released(s: &d
     assert_eq!(detail.recording_count, 1, "the recording stays");
     assert_eq!(s.pending_jobs(JobKind::CollectBlob).await.expect("jobs"), 0);
 
+    // The audit log's own retention keeps what concerns a held contact.
+    for contact in [Some(kept.contact_id), None] {
+        s.audit(NewAudit {
+            at: T0,
+            actor: Some(admin.id),
+            action: AuditAction::Play,
+            target_kind: "recording".into(),
+            target_id: None,
+            contact,
+            detail: serde_json::json!({}),
+        })
+        .await
+        .expect("audited");
+    }
+    assert_eq!(
+        s.prune_audit(T0 + Duration::days(1)).await.expect("pruned"),
+        1
+    );
+    let left = s
+        .audit_page(&AuditFilter::default(), None, 10)
+        .await
+        .expect("log");
+    assert_eq!(
+        left.items.iter().map(|e| e.contact_id).collect::<Vec<_>>(),
+        [Some(kept.contact_id)]
+    );
+
     // What it covers, and what it does not.
     let covering = s.holds_covering(kept.contact_id).await.expect("holds");
     assert_eq!(covering.iter().map(|h| h.id).collect::<Vec<_>>(), [hold.id]);

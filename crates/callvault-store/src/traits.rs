@@ -356,7 +356,8 @@ pub trait AuditStore: Send + Sync {
         before: Option<AuditCursor>,
         limit: u32,
     ) -> StoreResult<AuditPage>;
-    /// Removes entries older than `before` (the log's own retention); how many.
+    /// Removes entries older than `before` (the log's own retention), but those about a
+    /// contact on hold; how many.
     async fn prune_audit(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }
 

@@ -192,6 +192,16 @@ async fn csv(
         .into_response())
 }
 
+/// A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR first) is
+/// written with a `'` before it.
+fn cell(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
 /// Entries as CSV lines (with the header line first when `header`).
 fn csv_rows(entries: &[AuditEntry], header: bool) -> bytes::Bytes {
     let mut out = csv::Writer::from_writer(Vec::new());
@@ -217,7 +227,7 @@ fn csv_rows(entries: &[AuditEntry], header: bool) -> bytes::Bytes {
                 .as_ref()
                 .map(|a| a.id.to_string())
                 .unwrap_or_default(),
-            e.actor.as_ref().map_or("", |a| a.name.as_str()),
+            &cell(e.actor.as_ref().map_or("", |a| a.name.as_str())),
             e.action.as_str(),
             e.target_kind.as_str(),
             e.target_id.as_deref().unwrap_or_default(),
@@ -226,4 +236,17 @@ fn csv_rows(entries: &[AuditEntry], header: bool) -> bytes::Bytes {
         ]);
     }
     bytes::Bytes::from(out.into_inner().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_quoted() {
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("-2+3"), "'-2+3");
+        assert_eq!(cell("Dana Agent"), "Dana Agent");
+    }
 }

@@ -232,6 +232,20 @@ async fn put_settings(
         (Some(None), None) => Some(RetentionPolicy::KeepForever),
         (None, default) => default,
     };
+    // Both checked before either is written: a bad one changes nothing.
+    if let Some(default) = default {
+        checked(default)?;
+    }
+    if req
+        .audit_days
+        .flatten()
+        .is_some_and(|d| !(1..=callvault_core::retention::MAX_DAYS).contains(&d))
+    {
+        return Err(crate::error::ApiError::invalid(
+            callvault_app::Invalid::RetentionPeriod.code(),
+            "audit_days is 1 to 36500 days, or null",
+        ));
+    }
     if let Some(days) = req.audit_days {
         callvault_app::audit::set_retention(&state, &user, days).await?;
     }
