@@ -316,30 +316,16 @@ pub async fn set_default(app: &App, user: &User, policy: RetentionPolicy) -> App
     let before = plan.default;
     plan.default = policy;
     app.store.set_retention_default(policy, app.now()).await?;
-    audit_change(app, user, None, before, Some(policy)).await;
-    Ok(plan)
-}
-
-async fn audit_change(
-    app: &App,
-    user: &User,
-    number: Option<NumberId>,
-    before: RetentionPolicy,
-    after: Option<RetentionPolicy>,
-) {
-    let (kind, id) = match number {
-        Some(n) => ("number", Some(n.to_string())),
-        None => ("installation", None),
-    };
     audit::record(
         app,
         Some(user),
         AuditAction::RetentionPolicy,
-        kind,
-        id,
-        serde_json::json!({"before": before, "after": after}),
+        "installation",
+        None,
+        serde_json::json!({"before": before, "after": policy}),
     )
     .await;
+    Ok(plan)
 }
 
 /// Deletes what the policy in force says is past its time; `actor` is who asked (none for the

@@ -11,13 +11,13 @@ use callvault_core::retention::RetentionPolicy;
 use callvault_store::{
     Conflict, Missing, NewNumber, NumberPatch, NumberStore, StoreError, StoreResult,
 };
+use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 
 use crate::PostgresStore;
 use crate::codec::{Db, RowExt, conflict_on_unique, enum_col, missing_on_fk};
-use crate::rows::{e164, recording_history_in};
+use crate::rows::{e164, recording_history_in, retention_of};
 use crate::steps::Tx;
 
 macro_rules! number_columns {
@@ -51,24 +51,6 @@ async fn forward_targets(
             });
     }
     Ok(targets)
-}
-
-/// A number's own retention policy, if it has one.
-pub(crate) fn retention_of(row: &PgRow) -> StoreResult<Option<RetentionPolicy>> {
-    let Some(action) = row.opt_text("retention_action")? else {
-        return Ok(None);
-    };
-    let days: Option<i64> = row
-        .try_get::<Option<i32>, _>("retention_days")
-        .db()?
-        .map(i64::from);
-    let days = days
-        .map(u32::try_from)
-        .transpose()
-        .map_err(|_| StoreError::corrupt("bad retention period"))?;
-    RetentionPolicy::from_parts(&action, days)
-        .map(Some)
-        .ok_or_else(|| StoreError::corrupt(format!("bad retention policy {action:?}")))
 }
 
 fn number_from_row(

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::codec::{Db, RowExt};
+use crate::rows::retention_of;
 use crate::steps::{
     enqueue_in, lock_contact, lock_conversation, purge_conversation, refuse_if_held,
 };
@@ -45,17 +46,11 @@ impl RetentionStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .db()?;
-        let Some(row) = row else {
-            return Ok(RetentionPolicy::default());
-        };
-        let days: Option<i32> = row.try_get("retention_days").db()?;
-        let days = days
-            .map(u32::try_from)
-            .transpose()
-            .map_err(|_| StoreError::corrupt("bad retention period"))?;
-        let action = row.text("retention_action")?;
-        RetentionPolicy::from_parts(&action, days)
-            .ok_or_else(|| StoreError::corrupt(format!("bad retention policy {action:?}")))
+        // No row yet, or one without a policy: the default (keep forever).
+        Ok(match row {
+            Some(row) => retention_of(&row)?.unwrap_or_default(),
+            None => RetentionPolicy::default(),
+        })
     }
 
     async fn set_retention_default(

@@ -8,6 +8,7 @@ use callvault_core::contact::Contact;
 use callvault_core::hold::HoldScope;
 use callvault_core::number::RecordingChange;
 use callvault_core::phone::E164;
+use callvault_core::retention::RetentionPolicy;
 use callvault_core::{CallId, ContactId, ConversationId, NumberId, UserId};
 use callvault_store::{
     Access, CallRecord, LegalHold, RecordingRef, StoreError, StoreResult, UserRef,
@@ -220,4 +221,23 @@ pub(crate) fn hold_from_row(row: &PgRow) -> StoreResult<LegalHold> {
         released_by: user("released_by", "released_by_name")?,
         released_at: row.opt_time("released_at")?,
     })
+}
+
+/// The retention policy in a row's `retention_action` and `retention_days` (a number's own,
+/// or the installation's default), if it has one.
+pub(crate) fn retention_of(row: &PgRow) -> StoreResult<Option<RetentionPolicy>> {
+    let Some(action) = row.opt_text("retention_action")? else {
+        return Ok(None);
+    };
+    let days: Option<i64> = row
+        .try_get::<Option<i32>, _>("retention_days")
+        .db()?
+        .map(i64::from);
+    let days = days
+        .map(u32::try_from)
+        .transpose()
+        .map_err(|_| StoreError::corrupt("bad retention period"))?;
+    RetentionPolicy::from_parts(&action, days)
+        .map(Some)
+        .ok_or_else(|| StoreError::corrupt(format!("bad retention policy {action:?}")))
 }

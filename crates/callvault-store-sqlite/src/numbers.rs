@@ -7,7 +7,6 @@ use async_trait::async_trait;
 use callvault_core::NumberId;
 use callvault_core::number::{ForwardTarget, PhoneNumber, Provider, RecordingChange};
 use callvault_core::phone::E164;
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 use time::OffsetDateTime;
@@ -19,7 +18,7 @@ use callvault_store::{
 
 use crate::SqliteStore;
 use crate::codec::{Db, RowExt, conflict_on_unique, enum_col, flag, missing_on_fk, ms};
-use crate::rows::{e164, recording_history_in};
+use crate::rows::{e164, recording_history_in, retention_of};
 
 macro_rules! number_columns {
     () => {
@@ -52,21 +51,6 @@ async fn forward_targets(
             });
     }
     Ok(targets)
-}
-
-/// A number's own retention policy, if it has one.
-pub(crate) fn retention_of(row: &SqliteRow) -> StoreResult<Option<RetentionPolicy>> {
-    let Some(action) = row.opt_text("retention_action")? else {
-        return Ok(None);
-    };
-    let days: Option<i64> = row.try_get::<Option<i64>, _>("retention_days").db()?;
-    let days = days
-        .map(u32::try_from)
-        .transpose()
-        .map_err(|_| StoreError::corrupt("bad retention period"))?;
-    RetentionPolicy::from_parts(&action, days)
-        .map(Some)
-        .ok_or_else(|| StoreError::corrupt(format!("bad retention policy {action:?}")))
 }
 
 fn number_from_row(

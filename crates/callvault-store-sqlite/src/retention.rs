@@ -9,11 +9,11 @@ use callvault_store::{
     AgedRecording, CallAgeCursor, ConversationCursor, Deleted, IdleConversation, JobSpec,
     RetentionStore, StoreError, StoreResult,
 };
-use sqlx::Row;
 use time::OffsetDateTime;
 
 use crate::SqliteStore;
 use crate::codec::{Db, RowExt, ms, opt_ms};
+use crate::rows::retention_of;
 use crate::steps::{enqueue_in, purge_conversation, refuse_if_held};
 
 /// Whether a hold in force covers the contact in `contact_col`.
@@ -37,17 +37,11 @@ impl RetentionStore for SqliteStore {
         .fetch_optional(&self.reader)
         .await
         .db()?;
-        let Some(row) = row else {
-            return Ok(RetentionPolicy::default());
-        };
-        let days: Option<i64> = row.try_get("retention_days").db()?;
-        let days = days
-            .map(u32::try_from)
-            .transpose()
-            .map_err(|_| StoreError::corrupt("bad retention period"))?;
-        let action = row.text("retention_action")?;
-        RetentionPolicy::from_parts(&action, days)
-            .ok_or_else(|| StoreError::corrupt(format!("bad retention policy {action:?}")))
+        // No row yet, or one without a policy: the default (keep forever).
+        Ok(match row {
+            Some(row) => retention_of(&row)?.unwrap_or_default(),
+            None => RetentionPolicy::default(),
+        })
     }
 
     async fn set_retention_default(

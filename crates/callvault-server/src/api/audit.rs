@@ -8,8 +8,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use callvault_core::{AuditId, ContactId, UserId};
-use callvault_store::{AuditAction, AuditCursor, AuditEntry, AuditFilter};
+use callvault_core::{ContactId, UserId};
+use callvault_store::{AuditAction, AuditEntry, AuditFilter};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -132,24 +132,11 @@ async fn list(
             ));
         }
     };
-    let before = paging::decode_cursor::<(i128, AuditId)>(q.cursor.as_deref())?
-        .map(|(at, id)| {
-            OffsetDateTime::from_unix_timestamp_nanos(at)
-                .map(|at| AuditCursor { at, id })
-                .map_err(|_| {
-                    ApiError::bad_request(
-                        "invalid_cursor",
-                        "the cursor is not one this server gave out",
-                    )
-                })
-        })
-        .transpose()?;
+    let before = paging::decode_audit_cursor(q.cursor.as_deref())?;
     let page = callvault_app::audit::page(&state, &user, &filter, before, limit).await?;
     Ok(Json(AuditList {
         items: page.items,
-        next_cursor: page
-            .next
-            .map(|c| paging::encode_cursor(&(c.at.unix_timestamp_nanos(), c.id))),
+        next_cursor: page.next.map(paging::encode_audit_cursor),
     }))
 }
 

@@ -64,6 +64,28 @@ pub fn decode_cursor<T: DeserializeOwned>(raw: Option<&str>) -> Result<Option<T>
         })
 }
 
+/// Where an audit page ends, as a cursor (the entry's time to the nanosecond, and its id).
+pub fn encode_audit_cursor(c: callvault_store::AuditCursor) -> String {
+    encode_cursor(&(c.at.unix_timestamp_nanos(), c.id))
+}
+
+pub fn decode_audit_cursor(
+    raw: Option<&str>,
+) -> Result<Option<callvault_store::AuditCursor>, ApiError> {
+    decode_cursor::<(i128, callvault_core::AuditId)>(raw)?
+        .map(|(at, id)| {
+            time::OffsetDateTime::from_unix_timestamp_nanos(at)
+                .map(|at| callvault_store::AuditCursor { at, id })
+                .map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_cursor",
+                        "the cursor is not one this server gave out",
+                    )
+                })
+        })
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

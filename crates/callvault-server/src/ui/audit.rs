@@ -7,15 +7,15 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use callvault_core::{AuditId, ContactId, UserId};
-use callvault_store::{AuditAction, AuditCursor, AuditEntry, AuditFilter};
+use callvault_core::{ContactId, UserId};
+use callvault_store::{AuditAction, AuditEntry, AuditFilter};
 use serde::Deserialize;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, Time};
 
 use super::chrome::{self, Chrome, PageQuery, PageUser, Section};
 use super::{PageError, assets, format};
-use crate::api::paging::{decode_cursor, encode_cursor};
+use crate::api::paging::{decode_audit_cursor, encode_audit_cursor};
 use crate::state::AppState;
 
 /// Entries a page shows.
@@ -149,19 +149,9 @@ pub async fn page(
             .and_then(Date::next_day)
             .map(|d| d.with_time(Time::MIDNIGHT).assume_utc()),
     };
-    let before = decode_cursor::<(i128, AuditId)>(p.before.as_deref())
-        .ok()
-        .flatten()
-        .and_then(|(at, id)| {
-            OffsetDateTime::from_unix_timestamp_nanos(at)
-                .ok()
-                .map(|at| AuditCursor { at, id })
-        });
-    if p.before.as_deref().is_some_and(|b| !b.is_empty()) && before.is_none() {
-        return Err(PageError::bad_request(
-            "That link to older entries is not one callvault made.",
-        ));
-    }
+    let before = decode_audit_cursor(p.before.as_deref()).map_err(|_| {
+        PageError::bad_request("That link to older entries is not one callvault made.")
+    })?;
     let page = callvault_app::audit::page(&state, &user, &filter, before, PAGE).await?;
     let users = callvault_app::users::list(&state, &user).await?;
 
@@ -241,10 +231,7 @@ pub async fn page(
     };
     let older = page.next.map(|c| {
         let mut pairs = kept("");
-        pairs.push((
-            "before",
-            encode_cursor(&(c.at.unix_timestamp_nanos(), c.id)),
-        ));
+        pairs.push(("before", encode_audit_cursor(c)));
         format!("/settings/audit?{}", query(&pairs))
     });
     let csv = format!(
