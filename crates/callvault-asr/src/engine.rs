@@ -5,8 +5,9 @@ use std::path::Path;
 use ct2rs::sys::{ComputeType, Config, Device, StorageView, Whisper, WhisperOptions};
 
 use crate::AsrError;
-use crate::mel::{MelExtractor, WINDOW_FRAMES};
+use crate::mel::{HOP, MelExtractor, WINDOW_FRAMES};
 use crate::tokens::{Parsed, Vocabulary};
+use crate::words::{WordTime, snap_to_speech, words_from_alignment};
 
 /// How the model runs.
 #[derive(Debug, Clone)]
@@ -56,13 +57,23 @@ pub fn check_compute_type(name: &str) -> Result<(), AsrError> {
 pub struct WindowResult {
     pub parsed: Parsed,
     pub no_speech: bool,
+    /// Each word and when it was said, in seconds from the window's start (empty unless
+    /// asked for).
+    pub words: Vec<WordTime>,
 }
+
+/// The width of the median filter over the attention weights before aligning (Whisper's).
+const MEDIAN_FILTER_WIDTH: i64 = 7;
 
 pub struct Engine {
     whisper: Whisper,
     vocab: Vocabulary,
     mel: MelExtractor,
     prompt: Vec<String>,
+    /// The prompt's token ids, which alignment starts from.
+    prompt_ids: Vec<usize>,
+    /// Whether the model knows which attention heads follow time (word timing needs them).
+    can_align: bool,
     options: WhisperOptions,
     batch: usize,
     replicas: usize,
@@ -131,6 +142,14 @@ impl Engine {
         } else {
             vec!["<|startoftranscript|>".to_owned()]
         };
+        let prompt_ids = prompt
+            .iter()
+            .map(|t| {
+                vocab
+                    .id(t)
+                    .ok_or_else(|| AsrError::Model(format!("the vocabulary has no {t}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let whisper_options = WhisperOptions {
             beam_size: options.beam_size.max(1),
             return_scores: true,
@@ -142,6 +161,8 @@ impl Engine {
             whisper,
             vocab,
             prompt,
+            prompt_ids,
+            can_align: has_alignment_heads(dir),
             options: whisper_options,
             batch,
             replicas,
@@ -158,17 +179,34 @@ impl Engine {
         LANGUAGE
     }
 
+    /// Whether this model can time words (its folder names the attention heads to use).
+    #[must_use]
+    pub fn can_time_words(&self) -> bool {
+        self.can_align
+    }
+
     /// Reads a batch of windows (each at most 30 s of 16 kHz audio), shared out among the
-    /// model's replicas.
-    pub fn recognize(&self, windows: &[Vec<f32>]) -> Result<Vec<WindowResult>, AsrError> {
+    /// model's replicas; with `words`, times each word too.
+    pub fn recognize(
+        &self,
+        windows: &[Vec<f32>],
+        words: bool,
+    ) -> Result<Vec<WindowResult>, AsrError> {
+        if words && !self.can_align {
+            return Err(AsrError::Model(
+                "this model cannot time words: its config.json names no alignment_heads \
+                 (convert it again with a current CTranslate2)"
+                    .into(),
+            ));
+        }
         if self.replicas < 2 || windows.len() < 2 {
-            return self.recognize_on_one(windows);
+            return self.recognize_on_one(windows, words);
         }
         let share = windows.len().div_ceil(self.replicas);
         std::thread::scope(|scope| {
             let running: Vec<_> = windows
                 .chunks(share)
-                .map(|part| scope.spawn(move || self.recognize_on_one(part)))
+                .map(|part| scope.spawn(move || self.recognize_on_one(part, words)))
                 .collect();
             let mut results = Vec::with_capacity(windows.len());
             for handle in running {
@@ -181,7 +219,11 @@ impl Engine {
         })
     }
 
-    fn recognize_on_one(&self, windows: &[Vec<f32>]) -> Result<Vec<WindowResult>, AsrError> {
+    fn recognize_on_one(
+        &self,
+        windows: &[Vec<f32>],
+        words: bool,
+    ) -> Result<Vec<WindowResult>, AsrError> {
         if windows.is_empty() {
             return Ok(Vec::new());
         }
@@ -196,15 +238,31 @@ impl Engine {
             Device::CPU,
         )
         .map_err(|e| AsrError::Engine(e.to_string()))?;
+        // Encoded once: generating and aligning both read the encoder's output.
+        let encoded = self
+            .whisper
+            .encode(&view, false)
+            .map_err(|e| AsrError::Engine(e.to_string()))?;
         let prompts: Vec<Vec<String>> = vec![self.prompt.clone(); windows.len()];
         let results = self
             .whisper
-            .generate(&view, &prompts, &self.options)
+            .generate(&encoded, &prompts, &self.options)
             .map_err(|e| AsrError::Engine(e.to_string()))?;
+        let sequences: Vec<Vec<usize>> = results
+            .iter()
+            .map(|r| r.sequences_ids.first().cloned().unwrap_or_default())
+            .collect();
+        let mut timed = if words {
+            self.time_words(&encoded, windows, &sequences)?
+        } else {
+            Vec::new()
+        };
+        timed.resize_with(windows.len(), Vec::new);
         Ok(results
-            .into_iter()
-            .map(|r| {
-                let ids = r.sequences_ids.first().cloned().unwrap_or_default();
+            .iter()
+            .zip(sequences)
+            .zip(timed)
+            .map(|((r, ids), words)| {
                 let score = r.scores.first().copied().unwrap_or(0.0);
                 // As Whisper does: silence is what the model calls silence and reads with little
                 // confidence.
@@ -212,8 +270,86 @@ impl Engine {
                 WindowResult {
                     parsed: self.vocab.parse(&ids),
                     no_speech,
+                    words,
                 }
             })
             .collect())
     }
+
+    /// Times the words of each window's text by the model's cross-attention (CTranslate2's
+    /// `align`, as faster-whisper's word timestamps do).
+    fn time_words(
+        &self,
+        encoded: &StorageView<'static>,
+        windows: &[Vec<f32>],
+        sequences: &[Vec<usize>],
+    ) -> Result<Vec<Vec<WordTime>>, AsrError> {
+        let texts: Vec<Vec<usize>> = sequences.iter().map(|s| self.vocab.text_ids(s)).collect();
+        if texts.iter().all(Vec::is_empty) {
+            return Ok(Vec::new());
+        }
+        // The batch must line up with the encoder's: a window without text is given one token,
+        // and what comes back for it is dropped.
+        let filler = self.vocab.id(".").unwrap_or(0);
+        let tokens: Vec<Vec<usize>> = texts
+            .iter()
+            .map(|t| {
+                if t.is_empty() {
+                    vec![filler]
+                } else {
+                    t.clone()
+                }
+            })
+            .collect();
+        let frames: Vec<usize> = windows
+            .iter()
+            .map(|w| (w.len() / HOP).clamp(1, WINDOW_FRAMES))
+            .collect();
+        let aligned = self
+            .whisper
+            .align(
+                encoded,
+                &self.prompt_ids,
+                &tokens,
+                &frames,
+                MEDIAN_FILTER_WIDTH,
+            )
+            .map_err(|e| AsrError::Engine(format!("timing words: {e}")))?;
+        Ok(texts
+            .iter()
+            .zip(aligned)
+            .zip(windows)
+            .map(|((text, result), audio)| {
+                if text.is_empty() {
+                    return Vec::new();
+                }
+                let bytes: Vec<Vec<u8>> = text.iter().map(|&id| self.vocab.bytes(id)).collect();
+                let path: Vec<(usize, usize)> = result
+                    .alignments
+                    .iter()
+                    .filter_map(|a| {
+                        Some((
+                            usize::try_from(a.token_x).ok()?,
+                            usize::try_from(a.frame_x).ok()?,
+                        ))
+                    })
+                    .collect();
+                let mut words = words_from_alignment(&bytes, &path);
+                snap_to_speech(&mut words, audio);
+                words
+            })
+            .collect())
+    }
+}
+
+/// Whether a model folder's config.json names the attention heads that follow time.
+fn has_alignment_heads(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("config.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .is_some_and(|config| {
+            config["alignment_heads"]
+                .as_array()
+                .is_some_and(|heads| !heads.is_empty())
+        })
 }

@@ -11,7 +11,7 @@ mod vad;
 pub mod words;
 
 pub use engine::{Engine, EngineOptions, MODEL_FILES, check_compute_type, has_model, no_model};
-pub use transcribe::{Segment, Transcript, speaker, transcribe};
+pub use transcribe::{Options, Segment, Transcript, Word, speaker, transcribe};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AsrError {

@@ -3,6 +3,7 @@
 //! the way Whisper's own long-form transcription does.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 
 use crate::AsrError;
@@ -23,6 +24,8 @@ pub struct WindowSegment {
     pub start: f64,
     pub end: f64,
     pub text: String,
+    /// Which of the window's text tokens (those below end-of-text, in order) it is made of.
+    pub tokens: Range<usize>,
 }
 
 /// What a window's output says.
@@ -99,10 +102,31 @@ impl Vocabulary {
         let bytes: Vec<u8> = ids
             .iter()
             .filter(|&&id| id < self.eot)
-            .filter_map(|&id| self.tokens.get(id))
-            .flat_map(|t| t.chars().filter_map(|c| self.byte_of.get(&c).copied()))
+            .flat_map(|&id| self.bytes(id))
             .collect();
         String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// The bytes one token stands for (none for an unknown id).
+    #[must_use]
+    pub fn bytes(&self, id: usize) -> Vec<u8> {
+        self.tokens.get(id).map_or_else(Vec::new, |t| {
+            t.chars()
+                .filter_map(|c| self.byte_of.get(&c).copied())
+                .collect()
+        })
+    }
+
+    /// A token's id, by its text as the vocabulary writes it (`<|startoftranscript|>`).
+    #[must_use]
+    pub fn id(&self, token: &str) -> Option<usize> {
+        self.tokens.iter().position(|t| t == token)
+    }
+
+    /// The text tokens of a generated sequence, in order (timestamps and specials left out).
+    #[must_use]
+    pub fn text_ids(&self, ids: &[usize]) -> Vec<usize> {
+        ids.iter().copied().filter(|&id| id < self.eot).collect()
     }
 
     /// Reads generated ids into segments. Timestamps mark where segments start and end; text
@@ -115,6 +139,8 @@ impl Vocabulary {
         let mut start: Option<f64> = None;
         let mut text: Vec<usize> = Vec::new();
         let mut last_time = None;
+        // Text tokens seen so far: a segment's are the last `text.len()` of them.
+        let mut seen = 0;
         for &id in ids {
             if id >= self.timestamp_begin {
                 let t = (id - self.timestamp_begin) as f64 * TIMESTAMP_STEP;
@@ -127,6 +153,7 @@ impl Vocabulary {
                                 start: s,
                                 end: t,
                                 text: words,
+                                tokens: seen - text.len()..seen,
                             });
                         }
                         text.clear();
@@ -136,6 +163,7 @@ impl Vocabulary {
                 }
             } else if id < self.eot {
                 text.push(id);
+                seen += 1;
             }
         }
         let ends_with_closed_segment = ids.len() >= 2
@@ -150,6 +178,7 @@ impl Vocabulary {
                         start: 0.0,
                         end: f64::INFINITY,
                         text: words,
+                        tokens: seen - text.len()..seen,
                     });
                 }
                 None
@@ -164,6 +193,7 @@ impl Vocabulary {
                     start: from,
                     end: f64::INFINITY,
                     text: words,
+                    tokens: seen - text.len()..seen,
                 })
             }
             _ => None,
@@ -252,12 +282,14 @@ mod tests {
                 WindowSegment {
                     start: 0.0,
                     end: 1.0,
-                    text: "Hello,".into()
+                    text: "Hello,".into(),
+                    tokens: 0..2,
                 },
                 WindowSegment {
                     start: 1.5,
                     end: 2.5,
-                    text: "world!".into()
+                    text: "world!".into(),
+                    tokens: 2..4,
                 },
             ]
         );

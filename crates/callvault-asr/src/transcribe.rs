@@ -23,6 +23,17 @@ pub struct Segment {
     /// The channel it was heard on (0 is left: the contact in a two-channel call).
     pub channel: usize,
     pub text: String,
+    /// Its words, timed (only when asked for): joined, they give `text`.
+    pub words: Vec<Word>,
+}
+
+/// One word and when it was said, in seconds from the start of the recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    /// As the model wrote it, with the space before it.
+    pub text: String,
+    pub start: f64,
+    pub end: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +64,7 @@ pub fn speaker(
 
 struct Run<'a> {
     engine: &'a Engine,
+    time_words: bool,
     gates: Vec<SpeechGate>,
     packers: Vec<Packer>,
     ready: VecDeque<Window>,
@@ -81,7 +93,7 @@ impl Run<'_> {
             let take = self.engine.batch().min(self.ready.len());
             let batch: Vec<Window> = self.ready.drain(..take).collect();
             let audio: Vec<Vec<f32>> = batch.iter().map(Window::audio).collect();
-            let results = self.engine.recognize(&audio)?;
+            let results = self.engine.recognize(&audio, self.time_words)?;
             for (window, result) in batch.into_iter().zip(results) {
                 self.take(window, result);
             }
@@ -104,6 +116,7 @@ impl Run<'_> {
                 end,
                 channel: window.channel,
                 text: s.text.clone(),
+                words: words_of(&window, &result.words, &s.tokens),
             });
         }
         // Whatever the model left after its last timestamp is read again, with what follows;
@@ -130,6 +143,7 @@ impl Run<'_> {
                         end,
                         channel: window.channel,
                         text: open.text.clone(),
+                        words: words_of(&window, &result.words, &open.tokens),
                     });
                 }
             }
@@ -137,15 +151,44 @@ impl Run<'_> {
     }
 }
 
+/// The words of a segment made of a window's text `tokens`, on the channel's clock.
+fn words_of(
+    window: &Window,
+    words: &[crate::words::WordTime],
+    tokens: &std::ops::Range<usize>,
+) -> Vec<Word> {
+    words
+        .iter()
+        .filter(|w| tokens.contains(&w.tokens.start))
+        .map(|w| {
+            let start = window.start_to_channel(w.start);
+            Word {
+                text: w.text.clone(),
+                start,
+                end: window.to_channel(w.end).max(start),
+            }
+        })
+        .collect()
+}
+
+/// What a transcription is asked for besides the text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Time each word (costs a few percent more).
+    pub words: bool,
+}
+
 /// Transcribes a recording. `progress` hears how many seconds of audio have been read, and
 /// answers whether to go on (`false` stops with [`AsrError::Cancelled`]).
 pub fn transcribe(
     engine: &Engine,
     path: &Path,
+    options: Options,
     progress: &mut dyn FnMut(f64) -> bool,
 ) -> Result<Transcript, AsrError> {
     let mut run = Run {
         engine,
+        time_words: options.words,
         gates: Vec::new(),
         packers: Vec::new(),
         ready: VecDeque::new(),

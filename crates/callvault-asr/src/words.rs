@@ -5,7 +5,7 @@
 //! Words start at a token that begins with a space, at punctuation, or where the text starts;
 //! tokens that only make sense together (UTF-8 split across tokens) stay together. Then, as
 //! Whisper's own word timing does, a word longer than twice the median word (at most 0.7 s)
-//! at a sentence's end is shortened to that. Pure; the engine calls `align` and hands the
+//! at a sentence's end (or at the window's start) is shortened to that. Pure; the engine calls `align` and hands the
 //! path here.
 
 use std::ops::Range;
@@ -23,8 +23,15 @@ pub struct WordTime {
     pub tokens: Range<usize>,
 }
 
-const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
-const SENTENCE_ENDS: [&str; 6] = [".", "。", "!", "！", "?", "？"];
+/// Punctuation that belongs to the word before it, even after a space (as Whisper merges it).
+const CLOSING: [&str; 15] = [
+    "\"", "'", ".", "。", ",", "，", "!", "！", "?", "？", ":", "：", ")", "]", "}",
+];
+const SENTENCE_ENDS: [char; 6] = ['.', '。', '!', '！', '?', '？'];
+
+fn ends_sentence(word: &str) -> bool {
+    word.trim_end().ends_with(SENTENCE_ENDS)
+}
 
 /// Groups the text tokens (as bytes) into words: each word's text and token range.
 fn split_words(tokens: &[Vec<u8>]) -> Vec<(String, Range<usize>)> {
@@ -49,7 +56,7 @@ fn split_words(tokens: &[Vec<u8>]) -> Vec<(String, Range<usize>)> {
     let mut words: Vec<(String, Range<usize>)> = Vec::new();
     for (text, range) in pieces {
         let stripped = text.trim();
-        let starts_word = text.starts_with(' ') || PUNCTUATION.contains(stripped);
+        let starts_word = text.starts_with(' ') && !CLOSING.contains(&stripped);
         match words.last_mut() {
             Some((word, span)) if !starts_word => {
                 word.push_str(&text);
@@ -124,18 +131,94 @@ pub fn words_from_alignment(tokens: &[Vec<u8>], path: &[(usize, usize)]) -> Vec<
     let median = median(&mut durations).min(0.7);
     let longest = 2.0 * median;
     if longest > 0.0 {
-        for i in 1..words.len() {
+        for i in 0..words.len() {
             if words[i].end - words[i].start <= longest {
                 continue;
             }
-            if SENTENCE_ENDS.contains(&words[i].text.trim()) {
+            if i == 0 {
+                // The first word takes in the silence the window starts with.
+                words[0].start = words[0].end - longest;
+            } else if ends_sentence(&words[i].text) {
                 words[i].end = words[i].start + longest;
-            } else if SENTENCE_ENDS.contains(&words[i - 1].text.trim()) {
+            } else if ends_sentence(&words[i - 1].text) {
                 words[i].start = words[i].end - longest;
             }
         }
     }
     words
+}
+
+/// Audio frames as long as an encoder frame (20 ms at 16 kHz).
+const FRAME_SAMPLES: usize = 320;
+/// How far a word's edge may move to the onset or end of the sound it sits in.
+const SNAP_REACH_FRAMES: usize = 25;
+
+/// Which 20 ms frames of `audio` (16 kHz) hold sound: louder than a tenth of the way from the
+/// quiet floor to the loud frames, in amplitude.
+fn loud_frames(audio: &[f32]) -> Vec<bool> {
+    #[allow(clippy::cast_precision_loss, reason = "a frame's sample count")]
+    let rms: Vec<f32> = audio
+        .chunks(FRAME_SAMPLES)
+        .map(|f| (f.iter().map(|s| s * s).sum::<f32>() / f.len() as f32).sqrt())
+        .collect();
+    if rms.is_empty() {
+        return Vec::new();
+    }
+    let mut sorted = rms.clone();
+    sorted.sort_by(f32::total_cmp);
+    let floor = sorted[sorted.len() / 10];
+    let peak = sorted[sorted.len() * 19 / 20];
+    let threshold = floor + (peak - floor) * 0.1;
+    rms.into_iter().map(|r| r > threshold).collect()
+}
+
+/// Moves word edges the alignment put in silence onto the sound: a start in silence moves
+/// forward to where sound begins within the word, a start inside sound back to that sound's
+/// onset when one is near; an end in silence moves back to where the sound stops. The
+/// cross-attention path is coarse where a pause falls (it puts a word anywhere in the silence
+/// before it), the signal is not.
+pub fn snap_to_speech(words: &mut [WordTime], audio: &[f32]) {
+    let loud = loud_frames(audio);
+    if !loud.iter().any(|l| *l) {
+        return;
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "times within a window"
+    )]
+    let frame = |t: f64| ((t * FRAMES_PER_SECOND).round().max(0.0) as usize).min(loud.len());
+    #[allow(clippy::cast_precision_loss, reason = "frame counts are small")]
+    let time = |f: usize| f as f64 / FRAMES_PER_SECOND;
+    // Starts first: each moves onto the onset of the sound it is in (or the first sound after
+    // it), never back past the word before's start.
+    let mut previous_start = 0;
+    for word in words.iter_mut() {
+        let (mut s, e) = (frame(word.start), frame(word.end).max(frame(word.start)));
+        if s < loud.len() && loud[s] {
+            let reach = s.saturating_sub(SNAP_REACH_FRAMES).max(previous_start + 1);
+            if let Some(quiet) = (reach..s).rev().find(|&f| !loud[f]) {
+                s = quiet + 1;
+            }
+        } else if let Some(onset) = (s..e).find(|&f| loud[f]) {
+            s = onset;
+        }
+        word.start = time(s);
+        previous_start = s;
+    }
+    // Then ends: no later than the next word's start, and back off the silence before it.
+    let starts: Vec<f64> = words.iter().map(|w| w.start).collect();
+    for (i, word) in words.iter_mut().enumerate() {
+        let s = frame(word.start);
+        let mut e = frame(word.end);
+        if let Some(next) = starts.get(i + 1) {
+            e = e.min(frame(*next));
+        }
+        if let Some(last) = (s..e).rev().find(|&f| loud[f]) {
+            e = last + 1;
+        }
+        word.end = time(e.max(s));
+    }
 }
 
 #[cfg(test)]
@@ -148,10 +231,12 @@ mod tests {
 
     #[test]
     fn words_start_at_spaces_and_punctuation_and_keep_their_tokens() {
-        let words = split_words(&toks(&[" My", " card", " is", " 45", "32", "-", "91", "."]));
+        let words = split_words(&toks(&[
+            " My", " card", " is", " 45", "32", "-", "91", ".", " Thanks", " !",
+        ]));
         let texts: Vec<&str> = words.iter().map(|(t, _)| t.as_str()).collect();
-        assert_eq!(texts, [" My", " card", " is", " 4532", "-91", "."]);
-        assert_eq!(words[3].1, 3..5);
+        assert_eq!(texts, [" My", " card", " is", " 4532-91.", " Thanks !"]);
+        assert_eq!(words[3].1, 3..8);
     }
 
     #[test]
@@ -183,12 +268,47 @@ mod tests {
 
     #[test]
     fn a_long_sentence_end_is_cut_to_twice_the_median_word() {
-        // Three words of 0.2 s, then a full stop stretched over two seconds of silence.
+        // Three words of 0.2 s, the last with a full stop stretched over two seconds of silence.
         let path = [(0, 0), (1, 10), (2, 20), (3, 30), (4, 130)];
         let words = words_from_alignment(&toks(&[" a", " b", " c", "."]), &path);
-        let stop = &words[3];
-        assert_eq!(stop.text, ".");
+        let stop = &words[2];
+        assert_eq!(stop.text, " c.");
         assert!((stop.end - stop.start - 0.4).abs() < 1e-9, "{stop:?}");
+    }
+
+    #[test]
+    fn edges_in_silence_move_onto_the_sound() {
+        // Sound from 1.0 to 1.5 s and from 2.0 to 2.4 s; silence elsewhere.
+        let mut audio = vec![0.0_f32; 16_000 * 3];
+        for (i, s) in audio.iter_mut().enumerate() {
+            let t = i as f64 / 16_000.0;
+            if (1.0..1.5).contains(&t) || (2.0..2.4).contains(&t) {
+                *s = (t * 2_000.0).sin() as f32 * 0.5;
+            }
+        }
+        let word = |start: f64, end: f64| WordTime {
+            text: String::new(),
+            start,
+            end,
+            tokens: 0..1,
+        };
+        // The first word starts in the silence before it and ends in the gap after it; the
+        // second starts late, inside its sound.
+        let mut words = vec![word(0.6, 1.9), word(2.1, 2.8)];
+        snap_to_speech(&mut words, &audio);
+        let close = |a: f64, b: f64| (a - b).abs() <= 0.021;
+        assert!(
+            close(words[0].start, 1.0) && close(words[0].end, 1.5),
+            "{words:?}"
+        );
+        assert!(
+            close(words[1].start, 2.0) && close(words[1].end, 2.4),
+            "{words:?}"
+        );
+        // All silence: nothing moves.
+        let mut quiet = vec![word(0.5, 1.0)];
+        snap_to_speech(&mut quiet, &vec![0.0; 16_000]);
+        assert_eq!(quiet, vec![word(0.5, 1.0)]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use callvault_asr::{Engine, EngineOptions, transcribe};
+use callvault_asr::{Engine, EngineOptions, Options, transcribe};
 
 fn model() -> PathBuf {
     let dir = std::env::var("CALLVAULT_TEST_MODEL")
@@ -35,10 +35,15 @@ fn a_two_channel_call_comes_back_with_its_words_times_and_parties() {
     )
     .expect("the model loads");
     let mut last = 0.0;
-    let t = transcribe(&engine, &fixture("call-2ch.mp3"), &mut |s| {
-        last = s;
-        true
-    })
+    let t = transcribe(
+        &engine,
+        &fixture("call-2ch.mp3"),
+        Options::default(),
+        &mut |s| {
+            last = s;
+            true
+        },
+    )
     .expect("transcribes");
     println!("{t:#?}");
     assert_eq!(t.language, "en");
@@ -76,5 +81,70 @@ fn a_two_channel_call_comes_back_with_its_words_times_and_parties() {
     assert!(
         t.segments.windows(2).all(|p| p[0].start <= p[1].start),
         "merged by time"
+    );
+}
+
+/// Words spoken at known times (fixtures/words-timed.tsv) come back timed where they were
+/// said: the bar is 0.3 s. Words the model heard differently (digits it wrote as
+/// "41") are skipped; the words it did hear are matched in order.
+#[test]
+fn word_times_land_where_the_words_were_said() {
+    let engine = Engine::load(
+        &model(),
+        &EngineOptions {
+            threads: 2,
+            ..EngineOptions::default()
+        },
+    )
+    .expect("the model loads");
+    let t = transcribe(
+        &engine,
+        &fixture("words-timed.mp3"),
+        Options { words: true },
+        &mut |_| true,
+    )
+    .expect("transcribes");
+    let known: Vec<(String, f64, f64)> = std::fs::read_to_string(fixture("words-timed.tsv"))
+        .expect("the word list")
+        .lines()
+        .map(|line| {
+            let parts: Vec<&str> = line.split('\t').collect();
+            let time = |i: usize| parts[i].parse::<f64>().expect("seconds");
+            (parts[0].to_lowercase(), time(1), time(2))
+        })
+        .collect();
+    for s in &t.segments {
+        let joined: String = s.words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(joined.trim(), s.text, "a segment's words make its text");
+    }
+    let mut errors: Vec<f64> = Vec::new();
+    let mut next = 0;
+    for word in t.segments.iter().flat_map(|s| &s.words) {
+        let heard = words(&word.text);
+        let heard = heard.trim();
+        if let Some(k) = (next..known.len()).find(|&k| known[k].0 == heard) {
+            errors.push((word.start - known[k].1).abs());
+            errors.push((word.end - known[k].2).abs());
+            next = k + 1;
+        }
+    }
+    errors.sort_by(f64::total_cmp);
+    let within = errors.iter().filter(|e| **e <= 0.3).count();
+    println!(
+        "{} word edges; median error {:.3} s; {} within 0.3 s; worst {:.3} s",
+        errors.len(),
+        errors[errors.len() / 2],
+        within,
+        errors.last().copied().unwrap_or(0.0)
+    );
+    assert!(
+        errors.len() >= 40,
+        "most words were heard: {}",
+        errors.len()
+    );
+    assert!(errors[errors.len() / 2] <= 0.1, "median {errors:?}");
+    assert!(
+        within * 10 >= errors.len() * 9,
+        "nine edges in ten within 0.3 s: {errors:?}"
     );
 }

@@ -77,10 +77,15 @@ async fn transcribe(state: &App, id: RecordingId) -> Result<(), JobError> {
     let _stop = StopOnDrop(keep_going.clone());
     let path = mp3.path().to_owned();
     let mut work = tokio::task::spawn_blocking(move || {
-        callvault_asr::transcribe(&engine, &path, &mut |seconds| {
-            progress.send_replace(seconds);
-            keep_going.load(Ordering::Relaxed)
-        })
+        callvault_asr::transcribe(
+            &engine,
+            &path,
+            callvault_asr::Options::default(),
+            &mut |seconds| {
+                progress.send_replace(seconds);
+                keep_going.load(Ordering::Relaxed)
+            },
+        )
     });
     let mut written = Instant::now();
     let transcript = loop {

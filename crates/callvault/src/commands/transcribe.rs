@@ -18,6 +18,9 @@ pub struct TranscribeArgs {
     /// Print JSON: {language, duration, segments: [{start, end, speaker, text}]}.
     #[arg(long)]
     pub json: bool,
+    /// Time each word too (JSON: each segment's `words: [{start, end, text}]`).
+    #[arg(long)]
+    pub words: bool,
     #[command(flatten)]
     pub asr: crate::config::AsrArgs,
 }
@@ -26,8 +29,28 @@ pub struct TranscribeArgs {
 struct JsonTranscript {
     language: String,
     duration: f64,
-    /// As the API gives them.
-    segments: Vec<TranscriptSegment>,
+    segments: Vec<JsonSegment>,
+}
+
+#[derive(Serialize)]
+struct JsonSegment {
+    /// As the API gives it.
+    #[serde(flatten)]
+    segment: TranscriptSegment,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    words: Vec<JsonWord>,
+}
+
+#[derive(Serialize)]
+struct JsonWord {
+    start: f64,
+    end: f64,
+    text: String,
+}
+
+/// Milliseconds are as fine as any word time is right.
+fn to_ms(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
 }
 
 fn clock(seconds: f64) -> String {
@@ -64,7 +87,8 @@ pub fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         ),
     };
-    let transcript = callvault_asr::transcribe(&engine, &args.file, &mut |seconds| {
+    let options = callvault_asr::Options { words: args.words };
+    let transcript = callvault_asr::transcribe(&engine, &args.file, options, &mut |seconds| {
         #[allow(
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss,
@@ -76,12 +100,23 @@ pub fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
     .with_context(|| format!("transcribing {}", args.file.display()))?;
     bar.finish_and_clear();
     let channels = transcript.channels;
-    let segments = transcript.segments.into_iter().map(|s| TranscriptSegment {
-        start: s.start,
-        end: s.end,
-        channel: u16::try_from(s.channel).ok(),
-        speaker: speaker(s.channel, channels, None, None),
-        text: s.text,
+    let segments = transcript.segments.into_iter().map(|s| JsonSegment {
+        words: s
+            .words
+            .iter()
+            .map(|w| JsonWord {
+                start: to_ms(w.start),
+                end: to_ms(w.end),
+                text: w.text.trim().to_owned(),
+            })
+            .collect(),
+        segment: TranscriptSegment {
+            start: s.start,
+            end: s.end,
+            channel: u16::try_from(s.channel).ok(),
+            speaker: speaker(s.channel, channels, None, None),
+            text: s.text,
+        },
     });
     if args.json {
         let out = JsonTranscript {
@@ -91,7 +126,7 @@ pub fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        for s in segments {
+        for JsonSegment { segment: s, .. } in segments {
             println!(
                 "[{} → {}] {}: {}",
                 clock(s.start),

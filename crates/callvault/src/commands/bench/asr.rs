@@ -274,7 +274,12 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         };
         for call in &calls {
             let started = Instant::now();
-            let t = callvault_asr::transcribe(&model, &call.path, &mut |_| true)?;
+            let t = callvault_asr::transcribe(
+                &model,
+                &call.path,
+                callvault_asr::Options::default(),
+                &mut |_| true,
+            )?;
             side.wall += started.elapsed().as_secs_f64();
             let text: Vec<&str> = t.segments.iter().map(|s| s.text.as_str()).collect();
             let (e, w) = word_errors(&call.reference, &text.join(" "));
