@@ -8,6 +8,7 @@ mod encode;
 mod peaks;
 mod resample;
 mod speech;
+mod tone;
 mod transcode;
 
 pub use decode::{AudioReader, Block};
@@ -15,7 +16,8 @@ pub use encode::{Mp3Writer, VoiceProfile};
 pub use peaks::PeaksBuilder;
 pub use resample::{BlockSink, StreamResampler};
 pub use speech::{SPEECH_RATE, SpeechSource, declared_seconds, load_16k, stream_16k, stream_at};
-pub use transcode::{Transcoded, sha256_of, transcode, transcode_file};
+pub use tone::{TONE_HZ, ToneSpan};
+pub use transcode::{Transcoded, sha256_of, transcode, transcode_covering, transcode_file};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {

@@ -65,7 +65,18 @@ pub fn transcode(
     hint: Option<&str>,
     dst: &Path,
 ) -> Result<Transcoded, AudioError> {
-    let result = run(source, hint, dst);
+    transcode_covering(source, hint, dst, &[])
+}
+
+/// Transcodes like [`transcode`], with every channel of each span (seconds from the start)
+/// replaced by a tone: what redaction hides.
+pub fn transcode_covering(
+    source: Box<dyn MediaSource>,
+    hint: Option<&str>,
+    dst: &Path,
+    spans: &[crate::ToneSpan],
+) -> Result<Transcoded, AudioError> {
+    let result = run(source, hint, dst, spans);
     if result.is_err() {
         let _ = std::fs::remove_file(dst);
     }
@@ -76,21 +87,30 @@ fn run(
     source: Box<dyn MediaSource>,
     hint: Option<&str>,
     dst: &Path,
+    spans: &[crate::ToneSpan],
 ) -> Result<Transcoded, AudioError> {
     let mut reader = AudioReader::open(source, hint)?;
     let mut pipeline: Option<Pipeline> = None;
     let mut mixed: Vec<Vec<f32>> = Vec::new();
+    let mut covered: Vec<Vec<f32>> = Vec::new();
     let mut frames = 0u64;
     while let Some(block) = reader.next_block()? {
-        let planes = if block.planes.len() > 2 {
+        let rate = block.sample_rate;
+        let mut planes = if block.planes.len() > 2 {
             mix_down(block.planes, &mut mixed);
             &mixed[..]
         } else {
             block.planes
         };
+        if crate::tone::touches(spans, frames, planes.first().map_or(0, Vec::len), rate) {
+            covered.clear();
+            covered.extend_from_slice(planes);
+            crate::tone::cover(&mut covered, spans, frames, rate);
+            planes = &covered[..];
+        }
         let stage = match &mut pipeline {
             Some(stage) => stage,
-            None => pipeline.insert(Pipeline::start(block.sample_rate, planes.len(), dst)?),
+            None => pipeline.insert(Pipeline::start(rate, planes.len(), dst)?),
         };
         frames += planes.first().map_or(0, Vec::len) as u64;
         stage.push(planes)?;

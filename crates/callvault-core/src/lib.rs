@@ -12,6 +12,7 @@ pub mod patterns;
 pub mod permissions;
 pub mod phone;
 pub mod recording;
+pub mod redaction;
 pub mod retention;
 pub mod user;
 pub mod webhook;

@@ -59,6 +59,9 @@ pub struct PhoneNumber {
     /// How long its recordings and conversations are kept; `None` follows the installation's
     /// default.
     pub retention: Option<crate::retention::RetentionPolicy>,
+    /// Card numbers, their expiry and code, SSNs and bank numbers are hidden from its
+    /// recordings' transcripts and covered by a tone in their audio.
+    pub redact_sensitive: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]

@@ -19,6 +19,10 @@ pub struct Recording {
     pub sha256: String,
     pub peaks: Peaks,
     pub created_at: OffsetDateTime,
+    /// The spans redaction covered with a tone, in order.
+    pub redactions: Vec<crate::redaction::RedactedSpan>,
+    /// Its number redacts, and the recording has not been checked yet: nobody may hear it.
+    pub redaction_pending: bool,
 }
 
 /// A waveform overview for the seek bar: for each channel, the lowest and highest sample in

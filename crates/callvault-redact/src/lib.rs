@@ -7,9 +7,13 @@
 
 mod numbers;
 mod rules;
+mod transcript;
 
 pub use numbers::{DigitRun, digit_runs};
 pub use rules::{Finding, Kind, find};
+pub use transcript::{
+    PAD_SECONDS, RedactedTranscript, SegmentIn, Span, TimedWord, redact_transcript,
+};
 
 /// What stands in for each hidden run of words.
 pub const MARK: &str = "[redacted]";

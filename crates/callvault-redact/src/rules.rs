@@ -7,30 +7,8 @@ use std::ops::Range;
 
 use crate::numbers::{DigitRun, digit_runs, plain};
 
-/// What a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    Card,
-    Expiry,
-    SecurityCode,
-    Ssn,
-    BankAccount,
-    RoutingNumber,
-}
-
-impl Kind {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Card => "card",
-            Self::Expiry => "expiry",
-            Self::SecurityCode => "security_code",
-            Self::Ssn => "ssn",
-            Self::BankAccount => "bank_account",
-            Self::RoutingNumber => "routing_number",
-        }
-    }
-}
+/// What a finding is (the kinds a recording's redacted spans carry).
+pub use callvault_core::redaction::RedactionKind as Kind;
 
 /// A run of words to hide.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +17,21 @@ pub struct Finding {
     /// Indexes into the words given.
     pub words: Range<usize>,
 }
+
+/// Words that say a card number follows.
+const CARD_WORDS: &[&str] = &[
+    "card",
+    "visa",
+    "mastercard",
+    "amex",
+    "american express",
+    "discover",
+    "credit",
+    "debit",
+];
+
+/// How many misheard words may split a card number said after the word "card".
+const MISHEARD_WORDS: usize = 2;
 
 /// How far around a card its expiry and code are looked for, in words.
 const NEAR_CARD: usize = 30;
@@ -127,15 +120,38 @@ pub fn find(words: &[&str]) -> Vec<Finding> {
     let mut taken = vec![false; runs.len()];
 
     // Cards first: the expiry and code are found by their distance from one.
-    let cards: Vec<Range<usize>> = runs
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| is_card(&r.digits))
-        .map(|(i, r)| {
+    // A card passes Luhn. One said after the word "card" is hidden even when it does not, and
+    // even when a word or two the recogniser misheard split its digits: better to hide a
+    // stretch too many than leave a card number in the clear.
+    let mut cards: Vec<Range<usize>> = Vec::new();
+    let mut i = 0;
+    while i < runs.len() {
+        if is_card(&runs[i].digits) {
             taken[i] = true;
-            r.words.clone()
-        })
-        .collect();
+            cards.push(runs[i].words.clone());
+            i += 1;
+            continue;
+        }
+        if said_before(&plain, runs[i].words.start, KEYWORD_REACH, CARD_WORDS) {
+            let mut digits = runs[i].digits.len();
+            let mut last = i;
+            while digits < 12
+                && last + 1 < runs.len()
+                && runs[last + 1].words.start - runs[last].words.end <= MISHEARD_WORDS
+                && digits + runs[last + 1].digits.len() <= 19
+            {
+                last += 1;
+                digits += runs[last].digits.len();
+            }
+            if (12..=19).contains(&digits) {
+                taken[i..=last].fill(true);
+                cards.push(runs[i].words.start..runs[last].words.end);
+                i = last + 1;
+                continue;
+            }
+        }
+        i += 1;
+    }
     for card in &cards {
         found.push(Finding {
             kind: Kind::Card,
@@ -288,8 +304,19 @@ mod tests {
             redact("forty one eleven eleven eleven eleven eleven eleven eleven and that's it"),
             ("[redacted] and that's it".into(), vec![Kind::Card])
         );
-        // Sixteen digits that fail Luhn are not a card.
+        // Sixteen digits that fail Luhn are not a card, unless said as one (a digit misheard).
         assert_eq!(redact("reference 4111 1111 1111 1112").1, vec![]);
+        assert_eq!(
+            redact("my card number is 4111 1111 1111 1112 thanks").0,
+            "my card number is [redacted] thanks"
+        );
+        // A word misheard in the middle does not let the rest through.
+        assert_eq!(
+            redact("my card number is 4532, 0 one time, 1, 2, 8, 3, 0, 3, 6, thanks").0,
+            "my card number is [redacted] thanks"
+        );
+        // Without the word "card", numbers apart stay apart.
+        assert_eq!(redact("order 453201 time 1283036 please").1, vec![]);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::steps::Tx;
 macro_rules! number_columns {
     () => {
         "n.id, n.e164, n.label, n.provider, n.call_recording, n.consent_announcement, n.transcribe_automatically,
-         n.created_at, n.updated_at, n.retention_action, n.retention_days"
+         n.created_at, n.updated_at, n.retention_action, n.retention_days, n.redact_sensitive"
     };
 }
 
@@ -67,6 +67,7 @@ fn number_from_row(
         consent_announcement: row.opt_text("consent_announcement")?,
         transcribe_automatically: row.flag("transcribe_automatically")?,
         retention: retention_of(row)?,
+        redact_sensitive: row.flag("redact_sensitive")?,
         forward_to: targets.remove(&id).unwrap_or_default(),
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
@@ -153,8 +154,8 @@ impl NumberStore for PostgresStore {
         let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO phone_numbers (id, e164, label, provider, call_recording, consent_announcement,
-                created_at, updated_at, transcribe_automatically)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+                created_at, updated_at, transcribe_automatically, redact_sensitive)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
         )
         .bind(id.0)
         .bind(number.e164.as_str())
@@ -164,6 +165,7 @@ impl NumberStore for PostgresStore {
         .bind(&number.consent_announcement)
         .bind(now)
         .bind(number.transcribe_automatically)
+        .bind(number.redact_sensitive)
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict_on_unique(e, Conflict::NumberTaken))?;
@@ -225,7 +227,8 @@ impl NumberStore for PostgresStore {
                 updated_at = $6,
                 transcribe_automatically = COALESCE($8, transcribe_automatically),
                 retention_action = CASE WHEN $9 THEN $10 ELSE retention_action END,
-                retention_days = CASE WHEN $9 THEN $11 ELSE retention_days END
+                retention_days = CASE WHEN $9 THEN $11 ELSE retention_days END,
+                redact_sensitive = COALESCE($12, redact_sensitive)
              WHERE id = $7",
         )
         .bind(&patch.label)
@@ -245,6 +248,7 @@ impl NumberStore for PostgresStore {
                 .and_then(RetentionPolicy::days)
                 .map(|d| i32::try_from(d).unwrap_or(i32::MAX)),
         )
+        .bind(patch.redact_sensitive)
         .execute(&mut *tx)
         .await
         .db()?;

@@ -49,8 +49,8 @@ impl RecordingStore for PostgresStore {
         if conversation.is_none() {
             return Err(StoreError::NotFound);
         }
-        let call: Option<(bool, bool)> = sqlx::query_as(
-            "SELECT k.recording_allowed, n.transcribe_automatically
+        let call: Option<(bool, bool, bool)> = sqlx::query_as(
+            "SELECT k.recording_allowed, n.transcribe_automatically, n.redact_sensitive
              FROM calls k JOIN phone_numbers n ON n.id = k.number_id
              WHERE k.id = $1 FOR NO KEY UPDATE OF k",
         )
@@ -58,7 +58,7 @@ impl RecordingStore for PostgresStore {
         .fetch_optional(&mut *tx)
         .await
         .db()?;
-        let (allowed, transcribe) = call.ok_or(StoreError::NotFound)?;
+        let (allowed, transcribe, redact) = call.ok_or(StoreError::NotFound)?;
         if !allowed {
             return Err(Conflict::RecordingDisabled.into());
         }
@@ -83,8 +83,8 @@ impl RecordingStore for PostgresStore {
         let peaks = serde_json::to_string(&new.peaks).map_err(StoreError::backend)?;
         sqlx::query(
             "INSERT INTO recordings (id, call_id, blob_key, duration_ms, channels, sample_rate, bytes,
-                sha256, peaks, created_at, source_ref)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                sha256, peaks, created_at, source_ref, redaction_pending)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(new.id.0)
         .bind(new.call_id.0)
@@ -97,6 +97,7 @@ impl RecordingStore for PostgresStore {
         .bind(peaks)
         .bind(now)
         .bind(&new.source_ref)
+        .bind(redact)
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict_on_unique(e, Conflict::RecordingExists))?;
@@ -113,7 +114,8 @@ impl RecordingStore for PostgresStore {
             }
         }
         // In the same transaction, so a crash cannot keep the recording and lose its transcript.
-        if transcribe {
+        // Redaction reads the transcript: it is asked for too.
+        if transcribe || redact {
             request_transcript_in(&mut tx, new.id, now).await?;
         }
         tx.commit().await.db()?;
@@ -128,6 +130,8 @@ impl RecordingStore for PostgresStore {
             sha256: new.sha256,
             peaks: new.peaks,
             created_at: now,
+            redactions: Vec::new(),
+            redaction_pending: redact,
         };
         Ok((
             recording,
@@ -147,7 +151,7 @@ impl RecordingStore for PostgresStore {
             .db()?;
         let row = sqlx::query(
             "SELECT r.id, r.call_id, r.blob_key, r.duration_ms, r.channels, r.sample_rate, r.bytes,
-                    r.sha256, r.peaks, r.created_at,
+                    r.sha256, r.peaks, r.created_at, r.redactions, r.redaction_pending,
                     k.conversation_id, k.contact_id, k.started_at AS call_started_at,
                     c.name AS contact_name,
                     ARRAY(SELECT a.user_id FROM contact_assignments a
@@ -177,6 +181,9 @@ impl RecordingStore for PostgresStore {
                 sha256: row.text("sha256")?,
                 peaks,
                 created_at: row.time("created_at")?,
+                redactions: serde_json::from_str(&row.text("redactions")?)
+                    .map_err(|e| StoreError::corrupt(e.to_string()))?,
+                redaction_pending: row.flag("redaction_pending")?,
             },
             conversation_id: row.id("conversation_id")?,
             contact_name: row.text("contact_name")?,
@@ -191,7 +198,7 @@ impl RecordingStore for PostgresStore {
 
     async fn recording_media(&self, id: RecordingId) -> StoreResult<Option<RecordingMedia>> {
         let row = sqlx::query(
-            "SELECT r.id, r.blob_key, r.bytes, r.sha256,
+            "SELECT r.id, r.blob_key, r.bytes, r.sha256, r.redaction_pending,
                     k.conversation_id, k.contact_id, k.started_at AS call_started_at,
                     c.name AS contact_name,
                     ARRAY(SELECT a.user_id FROM contact_assignments a
@@ -209,6 +216,7 @@ impl RecordingStore for PostgresStore {
         Ok(Some(RecordingMedia {
             id: row.id("id")?,
             blob_key: row.text("blob_key")?,
+            redaction_pending: row.flag("redaction_pending")?,
             bytes: row.unsigned("bytes")?,
             sha256: row.text("sha256")?,
             conversation_id: row.id("conversation_id")?,

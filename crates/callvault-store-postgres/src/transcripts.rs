@@ -2,12 +2,14 @@
 //! without accents as a `tsvector` (GIN-indexed); a search is a phrase of the typed words.
 
 use async_trait::async_trait;
+use callvault_core::JobId;
 use callvault_core::RecordingId;
 use callvault_core::permissions::ContactScope;
 use callvault_store::rules::STOPPED_TRANSCRIPT;
 use callvault_store::{
-    MAX_SEARCH_HITS, SearchHit, SearchQuery, StoreError, StoreResult, TranscriptRecord,
-    TranscriptRequest, TranscriptSegment, TranscriptStatus, TranscriptStore, mark_phrase,
+    Conflict, JobSpec, MAX_SEARCH_HITS, RedactedAudio, SearchHit, SearchQuery, StoreError,
+    StoreResult, TranscriptRecord, TranscriptRequest, TranscriptSegment, TranscriptStatus,
+    TranscriptStore, mark_phrase,
 };
 use sqlx::{AssertSqlSafe, PgConnection, Postgres, QueryBuilder, Row};
 use time::OffsetDateTime;
@@ -17,7 +19,60 @@ use crate::PostgresStore;
 use crate::codec::{Db, RowExt, enum_col};
 use crate::inbox::push_assigned;
 use crate::planning::{estimated_rows, fetch_planned, pin_plan_with};
-use crate::steps::{request_transcript_in, transcript_status};
+use crate::steps::{enqueue_in, request_transcript_in, transcript_status};
+
+/// Stores a transcript's segments (replacing any) and marks it done, in `tx`.
+async fn store_transcript_in(
+    tx: &mut PgConnection,
+    recording: RecordingId,
+    language: &str,
+    segments: &[TranscriptSegment],
+    now: OffsetDateTime,
+) -> StoreResult<()> {
+    let id: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM transcripts WHERE recording_id = $1 FOR UPDATE")
+            .bind(recording.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .db()?;
+    let id = id.ok_or(StoreError::NotFound)?;
+    sqlx::query("DELETE FROM transcript_segments WHERE transcript_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    if !segments.is_empty() {
+        // One statement for the whole transcript.
+        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+            "INSERT INTO transcript_segments (transcript_id, idx, start_ms, end_ms, channel, speaker, text, search) ",
+        );
+        sql.push_values(segments.iter().enumerate(), |mut row, (idx, s)| {
+            row.push_bind(id)
+                .push_bind(i32::try_from(idx).unwrap_or(i32::MAX))
+                .push_bind(TranscriptSegment::millis(s.start))
+                .push_bind(TranscriptSegment::millis(s.end))
+                .push_bind(s.channel.map(i32::from))
+                .push_bind(s.speaker.clone())
+                .push_bind(s.text.clone())
+                .push("to_tsvector('simple', unaccent(")
+                .push_bind_unseparated(s.text.clone())
+                .push_unseparated("))");
+        });
+        sql.build().execute(&mut *tx).await.db()?;
+    }
+    sqlx::query(
+        "UPDATE transcripts SET status = 'done', progress = 1, language = $1, error = NULL,
+                    updated_at = $2
+             WHERE id = $3",
+    )
+    .bind(language)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .db()?;
+    Ok(())
+}
 
 /// Up to this many hits (estimated) are ordered from the index; a phrase with more is found
 /// walking the segments newest first.
@@ -196,50 +251,67 @@ impl TranscriptStore for PostgresStore {
         now: OffsetDateTime,
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        let id: Option<Uuid> =
-            sqlx::query_scalar("SELECT id FROM transcripts WHERE recording_id = $1 FOR UPDATE")
-                .bind(recording.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .db()?;
-        let id = id.ok_or(StoreError::NotFound)?;
-        sqlx::query("DELETE FROM transcript_segments WHERE transcript_id = $1")
-            .bind(id)
+        store_transcript_in(&mut tx, recording, language, segments, now).await?;
+        // The pass that redaction waited for found nothing to hide.
+        sqlx::query("UPDATE recordings SET redaction_pending = false WHERE id = $1")
+            .bind(recording.0)
             .execute(&mut *tx)
             .await
             .db()?;
-        if !segments.is_empty() {
-            // One statement for the whole transcript.
-            let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
-                "INSERT INTO transcript_segments (transcript_id, idx, start_ms, end_ms, channel, speaker, text, search) ",
-            );
-            sql.push_values(segments.iter().enumerate(), |mut row, (idx, s)| {
-                row.push_bind(id)
-                    .push_bind(i32::try_from(idx).unwrap_or(i32::MAX))
-                    .push_bind(TranscriptSegment::millis(s.start))
-                    .push_bind(TranscriptSegment::millis(s.end))
-                    .push_bind(s.channel.map(i32::from))
-                    .push_bind(s.speaker.clone())
-                    .push_bind(s.text.clone())
-                    .push("to_tsvector('simple', unaccent(")
-                    .push_bind_unseparated(s.text.clone())
-                    .push_unseparated("))");
-            });
-            sql.build().execute(&mut *tx).await.db()?;
-        }
-        sqlx::query(
-            "UPDATE transcripts SET status = 'done', progress = 1, language = $1, error = NULL,
-                    updated_at = $2
-             WHERE id = $3",
+        tx.commit().await.db()?;
+        Ok(())
+    }
+
+    async fn transcript_redacted(
+        &self,
+        recording: RecordingId,
+        language: &str,
+        segments: &[TranscriptSegment],
+        audio: RedactedAudio,
+        now: OffsetDateTime,
+    ) -> StoreResult<JobId> {
+        let mut tx = self.write().await?;
+        store_transcript_in(&mut tx, recording, language, segments, now).await?;
+        let spans = serde_json::to_string(&audio.spans).map_err(StoreError::backend)?;
+        let peaks = serde_json::to_string(&audio.peaks).map_err(StoreError::backend)?;
+        let swapped = sqlx::query(
+            "UPDATE recordings SET blob_key = $1, bytes = $2, sha256 = $3, peaks = $4,
+                    redactions = $5, redaction_pending = false
+             WHERE id = $6 AND blob_key = $7",
         )
-        .bind(language)
-        .bind(now)
-        .bind(id)
+        .bind(&audio.blob_key)
+        .bind(i64::try_from(audio.bytes).unwrap_or(i64::MAX))
+        .bind(&audio.sha256)
+        .bind(peaks)
+        .bind(spans)
+        .bind(recording.0)
+        .bind(&audio.replaces)
         .execute(&mut *tx)
         .await
         .db()?;
+        if swapped.rows_affected() == 0 {
+            return Err(Conflict::UploadExpired.into());
+        }
+        // The new object belongs to the row now; if its guard started, it may be deleting it.
+        let dropped = sqlx::query("DELETE FROM jobs WHERE id = $1 AND state = 'queued'")
+            .bind(audio.guard.0)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        if dropped.rows_affected() == 0 {
+            return Err(Conflict::UploadExpired.into());
+        }
+        let cleanup = enqueue_in(
+            &mut tx,
+            JobSpec::CollectBlob {
+                key: audio.replaces,
+            }
+            .at(now),
+            now,
+        )
+        .await?;
         tx.commit().await.db()?;
-        Ok(())
+        Ok(cleanup)
     }
 
     async fn transcript_retrying(

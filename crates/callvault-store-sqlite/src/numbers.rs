@@ -23,7 +23,7 @@ use crate::rows::{e164, recording_history_in, retention_of};
 macro_rules! number_columns {
     () => {
         "n.id, n.e164, n.label, n.provider, n.call_recording, n.consent_announcement, n.transcribe_automatically,
-         n.created_at, n.updated_at, n.retention_action, n.retention_days"
+         n.created_at, n.updated_at, n.retention_action, n.retention_days, n.redact_sensitive"
     };
 }
 
@@ -67,6 +67,7 @@ fn number_from_row(
         consent_announcement: row.opt_text("consent_announcement")?,
         transcribe_automatically: row.flag("transcribe_automatically")?,
         retention: retention_of(row)?,
+        redact_sensitive: row.flag("redact_sensitive")?,
         forward_to: targets.remove(&id).unwrap_or_default(),
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
@@ -153,8 +154,8 @@ impl NumberStore for SqliteStore {
         let id = NumberId::new();
         let mut tx = self.write().await?;
         sqlx::query(
-            "INSERT INTO phone_numbers (id, e164, label, provider, call_recording, consent_announcement, created_at, updated_at, transcribe_automatically)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO phone_numbers (id, e164, label, provider, call_recording, consent_announcement, created_at, updated_at, transcribe_automatically, redact_sensitive)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.to_string())
         .bind(number.e164.as_str())
@@ -165,6 +166,7 @@ impl NumberStore for SqliteStore {
         .bind(ms(now))
         .bind(ms(now))
         .bind(flag(number.transcribe_automatically))
+        .bind(flag(number.redact_sensitive))
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict_on_unique(e, Conflict::NumberTaken))?;
@@ -217,7 +219,8 @@ impl NumberStore for SqliteStore {
                 updated_at = ?6,
                 transcribe_automatically = COALESCE(?8, transcribe_automatically),
                 retention_action = CASE WHEN ?9 THEN ?10 ELSE retention_action END,
-                retention_days = CASE WHEN ?9 THEN ?11 ELSE retention_days END
+                retention_days = CASE WHEN ?9 THEN ?11 ELSE retention_days END,
+                redact_sensitive = COALESCE(?12, redact_sensitive)
              WHERE id = ?7",
         )
         .bind(&patch.label)
@@ -237,6 +240,7 @@ impl NumberStore for SqliteStore {
                 .and_then(RetentionPolicy::days)
                 .map(i64::from),
         )
+        .bind(patch.redact_sensitive.map(flag))
         .execute(&mut *tx)
         .await
         .db()?;

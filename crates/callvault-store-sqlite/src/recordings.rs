@@ -63,9 +63,20 @@ impl RecordingStore for SqliteStore {
             replaced.extend(parse_id::<RecordingId>(Some(old_id), "recording")?);
         }
         let peaks = serde_json::to_string(&new.peaks).map_err(StoreError::backend)?;
+        // What the call's number asks of its recordings: a transcript, a redaction pass (which
+        // needs the transcript, and keeps the audio from listeners until it has run).
+        let (transcribe, redact): (i64, i64) = sqlx::query_as(
+            "SELECT n.transcribe_automatically, n.redact_sensitive
+             FROM calls k JOIN phone_numbers n ON n.id = k.number_id WHERE k.id = ?",
+        )
+        .bind(new.call_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?
+        .unwrap_or((0, 0));
         sqlx::query(
-            "INSERT INTO recordings (id, call_id, blob_key, duration_ms, channels, sample_rate, bytes, sha256, peaks, created_at, source_ref)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO recordings (id, call_id, blob_key, duration_ms, channels, sample_rate, bytes, sha256, peaks, created_at, source_ref, redaction_pending)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(new.id.to_string())
         .bind(new.call_id.to_string())
@@ -78,6 +89,7 @@ impl RecordingStore for SqliteStore {
         .bind(peaks)
         .bind(ms(now))
         .bind(&new.source_ref)
+        .bind(redact)
         .execute(&mut *tx)
         .await
         .map_err(|e| crate::codec::conflict_on_unique(e, Conflict::RecordingExists))?;
@@ -94,14 +106,7 @@ impl RecordingStore for SqliteStore {
             }
         }
         // In the same transaction, so a crash cannot keep the recording and lose its transcript.
-        let transcribe: Option<i64> = sqlx::query_scalar(
-            "SELECT n.transcribe_automatically FROM calls k JOIN phone_numbers n ON n.id = k.number_id
-             WHERE k.id = ?",
-        )
-        .bind(new.call_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await.db()?;
-        if transcribe == Some(1) {
+        if transcribe == 1 || redact == 1 {
             request_transcript_in(&mut tx, new.id, now).await?;
         }
         tx.commit().await.db()?;
@@ -116,6 +121,8 @@ impl RecordingStore for SqliteStore {
             sha256: new.sha256,
             peaks: new.peaks,
             created_at: now,
+            redactions: Vec::new(),
+            redaction_pending: redact == 1,
         };
         Ok((
             recording,
@@ -131,7 +138,7 @@ impl RecordingStore for SqliteStore {
         let mut conn = self.reader.begin().await.db()?;
         let row = sqlx::query(
             "SELECT r.id, r.call_id, r.blob_key, r.duration_ms, r.channels, r.sample_rate, r.bytes,
-                    r.sha256, r.peaks, r.created_at,
+                    r.sha256, r.peaks, r.created_at, r.redactions, r.redaction_pending,
                     k.conversation_id, k.contact_id, k.started_at AS call_started_at,
                     c.name AS contact_name,
                     (SELECT json_group_array(a.user_id) FROM contact_assignments a
@@ -161,6 +168,9 @@ impl RecordingStore for SqliteStore {
                 sha256: row.text("sha256")?,
                 peaks,
                 created_at: row.time("created_at")?,
+                redactions: serde_json::from_str(&row.text("redactions")?)
+                    .map_err(|e| StoreError::corrupt(e.to_string()))?,
+                redaction_pending: row.flag("redaction_pending")?,
             },
             conversation_id: row.parsed("conversation_id")?,
             contact_name: row.text("contact_name")?,
@@ -175,7 +185,7 @@ impl RecordingStore for SqliteStore {
 
     async fn recording_media(&self, id: RecordingId) -> StoreResult<Option<RecordingMedia>> {
         self.point.row(
-            "SELECT r.id, r.blob_key, r.bytes, r.sha256,
+            "SELECT r.id, r.blob_key, r.bytes, r.sha256, r.redaction_pending,
                     k.conversation_id, k.contact_id, k.started_at AS call_started_at,
                     c.name AS contact_name,
                     (SELECT json_group_array(a.user_id) FROM contact_assignments a
@@ -189,6 +199,7 @@ impl RecordingStore for SqliteStore {
                 Ok(RecordingMedia {
                     id: row.parsed("id")?,
                     blob_key: row.text("blob_key")?,
+                    redaction_pending: row.flag("redaction_pending")?,
                     bytes: row.unsigned("bytes")?,
                     sha256: row.text("sha256")?,
                     conversation_id: row.parsed("conversation_id")?,

@@ -5,17 +5,19 @@ use async_trait::async_trait;
 use callvault_core::RecordingId;
 use time::OffsetDateTime;
 
+use callvault_core::JobId;
 use callvault_core::permissions::ContactScope;
 use callvault_store::rules::STOPPED_TRANSCRIPT;
 use callvault_store::{
-    MAX_SEARCH_HITS, SearchHit, SearchQuery, StoreError, StoreResult, TranscriptRecord,
-    TranscriptRequest, TranscriptSegment, TranscriptStatus, TranscriptStore, mark_phrase,
+    Conflict, JobSpec, MAX_SEARCH_HITS, RedactedAudio, SearchHit, SearchQuery, StoreError,
+    StoreResult, TranscriptRecord, TranscriptRequest, TranscriptSegment, TranscriptStatus,
+    TranscriptStore, mark_phrase,
 };
 use sqlx::{QueryBuilder, Sqlite};
 
 use crate::SqliteStore;
 use crate::codec::{Db, RowExt, enum_col, ms};
-use crate::steps::{request_transcript_in, transcript_status};
+use crate::steps::{enqueue_in, request_transcript_in, transcript_status};
 
 /// Up to this many hits are ordered from the index; a phrase with more is found walking the
 /// segments newest first, where a page fills soon.
@@ -25,6 +27,51 @@ const FEW_HITS: i64 = 2_000;
 fn phrase(text: &str) -> Option<String> {
     let words: Vec<&str> = text.split_whitespace().collect();
     (!words.is_empty()).then(|| format!("\"{}\"", words.join(" ").replace('"', "\"\"")))
+}
+
+/// Stores a transcript's segments (replacing any) and marks it done, in `tx`.
+async fn store_transcript_in(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    recording: RecordingId,
+    language: &str,
+    segments: &[TranscriptSegment],
+    now: OffsetDateTime,
+) -> StoreResult<()> {
+    let id: Option<String> =
+        sqlx::query_scalar("SELECT id FROM transcripts WHERE recording_id = ?")
+            .bind(recording.to_string())
+            .fetch_optional(&mut **tx)
+            .await
+            .db()?;
+    let id = id.ok_or(StoreError::NotFound)?;
+    sqlx::query("DELETE FROM transcript_segments WHERE transcript_id = ?")
+        .bind(&id)
+        .execute(&mut **tx)
+        .await
+        .db()?;
+    for (idx, s) in segments.iter().enumerate() {
+        sqlx::query(
+                "INSERT INTO transcript_segments (transcript_id, idx, start_ms, end_ms, channel, speaker, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(i64::try_from(idx).unwrap_or(i64::MAX))
+            .bind(TranscriptSegment::millis(s.start))
+            .bind(TranscriptSegment::millis(s.end))
+            .bind(s.channel.map(i64::from))
+            .bind(&s.speaker)
+            .bind(&s.text)
+            .execute(&mut **tx)
+            .await.db()?;
+    }
+    sqlx::query(
+            "UPDATE transcripts SET status = 'done', progress = 1, language = ?, error = NULL, updated_at = ? WHERE id = ?",
+        )
+        .bind(language)
+        .bind(ms(now))
+        .bind(&id)
+        .execute(&mut **tx)
+        .await.db()?;
+    Ok(())
 }
 
 impl SqliteStore {
@@ -144,42 +191,67 @@ impl TranscriptStore for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        let id: Option<String> =
-            sqlx::query_scalar("SELECT id FROM transcripts WHERE recording_id = ?")
-                .bind(recording.to_string())
-                .fetch_optional(&mut *tx)
-                .await
-                .db()?;
-        let id = id.ok_or(StoreError::NotFound)?;
-        sqlx::query("DELETE FROM transcript_segments WHERE transcript_id = ?")
-            .bind(&id)
+        store_transcript_in(&mut tx, recording, language, segments, now).await?;
+        // The pass that redaction waited for found nothing to hide.
+        sqlx::query("UPDATE recordings SET redaction_pending = 0 WHERE id = ?")
+            .bind(recording.to_string())
             .execute(&mut *tx)
             .await
             .db()?;
-        for (idx, s) in segments.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO transcript_segments (transcript_id, idx, start_ms, end_ms, channel, speaker, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&id)
-            .bind(i64::try_from(idx).unwrap_or(i64::MAX))
-            .bind(TranscriptSegment::millis(s.start))
-            .bind(TranscriptSegment::millis(s.end))
-            .bind(s.channel.map(i64::from))
-            .bind(&s.speaker)
-            .bind(&s.text)
-            .execute(&mut *tx)
-            .await.db()?;
-        }
-        sqlx::query(
-            "UPDATE transcripts SET status = 'done', progress = 1, language = ?, error = NULL, updated_at = ? WHERE id = ?",
-        )
-        .bind(language)
-        .bind(ms(now))
-        .bind(&id)
-        .execute(&mut *tx)
-        .await.db()?;
         tx.commit().await.db()?;
         Ok(())
+    }
+
+    async fn transcript_redacted(
+        &self,
+        recording: RecordingId,
+        language: &str,
+        segments: &[TranscriptSegment],
+        audio: RedactedAudio,
+        now: OffsetDateTime,
+    ) -> StoreResult<JobId> {
+        let mut tx = self.write().await?;
+        store_transcript_in(&mut tx, recording, language, segments, now).await?;
+        let spans = serde_json::to_string(&audio.spans).map_err(StoreError::backend)?;
+        let peaks = serde_json::to_string(&audio.peaks).map_err(StoreError::backend)?;
+        let swapped = sqlx::query(
+            "UPDATE recordings SET blob_key = ?, bytes = ?, sha256 = ?, peaks = ?, redactions = ?,
+                    redaction_pending = 0
+             WHERE id = ? AND blob_key = ?",
+        )
+        .bind(&audio.blob_key)
+        .bind(i64::try_from(audio.bytes).unwrap_or(i64::MAX))
+        .bind(&audio.sha256)
+        .bind(peaks)
+        .bind(spans)
+        .bind(recording.to_string())
+        .bind(&audio.replaces)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        if swapped.rows_affected() == 0 {
+            return Err(Conflict::UploadExpired.into());
+        }
+        // The new object belongs to the row now; if its guard started, it may be deleting it.
+        let dropped = sqlx::query("DELETE FROM jobs WHERE id = ? AND state = 'queued'")
+            .bind(audio.guard.to_string())
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        if dropped.rows_affected() == 0 {
+            return Err(Conflict::UploadExpired.into());
+        }
+        let cleanup = enqueue_in(
+            &mut tx,
+            JobSpec::CollectBlob {
+                key: audio.replaces,
+            }
+            .at(now),
+            now,
+        )
+        .await?;
+        tx.commit().await.db()?;
+        Ok(cleanup)
     }
 
     async fn transcript_retrying(

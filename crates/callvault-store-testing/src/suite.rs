@@ -54,6 +54,7 @@ pub(crate) async fn number(
                 consent_announcement: None,
                 forward_to: vec![],
                 transcribe_automatically: false,
+                redact_sensitive: false,
                 recording_since: None,
             },
             at,
@@ -718,6 +719,7 @@ pub async fn recordings_replace_and_guard_jobs(s: &dyn Store) {
         RecordingMedia {
             id: rec.id,
             blob_key: rec.blob_key.clone(),
+            redaction_pending: false,
             bytes: rec.bytes,
             sha256: rec.sha256.clone(),
             conversation_id: got.conversation_id,
@@ -1397,6 +1399,7 @@ pub async fn a_new_number_may_say_since_when_its_phone_system_recorded(s: &dyn S
             consent_announcement: None,
             forward_to: vec![],
             transcribe_automatically: false,
+            redact_sensitive: false,
             recording_since: Some(T0 - Duration::days(365)),
         },
         T0,

@@ -73,6 +73,8 @@ actions! {
     RetentionRun = "retention.run", "Ran the retention policy";
     HoldPlaced = "hold_placed", "Placed a legal hold";
     HoldReleased = "hold_released", "Released a legal hold";
+    /// Card or ID details hidden from a recording's transcript and audio.
+    Redacted = "redacted", "Redacted payment or ID details";
     AuditExport = "audit.export", "Exported the audit log";
     WebhookCreate = "webhook.create", "Added a webhook";
     WebhookDelete = "webhook.delete", "Removed a webhook";

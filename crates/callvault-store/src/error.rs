@@ -67,6 +67,8 @@ pub enum Conflict {
     DuplicateJob,
     /// The legal hold was released already.
     HoldReleased,
+    /// The recording is still being checked for card and ID details.
+    RedactionPending,
 }
 
 impl Conflict {
@@ -82,6 +84,7 @@ impl Conflict {
             Self::LastAdmin => "last_admin",
             Self::DuplicateJob => "duplicate_job",
             Self::HoldReleased => "hold_released",
+            Self::RedactionPending => "redaction_pending",
         }
     }
 
@@ -99,6 +102,10 @@ impl Conflict {
             Self::LastAdmin => "this is the last active admin; make someone else admin first",
             Self::DuplicateJob => "the same work is already queued",
             Self::HoldReleased => "this legal hold was released already",
+            Self::RedactionPending => {
+                "the recording is being checked for payment and ID details; it can be played \
+                 once that is done"
+            }
         }
     }
 }

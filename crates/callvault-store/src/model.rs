@@ -370,6 +370,21 @@ pub struct NewRecording {
     pub source_ref: Option<String>,
 }
 
+/// A recording's audio after redaction: a new object in the audio store, with the spans it
+/// covers, to replace the one that was read.
+#[derive(Debug, Clone)]
+pub struct RedactedAudio {
+    /// The object that was redacted; the recording must still point at it.
+    pub replaces: String,
+    pub blob_key: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub peaks: Peaks,
+    pub spans: Vec<callvault_core::redaction::RedactedSpan>,
+    /// The cleanup job enqueued before the new object was written (dropped with the swap).
+    pub guard: JobId,
+}
+
 /// A recording with the call and contact it belongs to.
 #[derive(Debug, Clone)]
 pub struct RecordingRecord {
@@ -388,6 +403,8 @@ pub struct RecordingRecord {
 pub struct RecordingMedia {
     pub id: RecordingId,
     pub blob_key: String,
+    /// Not checked for card and ID details yet: nobody may hear it.
+    pub redaction_pending: bool,
     pub bytes: u64,
     pub sha256: String,
     pub conversation_id: ConversationId,
@@ -478,6 +495,7 @@ pub struct NewNumber {
     pub consent_announcement: Option<String>,
     pub forward_to: Vec<ForwardTarget>,
     pub transcribe_automatically: bool,
+    pub redact_sensitive: bool,
     /// When the recording setting took effect, if earlier than now: a number that recorded on
     /// its phone system before being configured here. Only at creation, when it has no calls.
     pub recording_since: Option<OffsetDateTime>,
@@ -494,6 +512,7 @@ pub struct NumberPatch {
     pub transcribe_automatically: Option<bool>,
     /// `Some(None)` makes the number follow the installation's default.
     pub retention: Option<Option<callvault_core::retention::RetentionPolicy>>,
+    pub redact_sensitive: Option<bool>,
 }
 
 /// Where a recording's transcript is.

@@ -273,6 +273,19 @@ pub trait TranscriptStore: Send + Sync {
         segments: &[TranscriptSegment],
         now: OffsetDateTime,
     ) -> StoreResult<()>;
+    /// Stores a redacted transcript and swaps the recording's audio for its redacted copy, in
+    /// one transaction, so the unredacted text is never stored and the unredacted audio goes
+    /// (its object through the cleanup job returned). `NotFound` when the recording is gone;
+    /// `Conflict::UploadExpired` when it no longer points at the audio that was redacted or
+    /// the guard already ran.
+    async fn transcript_redacted(
+        &self,
+        recording: RecordingId,
+        language: &str,
+        segments: &[TranscriptSegment],
+        audio: RedactedAudio,
+        now: OffsetDateTime,
+    ) -> StoreResult<JobId>;
     /// The attempt failed and the job will try again: queued, with the error kept to show.
     async fn transcript_retrying(
         &self,

@@ -66,6 +66,7 @@ async fn calls_and_recordings_come_in_once_with_a_summary() {
         consent_announcement: None,
         forward_to: vec![],
         transcribe_automatically: false,
+        redact_sensitive: false,
         recording_since: since,
     };
     // The main line recorded on the PBX since January; the second was configured only now.

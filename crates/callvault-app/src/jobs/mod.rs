@@ -4,6 +4,7 @@
 
 mod collect_blob;
 pub mod fetch_twilio_recording;
+pub mod redact;
 pub mod transcribe;
 
 use std::future::Future;

@@ -48,11 +48,27 @@ async fn transcribe(state: &App, id: RecordingId) -> Result<(), JobError> {
         .engine(&state.settings.asr)
         .await
         .map_err(JobError::permanent)?;
-    let handler = match state.store.call(record.recording.call_id).await {
-        Ok(Some(call)) => call.handled_by.map(|u| u.name),
+    let call = match state.store.call(record.recording.call_id).await {
+        Ok(Some(call)) => call,
         Ok(None) => return Ok(()),
         Err(e) => return Err(JobError::new(e)),
     };
+    let handler = call.handled_by.map(|u| u.name);
+    // Held back at upload for redaction, or the number redacts now (a transcript asked for
+    // again after the setting was turned on).
+    let redact = record.recording.redaction_pending
+        || state
+            .store
+            .number(call.call.number_id)
+            .await
+            .map_err(JobError::new)?
+            .is_some_and(|n| n.redact_sensitive);
+    if redact && !engine.can_time_words() {
+        return Err(JobError::permanent(
+            "the speech model cannot time words, which redaction needs: install the default \
+             model with `callvault model fetch`",
+        ));
+    }
 
     let mp3 = state
         .settings
@@ -109,10 +125,12 @@ async fn transcribe(state: &App, id: RecordingId) -> Result<(), JobError> {
     })?;
     // A contact nobody named carries its phone number as its name: "Caller" reads better.
     let contact = Some(record.contact_name.as_str()).filter(|n| n.chars().any(char::is_alphabetic));
+    let redaction = redact.then(|| super::redact::find(&transcript));
     let segments: Vec<TranscriptSegment> = transcript
         .segments
-        .into_iter()
-        .map(|s| TranscriptSegment {
+        .iter()
+        .enumerate()
+        .map(|(i, s)| TranscriptSegment {
             start: s.start,
             end: s.end,
             channel: u16::try_from(s.channel).ok(),
@@ -122,18 +140,34 @@ async fn transcribe(state: &App, id: RecordingId) -> Result<(), JobError> {
                 contact,
                 handler.as_deref(),
             ),
-            text: s.text,
+            text: redaction
+                .as_ref()
+                .and_then(|r| r.texts.get(i).cloned())
+                .unwrap_or_else(|| s.text.clone()),
         })
         .collect();
-    match state
-        .store
-        .transcript_done(id, &transcript.language, &segments, state.now())
-        .await
-    {
-        // The conversation was deleted meanwhile.
-        Err(callvault_store::StoreError::NotFound) => Ok(()),
-        other => other.map_err(JobError::new),
-    }?;
+    match redaction {
+        Some(r) if !r.spans.is_empty() => {
+            super::redact::store(
+                state,
+                &record,
+                mp3.path(),
+                &transcript.language,
+                &segments,
+                r.spans,
+            )
+            .await?;
+        }
+        _ => match state
+            .store
+            .transcript_done(id, &transcript.language, &segments, state.now())
+            .await
+        {
+            // The conversation was deleted meanwhile.
+            Err(callvault_store::StoreError::NotFound) => Ok(()),
+            other => other.map_err(JobError::new),
+        }?,
+    }
     tracing::info!(recording = %id, segments = segments.len(), seconds = transcript.duration, "transcribed");
     crate::webhooks::emit(
         state,

@@ -125,6 +125,11 @@ pub struct CreateNumber {
     pub retention_days: Option<u32>,
     /// Its own retention policy in full (instead of `retention_days`).
     pub retention: Option<RetentionPolicy>,
+    /// Redact payment and ID details: card numbers (with their expiry and code), SSNs and
+    /// bank numbers become `[redacted]` in transcripts and a tone in the audio. Its recordings
+    /// are transcribed to find them, and cannot be played until they were checked.
+    #[serde(default)]
+    pub redact_sensitive: bool,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -152,6 +157,8 @@ pub struct UpdateNumber {
     /// installation's default.
     #[serde(default, deserialize_with = "nullable")]
     pub retention: Option<Option<RetentionPolicy>>,
+    /// Applies to recordings stored from now on (and transcripts asked for again).
+    pub redact_sensitive: Option<bool>,
 }
 
 fn parse_label(raw: &str) -> ApiResult<String> {
@@ -216,6 +223,7 @@ async fn create(
         consent_announcement: parse_announcement(req.consent_announcement.as_deref())?,
         forward_to: parse_targets(&state, &req.forward_to)?,
         transcribe_automatically: req.transcribe_automatically,
+        redact_sensitive: req.redact_sensitive,
         recording_since: match req.recording_since {
             Some(_) if !req.call_recording => {
                 return Err(ApiError::invalid(
@@ -299,6 +307,7 @@ async fn update(
             .transpose()?,
         transcribe_automatically: req.transcribe_automatically,
         retention: retention_change(req.retention_days, req.retention)?,
+        redact_sensitive: req.redact_sensitive,
     };
     let number = state
         .store

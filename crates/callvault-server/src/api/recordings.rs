@@ -199,6 +199,9 @@ async fn visible_media(
         &media.access.assigned,
         "recording",
     )?;
+    if media.redaction_pending {
+        return Err(callvault_store::Conflict::RedactionPending.into());
+    }
     Ok(media)
 }
 

@@ -279,6 +279,12 @@ pub struct RecordingView {
     pub created_at: OffsetDateTime,
     pub audio_url: String,
     pub download_url: String,
+    /// Spans of the audio covered by a tone because they held card or ID details (the
+    /// transcript says `[redacted]` there).
+    pub redactions: Vec<callvault_core::redaction::RedactedSpan>,
+    /// Its number redacts and it has not been checked yet: the audio answers 409
+    /// `redaction_pending` until it has.
+    pub redaction_pending: bool,
 }
 
 impl From<RecordingRecord> for RecordingView {
@@ -302,6 +308,8 @@ impl From<RecordingRecord> for RecordingView {
                 .map_or(NO_TRANSCRIPT, TranscriptStatus::as_str)
                 .to_owned(),
             created_at: rec.created_at,
+            redactions: rec.redactions,
+            redaction_pending: rec.redaction_pending,
         }
     }
 }

@@ -13,6 +13,7 @@ mod inbox;
 mod openapi;
 mod permissions;
 mod recordings;
+mod redaction;
 mod throttling;
 mod transcripts;
 mod twilio;

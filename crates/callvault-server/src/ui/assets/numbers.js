@@ -7,6 +7,7 @@ const form = document.getElementById('config-form');
 const recording = document.getElementById('call-recording');
 const announcement = document.getElementById('consent-announcement');
 const transcribe = document.getElementById('transcribe-automatically');
+const redact = document.getElementById('redact-sensitive');
 const forwards = document.getElementById('forward-list');
 let editing = null;
 let users = [];
@@ -43,6 +44,7 @@ async function open(id, opener) {
   recording.checked = number.call_recording;
   announcement.value = number.consent_announcement ?? '';
   transcribe.checked = number.transcribe_automatically;
+  redact.checked = number.redact_sensitive;
   forwards.replaceChildren(...number.forward_to.map(forwardRow));
   openDialog(dialog, opener);
   recording.focus();
@@ -67,6 +69,7 @@ form.addEventListener('submit', async (event) => {
       call_recording: recording.checked,
       consent_announcement: announcement.value.trim() || null,
       transcribe_automatically: transcribe.checked,
+      redact_sensitive: redact.checked,
       forward_to: [...forwards.children]
         .map((row) => ({ phone: row.querySelector('input').value.trim(), user_id: row.querySelector('select').value || null }))
         .filter((target) => target.phone),

@@ -64,7 +64,7 @@ function bars(peaks, count) {
   return out;
 }
 
-function drawWave(canvas, peaks, fraction) {
+function drawWave(canvas, peaks, fraction, marks = []) {
   const ratio = window.devicePixelRatio || 1;
   const width = canvas.clientWidth;
   const height = canvas.clientHeight;
@@ -80,6 +80,11 @@ function drawWave(canvas, peaks, fraction) {
   const gap = 1;
   const count = Math.max(1, Math.floor(width / (bar + gap)));
   const mid = height / 2;
+  // Spans redaction covered with a tone: a band behind the bars.
+  ctx.fillStyle = style.getPropertyValue('--wave-redacted').trim() || 'rgba(214, 158, 0, 0.35)';
+  for (const mark of marks) {
+    ctx.fillRect(mark.from * width, 0, Math.max(2, (mark.to - mark.from) * width), height);
+  }
   bars(peaks, count).forEach((levels, i) => {
     const x = i * (bar + gap);
     ctx.fillStyle = (i + 0.5) / count <= fraction ? played : rest;
@@ -105,7 +110,8 @@ export function setUpPlayer(root) {
   let peaks = null;
   let dragging = false;
 
-  const redraw = () => drawWave(canvas, peaks, duration ? audio.currentTime / duration : 0);
+  let marks = [];
+  const redraw = () => drawWave(canvas, peaks, duration ? audio.currentTime / duration : 0, marks);
   const showTime = () => {
     if (!dragging) seek.value = String(audio.currentTime);
     elapsed.textContent = clock(audio.currentTime);
@@ -167,7 +173,7 @@ export function setUpPlayer(root) {
   seek.addEventListener('input', () => {
     dragging = true;
     elapsed.textContent = clock(Number(seek.value));
-    drawWave(canvas, peaks, duration ? Number(seek.value) / duration : 0);
+    drawWave(canvas, peaks, duration ? Number(seek.value) / duration : 0, marks);
   });
   seek.addEventListener('change', () => {
     dragging = false;
@@ -229,6 +235,17 @@ export function setUpPlayer(root) {
   api('GET', `/api/v1/recordings/${root.dataset.recording}`)
     .then((recording) => {
       peaks = recording.peaks;
+      const spans = recording.redactions ?? [];
+      const length = recording.duration_ms || 1;
+      marks = spans.map((s) => ({ from: s.start_ms / length, to: s.end_ms / length }));
+      if (spans.length) {
+        const note = document.createElement('p');
+        note.className = 'redacted-note';
+        note.textContent = `Payment or ID details were replaced by a tone: ${spans
+          .map((s) => `${clock(s.start_ms / 1000)}–${clock(s.end_ms / 1000)}`)
+          .join(', ')}`;
+        root.append(note);
+      }
       redraw();
     })
     .catch(() => {});
