@@ -6,6 +6,7 @@
 pub mod concurrency;
 mod databases;
 pub mod holds;
+pub mod redaction;
 pub mod retention;
 pub mod search;
 pub mod suite;
@@ -48,6 +49,9 @@ macro_rules! store_suite {
         $crate::store_suite!(@in holds $fresh;
             a_hold_on_a_contact_keeps_everything_of_theirs_until_released,
             a_hold_on_the_installation_keeps_everyone,
+        );
+        $crate::store_suite!(@in redaction $fresh;
+            redacted_text_and_audio_replace_the_old_in_one_step,
         );
         $crate::store_suite!(@in retention $fresh;
             policies_are_kept_per_number_and_for_the_installation,

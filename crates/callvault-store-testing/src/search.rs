@@ -468,6 +468,8 @@ async fn load_transcripts(
             Value::Text("{\"bucket_ms\":10,\"channels\":[]}".into()),
             Value::Time(at),
             Value::Null,
+            Value::Text("[]".into()),
+            Value::Bool(false),
         ]);
         transcripts.push(vec![
             Value::Uuid(transcript.0),

@@ -423,6 +423,7 @@ pub async fn load(
                 Value::Time(created),
                 Value::Null,
                 Value::Null,
+                Value::Bool(false),
             ]],
         )
         .await?;
@@ -561,6 +562,8 @@ pub async fn load(
                         text("{\"bucket_ms\":10,\"channels\":[]}"),
                         Value::Time(at + Duration::seconds(130)),
                         Value::Null,
+                        text("[]"),
+                        Value::Bool(false),
                     ]);
                     chunk.transcripts.push(vec![
                         Value::Uuid(transcript),
