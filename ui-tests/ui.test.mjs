@@ -412,6 +412,9 @@ test('Edit Configuration turns Call Recording on and the change persists', async
   const recording = dialog.getByRole('switch', { name: 'Call Recording' });
   assert.equal(await recording.isChecked(), false);
   await recording.check();
+  const redact = dialog.getByRole('switch', { name: 'Redact payment and ID details' });
+  assert.equal(await redact.isChecked(), false);
+  await redact.check();
   await dialog.getByLabel('Consent announcement').fill('Calls to support are recorded.');
   await page.screenshot({ path: join(shots, 'edit-configuration.png'), animations: 'disabled' });
   // Saving reloads the page with the new settings.
@@ -421,9 +424,11 @@ test('Edit Configuration turns Call Recording on and the change persists', async
   const saved = await server.api('GET', `/api/v1/numbers/${data.support.id}`);
   assert.equal(saved.call_recording, true);
   assert.equal(saved.consent_announcement, 'Calls to support are recorded.');
+  assert.equal(saved.redact_sensitive, true);
   await row.getByRole('button', { name: 'More actions' }).click();
   await page.getByRole('menuitem', { name: 'Edit Configuration' }).click();
   assert.equal(await page.getByRole('switch', { name: 'Call Recording' }).isChecked(), true);
+  assert.equal(await page.getByRole('switch', { name: 'Redact payment and ID details' }).isChecked(), true);
   await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
 
   // A bad forward target is refused with the server's reason, and nothing changes.

@@ -62,6 +62,23 @@ pub struct WindowResult {
     pub words: Vec<WordTime>,
 }
 
+/// Seeds CTranslate2's sampling (each thread's generator starts from it).
+const FALLBACK_SEED: u32 = 16_000;
+
+/// Temperatures a looping window is read again at (Whisper's, after its greedy first try).
+const FALLBACK_TEMPERATURES: [f32; 5] = [0.2, 0.4, 0.6, 0.8, 1.0];
+
+/// Whether the model looped on a window: its whole text compresses like repetition.
+fn looped(parsed: &Parsed) -> bool {
+    let text: Vec<&str> = parsed
+        .segments
+        .iter()
+        .chain(parsed.open.as_ref())
+        .map(|s| s.text.as_str())
+        .collect();
+    crate::repetition::is_repetition(&text.join(" "))
+}
+
 /// The width of the median filter over the attention weights before aligning (Whisper's).
 const MEDIAN_FILTER_WIDTH: i64 = 7;
 
@@ -128,6 +145,8 @@ impl Engine {
             device_indices: vec![0; replicas],
             ..Config::default()
         };
+        // Sampling (the fallback for a looping window) starts from a fixed seed in each thread.
+        ct2rs::sys::set_random_seed(FALLBACK_SEED);
         let whisper = Whisper::new(dir, config)
             .map_err(|e| AsrError::Model(format!("loading {}: {e}", dir.display())))?;
         let vocab = Vocabulary::load(dir)?;
@@ -219,10 +238,39 @@ impl Engine {
         })
     }
 
+    /// Reads windows on one replica; a window the model looped on is read again at rising
+    /// temperatures, as Whisper does, until it reads as speech (or the last try stands).
     fn recognize_on_one(
         &self,
         windows: &[Vec<f32>],
         words: bool,
+    ) -> Result<Vec<WindowResult>, AsrError> {
+        let mut results = self.read_with(windows, words, &self.options)?;
+        for (result, audio) in results.iter_mut().zip(windows) {
+            for temperature in FALLBACK_TEMPERATURES {
+                if !looped(&result.parsed) {
+                    break;
+                }
+                let options = WhisperOptions {
+                    beam_size: 1,
+                    sampling_topk: 0,
+                    sampling_temperature: temperature,
+                    ..self.options.clone()
+                };
+                let again = self.read_with(std::slice::from_ref(audio), words, &options)?;
+                if let Some(again) = again.into_iter().next() {
+                    *result = again;
+                }
+            }
+        }
+        Ok(results)
+    }
+
+    fn read_with(
+        &self,
+        windows: &[Vec<f32>],
+        words: bool,
+        options: &WhisperOptions,
     ) -> Result<Vec<WindowResult>, AsrError> {
         if windows.is_empty() {
             return Ok(Vec::new());
@@ -246,7 +294,7 @@ impl Engine {
         let prompts: Vec<Vec<String>> = vec![self.prompt.clone(); windows.len()];
         let results = self
             .whisper
-            .generate(&encoded, &prompts, &self.options)
+            .generate(&encoded, &prompts, options)
             .map_err(|e| AsrError::Engine(e.to_string()))?;
         let sequences: Vec<Vec<usize>> = results
             .iter()

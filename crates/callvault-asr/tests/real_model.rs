@@ -148,3 +148,37 @@ fn word_times_land_where_the_words_were_said() {
         "nine edges in ten within 0.3 s: {errors:?}"
     );
 }
+
+/// Digits read one by one make the model loop ("6, 6, 6, …"); read again at a higher
+/// temperature, the window gives the digits.
+#[test]
+fn a_window_the_model_loops_on_is_read_again() {
+    let engine = Engine::load(
+        &model(),
+        &EngineOptions {
+            threads: 2,
+            ..EngineOptions::default()
+        },
+    )
+    .expect("the model loads");
+    let t = transcribe(
+        &engine,
+        &fixture("call-digits-2ch.mp3"),
+        Options::default(),
+        &mut |_| true,
+    )
+    .expect("transcribes");
+    let contact: String = t
+        .segments
+        .iter()
+        .filter(|s| s.channel == 0)
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    println!("{contact}");
+    let digits: String = contact.chars().filter(char::is_ascii_digit).collect();
+    assert!(
+        digits.contains("4532"),
+        "the card's digits were read, not dropped as a loop: {contact}"
+    );
+}

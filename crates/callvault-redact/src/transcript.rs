@@ -69,24 +69,46 @@ pub fn redact_transcript(segments: &[SegmentIn]) -> RedactedTranscript {
     let words: Vec<Vec<TimedWord>> = segments.iter().map(words_of).collect();
     // Which finding hides each word, if any: (segment, word) -> finding number.
     let mut hidden: Vec<Vec<Option<usize>>> = words.iter().map(|w| vec![None; w.len()]).collect();
-    let mut spans = Vec::new();
+    let mut spans: Vec<Span> = Vec::new();
     let mut channels: Vec<usize> = segments.iter().map(|s| s.channel).collect();
     channels.sort_unstable();
     channels.dedup();
-    let mut next_finding = 0;
-    for channel in channels {
-        let stream: Vec<(usize, usize)> = segments
+    let of_channel = |channel: usize| -> Vec<(usize, usize)> {
+        segments
             .iter()
             .enumerate()
             .filter(|(_, s)| s.channel == channel)
             .flat_map(|(i, _)| (0..words[i].len()).map(move |k| (i, k)))
-            .collect();
+            .collect()
+    };
+    // Each party alone (their numbers run on in their own words), then everyone together in
+    // order of time: "what is the card number?" on one channel makes the digits said on the
+    // other a card.
+    let mut streams: Vec<Vec<(usize, usize)>> = channels.iter().map(|&c| of_channel(c)).collect();
+    if channels.len() > 1 {
+        let mut together: Vec<(usize, usize)> = streams.concat();
+        together.sort_by(|&(i, k), &(j, l)| {
+            words[i][k]
+                .start
+                .total_cmp(&words[j][l].start)
+                .then((i, k).cmp(&(j, l)))
+        });
+        streams.push(together);
+    }
+    let mut next_finding = 0;
+    for stream in &streams {
         let texts: Vec<&str> = stream
             .iter()
             .map(|&(i, k)| words[i][k].text.trim())
             .collect();
         for Finding { kind, words: run } in find(&texts) {
             let covered = &stream[run];
+            // Read together, the parties give each other context, not digits: a run made of
+            // both parties' words is theirs to find alone.
+            let first = segments[covered[0].0].channel;
+            if covered.iter().any(|&(i, _)| segments[i].channel != first) {
+                continue;
+            }
             let start = covered
                 .iter()
                 .map(|&(i, k)| words[i][k].start)
@@ -95,18 +117,30 @@ pub fn redact_transcript(segments: &[SegmentIn]) -> RedactedTranscript {
                 .iter()
                 .map(|&(i, k)| words[i][k].end)
                 .fold(0.0, f64::max);
-            for &(i, k) in covered {
-                hidden[i][k] = Some(next_finding);
-            }
-            next_finding += 1;
             spans.push(Span {
                 start: (start - PAD_SECONDS).max(0.0),
                 end: end + PAD_SECONDS,
-                channel,
+                channel: first,
                 kind,
             });
+            for &(i, k) in covered {
+                hidden[i][k].get_or_insert(next_finding);
+            }
+            next_finding += 1;
         }
     }
+    // What two readings both found is one span.
+    spans.sort_by(|a, b| a.channel.cmp(&b.channel).then(a.start.total_cmp(&b.start)));
+    let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
+    for span in spans {
+        match merged.last_mut() {
+            Some(last) if last.channel == span.channel && span.start <= last.end => {
+                last.end = last.end.max(span.end);
+            }
+            _ => merged.push(span),
+        }
+    }
+    let mut spans = merged;
     spans.sort_by(|a, b| a.start.total_cmp(&b.start));
     let texts = segments
         .iter()
@@ -191,6 +225,24 @@ mod tests {
         assert_eq!((span.channel, span.kind), (0, Kind::Card));
         assert!((span.start - (1.5 - PAD_SECONDS)).abs() < 1e-9, "{span:?}");
         assert!((span.end - (3.9 + PAD_SECONDS)).abs() < 1e-9, "{span:?}");
+    }
+
+    #[test]
+    fn a_question_on_one_channel_makes_the_digits_on_the_other_a_card() {
+        // Fifteen digits that fail Luhn: a card only because the agent asked for one.
+        let segments = [
+            segment(1, "What is the card number?", 0.0),
+            segment(0, "It is 4532 0011 2830 100.", 3.0),
+            segment(0, "And my order is 42.", 7.0),
+        ];
+        let r = redact_transcript(&segments);
+        assert_eq!(r.texts[1], "It is [redacted]");
+        assert_eq!(r.texts[2], "And my order is 42.");
+        assert_eq!(r.spans.len(), 1, "{:?}", r.spans);
+        assert_eq!((r.spans[0].channel, r.spans[0].kind), (0, Kind::Card));
+        // Alone, the same words are left as they are.
+        let alone = redact_transcript(&segments[1..]);
+        assert!(alone.spans.is_empty());
     }
 
     #[test]

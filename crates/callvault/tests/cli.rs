@@ -143,6 +143,53 @@ async fn users_and_tokens_from_the_command_line() {
     );
 }
 
+/// `--redact` shows what a number that redacts would hide, from a call that reads a card, its
+/// expiry and an SSN digit by digit (and an order number and a phone number, which stay).
+#[test]
+fn transcribe_redact_shows_what_would_be_hidden() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = callvault(dir.path())
+        .args(["transcribe", "--redact", "--json"])
+        .arg(fixture("call-digits-2ch.mp3"))
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let text: String = json["segments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s["text"].as_str().unwrap_or_default().to_owned() + " ")
+        .collect();
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    assert!(
+        !digits.contains("4532") && !digits.contains("6789"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[redacted]") && text.contains("order 42"),
+        "{text}"
+    );
+    let kinds: Vec<&str> = json["redactions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"card") && kinds.contains(&"ssn"), "{json}");
+    let spans = json["redactions"].as_array().cloned().unwrap_or_default();
+    assert!(
+        spans
+            .iter()
+            .all(|r| r["start_ms"].as_u64() < r["end_ms"].as_u64()),
+        "{json}"
+    );
+}
+
 #[test]
 fn transcribe_prints_who_said_what_and_when() {
     let dir = tempfile::tempdir().expect("tmp");

@@ -21,6 +21,11 @@ pub struct TranscribeArgs {
     /// Time each word too (JSON: each segment's `words: [{start, end, text}]`).
     #[arg(long)]
     pub words: bool,
+    /// Show what a number that redacts would hide: card and ID details become [redacted],
+    /// and the spans its audio would have covered by a tone are listed (JSON: `redactions`).
+    /// The file is not changed.
+    #[arg(long)]
+    pub redact: bool,
     #[command(flatten)]
     pub asr: crate::config::AsrArgs,
 }
@@ -30,6 +35,8 @@ struct JsonTranscript {
     language: String,
     duration: f64,
     segments: Vec<JsonSegment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redactions: Option<Vec<callvault_core::redaction::RedactedSpan>>,
 }
 
 #[derive(Serialize)]
@@ -87,7 +94,9 @@ pub fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         ),
     };
-    let options = callvault_asr::Options { words: args.words };
+    let options = callvault_asr::Options {
+        words: args.words || args.redact,
+    };
     let transcript = callvault_asr::transcribe(&engine, &args.file, options, &mut |seconds| {
         #[allow(
             clippy::cast_possible_truncation,
@@ -100,29 +109,41 @@ pub fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
     .with_context(|| format!("transcribing {}", args.file.display()))?;
     bar.finish_and_clear();
     let channels = transcript.channels;
-    let segments = transcript.segments.into_iter().map(|s| JsonSegment {
-        words: s
-            .words
-            .iter()
-            .map(|w| JsonWord {
-                start: to_ms(w.start),
-                end: to_ms(w.end),
-                text: w.text.trim().to_owned(),
-            })
-            .collect(),
-        segment: TranscriptSegment {
-            start: s.start,
-            end: s.end,
-            channel: u16::try_from(s.channel).ok(),
-            speaker: speaker(s.channel, channels, None, None),
-            text: s.text,
-        },
-    });
+    let redaction = args
+        .redact
+        .then(|| callvault_app::jobs::redact::find(&transcript));
+    let texts = redaction.as_ref().map(|r| r.texts.clone());
+    let segments = transcript
+        .segments
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| JsonSegment {
+            words: s
+                .words
+                .iter()
+                .map(|w| JsonWord {
+                    start: to_ms(w.start),
+                    end: to_ms(w.end),
+                    text: w.text.trim().to_owned(),
+                })
+                .collect(),
+            segment: TranscriptSegment {
+                start: s.start,
+                end: s.end,
+                channel: u16::try_from(s.channel).ok(),
+                speaker: speaker(s.channel, channels, None, None),
+                text: texts
+                    .as_ref()
+                    .and_then(|t| t.get(i).cloned())
+                    .unwrap_or(s.text),
+            },
+        });
     if args.json {
         let out = JsonTranscript {
             language: transcript.language,
             duration: transcript.duration,
             segments: segments.collect(),
+            redactions: redaction.map(|r| r.spans),
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -133,6 +154,16 @@ pub fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
                 clock(s.end),
                 s.speaker,
                 s.text
+            );
+        }
+        for span in redaction.iter().flat_map(|r| &r.spans) {
+            #[allow(clippy::cast_precision_loss, reason = "milliseconds of a call")]
+            let (from, to) = (span.start_ms as f64 / 1000.0, span.end_ms as f64 / 1000.0);
+            println!(
+                "redacted [{} → {}]: {}",
+                clock(from),
+                clock(to),
+                span.kind.label()
             );
         }
     }

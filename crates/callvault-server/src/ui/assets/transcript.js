@@ -6,10 +6,27 @@ import { api, clock } from './app.js';
 
 const POLL_MS = 1500;
 
+const REDACTED = '[redacted]';
+
+// Text with each [redacted] (what redaction hid) set apart, so it reads as a gap, not words.
+function appendText(element, text) {
+  const parts = text.split(REDACTED);
+  parts.forEach((part, i) => {
+    if (i > 0) {
+      const gap = document.createElement('span');
+      gap.className = 'redacted';
+      gap.title = 'Payment or ID details, redacted';
+      gap.textContent = REDACTED;
+      element.append(gap);
+    }
+    if (part) element.append(part);
+  });
+}
+
 function markWords(element, text, needle) {
   element.replaceChildren();
   if (!needle) {
-    element.textContent = text;
+    appendText(element, text);
     return 0;
   }
   const lower = text.toLowerCase();
