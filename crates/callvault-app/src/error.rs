@@ -23,6 +23,8 @@ pub enum Invalid {
     WebhookUrl,
     /// A webhook URL naming this machine or a private network.
     WebhookPrivate,
+    /// A public webhook URL on a port web servers do not use.
+    WebhookPort,
     /// A webhook with no events.
     WebhookEvents,
 }
@@ -39,6 +41,7 @@ impl Invalid {
             Self::RetentionPeriod => "invalid_period",
             Self::WebhookUrl => "invalid_url",
             Self::WebhookPrivate => "private_address",
+            Self::WebhookPort => "invalid_port",
             Self::WebhookEvents => "invalid_events",
         }
     }
@@ -53,6 +56,9 @@ impl Invalid {
             Self::RetentionPeriod => "a retention period is 1 to 36500 days",
             Self::WebhookUrl => {
                 "a webhook URL is http:// or https://, with a host and no user or password, at most 2000 characters"
+            }
+            Self::WebhookPort => {
+                "a webhook on the internet listens on port 80, 443, 8080 or 8443 (start the server with --webhook-allow-private for other ports)"
             }
             Self::WebhookPrivate => {
                 "webhooks may not reach this machine or a private network (start the server with --webhook-allow-private to allow it)"

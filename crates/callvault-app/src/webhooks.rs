@@ -59,9 +59,12 @@ pub async fn create(
     Ok(webhook)
 }
 
+/// Ports a webhook on the internet may use.
+const WEB_PORTS: [u16; 4] = [80, 443, 8080, 8443];
+
 /// A URL deliveries may go to: http or https, a host, no credentials in it, and (unless
-/// private addresses are allowed) not an address of this machine or its network. Names are
-/// checked again when a delivery resolves them.
+/// private addresses are allowed) not an address of this machine or its network, on a web
+/// port. Names are checked again when a delivery resolves them.
 fn check_url(raw: &str, allow_private: bool) -> AppResult<String> {
     let bad = || AppError::Invalid(Invalid::WebhookUrl);
     if raw.chars().count() > MAX_URL_CHARS {
@@ -83,6 +86,15 @@ fn check_url(raw: &str, allow_private: bool) -> AppResult<String> {
         .is_some_and(|h| h.eq_ignore_ascii_case("localhost") || h.ends_with(".localhost"));
     if !allow_private && (literal.is_some_and(|ip| !is_public(ip)) || named_locally) {
         return Err(AppError::Invalid(Invalid::WebhookPrivate));
+    }
+    // A delivery's answer says whether something listened: on any port, that would let an
+    // admin probe other services through the server.
+    if !allow_private
+        && url
+            .port_or_known_default()
+            .is_none_or(|port| !WEB_PORTS.contains(&port))
+    {
+        return Err(AppError::Invalid(Invalid::WebhookPort));
     }
     Ok(url.to_string())
 }

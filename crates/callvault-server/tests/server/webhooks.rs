@@ -211,6 +211,7 @@ async fn webhooks_reach_only_public_http_addresses_and_only_admins_manage_them()
         "http://[::1]/hook",
         "ftp://example.com/hook",
         "https://user:pass@example.com/hook",
+        "https://hooks.example.com:6379/hook",
         "not a url",
     ] {
         let r = admin
