@@ -1,7 +1,7 @@
 //! Retention as admins run it: the plan (the installation's default and each number's own
 //! policy), a dry run that says what a plan would delete, the run that deletes it (daily, or
 //! on demand), each deletion through the store so it is as complete as a user's, and audited
-//! in batches (ids and counts only).
+//! in batches, one entry per contact (ids and counts only).
 
 use callvault_store::AuditAction;
 use std::collections::HashMap;
@@ -350,7 +350,7 @@ pub async fn run(app: &App, actor: Option<&User>) -> AppResult<RunSummary> {
                     .map(|d| Some((d, r.bytes))),
                 Candidate::Conversation(c, cutoff) if !c.held => app
                     .store
-                    .expire_conversation(c.id, *cutoff, now)
+                    .expire_conversation(c.id, &c.numbers, *cutoff, now)
                     .await
                     .map(|d| d.map(|d| (d, c.bytes))),
                 _ => Ok(None),
@@ -406,11 +406,15 @@ pub async fn run(app: &App, actor: Option<&User>) -> AppResult<RunSummary> {
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
                     match candidate {
-                        Candidate::Recording(r) => b.recordings.push(r.id),
-                        Candidate::Conversation(c, _) => b.conversations.push(c.id),
+                        Candidate::Recording(r) => {
+                            b.of(r.contact_id).recordings.push(r.id);
+                        }
+                        Candidate::Conversation(c, _) => {
+                            b.of(c.contact_id).conversations.push(c.id);
+                        }
                     }
-                    (b.recordings.len() + b.conversations.len() >= AUDIT_BATCH)
-                        .then(|| std::mem::take(&mut *b))
+                    b.count += 1;
+                    (b.count >= AUDIT_BATCH).then(|| std::mem::take(&mut *b))
                 };
                 if let Some(full) = full {
                     full.audit(app, actor).await;
@@ -453,27 +457,41 @@ pub async fn run(app: &App, actor: Option<&User>) -> AppResult<RunSummary> {
     Ok(summary)
 }
 
-/// Deletions not yet written to the audit log.
+/// Deletions not yet written to the audit log, by the contact they were of (so a contact's
+/// audit log shows what the policy took from them).
 #[derive(Default)]
 struct Batch {
+    contacts: HashMap<ContactId, ContactDeletions>,
+    count: usize,
+}
+
+#[derive(Default)]
+struct ContactDeletions {
     recordings: Vec<RecordingId>,
     conversations: Vec<ConversationId>,
 }
 
 impl Batch {
+    fn of(&mut self, contact: ContactId) -> &mut ContactDeletions {
+        self.contacts.entry(contact).or_default()
+    }
+
     async fn audit(self, app: &App, actor: Option<&User>) {
-        if self.recordings.is_empty() && self.conversations.is_empty() {
-            return;
+        for (contact, deleted) in self.contacts {
+            audit::record_about(
+                app,
+                actor,
+                AuditAction::RetentionDelete,
+                "contact",
+                Some(contact.to_string()),
+                contact,
+                serde_json::json!({
+                    "recordings": deleted.recordings,
+                    "conversations": deleted.conversations,
+                }),
+            )
+            .await;
         }
-        audit::record(
-            app,
-            actor,
-            AuditAction::RetentionDelete,
-            "installation",
-            None,
-            serde_json::json!({"recordings": self.recordings, "conversations": self.conversations}),
-        )
-        .await;
     }
 }
 

@@ -232,6 +232,7 @@ impl RetentionStore for PostgresStore {
     async fn expire_conversation(
         &self,
         id: ConversationId,
+        numbers: &[NumberId],
         idle_before: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<Option<Deleted>> {
@@ -247,6 +248,20 @@ impl RetentionStore for PostgresStore {
                 .await
                 .db()?;
         if activity.is_none_or(|at| at >= idle_before) {
+            return Ok(None);
+        }
+        // A call reported late, on a number whose policy was not judged, may keep it.
+        let mut now_on: Vec<Uuid> =
+            sqlx::query_scalar("SELECT DISTINCT number_id FROM calls WHERE conversation_id = $1")
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await
+                .db()?;
+        now_on.sort();
+        let mut judged: Vec<Uuid> = numbers.iter().map(|n| n.0).collect();
+        judged.sort();
+        judged.dedup();
+        if now_on != judged {
             return Ok(None);
         }
         let deleted = purge_conversation(&mut tx, id, now).await?;

@@ -229,6 +229,7 @@ impl RetentionStore for SqliteStore {
     async fn expire_conversation(
         &self,
         id: ConversationId,
+        numbers: &[NumberId],
         idle_before: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<Option<Deleted>> {
@@ -240,6 +241,20 @@ impl RetentionStore for SqliteStore {
                 .await
                 .db()?;
         if activity.is_none_or(|at| at >= ms(idle_before)) {
+            return Ok(None);
+        }
+        // A call reported late, on a number whose policy was not judged, may keep it.
+        let now_on: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT number_id FROM calls WHERE conversation_id = ? ORDER BY number_id",
+        )
+        .bind(id.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .db()?;
+        let mut judged: Vec<String> = numbers.iter().map(ToString::to_string).collect();
+        judged.sort();
+        judged.dedup();
+        if now_on != judged {
             return Ok(None);
         }
         let deleted = purge_conversation(&mut tx, id, now).await?;

@@ -245,9 +245,14 @@ pub async fn idle_conversations_are_found_and_go_only_while_still_idle(s: &dyn S
     .await
     .expect("note");
     assert_eq!(
-        s.expire_conversation(old.conversation_id, idle_before, T0 + Duration::days(62))
-            .await
-            .expect("checked"),
+        s.expire_conversation(
+            old.conversation_id,
+            &found.numbers,
+            idle_before,
+            T0 + Duration::days(62)
+        )
+        .await
+        .expect("checked"),
         None
     );
     assert!(
@@ -257,10 +262,40 @@ pub async fn idle_conversations_are_found_and_go_only_while_still_idle(s: &dyn S
             .is_some()
     );
 
-    // Idle long enough: it goes whole, its audio queued.
+    // A call reported late on another number (an old start does not move the activity): the
+    // policies judged were not all of its numbers' policies, so it stays for the next run.
+    let late = s
+        .report_call(
+            call(
+                "+1 415 555 0001",
+                "+1 415 555 0102",
+                T0 + Duration::days(49),
+                None,
+            ),
+            T0 + Duration::days(61),
+        )
+        .await
+        .expect("late call")
+        .record
+        .call;
+    assert_eq!(late.conversation_id, recent.conversation_id);
+    assert_eq!(
+        s.expire_conversation(
+            recent.conversation_id,
+            &[a.id],
+            T0 + Duration::days(51),
+            T0 + Duration::days(62)
+        )
+        .await
+        .expect("checked"),
+        None
+    );
+
+    // Idle long enough, on the numbers judged: it goes whole, its audio queued.
     let deleted = s
         .expire_conversation(
             recent.conversation_id,
+            &[b.id, a.id],
             T0 + Duration::days(51),
             T0 + Duration::days(62),
         )
@@ -277,6 +312,7 @@ pub async fn idle_conversations_are_found_and_go_only_while_still_idle(s: &dyn S
     assert_eq!(
         s.expire_conversation(
             recent.conversation_id,
+            &[a.id, b.id],
             T0 + Duration::days(51),
             T0 + Duration::days(62)
         )

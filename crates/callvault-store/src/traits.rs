@@ -435,10 +435,12 @@ pub trait RetentionStore: Send + Sync {
     /// `Held` when a hold keeps it.
     async fn expire_recording(&self, id: RecordingId, now: OffsetDateTime) -> StoreResult<Deleted>;
     /// Deletes the conversation as `delete_conversation` does, if it has had no activity since
-    /// `idle_before`; `None` when it has (or is gone). `Held` when a hold keeps it.
+    /// `idle_before` and its calls are still on just `numbers` (the policies judged were
+    /// theirs); `None` when not (or it is gone). `Held` when a hold keeps it.
     async fn expire_conversation(
         &self,
         id: ConversationId,
+        numbers: &[NumberId],
         idle_before: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<Option<Deleted>>;

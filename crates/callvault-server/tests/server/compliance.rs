@@ -432,6 +432,19 @@ async fn retention_deletes_what_is_past_its_time_and_a_dry_run_says_what_first()
         deleted[0]["detail"]["recordings"].as_array().map(Vec::len),
         Some(1)
     );
+    // Found from the contact it was taken from, as their Audit log link looks.
+    let of_contact = admin
+        .get(&format!(
+            "/api/v1/audit?action=retention_delete&contact_id={}",
+            json_of(&call, "contact_id")
+        ))
+        .await
+        .json();
+    assert_eq!(
+        of_contact["items"].as_array().map(Vec::len),
+        Some(1),
+        "{of_contact}"
+    );
     assert_eq!(admin.audit_entries("retention.run").await.len(), 1);
     assert_eq!(
         admin.audit_entries("number.update").await.len(),
