@@ -136,6 +136,8 @@ async fn announce(
             "conversation_id": conversation,
             "contact_id": contact,
             "duration_s": recording.duration_ms as f64 / 1000.0,
+            // Its audio answers 409 until redaction has checked it.
+            "redaction_pending": recording.redaction_pending,
             "links": crate::webhooks::links(state, conversation, Some(recording.id)),
         }),
     )

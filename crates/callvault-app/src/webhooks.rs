@@ -226,6 +226,12 @@ async fn send(app: &App, webhook: &Webhook, delivery: &Delivery) -> Result<u16, 
     let url = reqwest::Url::parse(&webhook.url).map_err(|e| e.to_string())?;
     let host = url.host_str().ok_or("the URL has no host")?.to_owned();
     let port = url.port_or_known_default().ok_or("the URL has no port")?;
+    // Checked again here: a webhook registered before ports were limited keeps its URL.
+    if !app.settings.webhook_allow_private && !WEB_PORTS.contains(&port) {
+        return Err(format!(
+            "port {port} is not a web port (80, 443, 8080, 8443)"
+        ));
+    }
     let lookup_host = host
         .trim_start_matches('[')
         .trim_end_matches(']')

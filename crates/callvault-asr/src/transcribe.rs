@@ -44,6 +44,9 @@ pub struct Transcript {
     pub channels: usize,
     /// In order of time.
     pub segments: Vec<Segment>,
+    /// What the model looped on ("6, 6, 6, …"), left out of `segments`: the text is not what
+    /// was said, but the time is where something was (redaction covers those with digits).
+    pub dropped: Vec<Segment>,
 }
 
 /// Who speaks on a channel: in a two-channel call the left channel is the contact and the
@@ -69,6 +72,7 @@ struct Run<'a> {
     packers: Vec<Packer>,
     ready: VecDeque<Window>,
     segments: Vec<Segment>,
+    dropped: Vec<Segment>,
 }
 
 impl Run<'_> {
@@ -107,17 +111,19 @@ impl Run<'_> {
         }
         let content = window.content_seconds();
         for s in &result.parsed.segments {
-            if crate::repetition::is_repetition(&s.text) {
-                continue;
-            }
             let (start, end) = window.segment_to_channel(s.start, s.end.min(content));
-            self.segments.push(Segment {
+            let segment = Segment {
                 start,
                 end,
                 channel: window.channel,
                 text: s.text.clone(),
                 words: words_of(&window, &result.words, &s.tokens),
-            });
+            };
+            if crate::repetition::is_repetition(&s.text) {
+                self.dropped.push(segment);
+            } else {
+                self.segments.push(segment);
+            }
         }
         // Whatever the model left after its last timestamp is read again, with what follows;
         // when too little is left to be worth a pass (or nothing was closed at all), the open
@@ -131,20 +137,20 @@ impl Run<'_> {
                 self.ready.extend(full);
             }
             _ => {
-                if let Some(open) = result
-                    .parsed
-                    .open
-                    .as_ref()
-                    .filter(|open| !crate::repetition::is_repetition(&open.text))
-                {
+                if let Some(open) = result.parsed.open.as_ref() {
                     let (start, end) = window.segment_to_channel(open.start, content);
-                    self.segments.push(Segment {
+                    let segment = Segment {
                         start,
                         end,
                         channel: window.channel,
                         text: open.text.clone(),
                         words: words_of(&window, &result.words, &open.tokens),
-                    });
+                    };
+                    if crate::repetition::is_repetition(&open.text) {
+                        self.dropped.push(segment);
+                    } else {
+                        self.segments.push(segment);
+                    }
                 }
             }
         }
@@ -193,6 +199,7 @@ pub fn transcribe(
         packers: Vec::new(),
         ready: VecDeque::new(),
         segments: Vec::new(),
+        dropped: Vec::new(),
     };
     let mut failure: Option<AsrError> = None;
     let mut heard = 0usize;
@@ -238,6 +245,8 @@ pub fn transcribe(
         run.read(true)?;
     }
     let mut segments = run.segments;
+    let mut dropped = run.dropped;
+    dropped.sort_by(|a, b| a.start.total_cmp(&b.start));
     segments.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.channel.cmp(&b.channel)));
     let duration = seconds(usize::try_from(source.frames).unwrap_or(usize::MAX));
     Ok(Transcript {
@@ -245,6 +254,7 @@ pub fn transcribe(
         duration,
         channels: usize::from(source.channels),
         segments,
+        dropped,
     })
 }
 

@@ -132,7 +132,10 @@ pub fn words_from_alignment(tokens: &[Vec<u8>], path: &[(usize, usize)]) -> Vec<
     let longest = 2.0 * median;
     if longest > 0.0 {
         for i in 0..words.len() {
-            if words[i].end - words[i].start <= longest {
+            // A card said as one long number is a long word: its whole time is kept.
+            if words[i].end - words[i].start <= longest
+                || words[i].text.chars().any(|c| c.is_ascii_digit())
+            {
                 continue;
             }
             if i == 0 {

@@ -13,6 +13,9 @@ pub enum RedactionKind {
     Ssn,
     BankAccount,
     RoutingNumber,
+    /// Digits the model could not read (it looped on them): covered, since they may be any of
+    /// the above.
+    UnclearDigits,
 }
 
 impl RedactionKind {
@@ -25,6 +28,7 @@ impl RedactionKind {
             Self::Ssn => "ssn",
             Self::BankAccount => "bank_account",
             Self::RoutingNumber => "routing_number",
+            Self::UnclearDigits => "unclear_digits",
         }
     }
 
@@ -38,6 +42,7 @@ impl RedactionKind {
             Self::Ssn => "Social security number",
             Self::BankAccount => "Bank account number",
             Self::RoutingNumber => "Routing number",
+            Self::UnclearDigits => "Digits that could not be read",
         }
     }
 }

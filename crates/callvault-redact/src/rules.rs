@@ -30,6 +30,9 @@ const CARD_WORDS: &[&str] = &[
     "debit",
 ];
 
+/// How soon after a card, in words, three or four digits are taken for its details.
+const AFTER_CARD: usize = 12;
+
 /// How many misheard words may split a card number said after the word "card".
 const MISHEARD_WORDS: usize = 2;
 
@@ -225,11 +228,15 @@ pub fn find(words: &[&str]) -> Vec<Finding> {
         {
             Some(Kind::Expiry)
         } else if near_card(run) && (3..=4).contains(&len) {
-            // Straight after a card and its expiry, three or four digits are its code.
+            // Three or four digits soon after a card (or straight after its expiry) are taken
+            // for its code or a misheard expiry: better hidden than heard.
             let after_expiry = found
                 .iter()
                 .any(|f| f.kind == Kind::Expiry && at >= f.words.end && at - f.words.end <= 8);
-            after_expiry.then_some(Kind::SecurityCode)
+            let after_card = cards
+                .iter()
+                .any(|c| at >= c.end && at - c.end <= AFTER_CARD);
+            (after_expiry || after_card).then_some(Kind::SecurityCode)
         } else {
             None
         };
@@ -336,6 +343,17 @@ mod tests {
             "card number [redacted] expiration date [redacted] cvv [redacted]"
         );
         assert_eq!(kinds, vec![Kind::Card, Kind::Expiry, Kind::SecurityCode]);
+    }
+
+    #[test]
+    fn a_few_digits_soon_after_a_card_are_hidden_whatever_was_heard_around_them() {
+        // "The expiry is one two two six" heard as "the estimated 1, 2, 6".
+        assert_eq!(
+            redact("card number 4111 1111 1111 1111 the estimated 1, 2, 6. thanks").0,
+            "card number [redacted] the estimated [redacted] thanks"
+        );
+        // Far from any card, three digits are just three digits.
+        assert_eq!(redact("room 126 on the second floor").1, vec![]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! and the time each hidden run took, padded, for the audio.
 
 use crate::MARK;
+use crate::numbers::digit_runs;
 use crate::rules::{Finding, Kind, find};
 
 /// Word times are off by up to a quarter second at a pause: each hidden span reaches this far
@@ -103,26 +104,40 @@ pub fn redact_transcript(segments: &[SegmentIn]) -> RedactedTranscript {
             .collect();
         for Finding { kind, words: run } in find(&texts) {
             let covered = &stream[run];
-            // Read together, the parties give each other context, not digits: a run made of
-            // both parties' words is theirs to find alone.
-            let first = segments[covered[0].0].channel;
-            if covered.iter().any(|&(i, _)| segments[i].channel != first) {
-                continue;
+            // Read together, a run may take words from both parties (an agent reading back
+            // what the contact said): each party's part is covered if it says digits; words
+            // of a party that said none in it ("go on") are context, and stay.
+            let mut kept: Vec<(usize, usize)> = Vec::new();
+            for &channel in &channels {
+                let theirs: Vec<(usize, usize)> = covered
+                    .iter()
+                    .copied()
+                    .filter(|&(i, _)| segments[i].channel == channel)
+                    .collect();
+                let said: Vec<&str> = theirs
+                    .iter()
+                    .map(|&(i, k)| words[i][k].text.trim())
+                    .collect();
+                if theirs.is_empty() || digit_runs(&said).is_empty() {
+                    continue;
+                }
+                let start = theirs
+                    .iter()
+                    .map(|&(i, k)| words[i][k].start)
+                    .fold(f64::INFINITY, f64::min);
+                let end = theirs
+                    .iter()
+                    .map(|&(i, k)| words[i][k].end)
+                    .fold(0.0, f64::max);
+                spans.push(Span {
+                    start: (start - PAD_SECONDS).max(0.0),
+                    end: end + PAD_SECONDS,
+                    channel,
+                    kind,
+                });
+                kept.extend(theirs);
             }
-            let start = covered
-                .iter()
-                .map(|&(i, k)| words[i][k].start)
-                .fold(f64::INFINITY, f64::min);
-            let end = covered
-                .iter()
-                .map(|&(i, k)| words[i][k].end)
-                .fold(0.0, f64::max);
-            spans.push(Span {
-                start: (start - PAD_SECONDS).max(0.0),
-                end: end + PAD_SECONDS,
-                channel: first,
-                kind,
-            });
+            let covered = &kept[..];
             for &(i, k) in covered {
                 hidden[i][k].get_or_insert(next_finding);
             }
@@ -243,6 +258,20 @@ mod tests {
         // Alone, the same words are left as they are.
         let alone = redact_transcript(&segments[1..]);
         assert!(alone.spans.is_empty());
+    }
+
+    #[test]
+    fn a_card_read_back_by_the_other_party_is_hidden_on_both_channels() {
+        let segments = [
+            segment(0, "My card number is 4111 1111", 0.0),
+            segment(1, "4111 1111, go on", 3.5),
+            segment(0, "1111 1111", 5.5),
+        ];
+        let r = redact_transcript(&segments);
+        assert_eq!(r.texts[0], "My card number is [redacted]");
+        assert_eq!(r.texts[1], "[redacted] go on");
+        assert_eq!(r.texts[2], "[redacted]");
+        assert!(r.spans.iter().any(|s| s.channel == 1), "{:?}", r.spans);
     }
 
     #[test]

@@ -440,6 +440,17 @@ pub(crate) async fn request_transcript_in(
         .await
         .db()?;
     }
+    // A number that redacts now: the recording waits for the check before anyone hears it
+    // again (one stored before the switch was turned on is checked with its transcript).
+    sqlx::query(
+        "UPDATE recordings r SET redaction_pending = true
+         FROM calls k JOIN phone_numbers n ON n.id = k.number_id
+         WHERE r.id = $1 AND k.id = r.call_id AND n.redact_sensitive",
+    )
+    .bind(recording.0)
+    .execute(&mut **tx)
+    .await
+    .db()?;
     Ok(TranscriptRequest {
         status: TranscriptStatus::Queued,
         job: Some(job),

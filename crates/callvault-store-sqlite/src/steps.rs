@@ -331,6 +331,17 @@ pub(crate) async fn request_transcript_in(
         .await
         .db()?;
     }
+    // A number that redacts now: the recording waits for the check before anyone hears it
+    // again (one stored before the switch was turned on is checked with its transcript).
+    sqlx::query(
+        "UPDATE recordings SET redaction_pending = 1
+         WHERE id = ?1 AND EXISTS (SELECT 1 FROM calls k JOIN phone_numbers n ON n.id = k.number_id
+                                   WHERE k.id = recordings.call_id AND n.redact_sensitive = 1)",
+    )
+    .bind(recording.to_string())
+    .execute(&mut **tx)
+    .await
+    .db()?;
     Ok(TranscriptRequest {
         status: TranscriptStatus::Queued,
         job: Some(job),

@@ -48,6 +48,18 @@ async fn guard_for(s: &dyn Store, key: &str) -> callvault_core::JobId {
 
 pub async fn redacted_text_and_audio_replace_the_old_in_one_step(s: &dyn Store) {
     let n = number(s, "+1 415 555 0000", true, T0).await;
+    // Stored before the number redacted: heard as it is until its transcript is asked for.
+    let before = s
+        .report_call(call("+1 415 555 0000", "+1 415 555 0103", T0, None), T0)
+        .await
+        .expect("call")
+        .record
+        .call;
+    let (earlier, _) = s
+        .add_recording(recording_for(before.id), false, None, T0)
+        .await
+        .expect("stored");
+    assert!(!earlier.redaction_pending);
     let n = s
         .update_number(
             n.id,
@@ -60,6 +72,15 @@ pub async fn redacted_text_and_audio_replace_the_old_in_one_step(s: &dyn Store) 
         .await
         .expect("redaction on");
     assert!(n.redact_sensitive);
+    s.request_transcript(earlier.id, T0).await.expect("asked");
+    assert!(
+        s.recording_media(earlier.id)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.redaction_pending),
+        "checked with its transcript, held back until then"
+    );
     let c = s
         .report_call(call("+1 415 555 0000", "+1 415 555 0101", T0, None), T0)
         .await

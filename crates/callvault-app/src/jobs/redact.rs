@@ -10,8 +10,8 @@ use std::path::Path;
 use callvault_asr::Transcript;
 use callvault_core::RecordingId;
 use callvault_core::recording::Recording;
-use callvault_core::redaction::RedactedSpan;
-use callvault_redact::{SegmentIn, TimedWord, redact_transcript};
+use callvault_core::redaction::{RedactedSpan, RedactionKind};
+use callvault_redact::{PAD_SECONDS, SegmentIn, TimedWord, redact_transcript};
 use callvault_store::{
     AuditAction, JobSpec, RecordingRecord, RedactedAudio, StoreError, TranscriptSegment,
 };
@@ -57,17 +57,32 @@ pub fn find(transcript: &Transcript) -> Redaction {
         })
         .collect();
     let redacted = redact_transcript(&segments);
+    let mut spans: Vec<RedactedSpan> = redacted
+        .spans
+        .iter()
+        .map(|s| RedactedSpan {
+            start_ms: millis(s.start),
+            end_ms: millis(s.end.min(transcript.duration)),
+            kind: s.kind,
+        })
+        .collect();
+    // What the model looped on is not in the transcript; if it looped on digits, they may be
+    // a card read out: the audio is covered all the same.
+    for looped in &transcript.dropped {
+        let words: Vec<&str> = looped.text.split_whitespace().collect();
+        if callvault_redact::digit_runs(&words).is_empty() {
+            continue;
+        }
+        spans.push(RedactedSpan {
+            start_ms: millis(looped.start - PAD_SECONDS),
+            end_ms: millis((looped.end + PAD_SECONDS).min(transcript.duration)),
+            kind: RedactionKind::UnclearDigits,
+        });
+    }
+    spans.sort_by_key(|s| s.start_ms);
     Redaction {
         texts: redacted.texts,
-        spans: redacted
-            .spans
-            .iter()
-            .map(|s| RedactedSpan {
-                start_ms: millis(s.start),
-                end_ms: millis(s.end.min(transcript.duration)),
-                kind: s.kind,
-            })
-            .collect(),
+        spans,
     }
 }
 
@@ -75,9 +90,22 @@ pub fn find(transcript: &Transcript) -> Redaction {
 enum NotStored {
     /// The recording was deleted meanwhile.
     Gone,
+    /// The recording no longer points at the audio that was read.
+    Superseded,
     Failed(JobError),
 }
-use NotStored::{Failed, Gone};
+use NotStored::{Failed, Gone, Superseded};
+
+/// A swap refused because the recording moved on: done if it was checked meanwhile (another
+/// run redacted it), else tried again from the start with what it holds now.
+async fn superseded(state: &App, id: RecordingId) -> Result<(), JobError> {
+    match state.store.recording(id).await.map_err(JobError::new)? {
+        Some(now) if now.recording.redaction_pending => Err(JobError::new(
+            "the recording changed while it was redacted; reading it again",
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// Covers the spans in `mp3` with a tone, stores the new audio and the redacted transcript in
 /// place of the old, and audits it.
@@ -159,19 +187,24 @@ pub async fn store(
             .await
             .map_err(|e| match e {
                 // Deleted meanwhile: nothing is left to redact.
-                StoreError::NotFound => None,
-                other => Some(JobError::new(other)),
+                StoreError::NotFound => Gone,
+                // Another run swapped it first (or its guard ran out): nothing to do here.
+                StoreError::Conflict(callvault_store::Conflict::UploadExpired) => Superseded,
+                other => Failed(JobError::new(other)),
             })
-            .map_err(|e| e.map_or(Gone, Failed))
     }
     .await;
     if let Err(outcome) = stored {
-        // Undo now rather than after the grace; the guard stays queued in case this fails too.
-        if state.blobs.delete(&key).await.is_ok() {
+        // Undo now rather than after the grace, unless the swap did commit (an answer lost on
+        // the way back); the guard stays queued in case this fails too.
+        if !state.store.blob_in_use(&key).await.unwrap_or(true)
+            && state.blobs.delete(&key).await.is_ok()
+        {
             let _ = state.store.cancel(guard).await;
         }
         return match outcome {
             Gone => Ok(()),
+            Superseded => superseded(state, id).await,
             Failed(e) => Err(e),
         };
     }
@@ -189,4 +222,51 @@ pub async fn store(
     .await;
     tracing::info!(recording = %id, spans = count, "redacted");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use callvault_asr::{Segment, Transcript};
+    use callvault_core::redaction::RedactionKind;
+
+    fn segment(start: f64, end: f64, channel: usize, text: &str) -> Segment {
+        Segment {
+            start,
+            end,
+            channel,
+            text: text.into(),
+            words: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn digits_the_model_looped_on_are_covered_though_no_text_says_them() {
+        let transcript = Transcript {
+            language: "en".into(),
+            duration: 30.0,
+            channels: 2,
+            segments: vec![
+                segment(1.0, 3.0, 1, "What is the card number?"),
+                segment(20.0, 24.0, 0, "Thanks, that is all."),
+            ],
+            dropped: vec![
+                segment(
+                    5.0,
+                    12.0,
+                    0,
+                    "It is 4, 5, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6",
+                ),
+                segment(25.0, 27.0, 0, "Thank you. Thank you. Thank you. Thank you."),
+            ],
+        };
+        let found = super::find(&transcript);
+        assert_eq!(
+            found.texts,
+            ["What is the card number?", "Thanks, that is all."]
+        );
+        assert_eq!(found.spans.len(), 1, "{:?}", found.spans);
+        let span = found.spans[0];
+        assert_eq!(span.kind, RedactionKind::UnclearDigits);
+        assert!(span.start_ms <= 5000 && span.end_ms >= 12_000, "{span:?}");
+    }
 }

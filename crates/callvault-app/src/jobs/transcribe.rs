@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use callvault_core::RecordingId;
+use callvault_redact::MARK;
 use callvault_store::{Job, TranscriptSegment};
 use tokio::sync::watch;
 
@@ -96,7 +97,7 @@ async fn transcribe(state: &App, id: RecordingId) -> Result<(), JobError> {
         callvault_asr::transcribe(
             &engine,
             &path,
-            callvault_asr::Options::default(),
+            callvault_asr::Options { words: redact },
             &mut |seconds| {
                 progress.send_replace(seconds);
                 keep_going.load(Ordering::Relaxed)
@@ -140,10 +141,11 @@ async fn transcribe(state: &App, id: RecordingId) -> Result<(), JobError> {
                 contact,
                 handler.as_deref(),
             ),
-            text: redaction
-                .as_ref()
-                .and_then(|r| r.texts.get(i).cloned())
-                .unwrap_or_else(|| s.text.clone()),
+            text: match &redaction {
+                // One text per segment, by construction: never fall back to the unredacted one.
+                Some(r) => r.texts.get(i).cloned().unwrap_or_else(|| MARK.to_owned()),
+                None => s.text.clone(),
+            },
         })
         .collect();
     match redaction {

@@ -156,6 +156,24 @@ async fn card_and_id_details_leave_the_transcript_the_index_and_the_audio() {
         .iter()
         .find(|s| s["kind"] == json!("card"))
         .expect("a card span");
+    // Words were timed: "My card number is", said before the digits in the same segment, is
+    // not under the tone.
+    let card_segment = done["segments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| {
+            s["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("card number is [redacted]"))
+        })
+        .expect("the segment that said the card");
+    let said_from = card_segment["start"].as_f64().unwrap_or(0.0);
+    let covered_from = card["start_ms"].as_u64().unwrap_or(0) as f64 / 1000.0;
+    assert!(
+        covered_from > said_from + 0.5,
+        "the tone starts at the digits ({covered_from} s), not the segment ({said_from} s)"
+    );
     let at = |ms: &Value| usize::try_from(ms.as_u64().unwrap_or(0) * 16).unwrap_or(0);
     let (from, to) = (at(&card["start_ms"]), at(&card["end_ms"]));
     for plane in &planes {

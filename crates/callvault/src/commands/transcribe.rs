@@ -113,6 +113,8 @@ pub fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
         .redact
         .then(|| callvault_app::jobs::redact::find(&transcript));
     let texts = redaction.as_ref().map(|r| r.texts.clone());
+    // Word by word the hidden digits would show again: with --redact there are no words.
+    let show_words = args.words && !args.redact;
     let segments = transcript
         .segments
         .into_iter()
@@ -121,6 +123,7 @@ pub fn run(config: &Config, args: &TranscribeArgs) -> anyhow::Result<()> {
             words: s
                 .words
                 .iter()
+                .filter(|_| show_words)
                 .map(|w| JsonWord {
                     start: to_ms(w.start),
                     end: to_ms(w.end),
