@@ -2,4 +2,5 @@
 //! answered to them. Pure: bytes and text in, values out; no network, no async runtime.
 
 pub mod asterisk;
+pub mod siprec;
 pub mod twilio;

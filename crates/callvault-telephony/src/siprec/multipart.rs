@@ -2,7 +2,7 @@
 //! metadata, in any order and maybe with other parts (some clients add their own), or SDP
 //! alone when a client sends no metadata. Lines may end in CRLF or, from careless clients, LF.
 
-use crate::{MAX_BODY, SiprecError};
+use super::{MAX_BODY, SiprecError};
 
 /// Parts read from one body at most; more is not a recording client.
 const MAX_PARTS: usize = 16;

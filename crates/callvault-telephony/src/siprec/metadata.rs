@@ -6,7 +6,7 @@
 
 use roxmltree::{Document, Node};
 
-use crate::{MAX_BODY, SiprecError};
+use super::{MAX_BODY, SiprecError};
 
 /// Participants and streams read at most (a call has a handful).
 const MAX_ITEMS: usize = 64;
