@@ -7,9 +7,11 @@
 
 mod metadata;
 mod multipart;
+mod sdp;
 
 pub use metadata::{Metadata, Participant, Stream, parse_metadata};
 pub use multipart::{Part, RecordingBody, split_body};
+pub use sdp::{Codec, OfferedStream, answer, parse_offer};
 
 /// What a body that cannot be read gets as an answer (a 4xx, never a crash).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,6 +22,8 @@ pub enum SiprecError {
     Multipart(&'static str),
     #[error("recording metadata: {0}")]
     Metadata(String),
+    #[error("SDP: {0}")]
+    Sdp(&'static str),
 }
 
 /// The largest body read (a SIP message over UDP is far smaller; TCP allows more).
