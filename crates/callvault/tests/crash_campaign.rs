@@ -450,8 +450,11 @@ async fn campaign(site: Site) {
         waiting.push(first);
     }
     for recording in waiting {
+        // A transcription killed again and again waits out its lease (30 s) and a backoff that
+        // doubles with each lost attempt (2^n s): after seven, that is over two and a half
+        // minutes before the last try starts.
         until(
-            Duration::from_secs(120),
+            Duration::from_secs(300),
             "the transcription to finish",
             async || {
                 let t = api(
