@@ -11,6 +11,18 @@ fn model() -> PathBuf {
     PathBuf::from(dir)
 }
 
+/// The model on two threads, as the test machine has.
+fn engine() -> Engine {
+    Engine::load(
+        &model(),
+        &EngineOptions {
+            threads: 2,
+            ..EngineOptions::default()
+        },
+    )
+    .expect("the model loads")
+}
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
         .join("../../fixtures")
@@ -26,14 +38,7 @@ fn words(text: &str) -> String {
 
 #[test]
 fn a_two_channel_call_comes_back_with_its_words_times_and_parties() {
-    let engine = Engine::load(
-        &model(),
-        &EngineOptions {
-            threads: 2,
-            ..EngineOptions::default()
-        },
-    )
-    .expect("the model loads");
+    let engine = engine();
     let mut last = 0.0;
     let t = transcribe(
         &engine,
@@ -89,14 +94,7 @@ fn a_two_channel_call_comes_back_with_its_words_times_and_parties() {
 /// "41") are skipped; the words it did hear are matched in order.
 #[test]
 fn word_times_land_where_the_words_were_said() {
-    let engine = Engine::load(
-        &model(),
-        &EngineOptions {
-            threads: 2,
-            ..EngineOptions::default()
-        },
-    )
-    .expect("the model loads");
+    let engine = engine();
     let t = transcribe(
         &engine,
         &fixture("words-timed.mp3"),
@@ -153,14 +151,7 @@ fn word_times_land_where_the_words_were_said() {
 /// temperature, the window gives the digits.
 #[test]
 fn a_window_the_model_loops_on_is_read_again() {
-    let engine = Engine::load(
-        &model(),
-        &EngineOptions {
-            threads: 2,
-            ..EngineOptions::default()
-        },
-    )
-    .expect("the model loads");
+    let engine = engine();
     let t = transcribe(
         &engine,
         &fixture("call-digits-2ch.mp3"),

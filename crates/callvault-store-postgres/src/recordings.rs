@@ -14,7 +14,8 @@ use crate::PostgresStore;
 use crate::codec::{Db, RowExt, big, conflict_on_unique};
 use crate::rows::assigned_from_row;
 use crate::steps::{
-    enqueue_in, lock_contact, refuse_if_held, request_transcript_in, transcript_status,
+    adopt_guard_in, enqueue_in, lock_contact, refuse_if_held, request_transcript_in,
+    transcript_status,
 };
 
 #[async_trait]
@@ -102,16 +103,7 @@ impl RecordingStore for PostgresStore {
         .await
         .map_err(|e| conflict_on_unique(e, Conflict::RecordingExists))?;
         if let Some(guard) = guard {
-            // If the guard already started, it may be deleting this very object: give up and
-            // let the caller clean up, rather than keep a row whose audio may vanish.
-            let dropped = sqlx::query("DELETE FROM jobs WHERE id = $1 AND state = 'queued'")
-                .bind(guard.0)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            if dropped.rows_affected() == 0 {
-                return Err(Conflict::UploadExpired.into());
-            }
+            adopt_guard_in(&mut tx, guard).await?;
         }
         // In the same transaction, so a crash cannot keep the recording and lose its transcript.
         // Redaction reads the transcript: it is asked for too.

@@ -19,7 +19,7 @@ use crate::PostgresStore;
 use crate::codec::{Db, RowExt, enum_col};
 use crate::inbox::push_assigned;
 use crate::planning::{estimated_rows, fetch_planned, pin_plan_with};
-use crate::steps::{enqueue_in, request_transcript_in, transcript_status};
+use crate::steps::{adopt_guard_in, enqueue_in, request_transcript_in, transcript_status};
 
 /// Stores a transcript's segments (replacing any) and marks it done, in `tx`.
 async fn store_transcript_in(
@@ -292,15 +292,7 @@ impl TranscriptStore for PostgresStore {
         if swapped.rows_affected() == 0 {
             return Err(Conflict::UploadExpired.into());
         }
-        // The new object belongs to the row now; if its guard started, it may be deleting it.
-        let dropped = sqlx::query("DELETE FROM jobs WHERE id = $1 AND state = 'queued'")
-            .bind(audio.guard.0)
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        if dropped.rows_affected() == 0 {
-            return Err(Conflict::UploadExpired.into());
-        }
+        adopt_guard_in(&mut tx, audio.guard).await?;
         let cleanup = enqueue_in(
             &mut tx,
             JobSpec::CollectBlob {

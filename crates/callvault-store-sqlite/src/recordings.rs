@@ -13,7 +13,9 @@ use callvault_store::{
 use crate::SqliteStore;
 use crate::codec::{Db, RowExt, ms};
 use crate::rows::{assigned_from_row, parse_id};
-use crate::steps::{enqueue_in, refuse_if_held, request_transcript_in, transcript_status};
+use crate::steps::{
+    adopt_guard_in, enqueue_in, refuse_if_held, request_transcript_in, transcript_status,
+};
 
 #[async_trait]
 impl RecordingStore for SqliteStore {
@@ -94,16 +96,7 @@ impl RecordingStore for SqliteStore {
         .await
         .map_err(|e| crate::codec::conflict_on_unique(e, Conflict::RecordingExists))?;
         if let Some(guard) = guard {
-            // If the guard already started, it may be deleting this very object: give up and
-            // let the caller clean up, rather than keep a row whose audio may vanish.
-            let dropped = sqlx::query("DELETE FROM jobs WHERE id = ? AND state = 'queued'")
-                .bind(guard.to_string())
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            if dropped.rows_affected() == 0 {
-                return Err(Conflict::UploadExpired.into());
-            }
+            adopt_guard_in(&mut tx, guard).await?;
         }
         // In the same transaction, so a crash cannot keep the recording and lose its transcript.
         if transcribe == 1 || redact == 1 {

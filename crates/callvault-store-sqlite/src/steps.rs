@@ -382,3 +382,19 @@ pub(crate) async fn refold_search_names(pool: &SqlitePool) -> StoreResult<()> {
         .db()?;
     tx.commit().await.db()
 }
+
+/// Takes over the object a cleanup guard was protecting: drops the guard in `tx`, so the
+/// object belongs to the row written with it. `Conflict::UploadExpired` when the guard already
+/// started (it may be deleting the object): the caller gives up rather than keep a row whose
+/// audio may vanish.
+pub(crate) async fn adopt_guard_in(tx: &mut Tx, guard: JobId) -> StoreResult<()> {
+    let dropped = sqlx::query("DELETE FROM jobs WHERE id = ? AND state = 'queued'")
+        .bind(guard.to_string())
+        .execute(&mut **tx)
+        .await
+        .db()?;
+    if dropped.rows_affected() == 0 {
+        return Err(Conflict::UploadExpired.into());
+    }
+    Ok(())
+}

@@ -17,7 +17,7 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use crate::SqliteStore;
 use crate::codec::{Db, RowExt, enum_col, ms};
-use crate::steps::{enqueue_in, request_transcript_in, transcript_status};
+use crate::steps::{adopt_guard_in, enqueue_in, request_transcript_in, transcript_status};
 
 /// Up to this many hits are ordered from the index; a phrase with more is found walking the
 /// segments newest first, where a page fills soon.
@@ -232,15 +232,7 @@ impl TranscriptStore for SqliteStore {
         if swapped.rows_affected() == 0 {
             return Err(Conflict::UploadExpired.into());
         }
-        // The new object belongs to the row now; if its guard started, it may be deleting it.
-        let dropped = sqlx::query("DELETE FROM jobs WHERE id = ? AND state = 'queued'")
-            .bind(audio.guard.to_string())
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        if dropped.rows_affected() == 0 {
-            return Err(Conflict::UploadExpired.into());
-        }
+        adopt_guard_in(&mut tx, audio.guard).await?;
         let cleanup = enqueue_in(
             &mut tx,
             JobSpec::CollectBlob {
