@@ -4,27 +4,11 @@
 
 use crate::common;
 
-use std::time::Duration;
-
-use common::{Client, TestServer, fixtures_dir, json_of};
+use common::{Client, TestServer, finished, fixtures_dir, json_of};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const NUMBER: &str = "+1 415 555 0000";
-
-/// Asks until the transcript is done or failed (two minutes at most).
-async fn finished(client: &Client, recording: &str) -> Value {
-    let path = format!("/api/v1/recordings/{recording}/transcript");
-    for _ in 0..1200 {
-        let body = client.get(&path).await.json();
-        let status = json_of(&body, "status");
-        if status == "done" || status == "failed" {
-            return body;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the transcript did not finish within two minutes");
-}
 
 /// A call on `number` from `contact` with `audio` as its recording: (recording, call).
 async fn recorded(admin: &Client, number: &str, contact: &str, audio: Vec<u8>) -> (String, String) {

@@ -12,34 +12,10 @@ use crate::common;
 
 use std::path::PathBuf;
 
-use std::time::Duration;
-
 use callvault_core::user::{Role, Scope};
-use common::{Client, Options, TestServer, json_of, turns_mp3};
+use common::{Client, Options, TestServer, finished, json_of, turns_mp3};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-/// Asks until the transcript is done or failed (a minute at most).
-async fn finished(client: &Client, recording: &str) -> Value {
-    let path = format!("/api/v1/recordings/{recording}/transcript");
-    for _ in 0..600 {
-        let r = client.get(&path).await;
-        assert_eq!(r.status, StatusCode::OK, "{:?}", r.json());
-        let body = r.json();
-        let status = json_of(&body, "status");
-        assert!(
-            ["queued", "running", "done", "failed"].contains(&status.as_str()),
-            "{body}"
-        );
-        let progress = body["progress"].as_f64().unwrap_or(-1.0);
-        assert!((0.0..=1.0).contains(&progress), "{body}");
-        if status == "done" || status == "failed" {
-            return body;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the transcript did not finish within a minute");
-}
 
 fn words(text: &str) -> String {
     text.to_lowercase()

@@ -471,3 +471,25 @@ pub fn call_mp3() -> Vec<u8> {
 pub fn json_of(v: &Value, key: &str) -> String {
     v[key].as_str().unwrap_or_default().to_owned()
 }
+
+/// Asks until the transcript is done or failed (two minutes at most: a busy machine transcribes slowly).
+pub async fn finished(client: &Client, recording: &str) -> Value {
+    let path = format!("/api/v1/recordings/{recording}/transcript");
+    for _ in 0..1200 {
+        let r = client.get(&path).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.json());
+        let body = r.json();
+        let status = json_of(&body, "status");
+        assert!(
+            ["queued", "running", "done", "failed"].contains(&status.as_str()),
+            "{body}"
+        );
+        let progress = body["progress"].as_f64().unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&progress), "{body}");
+        if status == "done" || status == "failed" {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the transcript did not finish within two minutes");
+}
