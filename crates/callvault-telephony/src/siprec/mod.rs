@@ -5,13 +5,19 @@
 //! `id` for `participant_id`, `<send>` inside `<participant>`, no metadata at all); strict
 //! about size. No I/O: bytes in, values out.
 
+mod decode;
 mod metadata;
 mod multipart;
+mod rtp;
 mod sdp;
+mod timeline;
 
+pub use decode::{PayloadDecoder, PayloadEncoder, audio_rate};
 pub use metadata::{Metadata, Participant, Stream, parse_metadata};
 pub use multipart::{Part, RecordingBody, split_body};
+pub use rtp::{RtpPacket, parse_rtp, write_rtp};
 pub use sdp::{Codec, OfferedStream, answer, parse_offer};
+pub use timeline::Timeline;
 
 /// What a body that cannot be read gets as an answer (a 4xx, never a crash).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,6 +30,8 @@ pub enum SiprecError {
     Metadata(String),
     #[error("SDP: {0}")]
     Sdp(&'static str),
+    #[error("RTP: {0}")]
+    Rtp(&'static str),
 }
 
 /// The largest body read (a SIP message over UDP is far smaller; TCP allows more).
