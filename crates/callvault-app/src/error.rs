@@ -11,6 +11,8 @@ pub use crate::access::Denied;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Invalid {
     Email,
+    /// An extension that is not a SIP user part (see `callvault_core::user::normalise_extension`).
+    Extension,
     /// A person's or a thing's name: 1 to 200 characters.
     Name,
     /// A note: 1 to `callvault_core::conversation::MAX_NOTE_CHARS` characters.
@@ -35,6 +37,7 @@ impl Invalid {
     pub fn code(self) -> &'static str {
         match self {
             Self::Email => "invalid_email",
+            Self::Extension => "invalid_extension",
             Self::Name => "invalid_name",
             Self::Note => "invalid_note",
             Self::HoldReason => "invalid_reason",
@@ -50,6 +53,9 @@ impl Invalid {
     pub fn message(self) -> &'static str {
         match self {
             Self::Email => "that is not an email address",
+            Self::Extension => {
+                "an extension is 1 to 64 letters, digits or . - _ + * # (a PBX extension or SIP user)"
+            }
             Self::Name => "a name must be 1 to 200 characters",
             Self::Note => "a note must be 1 to 5000 characters",
             Self::HoldReason => "a legal hold needs a reason: one line of 1 to 500 characters",

@@ -31,6 +31,7 @@ pub async fn ensure_first_admin(state: &App) -> StoreResult<Option<FirstAdmin>> 
                 scope: Scope::All,
                 can_download: true,
                 can_delete: true,
+                extension: None,
                 password_hash: Some(hash),
             },
             state.now(),

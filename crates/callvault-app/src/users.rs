@@ -5,7 +5,7 @@
 use callvault_core::UserId;
 use callvault_core::contact::clean_name;
 use callvault_core::permissions::OrgAction;
-use callvault_core::user::{Role, Scope, User, normalise_email};
+use callvault_core::user::{Role, Scope, User, normalise_email, normalise_extension};
 use callvault_store::AuditAction;
 use callvault_store::{NewUser, UserPatch};
 
@@ -24,6 +24,8 @@ pub struct NewMember {
     pub scope: Scope,
     pub can_download: bool,
     pub can_delete: bool,
+    /// Their PBX extension or SIP user part, as typed.
+    pub extension: Option<String>,
 }
 
 /// Changes to a member; `None` leaves a field as it is.
@@ -39,10 +41,16 @@ pub struct MemberChange {
     pub disabled: Option<bool>,
     /// Sets a new password and ends the member's sessions.
     pub password: Option<String>,
+    /// `Some(None)` clears the extension.
+    pub extension: Option<Option<String>>,
 }
 
 fn valid_name(raw: &str) -> AppResult<String> {
     clean_name(raw).ok_or(AppError::Invalid(Invalid::Name))
+}
+
+fn valid_extension(raw: &str) -> AppResult<String> {
+    normalise_extension(raw).ok_or(AppError::Invalid(Invalid::Extension))
 }
 
 /// A new password checked (`about`: whose it is, their email and name) and hashed.
@@ -72,6 +80,11 @@ pub async fn add(app: &App, admin: &User, member: NewMember) -> AppResult<User> 
     require_org(admin, OrgAction::ManageUsers)?;
     let email = normalise_email(&member.email).ok_or(AppError::Invalid(Invalid::Email))?;
     let name = valid_name(&member.name)?;
+    let extension = member
+        .extension
+        .as_deref()
+        .map(valid_extension)
+        .transpose()?;
     let password_hash = new_hash(member.password, &[&email, &name]).await?;
     let user = app
         .store
@@ -83,6 +96,7 @@ pub async fn add(app: &App, admin: &User, member: NewMember) -> AppResult<User> 
                 scope: member.scope,
                 can_download: member.can_download,
                 can_delete: member.can_delete,
+                extension,
                 password_hash,
             },
             app.now(),
@@ -104,6 +118,10 @@ pub async fn add(app: &App, admin: &User, member: NewMember) -> AppResult<User> 
 pub async fn change(app: &App, admin: &User, id: UserId, change: MemberChange) -> AppResult<User> {
     require_org(admin, OrgAction::ManageUsers)?;
     let name = change.name.as_deref().map(valid_name).transpose()?;
+    let extension = match change.extension {
+        Some(Some(raw)) => Some(Some(valid_extension(&raw)?)),
+        other => other,
+    };
     let password_hash = match change.password {
         Some(password) => {
             let member = app
@@ -123,6 +141,7 @@ pub async fn change(app: &App, admin: &User, id: UserId, change: MemberChange) -
         can_download: change.can_download,
         can_delete: change.can_delete,
         disabled: change.disabled,
+        extension,
         password_hash,
     };
     let user = app

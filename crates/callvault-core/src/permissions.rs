@@ -144,6 +144,7 @@ mod tests {
             can_download,
             can_delete,
             disabled: false,
+            extension: None,
             created_at: datetime!(2026-01-01 00:00 UTC),
         }
     }

@@ -74,6 +74,9 @@ pub struct User {
     pub can_delete: bool,
     /// A disabled user can no longer sign in, and their sessions and tokens stop working.
     pub disabled: bool,
+    /// Their PBX extension or SIP user part ("201", "alice"): how a phone system names who
+    /// handled a call.
+    pub extension: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
@@ -103,9 +106,46 @@ pub fn normalise_email(raw: &str) -> Option<String> {
     plausible.then_some(email)
 }
 
+/// Longest extension or SIP user part kept.
+pub const MAX_EXTENSION_CHARS: usize = 64;
+
+/// An extension as typed: trimmed, and made only of what a SIP user part or a dial plan uses
+/// (letters, digits and `. - _ + * #`). A typed `sip:` URI gives its user part.
+#[must_use]
+pub fn normalise_extension(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let raw = raw
+        .strip_prefix("sips:")
+        .or_else(|| raw.strip_prefix("sip:"))
+        .unwrap_or(raw);
+    let user = raw.split('@').next().unwrap_or(raw);
+    let plausible = !user.is_empty()
+        && user.chars().count() <= MAX_EXTENSION_CHARS
+        && user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_+*#".contains(c));
+    plausible.then(|| user.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extensions_are_the_user_part_a_phone_system_sends() {
+        assert_eq!(normalise_extension(" 201 "), Some("201".to_owned()));
+        assert_eq!(
+            normalise_extension("sip:alice@pbx.example"),
+            Some("alice".to_owned())
+        );
+        assert_eq!(
+            normalise_extension("+15551234567"),
+            Some("+15551234567".to_owned())
+        );
+        assert_eq!(normalise_extension(""), None);
+        assert_eq!(normalise_extension("two words"), None);
+        assert_eq!(normalise_extension(&"9".repeat(65)), None);
+    }
 
     #[test]
     fn emails_are_compared_case_insensitively() {

@@ -17,7 +17,7 @@ use crate::steps::lock;
 /// The columns `user_from_row` reads, from `users u`.
 macro_rules! user_columns {
     () => {
-        "u.id, u.email, u.name, u.role, u.scope, u.can_download, u.can_delete, u.disabled, u.created_at"
+        "u.id, u.email, u.name, u.role, u.scope, u.can_download, u.can_delete, u.disabled, u.extension, u.created_at"
     };
 }
 
@@ -34,6 +34,7 @@ fn user_from_row(row: &PgRow) -> StoreResult<User> {
         can_download: row.flag("can_download")?,
         can_delete: row.flag("can_delete")?,
         disabled: row.flag("disabled")?,
+        extension: row.opt_text("extension")?,
         created_at: row.time("created_at")?,
     })
 }
@@ -47,13 +48,27 @@ fn token_from_row(row: &PgRow) -> StoreResult<TokenInfo> {
     })
 }
 
+/// A unique index refused the user: the extension's, or else the email's.
+fn user_conflict(e: sqlx::Error) -> StoreError {
+    let on_extension =
+        matches!(&e, sqlx::Error::Database(db) if db.message().contains("extension"));
+    conflict_on_unique(
+        e,
+        if on_extension {
+            Conflict::ExtensionTaken
+        } else {
+            Conflict::EmailTaken
+        },
+    )
+}
+
 #[async_trait]
 impl UserStore for PostgresStore {
     async fn create_user(&self, user: NewUser, now: OffsetDateTime) -> StoreResult<User> {
         let id = UserId::new();
         sqlx::query(
-            "INSERT INTO users (id, email, name, password_hash, role, scope, can_download, can_delete, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO users (id, email, name, password_hash, role, scope, can_download, can_delete, extension, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(id.0)
         .bind(&user.email)
@@ -63,10 +78,11 @@ impl UserStore for PostgresStore {
         .bind(user.scope.as_str())
         .bind(user.can_download)
         .bind(user.can_delete)
+        .bind(&user.extension)
         .bind(now)
         .execute(&self.pool)
         .await
-        .map_err(|e| conflict_on_unique(e, Conflict::EmailTaken))?;
+        .map_err(user_conflict)?;
         self.user(id).await?.ok_or(StoreError::NotFound)
     }
 
@@ -74,6 +90,20 @@ impl UserStore for PostgresStore {
         let sql = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1");
         let row = sqlx::query(sql)
             .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .db()?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_extension(&self, extension: &str) -> StoreResult<Option<User>> {
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE u.extension = $1"
+        );
+        let row = sqlx::query(sql)
+            .bind(extension)
             .fetch_optional(&self.pool)
             .await
             .db()?;
@@ -142,7 +172,8 @@ impl UserStore for PostgresStore {
                 can_download = COALESCE($4, can_download),
                 can_delete = COALESCE($5, can_delete),
                 disabled = COALESCE($6, disabled),
-                password_hash = COALESCE($7, password_hash)
+                password_hash = COALESCE($7, password_hash),
+                extension = CASE WHEN $9 THEN $10 ELSE extension END
              WHERE id = $8",
         )
         .bind(&patch.name)
@@ -153,9 +184,11 @@ impl UserStore for PostgresStore {
         .bind(patch.disabled)
         .bind(&patch.password_hash)
         .bind(id.0)
+        .bind(patch.extension.is_some())
+        .bind(patch.extension.clone().flatten())
         .execute(&mut *tx)
         .await
-        .db()?;
+        .map_err(user_conflict)?;
         if patch.password_hash.is_some() || patch.disabled == Some(true) {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(id.0)

@@ -17,7 +17,7 @@ use crate::codec::{Db, RowExt, conflict_on_unique, enum_col, flag, missing_on_fk
 /// The columns `user_from_row` reads, from `users u`.
 macro_rules! user_columns {
     () => {
-        "u.id, u.email, u.name, u.role, u.scope, u.can_download, u.can_delete, u.disabled, u.created_at"
+        "u.id, u.email, u.name, u.role, u.scope, u.can_download, u.can_delete, u.disabled, u.extension, u.created_at"
     };
 }
 
@@ -31,6 +31,7 @@ pub(crate) fn user_from_row(row: &impl RowExt) -> StoreResult<User> {
         can_download: row.flag("can_download")?,
         can_delete: row.flag("can_delete")?,
         disabled: row.flag("disabled")?,
+        extension: row.opt_text("extension")?,
         created_at: row.time("created_at")?,
     })
 }
@@ -44,13 +45,27 @@ fn token_from_row(row: &SqliteRow) -> StoreResult<TokenInfo> {
     })
 }
 
+/// A unique index refused the user: the extension's, or else the email's.
+fn user_conflict(e: sqlx::Error) -> StoreError {
+    let on_extension =
+        matches!(&e, sqlx::Error::Database(db) if db.message().contains("extension"));
+    conflict_on_unique(
+        e,
+        if on_extension {
+            Conflict::ExtensionTaken
+        } else {
+            Conflict::EmailTaken
+        },
+    )
+}
+
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn create_user(&self, user: NewUser, now: OffsetDateTime) -> StoreResult<User> {
         let id = UserId::new();
         sqlx::query(
-            "INSERT INTO users (id, email, name, password_hash, role, scope, can_download, can_delete, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO users (id, email, name, password_hash, role, scope, can_download, can_delete, extension, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.to_string())
         .bind(&user.email)
@@ -60,10 +75,11 @@ impl UserStore for SqliteStore {
         .bind(user.scope.as_str())
         .bind(flag(user.can_download))
         .bind(flag(user.can_delete))
+        .bind(&user.extension)
         .bind(ms(now))
         .execute(&self.writer)
         .await
-        .map_err(|e| conflict_on_unique(e, Conflict::EmailTaken))?;
+        .map_err(user_conflict)?;
         self.user(id).await?.ok_or(StoreError::NotFound)
     }
 
@@ -71,6 +87,20 @@ impl UserStore for SqliteStore {
         let sql = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = ?");
         let row = sqlx::query(sql)
             .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await
+            .db()?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_extension(&self, extension: &str) -> StoreResult<Option<User>> {
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE u.extension = ?"
+        );
+        let row = sqlx::query(sql)
+            .bind(extension)
             .fetch_optional(&self.reader)
             .await
             .db()?;
@@ -132,7 +162,8 @@ impl UserStore for SqliteStore {
                 can_download = COALESCE(?, can_download),
                 can_delete = COALESCE(?, can_delete),
                 disabled = COALESCE(?, disabled),
-                password_hash = COALESCE(?, password_hash)
+                password_hash = COALESCE(?, password_hash),
+                extension = CASE WHEN ? THEN ? ELSE extension END
              WHERE id = ?",
         )
         .bind(&patch.name)
@@ -142,10 +173,12 @@ impl UserStore for SqliteStore {
         .bind(patch.can_delete.map(flag))
         .bind(patch.disabled.map(flag))
         .bind(&patch.password_hash)
+        .bind(patch.extension.is_some())
+        .bind(patch.extension.clone().flatten())
         .bind(id.to_string())
         .execute(&mut *tx)
         .await
-        .db()?;
+        .map_err(user_conflict)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

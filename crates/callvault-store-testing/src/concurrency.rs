@@ -142,6 +142,7 @@ pub async fn admins_demoting_each_other_leave_one(store: Arc<dyn Store>) {
         scope: Scope::All,
         can_download: true,
         can_delete: true,
+        extension: None,
         password_hash: None,
     };
     let a = store

@@ -22,6 +22,7 @@ macro_rules! store_suite {
     ($fresh:expr) => {
         $crate::store_suite!(@each $fresh;
             users_sessions_and_tokens,
+            users_are_found_by_their_extension_which_is_theirs_alone,
             contacts_get_a_conversation_and_unique_phones,
             inbox_search_scope_channel_and_pages,
             recording_permission_is_frozen_at_the_start_of_the_call,

@@ -30,6 +30,7 @@ pub(crate) async fn user(store: &dyn Store, email: &str, scope: Scope) -> User {
                 scope,
                 can_download: true,
                 can_delete: false,
+                extension: None,
                 password_hash: Some("hash".into()),
             },
             T0,
@@ -153,6 +154,7 @@ pub async fn users_sessions_and_tokens(s: &dyn Store) {
                 scope: Scope::All,
                 can_download: true,
                 can_delete: true,
+                extension: None,
                 password_hash: None,
             },
             T0,
@@ -1210,6 +1212,7 @@ pub async fn the_last_active_admin_cannot_be_demoted_or_disabled(s: &dyn Store) 
                 scope: Scope::All,
                 can_download: true,
                 can_delete: true,
+                extension: None,
                 password_hash: None,
             },
             T0,
@@ -2264,4 +2267,77 @@ pub async fn failures_are_counted_forgotten_and_blocks_never_shortened(s: &dyn S
     s.clear_failures(key).await.expect("cleared");
     assert_eq!(s.blocked_until(key, later).await.ok().flatten(), None);
     assert_eq!(s.add_failure(key, later, hour).await.ok(), Some(1));
+}
+
+pub async fn users_are_found_by_their_extension_which_is_theirs_alone(s: &dyn Store) {
+    let ana = user(s, "ana@example.com", Scope::All).await;
+    let ben = user(s, "ben@example.com", Scope::All).await;
+    let set = |extension: Option<&str>| UserPatch {
+        extension: Some(extension.map(str::to_owned)),
+        ..UserPatch::default()
+    };
+    let ana = s.update_user(ana.id, set(Some("201"))).await.expect("set");
+    assert_eq!(ana.extension.as_deref(), Some("201"));
+    assert_eq!(
+        s.user_by_extension("201")
+            .await
+            .ok()
+            .flatten()
+            .map(|u| u.id),
+        Some(ana.id)
+    );
+    assert!(s.user_by_extension("202").await.ok().flatten().is_none());
+
+    // Another user cannot take it, and the refusal changes nothing.
+    let taken = s.update_user(ben.id, set(Some("201"))).await;
+    assert!(matches!(
+        taken,
+        Err(StoreError::Conflict(Conflict::ExtensionTaken))
+    ));
+    let created = s
+        .create_user(
+            NewUser {
+                email: "cy@example.com".into(),
+                name: "Cy".into(),
+                role: Role::User,
+                scope: Scope::All,
+                can_download: true,
+                can_delete: false,
+                extension: Some("201".into()),
+                password_hash: None,
+            },
+            T0,
+        )
+        .await;
+    assert!(matches!(
+        created,
+        Err(StoreError::Conflict(Conflict::ExtensionTaken))
+    ));
+    assert_eq!(s.count_users().await.ok(), Some(2));
+
+    // A patch that does not name it keeps it; clearing it frees it for someone else.
+    let renamed = s
+        .update_user(
+            ana.id,
+            UserPatch {
+                name: Some("Ana B".into()),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .expect("renamed");
+    assert_eq!(renamed.extension.as_deref(), Some("201"));
+    s.update_user(ana.id, set(None)).await.expect("cleared");
+    let ben = s
+        .update_user(ben.id, set(Some("201")))
+        .await
+        .expect("free again");
+    assert_eq!(
+        s.user_by_extension("201")
+            .await
+            .ok()
+            .flatten()
+            .map(|u| u.id),
+        Some(ben.id)
+    );
 }

@@ -89,6 +89,7 @@ pub const TABLES: &[Table] = &[
             col("can_delete", Bool),
             col("disabled", Bool),
             col("created_at", Time),
+            col("extension", Text),
         ],
         key: &["id"],
     },

@@ -56,6 +56,8 @@ impl From<Missing> for StoreError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Conflict {
     EmailTaken,
+    /// Another user has this extension.
+    ExtensionTaken,
     PhoneTaken,
     NumberTaken,
     RecordingExists,
@@ -76,6 +78,7 @@ impl Conflict {
     pub fn code(self) -> &'static str {
         match self {
             Self::EmailTaken => "email_taken",
+            Self::ExtensionTaken => "extension_taken",
             Self::PhoneTaken => "phone_taken",
             Self::NumberTaken => "number_taken",
             Self::RecordingExists => "recording_exists",
@@ -92,6 +95,7 @@ impl Conflict {
     pub fn message(self) -> &'static str {
         match self {
             Self::EmailTaken => "a user with this email already exists",
+            Self::ExtensionTaken => "another user already has this extension",
             Self::PhoneTaken => "another contact already has this phone number",
             Self::NumberTaken => "this phone number is already configured",
             Self::RecordingExists => {

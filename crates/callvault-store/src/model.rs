@@ -26,6 +26,8 @@ pub struct NewUser {
     pub scope: Scope,
     pub can_download: bool,
     pub can_delete: bool,
+    /// Already normalised (see `callvault_core::user::normalise_extension`).
+    pub extension: Option<String>,
     pub password_hash: Option<String>,
 }
 
@@ -38,6 +40,8 @@ pub struct UserPatch {
     pub can_download: Option<bool>,
     pub can_delete: Option<bool>,
     pub disabled: Option<bool>,
+    /// `Some(None)` clears the extension.
+    pub extension: Option<Option<String>>,
     /// A new password hash; setting one ends the user's sessions.
     pub password_hash: Option<String>,
 }

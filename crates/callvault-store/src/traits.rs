@@ -50,6 +50,8 @@ pub trait UserStore: Send + Sync {
     async fn create_user(&self, user: NewUser, now: OffsetDateTime) -> StoreResult<User>;
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    /// The user whose extension (PBX extension or SIP user part) is this one.
+    async fn user_by_extension(&self, extension: &str) -> StoreResult<Option<User>>;
     /// The user and their password hash, for signing in.
     async fn credentials(&self, email: &str) -> StoreResult<Option<(User, Option<String>)>>;
     async fn users(&self) -> StoreResult<Vec<User>>;

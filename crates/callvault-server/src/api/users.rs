@@ -43,6 +43,9 @@ pub struct CreateUser {
     pub can_download: bool,
     #[serde(default)]
     pub can_delete: bool,
+    /// Their PBX extension or SIP user part ("201", "alice"): how a phone system names who
+    /// handled a call.
+    pub extension: Option<String>,
 }
 
 fn default_role() -> Role {
@@ -70,6 +73,9 @@ pub struct UpdateUser {
     /// Sets a new password and ends the user's sessions.
     #[schema(schema_with = super::fields::optional_password)]
     pub password: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    pub extension: Option<Option<String>>,
 }
 
 /// Every user (admins).
@@ -98,6 +104,7 @@ async fn create(
         scope: req.scope,
         can_download: req.can_download,
         can_delete: req.can_delete,
+        extension: req.extension,
     };
     let user = users::add(&state, &admin, member).await?;
     Ok((StatusCode::CREATED, Json(user)))
@@ -132,6 +139,7 @@ async fn update(
         can_delete: req.can_delete,
         disabled: req.disabled,
         password: req.password,
+        extension: req.extension,
     };
     let user = users::change(&state, &admin, id, change).await?;
     Ok(Json(user))

@@ -24,6 +24,7 @@ struct UserRow {
     can_download: bool,
     can_delete: bool,
     disabled: bool,
+    extension: Option<String>,
     is_me: bool,
     assigned: Vec<String>,
     more_assigned: bool,
@@ -68,6 +69,7 @@ pub async fn page(
             can_download: u.can_download,
             can_delete: u.can_delete,
             disabled: u.disabled,
+            extension: u.extension,
             more_assigned: assigned.next.is_some(),
             assigned: assigned.items.into_iter().map(|c| c.name).collect(),
         });

@@ -97,6 +97,7 @@ pub async fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
                         },
                         can_download: !no_download,
                         can_delete: allow_delete,
+                        extension: None,
                         password_hash: Some(hash),
                     },
                     state.now(),

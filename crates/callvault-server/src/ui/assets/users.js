@@ -111,6 +111,7 @@ for (const button of document.querySelectorAll('[data-edit-user]')) {
       field('can_download').checked = editing.can_download;
       field('can_delete').checked = editing.can_delete;
       field('disabled').checked = editing.disabled;
+      field('extension').value = editing.extension ?? '';
       showProblem(form, null);
       openDialog(dialog, button);
       await Promise.all([showContacts(), showTokens()]);
@@ -127,6 +128,7 @@ form.addEventListener('submit', async (event) => {
     scope: field('scope').value,
     can_download: field('can_download').checked,
     can_delete: field('can_delete').checked,
+    extension: field('extension').value.trim() || null,
   };
   if (field('password').value) body.password = field('password').value;
   try {

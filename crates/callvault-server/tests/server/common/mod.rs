@@ -207,6 +207,7 @@ impl TestServer {
                     scope,
                     can_download,
                     can_delete,
+                    extension: None,
                     password_hash: Some(
                         callvault_app::passwords::hash_blocking("correct horse battery")
                             .expect("hash"),
