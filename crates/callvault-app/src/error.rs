@@ -11,6 +11,8 @@ pub use crate::access::Denied;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Invalid {
     Email,
+    /// A recorded call whose parties name no one outside, or no configured number.
+    CallParties,
     /// An extension that is not a SIP user part (see `callvault_core::user::normalise_extension`).
     Extension,
     /// A person's or a thing's name: 1 to 200 characters.
@@ -38,6 +40,7 @@ impl Invalid {
         match self {
             Self::Email => "invalid_email",
             Self::Extension => "invalid_extension",
+            Self::CallParties => "unknown_parties",
             Self::Name => "invalid_name",
             Self::Note => "invalid_note",
             Self::HoldReason => "invalid_reason",
@@ -53,6 +56,9 @@ impl Invalid {
     pub fn message(self) -> &'static str {
         match self {
             Self::Email => "that is not an email address",
+            Self::CallParties => {
+                "the call names no outside party, or no configured number (configure the number, or the users' extensions)"
+            }
             Self::Extension => {
                 "an extension is 1 to 64 letters, digits or . - _ + * # (a PBX extension or SIP user)"
             }

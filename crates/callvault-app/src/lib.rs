@@ -18,6 +18,7 @@ pub mod retention;
 pub mod secrets;
 pub mod settings;
 pub mod sign_in;
+pub mod siprec;
 pub mod speech;
 pub mod spool;
 pub mod throttle;

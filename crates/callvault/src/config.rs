@@ -169,6 +169,26 @@ pub struct WebhookArgs {
     #[arg(long, env = "CALLVAULT_WEBHOOK_ALLOW_PRIVATE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub webhook_allow_private: Option<bool>,
 }
+/// The SIPREC recording server (`serve` only).
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct SiprecArgs {
+    /// Also be a SIPREC recording server on this address (UDP and TCP), for phone systems
+    /// that fork their calls to it (RFC 7866) [default: off]
+    #[arg(long, env = "CALLVAULT_SIPREC_LISTEN", value_name = "ADDR")]
+    pub siprec_listen: Option<SocketAddr>,
+    /// The recording clients (SBCs, PBXs) that may record, as addresses or networks; anyone
+    /// else gets 403 [default: none]
+    #[arg(long, env = "CALLVAULT_SIPREC_ALLOW", value_name = "CIDR,…")]
+    pub siprec_allow: Option<String>,
+    /// Ports RTP is received on [default: 20000-29999]
+    #[arg(long, env = "CALLVAULT_SIPREC_RTP_PORTS", value_name = "FIRST-LAST")]
+    pub siprec_rtp_ports: Option<String>,
+    /// The address recording clients send RTP to, written into SDP answers [default: the
+    /// --siprec-listen address, or 127.0.0.1 when that is a wildcard]
+    #[arg(long, env = "CALLVAULT_SIPREC_MEDIA_ADDRESS", value_name = "IP")]
+    pub siprec_media_address: Option<std::net::IpAddr>,
+}
 /// Who may read `/metrics`.
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
 #[serde(rename_all = "kebab-case", default)]
@@ -252,6 +272,7 @@ pub struct ConfigArgs {
     pub twilio: TwilioArgs,
     pub metrics: MetricsArgs,
     pub webhooks: WebhookArgs,
+    pub siprec: SiprecArgs,
 }
 
 impl ConfigArgs {
@@ -267,6 +288,7 @@ impl ConfigArgs {
         command = <TwilioArgs as clap::Args>::augment_args(command);
         command = <MetricsArgs as clap::Args>::augment_args(command);
         command = <WebhookArgs as clap::Args>::augment_args(command);
+        command = <SiprecArgs as clap::Args>::augment_args(command);
         command
             .get_arguments()
             .filter_map(|a| a.get_long().map(str::to_owned))
@@ -284,6 +306,7 @@ impl ConfigArgs {
             twilio: table.clone().try_into()?,
             metrics: table.clone().try_into()?,
             webhooks: table.clone().try_into()?,
+            siprec: table.clone().try_into()?,
         })
     }
 }
@@ -313,6 +336,8 @@ pub struct Config {
     pub http: callvault_app::settings::HttpLimits,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub webhook_allow_private: bool,
+    /// The SIPREC recording server, when `--siprec-listen` is set.
+    pub siprec: Option<callvault_siprec::SiprecConfig>,
     pub log_format: LogFormat,
 }
 
@@ -348,12 +373,63 @@ impl fmt::Debug for Config {
             .field("http", &self.http)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("webhook_allow_private", &self.webhook_allow_private)
+            .field("siprec", &self.siprec)
             .field("log_format", &self.log_format)
             .finish()
     }
 }
 
 /// Networks separated by commas; a bare address is a network of one.
+impl ConfigArgs {
+    fn siprec_config(
+        &self,
+        file: &ConfigArgs,
+    ) -> anyhow::Result<Option<callvault_siprec::SiprecConfig>> {
+        let Some(listen) = self.siprec.siprec_listen.or(file.siprec.siprec_listen) else {
+            return Ok(None);
+        };
+        let allow = parse_networks(
+            self.siprec
+                .siprec_allow
+                .as_deref()
+                .or(file.siprec.siprec_allow.as_deref())
+                .unwrap_or(""),
+        )
+        .context("siprec-allow")?;
+        let rtp_ports = match self
+            .siprec
+            .siprec_rtp_ports
+            .as_deref()
+            .or(file.siprec.siprec_rtp_ports.as_deref())
+        {
+            None => callvault_siprec::DEFAULT_RTP_PORTS,
+            Some(text) => {
+                let (first, last) = text
+                    .split_once('-')
+                    .and_then(|(a, b)| {
+                        Some((a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?))
+                    })
+                    .filter(|(a, b)| a < b && *a > 0)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "siprec-rtp-ports: {text:?} is not a range like 20000-29999"
+                        )
+                    })?;
+                first..=last
+            }
+        };
+        Ok(Some(callvault_siprec::SiprecConfig {
+            listen,
+            allow: callvault_siprec::AllowList::new(allow),
+            rtp_ports,
+            media_address: self
+                .siprec
+                .siprec_media_address
+                .or(file.siprec.siprec_media_address),
+        }))
+    }
+}
+
 fn parse_networks(text: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
     text.split(',')
         .map(str::trim)
@@ -404,6 +480,7 @@ impl ConfigArgs {
             Some(path) => read_file_config(path)?,
             None => ConfigArgs::default(),
         };
+        let siprec = self.siprec_config(&file).context("siprec")?;
         let listen = self
             .listen
             .listen
@@ -624,6 +701,7 @@ impl ConfigArgs {
             orphan_audio_grace,
             http,
             trusted_proxies,
+            siprec,
             webhook_allow_private: self
                 .webhooks
                 .webhook_allow_private

@@ -6,7 +6,7 @@ mod config;
 mod store;
 
 use clap::{Parser, Subcommand};
-use config::{CommonArgs, ConfigArgs, LogFormat, ProcessArgs, WebArgs};
+use config::{CommonArgs, ConfigArgs, LogFormat, ProcessArgs, SiprecArgs, WebArgs};
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +30,8 @@ enum Command {
         no_worker: bool,
         #[command(flatten)]
         web: WebArgs,
+        #[command(flatten)]
+        siprec: SiprecArgs,
         #[command(flatten)]
         process: ProcessArgs,
     },
@@ -75,8 +77,14 @@ impl Command {
             ..ConfigArgs::default()
         };
         match self {
-            Self::Serve { web, process, .. } => {
+            Self::Serve {
+                web,
+                siprec,
+                process,
+                ..
+            } => {
                 args.web = web.clone();
+                args.siprec = siprec.clone();
                 process.fill(&mut args);
             }
             Self::Worker { process, .. } => process.fill(&mut args),

@@ -279,3 +279,44 @@ mod tests {
         }
     }
 }
+
+/// The user part of a SIP or tel URI as SRCs write it (`sip:+15551234567@host;user=phone`,
+/// `<sips:201@pbx>`, `tel:+1555…`, or a bare `alice@host`): the number or extension that
+/// names a party.
+#[must_use]
+pub fn uri_user(uri: &str) -> Option<&str> {
+    let uri = uri.trim().trim_start_matches('<');
+    let uri = uri.split('>').next().unwrap_or(uri);
+    let rest = ["sips:", "sip:", "tel:"]
+        .iter()
+        .find_map(|scheme| {
+            uri.get(..scheme.len())
+                .filter(|s| s.eq_ignore_ascii_case(scheme))
+                .map(|_| &uri[scheme.len()..])
+        })
+        .unwrap_or(uri);
+    let user = rest.split(['@', ';', '?']).next().unwrap_or(rest).trim();
+    (!user.is_empty()).then_some(user)
+}
+
+#[cfg(test)]
+mod uri_tests {
+    use super::uri_user;
+
+    #[test]
+    fn the_user_part_is_what_names_a_party() {
+        assert_eq!(
+            uri_user("sip:+15551234567@carrier.example;user=phone"),
+            Some("+15551234567")
+        );
+        assert_eq!(uri_user("<sips:201@pbx.example>"), Some("201"));
+        assert_eq!(
+            uri_user("tel:+15551234567;phone-context=x"),
+            Some("+15551234567")
+        );
+        assert_eq!(uri_user("SIP:alice@example.com"), Some("alice"));
+        assert_eq!(uri_user("alice@example.com"), Some("alice"));
+        assert_eq!(uri_user("sip:@host"), None);
+        assert_eq!(uri_user(""), None);
+    }
+}

@@ -13,7 +13,7 @@ mod sdp;
 mod timeline;
 
 pub use decode::{PayloadDecoder, PayloadEncoder, audio_rate};
-pub use metadata::{Metadata, Participant, Stream, parse_metadata};
+pub use metadata::{Metadata, Participant, Stream, parse_metadata, uri_user};
 pub use multipart::{Part, RecordingBody, split_body};
 pub use rtp::{RtpPacket, parse_rtp, write_rtp};
 pub use sdp::{Codec, OfferedStream, answer, parse_offer};

@@ -34,6 +34,10 @@ pub async fn run(config: Config, workers: bool) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr()?;
     let metrics = MetricsListener::start(&config, &state).await?;
+    let siprec = match config.siprec.clone() {
+        Some(siprec) => Some(start_siprec(&state, siprec).await?),
+        None => None,
+    };
     println!("callvault: serving on http://{address}");
     tracing::info!(
         %address,
@@ -46,9 +50,31 @@ pub async fn run(config: Config, workers: bool) -> anyhow::Result<()> {
     callvault_server::serve(listener, state, shutdown_signal())
         .await
         .context("serving")?;
+    if let Some(siprec) = siprec {
+        siprec.stop().await;
+    }
     metrics.stop().await;
     tracing::info!("callvault stopped");
     Ok(())
+}
+
+/// Stores what a killed server left of its SIPREC sessions, then starts the recording server.
+async fn start_siprec(
+    state: &AppState,
+    config: callvault_siprec::SiprecConfig,
+) -> anyhow::Result<callvault_siprec::SiprecServer> {
+    let recovered = callvault_siprec::recover(state).await;
+    if recovered > 0 {
+        println!("callvault: stored {recovered} SIPREC recordings a stopped server had cut short");
+    }
+    let server = callvault_siprec::SiprecServer::start((**state).clone(), config)
+        .await
+        .context("starting the SIPREC recording server")?;
+    println!(
+        "callvault: SIPREC recording server on {} (UDP and TCP)",
+        server.local_addr
+    );
+    Ok(server)
 }
 
 /// The jobs a worker takes, as the command line names them.

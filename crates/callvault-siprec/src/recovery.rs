@@ -1,0 +1,47 @@
+//! After a kill: the sessions a stopped server left in the spool are stored with what was
+//! received, marked as cut short, and their calls closed at the last audio spooled.
+
+use std::path::Path;
+
+use callvault_app::App;
+use callvault_app::siprec::close_call;
+
+use crate::spool::{self, SessionSpool};
+
+/// Stores every session left behind; what cannot be stored stays for the next start.
+/// Returns how many were stored.
+pub async fn recover(app: &App) -> usize {
+    let root = spool::root(&app.settings.data_dir);
+    recover_from(app, &root).await
+}
+
+async fn recover_from(app: &App, root: &Path) -> usize {
+    let mut stored = 0;
+    for session in SessionSpool::left_behind(root) {
+        let (wav, frames) = match session.to_wav() {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(error = %e, call = %session.info.call_id, "could not assemble a cut-short SIPREC recording");
+                continue;
+            }
+        };
+        let rate = u64::from(session.info.rate.max(1));
+        let heard =
+            time::Duration::milliseconds(i64::try_from(frames * 1000 / rate).unwrap_or(i64::MAX));
+        let ended_at = session.info.started_at + heard;
+        let audio = (frames > 0).then_some(wav.as_path());
+        match close_call(app, session.info.call_id, ended_at, audio, true).await {
+            Ok(()) => {
+                tracing::info!(call = %session.info.call_id, seconds = heard.whole_seconds(), "stored a SIPREC recording a stopped server had cut short");
+                stored += 1;
+                if let Err(e) = session.remove() {
+                    tracing::warn!(error = %e, "could not clear a recovered SIPREC session");
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not store a cut-short SIPREC recording; it stays in the spool")
+            }
+        }
+    }
+    stored
+}

@@ -1,0 +1,426 @@
+//! The SIPREC recording server end to end: sipp is the recording client (our scenario files
+//! in `tests/siprec/`), and our own sender plays a known two-channel call as two labelled
+//! PCMU streams to the ports the server answered with, in real time.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use callvault_telephony::siprec::{Codec, PayloadEncoder, RtpPacket, write_rtp};
+use common::{Running, admin_token, callvault, fixture, send, serve_with, text, until};
+use serde_json::{Value, json};
+
+const SAMPLES_PER_PACKET: usize = 160;
+
+/// A server that records over SIPREC for 127.0.0.1, on RTP ports of its own.
+fn siprec_server(data: &Path, allow: &str, rtp_ports: &str) -> (Running, SocketAddr) {
+    let mut command = callvault(data);
+    command
+        .env("CALLVAULT_SIPREC_LISTEN", "127.0.0.1:0")
+        .env("CALLVAULT_SIPREC_ALLOW", allow)
+        .env("CALLVAULT_SIPREC_RTP_PORTS", rtp_ports);
+    let running = serve_with(command);
+    let sip = running
+        .printed
+        .iter()
+        .find_map(|line| line.strip_prefix("callvault: SIPREC recording server on "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("the SIPREC address in {:?}", running.printed));
+    (running, sip)
+}
+
+/// The number and the team member the calls are about.
+async fn configure(base: &str, token: &str, recording: bool) {
+    send(
+        reqwest::Method::POST,
+        &format!("{base}/api/v1/numbers"),
+        token,
+        Some(
+            json!({"e164": "+1 415 555 0000", "label": "Support", "provider": "pbx",
+                    "call_recording": recording, "transcribe_automatically": true}),
+        ),
+    )
+    .await;
+    let ana = send(
+        reqwest::Method::POST,
+        &format!("{base}/api/v1/users"),
+        token,
+        Some(json!({"email": "ana@example.com", "name": "Ana", "extension": "201"})),
+    )
+    .await;
+    assert_eq!(ana["extension"], "201", "{ana}");
+}
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/siprec")
+        .join(name)
+}
+
+/// The refusal scenario expecting `status` (sipp takes no variable there).
+fn refusal(dir: &Path, status: u16) -> PathBuf {
+    let text = std::fs::read_to_string(scenario("refused.xml")).expect("scenario");
+    let path = dir.join(format!("refused-{status}.xml"));
+    std::fs::write(&path, text.replace("[status]", &status.to_string())).expect("written");
+    path
+}
+
+/// sipp running `scenario` against the server; the call lasts `call_ms` after the ACK.
+fn sipp(
+    server: SocketAddr,
+    scenario: &Path,
+    dir: &Path,
+    call_ms: u64,
+    keys: &[(&str, &str)],
+) -> Child {
+    let mut command = Command::new("sipp");
+    command
+        .arg(server.to_string())
+        .arg("-sf")
+        .arg(scenario)
+        .args([
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            "0",
+            "-t",
+            "u1",
+            "-nostdin",
+        ])
+        .args(["-timeout", "60s", "-timeout_error", "-trace_err"])
+        .args(["-d", &call_ms.to_string()])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (key, value) in keys {
+        command.args(["-key", key, value]);
+    }
+    command.spawn().expect("sipp (Debian's sip-tester) runs")
+}
+
+/// The RTP ports the server answered with, once sipp has written them.
+async fn answered_ports(dir: &Path) -> (u16, u16) {
+    let file = dir.join("ports");
+    until(
+        Duration::from_secs(20),
+        "the answer's RTP ports",
+        async || {
+            let text = std::fs::read_to_string(&file).ok()?;
+            let mut ports = text.split_whitespace().map(|p| p.parse::<u16>().ok());
+            Some((ports.next()??, ports.next()??))
+        },
+    )
+    .await
+}
+
+/// The fixture's two channels (16-bit PCM WAV, 8 kHz).
+fn channels(path: &Path) -> (Vec<i16>, Vec<i16>) {
+    let bytes = std::fs::read(path).expect("fixture");
+    let data = bytes
+        .windows(4)
+        .position(|w| w == b"data")
+        .expect("a data chunk")
+        + 8;
+    let samples: Vec<i16> = bytes[data..]
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    (
+        samples.iter().step_by(2).copied().collect(),
+        samples.iter().skip(1).step_by(2).copied().collect(),
+    )
+}
+
+/// How the network treats the streams.
+#[derive(Clone, Copy)]
+enum Network {
+    Clean,
+    /// One packet in 20 lost, and one in 20 swapped with the next.
+    LossyAndReordered,
+}
+
+/// Sends `left` to the first port and `right` to the second, 20 ms per packet, in real time.
+async fn send_call(ports: (u16, u16), left: &[i16], right: &[i16], network: Network) {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("socket");
+    let mut encoders = [
+        PayloadEncoder::new(Codec::Pcmu),
+        PayloadEncoder::new(Codec::Pcmu),
+    ];
+    let packets = left.len().max(right.len()) / SAMPLES_PER_PACKET;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut held: [Option<Vec<u8>>; 2] = [None, None];
+    for n in 0..packets {
+        tick.tick().await;
+        for (stream, (samples, port)) in [(left, ports.0), (right, ports.1)].into_iter().enumerate()
+        {
+            let frame: Vec<i16> = (0..SAMPLES_PER_PACKET)
+                .map(|i| {
+                    samples
+                        .get(n * SAMPLES_PER_PACKET + i)
+                        .copied()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let payload = encoders[stream].encode(&frame);
+            let packet = write_rtp(&RtpPacket {
+                payload_type: 0,
+                marker: n == 0,
+                // Both counters wrap during the call.
+                sequence: (65_500u16).wrapping_add(n as u16),
+                timestamp: (u32::MAX - 8000).wrapping_add((n * SAMPLES_PER_PACKET) as u32),
+                ssrc: 0x1000 + stream as u32,
+                payload: &payload,
+            });
+            let to = SocketAddr::from(([127, 0, 0, 1], port));
+            match network {
+                Network::Clean => {}
+                Network::LossyAndReordered if n % 20 == 7 => continue,
+                Network::LossyAndReordered if n % 20 == 13 => {
+                    held[stream] = Some(packet);
+                    continue;
+                }
+                Network::LossyAndReordered => {}
+            }
+            socket.send_to(&packet, to).await.expect("sent");
+            if let Some(late) = held[stream].take() {
+                socket.send_to(&late, to).await.expect("sent");
+            }
+        }
+    }
+}
+
+async fn get(base: &str, path: &str, token: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+/// The last call of the only conversation, once it has ended and its recording is stored.
+async fn recorded_call(base: &str, token: &str) -> Value {
+    until(
+        Duration::from_secs(60),
+        "the call's recording",
+        async || {
+            let list = get(base, "/api/v1/conversations", token).await;
+            let id = list["items"].get(0)?["id"].as_str()?.to_owned();
+            let conversation = get(base, &format!("/api/v1/conversations/{id}"), token).await;
+            let call = conversation["events"]
+                .as_array()?
+                .iter()
+                .rev()
+                .find_map(|e| e.get("call").filter(|c| !c.is_null()))?
+                .clone();
+            (!call["ended_at"].is_null() && !call["recording"].is_null()).then_some(call)
+        },
+    )
+    .await
+}
+
+fn seconds_between(call: &Value) -> f64 {
+    let at = |key: &str| {
+        time::OffsetDateTime::parse(
+            call[key].as_str().expect("a time"),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect("RFC 3339")
+    };
+    (at("ended_at") - at("started_at")).as_seconds_f64()
+}
+
+fn temp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temporary folder")
+}
+
+/// One recorded call: the server, sipp and the sender, until sipp has hung up.
+async fn record_call(data: &Path, network: Network, rtp_ports: &str) -> (Running, String) {
+    let token = admin_token(data);
+    let (server, sip) = siprec_server(data, "127.0.0.1", rtp_ports);
+    configure(&server.base, &token, true).await;
+    let dir = temp();
+    let mut src = sipp(
+        sip,
+        &scenario("record.xml"),
+        dir.path(),
+        9000,
+        &[
+            ("caller", "sip:+14155550100@carrier.example;user=phone"),
+            ("callee", "sip:201@pbx.example"),
+        ],
+    );
+    let ports = answered_ports(dir.path()).await;
+    let (left, right) = channels(&fixture("call-2ch.wav"));
+    send_call(ports, &left, &right, network).await;
+    let status = tokio::task::spawn_blocking(move || src.wait())
+        .await
+        .expect("joined")
+        .expect("sipp ends");
+    assert!(status.success(), "sipp's call failed ({status})");
+    (server, token)
+}
+
+#[tokio::test]
+async fn a_forked_call_lands_with_its_parties_each_on_their_channel() {
+    let data = temp();
+    let (server, token) = record_call(data.path(), Network::Clean, "32000-32099").await;
+    let call = recorded_call(&server.base, &token).await;
+    assert_eq!(call["direction"], "inbound", "{call}");
+    assert_eq!(call["from"], "+14155550100", "{call}");
+    assert_eq!(call["handled_by"]["name"], "Ana", "{call}");
+    assert_eq!(call["source"], "siprec", "{call}");
+    assert!(call["recording_note"].is_null(), "{call}");
+    let conversations = get(&server.base, "/api/v1/conversations", &token).await;
+    assert_eq!(conversations["items"][0]["contact"]["name"], "Maria Lopez");
+
+    let recording = &call["recording"];
+    assert_eq!(recording["channels"], 2, "{call}");
+    let heard = recording["duration_s"].as_f64().expect("a duration");
+    let lasted = seconds_between(&call);
+    assert!(
+        (heard - lasted).abs() <= 0.25,
+        "recording {heard} s, call {lasted} s"
+    );
+
+    // Transcribed automatically: each party's words on their own channel.
+    let id = text(recording, "id");
+    let transcript = until(Duration::from_secs(240), "the transcript", async || {
+        let t = get(
+            &server.base,
+            &format!("/api/v1/recordings/{id}/transcript"),
+            &token,
+        )
+        .await;
+        (t["status"] == "done").then_some(t)
+    })
+    .await;
+    let said = |channel: u64| {
+        transcript["segments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["channel"] == channel)
+            .map(|s| s["text"].as_str().unwrap_or_default().to_lowercase())
+            .collect::<String>()
+    };
+    assert!(said(0).contains("invoice"), "{transcript}");
+    assert!(said(1).contains("account"), "{transcript}");
+    assert!(!said(0).contains("account"), "{transcript}");
+}
+
+#[tokio::test]
+async fn lost_and_reordered_packets_still_give_a_recording_of_the_right_length() {
+    let data = temp();
+    let (server, token) = record_call(data.path(), Network::LossyAndReordered, "32100-32199").await;
+    let call = recorded_call(&server.base, &token).await;
+    let heard = call["recording"]["duration_s"]
+        .as_f64()
+        .expect("a recording");
+    let lasted = seconds_between(&call);
+    assert!(
+        (heard - lasted).abs() <= 0.25,
+        "recording {heard} s, call {lasted} s"
+    );
+}
+
+#[tokio::test]
+async fn a_client_outside_the_allow_list_is_refused_and_nothing_is_stored() {
+    let data = temp();
+    let token = admin_token(data.path());
+    let (server, sip) = siprec_server(data.path(), "10.0.0.0/8", "32200-32299");
+    configure(&server.base, &token, true).await;
+    let dir = temp();
+    let mut src = sipp(sip, &refusal(dir.path(), 403), dir.path(), 0, &[]);
+    assert!(
+        src.wait().expect("sipp ends").success(),
+        "the INVITE got 403"
+    );
+    let list = get(&server.base, "/api/v1/conversations", &token).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "{list}");
+}
+
+#[tokio::test]
+async fn recording_off_declines_the_session_and_the_call_is_still_in_the_timeline() {
+    let data = temp();
+    let token = admin_token(data.path());
+    let (server, sip) = siprec_server(data.path(), "127.0.0.1", "32300-32399");
+    configure(&server.base, &token, false).await;
+    let dir = temp();
+    let mut src = sipp(sip, &refusal(dir.path(), 603), dir.path(), 0, &[]);
+    assert!(
+        src.wait().expect("sipp ends").success(),
+        "the INVITE got 603"
+    );
+    let list = get(&server.base, "/api/v1/conversations", &token).await;
+    let id = text(&list["items"][0], "id");
+    let conversation = get(&server.base, &format!("/api/v1/conversations/{id}"), &token).await;
+    let call = &conversation["events"][0]["call"];
+    assert_eq!(call["recording_allowed"], false, "{call}");
+    assert!(call["recording"].is_null(), "{call}");
+}
+
+#[tokio::test]
+async fn a_killed_server_stores_what_it_had_marked_as_cut_short() {
+    let data = temp();
+    let token = admin_token(data.path());
+    let (mut server, sip) = siprec_server(data.path(), "127.0.0.1", "32400-32499");
+    configure(&server.base, &token, true).await;
+    let dir = temp();
+    // The client would hang up after a minute; the server dies three seconds in.
+    let mut src = sipp(
+        sip,
+        &scenario("record.xml"),
+        dir.path(),
+        60_000,
+        &[
+            ("caller", "sip:+14155550100@carrier.example"),
+            ("callee", "sip:201@pbx.example"),
+        ],
+    );
+    let ports = answered_ports(dir.path()).await;
+    let (left, right) = channels(&fixture("call-2ch.wav"));
+    let three_seconds = 3 * 8000;
+    send_call(
+        ports,
+        &left[..three_seconds],
+        &right[..three_seconds],
+        Network::Clean,
+    )
+    .await;
+    server.child.kill().expect("killed"); // SIGKILL
+    server.child.wait().expect("reaped");
+    let _ = src.kill();
+    let _ = src.wait();
+    drop(server);
+
+    let (server, _) = siprec_server(data.path(), "127.0.0.1", "32400-32499");
+    assert!(
+        server
+            .printed
+            .iter()
+            .any(|l| l.contains("stored 1 SIPREC recordings")),
+        "{:?}",
+        server.printed
+    );
+    let call = recorded_call(&server.base, &token).await;
+    let note = call["recording_note"].as_str().unwrap_or_default();
+    assert!(note.contains("cut short"), "{call}");
+    let heard = call["recording"]["duration_s"]
+        .as_f64()
+        .expect("a recording");
+    // What was spooled: the three seconds sent, less at most the jitter window not yet
+    // written out when the process died.
+    assert!((2.5..=3.6).contains(&heard), "recording {heard} s");
+}
