@@ -208,3 +208,181 @@ pub fn read(req: &Request) -> Result<Invite, Refusal> {
         supports_timer,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The INVITE shapes real recording clients send, written here from their documented
+    //! forms: each must give the parties and who speaks on which stream.
+
+    use super::*;
+
+    const SDP_TWO: &str = "v=0\r\no=src 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+        m=audio 40000 RTP/AVP 0\r\na=label:10\r\na=sendonly\r\n\
+        m=audio 40002 RTP/AVP 8\r\na=label:11\r\na=sendonly\r\n";
+
+    fn invite(headers: &str, content_type: &str, body: &str) -> Request {
+        let text = format!(
+            "INVITE sip:srs@192.0.2.9 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\r\n\
+             From: \"Front Desk\" <sip:+14155550000@sbc.example>;tag=1\r\nTo: <sip:+14155550100@carrier.example>\r\n\
+             Call-ID: abc\r\nCSeq: 1 INVITE\r\nContact: <sip:src@192.0.2.1>\r\n{headers}\
+             Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        Request::try_from(text.as_str()).expect("a SIP request")
+    }
+
+    fn multipart(metadata_type: &str, xml: &str, sdp: &str) -> String {
+        format!(
+            "--b\r\nContent-Type: application/sdp\r\n\r\n{sdp}\r\n--b\r\nContent-Type: {metadata_type}\r\n\
+             Content-Disposition: recording-session\r\n\r\n{xml}\r\n--b--\r\n"
+        )
+    }
+
+    fn aors(invite: &Invite) -> Vec<&str> {
+        invite
+            .parties
+            .iter()
+            .map(|p| p.aor.as_deref().unwrap_or("-"))
+            .collect()
+    }
+
+    const STANDARD: &str = r#"<?xml version="1.0"?><recording xmlns="urn:ietf:params:xml:ns:recording:1">
+        <participant participant_id="p1"><nameID aor="sip:+14155550100@carrier.example"><name>Maria</name></nameID></participant>
+        <participant participant_id="p2"><nameID aor="sip:201@pbx.example"/></participant>
+        <stream stream_id="s1" session_id="x"><label>10</label></stream>
+        <stream stream_id="s2" session_id="x"><label>11</label></stream>
+        <participantstreamassoc participant_id="p1"><send>s2</send></participantstreamassoc>
+        <participantstreamassoc participant_id="p2"><send>s1</send></participantstreamassoc>
+        </recording>"#;
+
+    #[test]
+    fn the_standard_shape_says_who_speaks_on_each_labelled_stream() {
+        let req = invite(
+            "Require: siprec\r\n",
+            "multipart/mixed;boundary=b",
+            &multipart("application/rs-metadata+xml", STANDARD, SDP_TWO),
+        );
+        let read = read(&req).expect("read");
+        assert_eq!(
+            aors(&read),
+            ["sip:+14155550100@carrier.example", "sip:201@pbx.example"]
+        );
+        assert_eq!(read.parties[0].name.as_deref(), Some("Maria"));
+        // The first stream is sent by the second participant.
+        assert_eq!(read.speakers, [Some(1), Some(0)]);
+    }
+
+    #[test]
+    fn prefixes_legacy_type_and_participant_ids_in_other_attributes_read_the_same() {
+        let prefixed = STANDARD
+            .replace("<recording xmlns=", "<rs:recording xmlns:rs=")
+            .replace("</recording>", "</rs:recording>")
+            .replace("<participant ", "<rs:participant ")
+            .replace("</participant>", "</rs:participant>")
+            .replace("participant_id=", "id=");
+        let req = invite(
+            "",
+            "multipart/mixed; boundary=\"b\"",
+            &multipart("application/rs-metadata", &prefixed, SDP_TWO),
+        );
+        let read = read(&req).expect("read");
+        assert_eq!(read.parties.len(), 2);
+        assert_eq!(read.speakers, [Some(1), Some(0)]);
+    }
+
+    #[test]
+    fn without_stream_association_the_streams_follow_the_participants() {
+        let bare = r#"<recording xmlns="urn:ietf:params:xml:ns:recording:1">
+            <participant participant_id="a"><nameID aor="sip:+14155550100@x"/></participant>
+            <participant participant_id="b"><nameID aor="sip:201@y"/></participant></recording>"#;
+        let req = invite(
+            "",
+            "multipart/mixed;boundary=b",
+            &multipart("application/rs-metadata+xml", bare, SDP_TWO),
+        );
+        assert_eq!(read(&req).expect("read").speakers, [Some(0), Some(1)]);
+    }
+
+    #[test]
+    fn without_metadata_the_caller_and_callee_come_from_from_and_to() {
+        let req = invite("", "application/sdp", SDP_TWO);
+        let read = read(&req).expect("read");
+        assert_eq!(
+            aors(&read),
+            [
+                "sip:+14155550000@sbc.example",
+                "sip:+14155550100@carrier.example"
+            ]
+        );
+        assert_eq!(read.parties[0].name.as_deref(), Some("Front Desk"));
+        assert_eq!(read.speakers, [Some(0), Some(1)]);
+    }
+
+    #[test]
+    fn a_third_mixed_stream_belongs_to_no_one() {
+        let sdp = format!("{SDP_TWO}m=audio 40004 RTP/AVP 0\r\na=label:12\r\na=sendonly\r\n");
+        let xml = STANDARD.replace(
+            "</recording>",
+            r#"<stream stream_id="s3" session_id="x"><label>12</label></stream></recording>"#,
+        );
+        let req = invite(
+            "",
+            "multipart/mixed;boundary=b",
+            &multipart("application/rs-metadata+xml", &xml, &sdp),
+        );
+        assert_eq!(read(&req).expect("read").speakers, [Some(1), Some(0), None]);
+    }
+
+    #[test]
+    fn what_cannot_be_recorded_is_refused_with_the_right_answer() {
+        let status = |req: Request| read(&req).err().map(|r| r.status);
+        assert_eq!(
+            status(invite(
+                "Require: siprec, 100rel-xyz\r\n",
+                "application/sdp",
+                SDP_TWO
+            )),
+            Some(StatusCode::BadExtension)
+        );
+        assert_eq!(
+            status(invite(
+                "Session-Expires: 30\r\n",
+                "application/sdp",
+                SDP_TWO
+            )),
+            Some(StatusCode::SessionIntervalTooSmall)
+        );
+        assert_eq!(
+            status(invite(
+                "",
+                "multipart/mixed;boundary=b",
+                "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n"
+            )),
+            Some(StatusCode::NotAcceptableHere)
+        );
+        assert_eq!(
+            status(invite(
+                "",
+                "multipart/mixed;boundary=b",
+                &multipart("application/rs-metadata+xml", "<recording", SDP_TWO)
+            )),
+            Some(StatusCode::BadRequest)
+        );
+        // A Content-Length longer than what came: the body was cut off.
+        let mut cut = invite("", "application/sdp", SDP_TWO);
+        cut.body.truncate(20);
+        assert_eq!(status(cut), Some(StatusCode::BadRequest));
+    }
+
+    #[test]
+    fn the_session_timer_is_taken_with_its_refresher() {
+        let req = invite(
+            "Session-Expires: 1800;refresher=uac\r\nSupported: timer, 100rel\r\n",
+            "application/sdp",
+            SDP_TWO,
+        );
+        let read = read(&req).expect("read");
+        assert_eq!(read.session_expires, Some(1800));
+        assert!(read.supports_timer);
+    }
+}
