@@ -6,6 +6,7 @@ mod audio;
 mod process;
 mod serve;
 mod signal;
+mod siprec;
 mod store;
 mod workers;
 
@@ -48,6 +49,16 @@ pub enum BenchCommand {
         #[command(flatten)]
         asr: crate::config::AsrArgs,
     },
+    /// Concurrent two-stream G.711 SIPREC sessions one server holds with no packet dropped,
+    /// and its CPU per session, against a process that only receives the same packets; the
+    /// last line is `sessions held with no packet dropped: <N>`.
+    Siprec(siprec::Options),
+    /// Receives and discards UDP on many sockets (the anchor of `bench siprec`).
+    #[command(hide = true)]
+    SiprecSink {
+        #[arg(long)]
+        sockets: usize,
+    },
     /// Transcodes one file and prints the process's peak memory (used by `bench audio`).
     #[command(hide = true)]
     AudioChild {
@@ -60,6 +71,8 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Store(options) => store::run(options).await,
         BenchCommand::Serve(options) => serve::run(options).await,
+        BenchCommand::Siprec(options) => siprec::run(options).await,
+        BenchCommand::SiprecSink { sockets } => siprec::sink(sockets).await,
         BenchCommand::Workers { options, .. } => workers::run(options, &config.asr_model).await,
         other => tokio::task::spawn_blocking(move || run_blocking(&config, other)).await?,
     }
@@ -67,8 +80,12 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<()> {
 
 fn run_blocking(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     match command {
-        BenchCommand::Store(_) | BenchCommand::Serve(_) | BenchCommand::Workers { .. } => {
-            unreachable!("run awaits the store, serve and workers benchmarks")
+        BenchCommand::Store(_)
+        | BenchCommand::Serve(_)
+        | BenchCommand::Workers { .. }
+        | BenchCommand::Siprec(_)
+        | BenchCommand::SiprecSink { .. } => {
+            unreachable!("run awaits the store, serve, workers and siprec benchmarks")
         }
         BenchCommand::Asr { minutes, .. } => asr::run(&asr::Options {
             model: config.asr_model.clone(),
