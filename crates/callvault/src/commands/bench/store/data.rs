@@ -403,6 +403,8 @@ pub async fn load(
             Value::Bool(false),
             Value::Bool(false),
             Value::Time(created),
+            // No extension.
+            Value::Null,
         ]);
     }
     samples.scoped_user = Some(UserId::from(agents[AGENTS]));
