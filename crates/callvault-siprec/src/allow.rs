@@ -1,6 +1,5 @@
-//! Which recording clients may record: an address allow-list. A request's source is read from
-//! its top Via, where the transport has already written the address the packet came from
-//! (`received`) whenever it differs from what the sender claimed.
+//! Which recording clients may record: an address allow-list, checked against the address each
+//! packet came from (never what a sender writes about itself).
 
 use std::net::IpAddr;
 
@@ -31,48 +30,9 @@ impl AllowList {
     }
 }
 
-/// The address a request came from, from its top Via's value (`SIP/2.0/UDP host:port;…`):
-/// `received` when present, else the host, when it is an address.
-#[must_use]
-pub fn via_source(via: &str) -> Option<IpAddr> {
-    let via = via.split(',').next()?;
-    let mut parts = via.split(';');
-    let sent_by = parts.next()?.split_whitespace().nth(1)?;
-    for param in parts {
-        if let Some((name, value)) = param.split_once('=')
-            && name.trim().eq_ignore_ascii_case("received")
-        {
-            return value.trim().trim_matches(['[', ']']).parse().ok();
-        }
-    }
-    let host = match sent_by.strip_prefix('[') {
-        Some(v6) => v6.split(']').next()?,
-        None => sent_by.rsplit_once(':').map_or(sent_by, |(host, _)| host),
-    };
-    host.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_source_is_where_the_packet_came_from() {
-        assert_eq!(
-            via_source("SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1"),
-            "10.0.0.5".parse().ok()
-        );
-        assert_eq!(
-            via_source("SIP/2.0/TCP pbx.example:5060;branch=z9hG4bK1;received=192.0.2.7"),
-            "192.0.2.7".parse().ok()
-        );
-        assert_eq!(
-            via_source("SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK1"),
-            "2001:db8::1".parse().ok()
-        );
-        assert_eq!(via_source("SIP/2.0/UDP pbx.example;branch=x"), None);
-        assert_eq!(via_source("garbage"), None);
-    }
 
     #[test]
     fn only_listed_networks_may_record() {

@@ -8,50 +8,82 @@ use std::sync::Arc;
 use callvault_app::App;
 use rsipstack::EndpointBuilder;
 use rsipstack::dialog::dialog_layer::DialogLayer;
-use rsipstack::sip::{HasHeaders, Header, Method, StatusCode};
+use rsipstack::sip::{HasHeaders, Header, Method, SipMessage, StatusCode};
+use rsipstack::transaction::endpoint::MessageInspector;
+use rsipstack::transport::SipAddr;
 use rsipstack::transaction::Transaction;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{TcpListenerConnection, TransportLayer};
 use tokio_util::sync::CancellationToken;
 
-use crate::allow::via_source;
 use crate::ports::RtpPorts;
 use crate::{Context, SiprecConfig, SiprecServerError, session, spool};
 
 const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE";
 
-/// Binds UDP and TCP on the same port (one is chosen when the configuration says 0).
+/// Binds UDP and TCP on the same port (one is chosen when the configuration says 0). Returns
+/// the transports, the port, and the address of this machine the stack reports (an
+/// interface's, when listening on every one).
 async fn bind(
     listen: SocketAddr,
     token: &CancellationToken,
-) -> Result<(TransportLayer, SocketAddr), SiprecServerError> {
-    let failed = |e: rsipstack::Error| SiprecServerError::Listen(listen, e.to_string());
-    let mut tries = if listen.port() == 0 { 20 } else { 1 };
-    loop {
-        let udp = UdpConnection::create_connection(listen, None, Some(token.child_token()))
-            .await
-            .map_err(failed)?;
-        let bound: SocketAddr = udp
-            .get_addr()
-            .addr
-            .to_string()
-            .parse()
-            .map_err(|_| SiprecServerError::Listen(listen, "no UDP address".into()))?;
-        match TcpListenerConnection::new(bound, None).await {
-            Ok(tcp) => {
-                let layer = TransportLayer::new(token.clone());
-                layer.add_transport(udp.into());
-                layer.add_transport(tcp.into());
-                return Ok((layer, bound));
-            }
-            Err(e) => {
-                tries -= 1;
-                if tries == 0 {
-                    return Err(failed(e));
-                }
-            }
-        }
+) -> Result<(TransportLayer, u16, IpAddr), SiprecServerError> {
+    let failed = |e: String| SiprecServerError::Listen(listen, e);
+    let udp = UdpConnection::create_connection(listen, None, Some(token.child_token()))
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let reported = udp
+        .get_addr()
+        .get_socketaddr()
+        .map_err(|e| failed(e.to_string()))?;
+    let tcp_addr = SocketAddr::new(listen.ip(), reported.port());
+    // The stack binds TCP only when it starts serving, and only logs a failure then: find out
+    // now whether the port is free, so a server never says TCP while it has none.
+    std::net::TcpListener::bind(tcp_addr).map_err(|e| failed(format!("TCP: {e}")))?;
+    let tcp = TcpListenerConnection::new(tcp_addr, None)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let layer = TransportLayer::new(token.clone());
+    layer.add_transport(udp.into());
+    layer.add_transport(tcp.into());
+    Ok((layer, reported.port(), reported.ip()))
+}
+
+/// Writes the address a request really came from into a header of our own, after dropping
+/// any the sender wrote: the allow-list must not trust what a sender says about itself (a
+/// `received` it puts in its own Via survives when its sent-by matches).
+struct SourceStamp;
+
+pub(crate) const SOURCE_HEADER: &str = "X-Callvault-Source";
+
+impl MessageInspector for SourceStamp {
+    fn before_send(&self, msg: SipMessage, _dest: Option<&SipAddr>) -> SipMessage {
+        msg
     }
+
+    fn after_received(&self, msg: SipMessage, from: Option<&SipAddr>) -> SipMessage {
+        let SipMessage::Request(mut request) = msg else {
+            return msg;
+        };
+        request
+            .headers
+            .retain(|h| !h.name().eq_ignore_ascii_case(SOURCE_HEADER));
+        if let Some(from) = from.and_then(|a| a.get_socketaddr().ok()) {
+            request
+                .headers
+                .push(Header::Other(SOURCE_HEADER.into(), from.ip().to_string()));
+        }
+        SipMessage::Request(request)
+    }
+}
+
+/// The address a request came from, as `SourceStamp` wrote it.
+fn source_of(request: &rsipstack::sip::Request) -> Option<IpAddr> {
+    request
+        .headers()
+        .iter()
+        .find(|h| h.name().eq_ignore_ascii_case(SOURCE_HEADER))
+        .and_then(|h| h.value().trim().parse().ok())
 }
 
 pub(crate) async fn start(
@@ -60,34 +92,28 @@ pub(crate) async fn start(
     shutdown: CancellationToken,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), SiprecServerError> {
     let token = CancellationToken::new();
-    let (transport, local_addr) = bind(config.listen, &token).await?;
+    let (transport, port, reported_ip) = bind(config.listen, &token).await?;
+    let local_addr = SocketAddr::new(config.listen.ip(), port);
     let endpoint = EndpointBuilder::new()
         .with_cancel_token(token.clone())
         .with_transport_layer(transport)
         .with_user_agent("callvault")
+        .with_inspector(Box::new(SourceStamp))
         .build();
     let mut incoming = endpoint
         .incoming_transactions()
         .map_err(|e| SiprecServerError::Listen(local_addr, e.to_string()))?;
     let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
-    let media_address = config
-        .media_address
-        .unwrap_or_else(|| match local_addr.ip() {
-            ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
-            ip => ip,
-        });
+    // Where clients send RTP: as configured, else the address SIP was reached on (an
+    // interface's, when listening on all of them).
+    let media_address = config.media_address.unwrap_or(reported_ip);
     let ctx = Arc::new(Context {
         spool_root: spool::root(&app.settings.data_dir),
         app,
         dialogs,
-        ports: RtpPorts::new(
-            if local_addr.ip().is_unspecified() {
-                local_addr.ip()
-            } else {
-                media_address
-            },
-            config.rtp_ports.clone(),
-        ),
+        // RTP is received on the address SIP listens on (every interface for a wildcard),
+        // whatever address the answer names (it may be a NAT's).
+        ports: RtpPorts::new(config.listen.ip(), config.rtp_ports.clone()),
         allow: config.allow.clone(),
         media_address,
         contact: rsipstack::sip::Uri::try_from(
@@ -126,19 +152,17 @@ async fn dispatch(
     mut tx: Transaction,
     sessions: &mut tokio::task::JoinSet<()>,
 ) {
-    let source = tx
-        .original
-        .headers()
-        .iter()
-        .find(|h| h.name().eq_ignore_ascii_case("Via") || h.name() == "v")
-        .and_then(|h| via_source(h.value()));
+    let source = source_of(&tx.original);
     let allowed = source.is_some_and(|ip| ctx.allow.allows(ip));
     if tx.original.method == Method::Ack {
         return;
     }
     if !allowed {
         tracing::info!(?source, method = %tx.original.method, "refused a SIP request from outside --siprec-allow");
-        let _ = tx.reply(StatusCode::Forbidden).await;
+        // Answered apart from the loop, so a peer that does not read cannot stall it.
+        sessions.spawn(async move {
+            let _ = tx.reply(StatusCode::Forbidden).await;
+        });
         return;
     }
     if let Some(mut dialog) = ctx.dialogs.match_dialog(&tx) {
@@ -149,10 +173,16 @@ async fn dispatch(
         });
         return;
     }
+    if tx.original.method == Method::Invite {
+        sessions.spawn(session::run(ctx.clone(), tx));
+        return;
+    }
+    sessions.spawn(answer_outside_dialog(tx));
+}
+
+/// OPTIONS, and requests for dialogs we do not have.
+async fn answer_outside_dialog(mut tx: Transaction) {
     match tx.original.method {
-        Method::Invite => {
-            sessions.spawn(session::run(ctx.clone(), tx));
-        }
         Method::Options => {
             let headers = vec![
                 Header::Other("Allow".into(), ALLOW.into()),

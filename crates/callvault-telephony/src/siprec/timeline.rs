@@ -4,8 +4,9 @@
 //! silence, and a stream that starts late starts late in the file. Both channels of a call
 //! therefore stay aligned with wall time.
 //!
-//! A new SSRC (the recording client restarted its media) or a timestamp that strays too far
-//! from the arrival time starts the count again from the arrival time. Sequence numbers are
+//! A new SSRC (the recording client restarted its media), or a new packet that would land more
+//! than the window away from when it came (a pause in sending, a slow clock, a jump), starts
+//! the count again from the arrival time. Sequence numbers are
 //! not needed for placement, so their wrap is harmless; the timestamp's wrap is followed.
 
 use std::collections::VecDeque;
@@ -17,8 +18,7 @@ struct Anchor {
     /// The newest timestamp seen, and its value with wraps counted.
     last: u32,
     extended: i64,
-    /// The extended timestamp that sits at `position`.
-    base: i64,
+    /// Where the extended timestamp 0 (the source's first packet) sits.
     position: u64,
 }
 
@@ -30,7 +30,7 @@ pub struct Timeline {
     clock: u64,
     /// How long a packet may be late and still be placed (in samples).
     window: u64,
-    /// How far a timestamp may stray from the arrival time before the count starts again.
+    /// How far an older timestamp may be from its arrival time before the count starts again.
     max_skew: u64,
     anchor: Option<Anchor>,
     pending: VecDeque<i16>,
@@ -73,9 +73,22 @@ impl Timeline {
                 anchor.last = timestamp;
                 anchor.extended = extended;
             }
-            let offset = (extended - anchor.base) * self.rate as i64 / self.clock as i64;
+            let offset = extended * self.rate as i64 / self.clock as i64;
             let position = anchor.position as i64 + offset;
-            if position >= 0 && position.abs_diff(arrival as i64) <= self.max_skew {
+            let arrived = arrival as i64;
+            let window = self.window as i64;
+            let fits = if step > 0 {
+                // The newest packet so far belongs near when it came. One that would land
+                // more than the window before that (the sender paused and went on counting
+                // from where it stopped, or its clock runs slow) or after it (the timestamps
+                // jumped ahead) starts the count again, rather than being dropped as late.
+                position >= arrived - window && position <= arrived + window
+            } else {
+                // Reordered packets keep their place, late or not; a timestamp far behind is
+                // a sender that started counting again under the same SSRC.
+                position >= 0 && position.abs_diff(arrived) <= self.max_skew
+            };
+            if fits {
                 return position as u64;
             }
         }
@@ -83,7 +96,6 @@ impl Timeline {
             ssrc,
             last: timestamp,
             extended: 0,
-            base: 0,
             position: arrival,
         });
         arrival
@@ -220,6 +232,33 @@ mod tests {
         // Ten minutes ahead by its timestamp, but it came 20 ms after the first.
         t.push(1, 8000 * 600, 160, &frame(2));
         assert_eq!(t.written_end(), 2 * FRAME as u64);
+    }
+
+    #[test]
+    fn after_a_pause_in_sending_the_stream_goes_on_where_it_is_heard() {
+        let mut t = timeline();
+        t.push(1, 0, 0, &frame(1));
+        // Nothing for a second, written out as silence; then the sender goes on from the next
+        // timestamp, as if it had not stopped.
+        assert_eq!(t.take_ready(8000).len(), 8000 - 1600);
+        t.push(1, 160, 8000, &frame(2));
+        t.push(1, 320, 8160, &frame(3));
+        assert_eq!(t.late_packets(), 0);
+        let rest = t.finish(t.written_end());
+        assert_eq!(rest.len(), 1600 + 2 * FRAME);
+        assert_eq!((rest[1600], rest[1600 + FRAME]), (2, 3));
+    }
+
+    #[test]
+    fn a_sender_that_counts_again_under_the_same_ssrc_is_followed() {
+        let mut t = timeline();
+        t.push(1, 900_000, 0, &frame(1));
+        // Restarted its timestamps, two seconds and a half later, keeping its SSRC.
+        t.push(1, 10, 20_000, &frame(2));
+        t.push(1, 170, 20_160, &frame(3));
+        let out = t.finish(t.written_end());
+        assert_eq!(out.len(), 20_000 + 2 * FRAME);
+        assert_eq!((out[20_000], out[20_000 + FRAME]), (2, 3));
     }
 
     #[test]
