@@ -50,6 +50,8 @@ pub struct OpenedCall {
     /// Which party is the contact (their audio goes on the left channel).
     pub contact: usize,
     pub direction: Direction,
+    /// The session id had been reported before: this is not a new call.
+    pub repeated: bool,
 }
 
 /// What a party turned out to be.
@@ -156,6 +158,7 @@ pub async fn open_call(app: &App, start: SessionStart) -> AppResult<OpenedCall> 
         recording_allowed: call.recording_allowed,
         contact,
         direction,
+        repeated: !reported.created,
     })
 }
 
@@ -206,7 +209,8 @@ pub async fn close_call(
                 ..CallUpdate::default()
             },
         )
-        .await?;
+        .await
+        .map_err(|e| AppError::named(e, "call"))?;
     webhooks::call_completed(app, &record.call).await;
     let Some(audio) = audio else {
         return Ok(());

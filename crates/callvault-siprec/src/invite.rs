@@ -10,6 +10,9 @@ use rsipstack::sip::{HasHeaders, Header, Request, StatusCode};
 
 /// The shortest session interval we accept (RFC 4028's Min-SE floor).
 pub const MIN_SESSION_EXPIRES: u64 = 90;
+/// The longest we let a session go without a refresh; a longer interval asked for is lowered
+/// in the answer (RFC 4028 lets the UAS reduce it).
+pub const MAX_SESSION_EXPIRES: u64 = 7200;
 
 /// A refusal: the status, a reason for the log and the Warning, and headers it needs.
 #[derive(Debug)]
@@ -47,10 +50,12 @@ pub struct Invite {
     pub parties: Vec<Party>,
     /// For each offered stream, the party who speaks on it, when that can be told.
     pub speakers: Vec<Option<usize>>,
-    /// RFC 4028: the interval the client refreshes the session in, when it asked for one.
+    /// RFC 4028: the interval the client refreshes the session in, when it asked for one
+    /// that it refreshes itself (it supports `timer` and did not ask us to refresh; we never
+    /// send refreshes). Capped at `MAX_SESSION_EXPIRES`.
     pub session_expires: Option<u64>,
-    /// Whether the client supports `timer` (so the answer may require it).
-    pub supports_timer: bool,
+    /// Whether the client listed `siprec` in Require (so the answer does too).
+    pub requires_siprec: bool,
 }
 
 fn header<'a>(req: &'a Request, names: &[&str]) -> Option<&'a str> {
@@ -140,21 +145,37 @@ pub fn read(req: &Request) -> Result<Invite, Refusal> {
     let streams = parse_offer(sdp)?;
     let metadata = body.metadata.map(parse_metadata).transpose()?;
 
+    // Each audio line's place among the audio lines (video and the like have none).
+    let ordinals: Vec<Option<usize>> = streams
+        .iter()
+        .scan(0, |next, stream| {
+            let audio = stream.media.eq_ignore_ascii_case("audio");
+            let ordinal = audio.then_some(*next);
+            *next += usize::from(audio);
+            Some(ordinal)
+        })
+        .collect();
     let (parties, speakers) = match &metadata {
         Some(m) if !m.participants.is_empty() => {
             let parties = parties_of(m);
             let speakers = streams
                 .iter()
-                .enumerate()
-                .map(|(i, stream)| {
+                .zip(&ordinals)
+                .map(|(stream, ordinal)| {
                     let by_label = stream
                         .label
                         .as_deref()
                         .and_then(|label| m.speaker_of(label))
                         .and_then(|p| m.participants.iter().position(|q| q.id == p.id));
-                    // No association: the streams go in the participants' order.
-                    let associated = m.participants.iter().any(|p| !p.sends.is_empty());
-                    by_label.or((!associated && i < parties.len()).then_some(i))
+                    // Not associated: the audio lines go in the participants' order, to
+                    // those whose own streams the metadata does not name.
+                    by_label.or_else(|| {
+                        let ordinal = (*ordinal)?;
+                        m.participants
+                            .get(ordinal)
+                            .is_some_and(|p| p.sends.is_empty())
+                            .then_some(ordinal)
+                    })
                 })
                 .collect();
             (parties, speakers)
@@ -166,17 +187,21 @@ pub fn read(req: &Request) -> Result<Invite, Refusal> {
                 .flatten()
                 .map(name_addr)
                 .collect();
-            let speakers = (0..streams.len())
-                .map(|i| (i < parties.len()).then_some(i))
+            let speakers = ordinals
+                .iter()
+                .map(|ordinal| ordinal.filter(|i| *i < parties.len()))
                 .collect();
             (parties, speakers)
         }
     };
 
+    let supports_timer = tokens(req, &["Supported", "k"])
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case("timer"));
     let session_expires = match header(req, &["Session-Expires", "x"]) {
         Some(value) => {
-            let seconds = value
-                .split(';')
+            let mut params = value.split(';');
+            let seconds = params
                 .next()
                 .and_then(|s| s.trim().parse::<u64>().ok())
                 .ok_or_else(|| {
@@ -193,19 +218,28 @@ pub fn read(req: &Request) -> Result<Invite, Refusal> {
                 ));
                 return Err(refusal);
             }
-            Some(seconds)
+            let asks_us_to_refresh = params.any(|p| {
+                p.split_once('=').is_some_and(|(name, value)| {
+                    name.trim().eq_ignore_ascii_case("refresher")
+                        && value.trim().eq_ignore_ascii_case("uas")
+                })
+            });
+            // Only a client that refreshes itself gets a session timer; otherwise (a proxy put
+            // the header in, or it wants us to refresh, which we do not) the media timeout
+            // ends a lost session.
+            (supports_timer && !asks_us_to_refresh).then_some(seconds.min(MAX_SESSION_EXPIRES))
         }
         None => None,
     };
-    let supports_timer = tokens(req, &["Supported", "k"])
+    let requires_siprec = tokens(req, &["Require"])
         .iter()
-        .any(|t| t.eq_ignore_ascii_case("timer"));
+        .any(|t| t.eq_ignore_ascii_case("siprec"));
     Ok(Invite {
         streams,
         parties,
         speakers,
         session_expires,
-        supports_timer,
+        requires_siprec,
     })
 }
 
@@ -375,14 +409,30 @@ mod tests {
     }
 
     #[test]
-    fn the_session_timer_is_taken_with_its_refresher() {
-        let req = invite(
-            "Session-Expires: 1800;refresher=uac\r\nSupported: timer, 100rel\r\n",
-            "application/sdp",
-            SDP_TWO,
+    fn a_session_timer_is_kept_only_when_the_client_refreshes_it() {
+        let timer = |headers: &str| {
+            read(&invite(headers, "application/sdp", SDP_TWO))
+                .expect("read")
+                .session_expires
+        };
+        assert_eq!(
+            timer("Session-Expires: 1800;refresher=uac\r\nSupported: timer, 100rel\r\n"),
+            Some(1800)
         );
-        let read = read(&req).expect("read");
-        assert_eq!(read.session_expires, Some(1800));
-        assert!(read.supports_timer);
+        assert_eq!(
+            timer("Session-Expires: 1800\r\nSupported: timer\r\n"),
+            Some(1800)
+        );
+        // Lowered to what we allow.
+        assert_eq!(
+            timer("Session-Expires: 4000000000\r\nSupported: timer\r\n"),
+            Some(MAX_SESSION_EXPIRES)
+        );
+        // Put in by a proxy for a client without timers, or asking us to refresh: none.
+        assert_eq!(timer("Session-Expires: 1800\r\n"), None);
+        assert_eq!(
+            timer("Session-Expires: 1800;refresher=uas\r\nSupported: timer\r\n"),
+            None
+        );
     }
 }

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use callvault_app::App;
 use callvault_app::siprec::close_call;
+use callvault_app::{App, AppError, AppResult};
 
 use crate::spool::{self, SessionSpool};
 
@@ -13,6 +13,25 @@ use crate::spool::{self, SessionSpool};
 pub async fn recover(app: &App) -> usize {
     let root = spool::root(&app.settings.data_dir);
     recover_from(app, &root).await
+}
+
+/// After an attempt to store a session: its spool is cleared when the call is stored, or when
+/// it never can be (the call was deleted meanwhile); otherwise kept for the next start.
+pub(crate) fn settle(session: SessionSpool, result: AppResult<()>) {
+    let call = session.info.call_id;
+    match result {
+        Ok(()) => {}
+        Err(AppError::NotFound(_)) => {
+            tracing::warn!(%call, "a SIPREC call was deleted while it was recorded; its audio is dropped");
+        }
+        Err(e) => {
+            tracing::error!(%call, error = %e, "could not store a SIPREC recording; it stays in the spool");
+            return;
+        }
+    }
+    if let Err(e) = session.remove() {
+        tracing::warn!(%call, error = %e, "could not clear a SIPREC session's spool");
+    }
 }
 
 async fn recover_from(app: &App, root: &Path) -> usize {
@@ -30,18 +49,13 @@ async fn recover_from(app: &App, root: &Path) -> usize {
             time::Duration::milliseconds(i64::try_from(frames * 1000 / rate).unwrap_or(i64::MAX));
         let ended_at = session.info.started_at + heard;
         let audio = (frames > 0).then_some(wav.as_path());
-        match close_call(app, session.info.call_id, ended_at, audio, true).await {
-            Ok(()) => {
-                tracing::info!(call = %session.info.call_id, seconds = heard.whole_seconds(), "stored a SIPREC recording a stopped server had cut short");
-                stored += 1;
-                if let Err(e) = session.remove() {
-                    tracing::warn!(error = %e, "could not clear a recovered SIPREC session");
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "could not store a cut-short SIPREC recording; it stays in the spool")
-            }
+        let call = session.info.call_id;
+        let result = close_call(app, call, ended_at, audio, true).await;
+        if result.is_ok() {
+            tracing::info!(%call, seconds = heard.whole_seconds(), "stored a SIPREC recording a stopped server had cut short");
+            stored += 1;
         }
+        settle(session, result);
     }
     stored
 }

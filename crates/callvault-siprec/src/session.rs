@@ -39,7 +39,8 @@ pub(crate) async fn run(ctx: Arc<Context>, mut tx: Transaction) {
     ) {
         Ok(dialog) => dialog,
         Err(e) => {
-            let refusal = Refusal::new(StatusCode::ServerInternalError, e.to_string());
+            // An INVITE with a To tag names a dialog we do not have.
+            let refusal = Refusal::new(StatusCode::CallTransactionDoesNotExist, e.to_string());
             return refuse(&mut tx, refusal).await;
         }
     };
@@ -77,7 +78,9 @@ fn warning(reason: &str) -> Header {
 
 fn reject(dialog: &InviteDialog, status: StatusCode, reason: &str) {
     tracing::info!(%status, reason, "declined a SIPREC session");
-    if let Err(e) = dialog.reject(Some(status), Some(reason.to_owned())) {
+    // rsipstack would put the reason in a Reason header, whose syntax is the protocol's
+    // (RFC 3326), not free text: the status says it, and the log says why.
+    if let Err(e) = dialog.reject(Some(status), None) {
         tracing::debug!(error = %e, "could not decline");
     }
 }
@@ -102,7 +105,10 @@ async fn record(
     session_ref: String,
     states: DialogStateReceiver,
 ) {
+    // The call starts now, and so does its audio's timeline: a recording's length is the
+    // call's, from INVITE to BYE.
     let started_at = ctx.app.now();
+    let clock = SessionClock::new();
     let start = SessionStart {
         parties: invite.parties.clone(),
         session_ref,
@@ -120,6 +126,14 @@ async fn record(
             );
         }
     };
+    if opened.repeated {
+        // The same Call-ID again: a request merged on its way, or a client reusing an id.
+        return reject(
+            dialog,
+            StatusCode::LoopDetected,
+            "this Call-ID already has a recording session",
+        );
+    }
     if !opened.recording_allowed {
         return reject(
             dialog,
@@ -179,7 +193,6 @@ async fn record(
         }
     };
 
-    let clock = SessionClock::new();
     let stop = CancellationToken::new();
     let mut receivers = Vec::new();
     for (channel, index, socket) in sockets {
@@ -214,14 +227,19 @@ async fn record(
         &ports,
         session_id(),
     );
-    let timer = invite.session_expires;
-    if let Err(e) = dialog.accept(
-        Some(answer_headers(&invite)),
-        Some(sdp.clone().into_bytes()),
-    ) {
-        tracing::warn!(error = %e, "could not answer a SIPREC INVITE");
-    }
-    let ended = follow(ctx, dialog, states, &clock, timer, &sdp, opened.call_id).await;
+    // Cancelled while the call was being set up: nothing was recorded.
+    let cancelled = matches!(dialog.state(), DialogState::Terminated(..));
+    let ended = if cancelled {
+        Ended::Cancelled
+    } else {
+        if let Err(e) = dialog.accept(
+            Some(answer_headers(&invite)),
+            Some(sdp.clone().into_bytes()),
+        ) {
+            tracing::warn!(error = %e, "could not answer a SIPREC INVITE");
+        }
+        follow(ctx, dialog, states, &clock, &invite, &sdp, opened.call_id).await
+    };
     stop.cancel();
     let mut received: Vec<Received> = Vec::new();
     for receiver in receivers {
@@ -237,6 +255,13 @@ async fn record(
         tracing::error!(error = %e, "could not spool the end of a SIPREC session");
     }
     drop(received);
+    if ended == Ended::Cancelled {
+        close(ctx, &opened, None).await;
+        if let Err(e) = spool.remove() {
+            tracing::warn!(error = %e, "could not clear a cancelled SIPREC session");
+        }
+        return;
+    }
     store(ctx, &opened, spool, ended == Ended::ServerStopped).await;
 }
 
@@ -255,11 +280,11 @@ async fn follow(
     dialog: &InviteDialog,
     mut states: DialogStateReceiver,
     clock: &SessionClock,
-    session_expires: Option<u64>,
+    invite: &Invite,
     sdp: &str,
     call_id: CallId,
 ) -> Ended {
-    let limit = session_expires.map_or(MEDIA_TIMEOUT, Duration::from_secs);
+    let session_expires = invite.session_expires;
     let mut refreshed = tokio::time::Instant::now();
     let mut check = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -271,11 +296,12 @@ async fn follow(
             _ = check.tick() => {
                 let last_packet = clock.start + Duration::from_millis(clock.last_packet_ms.load(Ordering::Relaxed));
                 let active = refreshed.max(tokio::time::Instant::from_std(last_packet));
-                let expired = match session_expires {
-                    // RFC 4028: without a refresh in the interval, the session is over.
-                    Some(_) => refreshed.elapsed() > limit,
-                    None => active.elapsed() > limit,
-                };
+                // RFC 4028: without a refresh in the interval, the session is over; and
+                // whatever the timer, a session with no packet and no refresh for the media
+                // timeout was lost by its client.
+                let unrefreshed = session_expires
+                    .is_some_and(|seconds| refreshed.elapsed() > Duration::from_secs(seconds));
+                let expired = unrefreshed || active.elapsed() > MEDIA_TIMEOUT;
                 if expired {
                     tracing::info!("a SIPREC session expired; sending BYE");
                     let _ = dialog.bye().await;
@@ -299,9 +325,13 @@ async fn follow(
                     {
                         tracing::warn!(error = %e, "could not apply a SIPREC metadata update");
                     }
-                    let body = (!request.body.is_empty()).then(|| sdp.as_bytes().to_vec());
-                    let headers = body.as_ref().map(|_| vec![Header::Other("Content-Type".into(), "application/sdp".into())]);
-                    if let Err(e) = handle.respond(StatusCode::OK, headers, body).await {
+                    // A 2xx to a re-INVITE always carries SDP (it is the offer when the
+                    // re-INVITE had none); to an UPDATE, only when it brought an offer.
+                    let with_sdp = request.method == rsipstack::sip::Method::Invite
+                        || !request.body.is_empty();
+                    let body = with_sdp.then(|| sdp.as_bytes().to_vec());
+                    let headers = refresh_headers(invite, with_sdp);
+                    if let Err(e) = handle.respond(StatusCode::OK, Some(headers), body).await {
                         tracing::debug!(error = %e, "could not answer a session refresh");
                     }
                 }
@@ -317,21 +347,33 @@ async fn follow(
     }
 }
 
-/// 200 OK headers: Require for SIPREC, and the session timer when one was asked for. (The
-/// Contact, with the recording server's feature tag, is the dialog's.)
+/// 200 OK headers: Require for SIPREC when the client required it, and the session timer the
+/// client refreshes. (The Contact, with the recording server's feature tag, is the dialog's.)
 fn answer_headers(invite: &Invite) -> Vec<Header> {
-    let mut headers = vec![Header::ContentType("application/sdp".into())];
-    let mut require = vec!["siprec"];
+    refresh_headers(invite, true)
+}
+
+/// The same for the 2xx to each refresh, which must repeat the session timer (RFC 4028
+/// 7.4: without it the client takes the timer as gone and stops refreshing).
+fn refresh_headers(invite: &Invite, with_sdp: bool) -> Vec<Header> {
+    let mut headers = Vec::new();
+    if with_sdp {
+        headers.push(Header::ContentType("application/sdp".into()));
+    }
+    let mut require = Vec::new();
+    if invite.requires_siprec {
+        require.push("siprec");
+    }
     if let Some(seconds) = invite.session_expires {
         headers.push(Header::Other(
             "Session-Expires".into(),
             format!("{seconds};refresher=uac"),
         ));
-        if invite.supports_timer {
-            require.push("timer");
-        }
+        require.push("timer");
     }
-    headers.push(Header::Require(require.join(", ").into()));
+    if !require.is_empty() {
+        headers.push(Header::Require(require.join(", ").into()));
+    }
     headers
 }
 
@@ -352,22 +394,24 @@ async fn close(ctx: &Context, opened: &OpenedCall, audio: Option<&std::path::Pat
 /// Stores the spooled audio as the call's recording, and clears the spool once it is safe.
 async fn store(ctx: &Context, opened: &OpenedCall, spool: SessionSpool, cut_short: bool) {
     let ended_at = ctx.app.now();
-    let wav = match spool.to_wav() {
-        Ok((wav, _)) => wav,
-        Err(e) => {
+    // Reading the whole call back is disk work: kept off the threads that receive RTP.
+    let assembled = tokio::task::spawn_blocking(move || {
+        let wav = spool.to_wav();
+        (spool, wav)
+    })
+    .await;
+    let (spool, wav) = match assembled {
+        Ok((spool, Ok((wav, _)))) => (spool, wav),
+        Ok((_, Err(e))) => {
             // Left in the spool: the next start stores it.
             tracing::error!(error = %e, "could not assemble a SIPREC recording");
             return;
         }
-    };
-    match close_call(&ctx.app, opened.call_id, ended_at, Some(&wav), cut_short).await {
-        Ok(()) => {
-            if let Err(e) = spool.remove() {
-                tracing::warn!(error = %e, "could not clear a stored SIPREC session");
-            }
-        }
         Err(e) => {
-            tracing::error!(error = %e, "could not store a SIPREC recording; it stays in the spool")
+            tracing::error!(error = %e, "assembling a SIPREC recording failed");
+            return;
         }
-    }
+    };
+    let stored = close_call(&ctx.app, opened.call_id, ended_at, Some(&wav), cut_short).await;
+    crate::recovery::settle(spool, stored);
 }

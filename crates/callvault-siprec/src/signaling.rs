@@ -9,9 +9,9 @@ use callvault_app::App;
 use rsipstack::EndpointBuilder;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::sip::{HasHeaders, Header, Method, SipMessage, StatusCode};
+use rsipstack::transaction::Transaction;
 use rsipstack::transaction::endpoint::MessageInspector;
 use rsipstack::transport::SipAddr;
-use rsipstack::transaction::Transaction;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{TcpListenerConnection, TransportLayer};
 use tokio_util::sync::CancellationToken;
@@ -203,5 +203,31 @@ async fn answer_outside_dialog(mut tx: Transaction) {
                 .reply_with(StatusCode::MethodNotAllowed, headers, None)
                 .await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_is_where_the_packet_came_from_whatever_the_request_claims() {
+        // A Via whose received names an allowed address, and our own header, forged.
+        let forged = "OPTIONS sip:srs@192.0.2.9 SIP/2.0\r\n\
+            Via: SIP/2.0/UDP 203.0.113.9:5060;received=10.0.0.5;branch=z9hG4bK1\r\n\
+            X-Callvault-Source: 10.0.0.6\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\n\
+            Call-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+        let message = SipMessage::try_from(forged).expect("a SIP message");
+        let from = SipAddr::from(SocketAddr::from(([203, 0, 113, 9], 5060)));
+        let SipMessage::Request(request) = SourceStamp.after_received(message, Some(&from)) else {
+            panic!("still a request");
+        };
+        assert_eq!(source_of(&request), Some(IpAddr::from([203, 0, 113, 9])));
+        let stamps = request
+            .headers()
+            .iter()
+            .filter(|h| h.name().eq_ignore_ascii_case(SOURCE_HEADER))
+            .count();
+        assert_eq!(stamps, 1, "the forged one is gone");
     }
 }

@@ -44,9 +44,11 @@ impl SessionSpool {
     /// was never a session and is removed on recovery.
     pub fn create(root: &Path, info: SessionInfo) -> io::Result<Self> {
         let dir = root.join(info.call_id.to_string());
-        fs::create_dir_all(&dir)?;
+        fs::create_dir_all(root)?;
+        // Never another session's folder or files.
+        fs::create_dir(&dir)?;
         for channel in 0..CHANNELS {
-            File::create(channel_file(&dir, channel))?;
+            File::create_new(channel_file(&dir, channel))?;
         }
         let json = serde_json::to_vec(&info).map_err(io::Error::other)?;
         let temporary = dir.join("session.json.tmp");

@@ -54,15 +54,23 @@ impl Codec {
     }
 }
 
-/// One offered stream.
+/// One offered media line (every one is answered, RFC 3264: audio we can record is taken,
+/// anything else declined with port 0).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferedStream {
+    /// `audio`, `video`, …
+    pub media: String,
+    /// The transport protocol, echoed in the answer.
+    pub proto: String,
+    /// The first format offered, for the answer of a declined line.
+    pub first_format: String,
     pub label: Option<String>,
     /// Where the client sends from (its connection address and port), if it said.
     pub address: Option<String>,
     pub port: u16,
-    /// The codec we will take, with the payload type the client uses for it; `None` when it
-    /// offers none we read (the stream is declined).
+    /// The codec we will take, with the payload type the client uses for it; `None` when the
+    /// line is not plain RTP audio in a codec we read (it is declined). Encrypted RTP
+    /// (`RTP/SAVP`) is declined: its payload cannot be decoded without keys.
     pub codec: Option<(Codec, u8)>,
 }
 
@@ -78,7 +86,7 @@ struct MediaLine {
 /// Media lines read at most.
 const MAX_STREAMS: usize = 8;
 
-/// Reads the offer's audio streams, in order.
+/// Reads the offer's media lines, in order.
 pub fn parse_offer(sdp: &[u8]) -> Result<Vec<OfferedStream>, SiprecError> {
     let text = std::str::from_utf8(sdp).map_err(|_| SiprecError::Sdp("not UTF-8"))?;
     let mut session_address: Option<String> = None;
@@ -109,10 +117,16 @@ pub fn parse_offer(sdp: &[u8]) -> Result<Vec<OfferedStream>, SiprecError> {
                     .next()
                     .and_then(|p| p.split('/').next()?.parse::<u16>().ok())
                     .ok_or(SiprecError::Sdp("a media line without a port"))?;
-                let _proto = fields.next();
-                let formats: Vec<u8> = fields.filter_map(|f| f.parse().ok()).collect();
+                let proto = fields.next().unwrap_or("RTP/AVP").to_owned();
+                let tokens: Vec<&str> = fields.collect();
+                let formats: Vec<u8> = tokens.iter().filter_map(|f| f.parse().ok()).collect();
+                let plain_rtp =
+                    proto.eq_ignore_ascii_case("RTP/AVP") || proto.eq_ignore_ascii_case("RTP/AVPF");
                 streams.push(MediaLine {
                     stream: OfferedStream {
+                        media: media.to_owned(),
+                        first_format: tokens.first().map_or("0", |f| *f).to_owned(),
+                        proto,
                         label: None,
                         address: session_address.clone(),
                         port,
@@ -120,7 +134,7 @@ pub fn parse_offer(sdp: &[u8]) -> Result<Vec<OfferedStream>, SiprecError> {
                     },
                     formats,
                     rtpmaps: Vec::new(),
-                    audio: media.eq_ignore_ascii_case("audio"),
+                    audio: media.eq_ignore_ascii_case("audio") && plain_rtp,
                 });
             }
             "a" => {
@@ -143,14 +157,16 @@ pub fn parse_offer(sdp: &[u8]) -> Result<Vec<OfferedStream>, SiprecError> {
     }
     Ok(streams
         .into_iter()
-        .filter(|line| line.audio)
         .map(|line| {
             let MediaLine {
                 stream: mut s,
                 formats,
                 rtpmaps,
-                ..
+                audio,
             } = line;
+            if !audio {
+                return s;
+            }
             // The client's order is its preference: the first format we read wins.
             s.codec = formats.iter().find_map(|&pt| {
                 rtpmaps
@@ -179,14 +195,18 @@ pub fn answer(offer: &[OfferedStream], address: &str, ports: &[u16], session_id:
     );
     for (i, stream) in offer.iter().enumerate() {
         let port = ports.get(i).copied().unwrap_or(0);
+        let proto = &stream.proto;
         match stream.codec.filter(|_| port != 0) {
             Some((codec, pt)) => {
                 sdp.push_str(&format!(
-                    "m=audio {port} RTP/AVP {pt}\r\na=rtpmap:{pt} {}\r\n",
+                    "m=audio {port} {proto} {pt}\r\na=rtpmap:{pt} {}\r\n",
                     codec.rtpmap()
                 ));
             }
-            None => sdp.push_str("m=audio 0 RTP/AVP 0\r\n"),
+            None => sdp.push_str(&format!(
+                "m={} 0 {proto} {}\r\n",
+                stream.media, stream.first_format
+            )),
         }
         if let Some(label) = &stream.label {
             sdp.push_str(&format!("a=label:{label}\r\n"));
@@ -209,7 +229,8 @@ m=audio 40006 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\na=label:mixed\r\na=sendonly
     #[test]
     fn each_audio_stream_is_read_with_its_label_address_and_codec() {
         let offer = parse_offer(OFFER.as_bytes()).expect("reads");
-        assert_eq!(offer.len(), 3, "video is not recorded");
+        assert_eq!(offer.len(), 4);
+        assert_eq!(offer[2].codec, None, "video is not recorded");
         assert_eq!(offer[0].label.as_deref(), Some("caller"));
         assert_eq!(offer[0].codec, Some((Codec::G722, 9)));
         assert_eq!(offer[0].address.as_deref(), Some("192.0.2.10"));
@@ -219,19 +240,31 @@ m=audio 40006 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\na=label:mixed\r\na=sendonly
             "a static type needs no rtpmap"
         );
         assert_eq!(offer[1].address.as_deref(), Some("192.0.2.11"));
-        assert_eq!(offer[2].codec, None, "G.729 is not taken");
-        let sdp = answer(&offer, "198.51.100.5", &[30000, 30002, 30004], 7);
+        assert_eq!(offer[3].codec, None, "G.729 is not taken");
+        let sdp = answer(&offer, "198.51.100.5", &[30000, 30002, 0, 30004], 7);
         assert!(sdp.contains("m=audio 30000 RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\na=label:caller\r\na=recvonly\r\n"), "{sdp}");
         assert!(sdp.contains("m=audio 30002 RTP/AVP 8\r\n"), "{sdp}");
         assert!(
-            sdp.contains("m=audio 0 RTP/AVP 0\r\na=label:mixed\r\na=recvonly\r\n"),
+            sdp.contains("m=audio 0 RTP/AVP 18\r\na=label:mixed\r\na=recvonly\r\n"),
             "declined: {sdp}"
         );
+        assert!(sdp.contains("m=video 0 RTP/AVP 96\r\n"), "{sdp}");
         assert_eq!(
             sdp.matches("m=").count(),
-            3,
-            "one answer line per offered audio line"
+            4,
+            "one answer line per offered line, in order (RFC 3264)"
         );
+    }
+
+    #[test]
+    fn encrypted_rtp_is_declined_with_its_own_protocol() {
+        let offer = parse_offer(
+            b"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x\r\n",
+        )
+        .expect("reads");
+        assert_eq!(offer[0].codec, None);
+        let sdp = answer(&offer, "198.51.100.5", &[0], 1);
+        assert!(sdp.contains("m=audio 0 RTP/SAVP 0\r\n"), "{sdp}");
     }
 
     #[test]

@@ -104,10 +104,11 @@ fn in_dialog(method: &str, cseq: u32, session: &Session, from: SocketAddr, branc
 }
 
 /// Sends the INVITE and waits for the final answer (a 100 may come first); ACKs a 200.
-async fn open(server: SocketAddr, n: usize) -> anyhow::Result<Session> {
+async fn open(server: SocketAddr, step: usize, n: usize) -> anyhow::Result<Session> {
     let sip = UdpSocket::bind("127.0.0.1:0").await?;
     let from = sip.local_addr()?;
-    let call_id = format!("bench-{n}-{}", std::process::id());
+    // A Call-ID names one session: never the same twice.
+    let call_id = format!("bench-{step}-{n}-{}", std::process::id());
     sip.send_to(invite(from, &call_id, n).as_bytes(), server)
         .await?;
     let mut buffer = vec![0u8; 8192];
@@ -275,11 +276,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         "ratio"
     );
     let mut best = 0;
-    for &count in &options.sessions {
+    for (step, &count) in options.sessions.iter().enumerate() {
         let mut sessions = Vec::with_capacity(count);
         for n in 0..count {
             sessions.push(
-                open(server_addr, n)
+                open(server_addr, step, n)
                     .await
                     .with_context(|| format!("session {n}"))?,
             );
