@@ -57,6 +57,9 @@ pub struct Cdr {
     pub src: String,
     pub dst: String,
     pub clid: String,
+    /// The calling side's channel (`PJSIP/201-00000003` for an extension placing a call).
+    pub channel: String,
+    /// The answering side's channel (`PJSIP/201-00000002` for an extension that answered).
     pub dstchannel: String,
     pub start: OffsetDateTime,
     /// When the call was answered; only for answered calls.
@@ -138,6 +141,7 @@ fn parse_record(r: &csv::StringRecord, line: u64, zone: &TimeZone) -> Result<Cdr
         src: field(1),
         dst: field(2),
         clid: field(4),
+        channel: field(5),
         dstchannel: field(6),
         start,
         answer,
@@ -174,6 +178,27 @@ pub fn caller_name(clid: &str) -> Option<String> {
     (!name.is_empty() && !is_number).then(|| name.to_owned())
 }
 
+/// The number in a caller ID such as `"Sales" <4155550000>` (the trunk's caller ID on a call
+/// an extension places).
+#[must_use]
+pub fn caller_number(clid: &str) -> Option<&str> {
+    let inside = clid.split_once('<')?.1.split('>').next()?.trim();
+    (!inside.is_empty()).then_some(inside)
+}
+
+/// The endpoint a channel name gives: `PJSIP/201-00000002` → `201`, `SIP/alice-0000a1f` →
+/// `alice`, `Local/201@from-internal-00000001;1` → `201`. For an extension's channel this is
+/// the extension; for a trunk's, the trunk's name.
+#[must_use]
+pub fn channel_endpoint(channel: &str) -> Option<&str> {
+    let (_technology, rest) = channel.trim().split_once('/')?;
+    let rest = rest.split(';').next().unwrap_or(rest);
+    // The part after the last dash is the channel's counter.
+    let endpoint = rest.rsplit_once('-').map_or(rest, |(endpoint, _)| endpoint);
+    let endpoint = endpoint.split('@').next().unwrap_or(endpoint).trim();
+    (!endpoint.is_empty()).then_some(endpoint)
+}
+
 /// Which way a call went, seen from the business: the side that is one of its numbers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parties {
@@ -184,15 +209,28 @@ pub struct Parties {
     pub theirs: E164,
 }
 
-/// Works out direction from which of `src` and `dst` is one of the business's numbers.
+/// Works out direction from which of `src` and `dst` is one of the business's numbers. A call
+/// from something that is not a phone number (an extension) to an outside number went out on
+/// `outbound_number`, when one can be told.
 pub fn parties(
     src: Option<E164>,
     dst: Option<E164>,
     is_ours: impl Fn(&E164) -> bool,
+    outbound_number: Option<E164>,
 ) -> Result<Parties, String> {
     let src_ours = src.as_ref().is_some_and(&is_ours);
     let dst_ours = dst.as_ref().is_some_and(&is_ours);
     match (src, dst) {
+        (None, Some(dst)) if !dst_ours => match outbound_number {
+            Some(ours) => Ok(Parties {
+                direction: Direction::Outbound,
+                ours,
+                theirs: dst,
+            }),
+            None => Err(
+                "an extension called out and no number can be told (give --outbound-number)".into(),
+            ),
+        },
         (Some(src), Some(dst)) if dst_ours && !src_ours => Ok(Parties {
             direction: Direction::Inbound,
             ours: dst,
@@ -301,15 +339,43 @@ mod tests {
         let e = |s: &str| E164::parse(s, callvault_core::phone::Region::us()).ok();
         let ours = e("4155550000").expect("number");
         let is_ours = |n: &E164| *n == ours;
-        let inbound = parties(e("4155550100"), e("4155550000"), is_ours).expect("inbound");
+        let inbound = parties(e("4155550100"), e("4155550000"), is_ours, None).expect("inbound");
         assert_eq!(
             (inbound.direction, inbound.theirs.as_str()),
             (Direction::Inbound, "+14155550100")
         );
-        let outbound = parties(e("4155550000"), e("4155550199"), is_ours).expect("outbound");
+        let outbound = parties(e("4155550000"), e("4155550199"), is_ours, None).expect("outbound");
         assert_eq!(outbound.direction, Direction::Outbound);
-        assert!(parties(e("4155550100"), e("4155550199"), is_ours).is_err());
-        assert!(parties(e("4155550000"), None, is_ours).is_err());
+        assert!(parties(e("4155550100"), e("4155550199"), is_ours, None).is_err());
+        assert!(parties(e("4155550000"), None, is_ours, None).is_err());
+        // An extension calling out: the number it went out on, when one can be told.
+        let from_extension = parties(None, e("4155550199"), is_ours, Some(ours.clone()))
+            .expect("outbound from an extension");
+        assert_eq!(
+            (from_extension.direction, from_extension.ours.as_str()),
+            (Direction::Outbound, "+14155550000")
+        );
+        assert!(parties(None, e("4155550199"), is_ours, None).is_err());
+        // Two extensions: an internal call, not the business's.
+        assert!(parties(None, None, is_ours, Some(ours.clone())).is_err());
+    }
+
+    #[test]
+    fn channels_name_the_extension_and_caller_ids_the_number() {
+        assert_eq!(channel_endpoint("PJSIP/201-00000002"), Some("201"));
+        assert_eq!(channel_endpoint("SIP/alice-0000a1f"), Some("alice"));
+        assert_eq!(
+            channel_endpoint("Local/201@from-internal-00000001;1"),
+            Some("201")
+        );
+        assert_eq!(
+            channel_endpoint("PJSIP/trunk-out-0000000a"),
+            Some("trunk-out")
+        );
+        assert_eq!(channel_endpoint(""), None);
+        assert_eq!(channel_endpoint("garbage"), None);
+        assert_eq!(caller_number("\"Sales\" <4155550000>"), Some("4155550000"));
+        assert_eq!(caller_number("Sales"), None);
     }
 
     #[test]

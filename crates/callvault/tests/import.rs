@@ -19,6 +19,8 @@ const CDR: &str = r#""","4155550100","4155550000","from-external","""Ana Souza""
 "","201","202","from-internal","","PJSIP/201-10","PJSIP/202-11","Dial","","2026-03-02 15:50:00","2026-03-02 15:50:01","2026-03-02 15:50:09",9,8,"ANSWERED","DOCUMENTATION","1709395800.10",""
 "","4155550105","4155550000","from-external","","PJSIP/trunk-12","","Dial","","March 2nd","","",0,0,"ANSWERED","DOCUMENTATION","1709396400.11",""
 "","4155550106","4155550001","from-external","","PJSIP/trunk-13","PJSIP/201-14","Dial","","2026-03-02 16:00:00","2026-03-02 16:00:02","2026-03-02 16:00:05",5,3,"ANSWERED","DOCUMENTATION","1709397000.12",""
+"","201","4155550198","from-internal","""Sales"" <4155550000>","PJSIP/201-15","PJSIP/trunk-16","Dial","PJSIP/trunk/4155550198","2026-03-02 16:10:00","2026-03-02 16:10:03","2026-03-02 16:10:20",20,17,"ANSWERED","DOCUMENTATION","1709397600.13",""
+"","202","4155550197","from-internal","""Bob"" <202>","PJSIP/202-17","PJSIP/trunk-18","Dial","PJSIP/trunk/4155550197","2026-03-02 16:20:00","2026-03-02 16:20:03","2026-03-02 16:20:09",9,6,"ANSWERED","DOCUMENTATION","1709398200.14",""
 "#;
 
 fn fixture(name: &str) -> std::path::PathBuf {
@@ -81,6 +83,23 @@ async fn calls_and_recordings_come_in_once_with_a_summary() {
         .create_number(number("4155550001", None), datetime!(2026-11-23 12:00 UTC))
         .await
         .expect("number");
+    // Extension 201 on the PBX is Rita.
+    let rita = store
+        .create_user(
+            callvault_store::NewUser {
+                email: "rita@example.com".into(),
+                name: "Rita".into(),
+                role: callvault_core::user::Role::User,
+                scope: callvault_core::user::Scope::All,
+                can_download: true,
+                can_delete: false,
+                extension: Some("201".into()),
+                password_hash: None,
+            },
+            datetime!(2026-11-23 12:00 UTC),
+        )
+        .await
+        .expect("user");
 
     let monitor = dir.path().join("monitor");
     let day = monitor.join("2026/03/02");
@@ -105,12 +124,22 @@ async fn calls_and_recordings_come_in_once_with_a_summary() {
         day.join("1709397000.12.wav"),
     )
     .expect("copy");
+    std::fs::copy(
+        fixture("formats/pcm16-2ch-8k.wav"),
+        day.join("out-4155550198-201-20260302-161000-1709397600.13.wav"),
+    )
+    .expect("copy");
     let cdr = dir.path().join("Master.csv");
     std::fs::write(&cdr, CDR).expect("cdr");
 
     let (ok, out) = import(&data, &cdr, &monitor);
     assert!(!ok, "failures make the exit status non-zero");
-    assert!(out.contains("imported 7 calls, 2 recordings"), "{out}");
+    assert!(out.contains("imported 8 calls, 3 recordings"), "{out}");
+    // Two numbers, and a caller ID that names neither: which one it went out on is unknown.
+    assert!(
+        out.contains("1 × an extension called out and no number can be told"),
+        "{out}"
+    );
     assert!(
         out.contains("1 × neither side is a configured number"),
         "{out}"
@@ -140,7 +169,7 @@ async fn calls_and_recordings_come_in_once_with_a_summary() {
         })
         .await
         .expect("inbox");
-    assert_eq!(inbox.items.len(), 7);
+    assert_eq!(inbox.items.len(), 8);
     let mut calls = Vec::new();
     for item in &inbox.items {
         let conversation = store
@@ -168,6 +197,11 @@ async fn calls_and_recordings_come_in_once_with_a_summary() {
         (Direction::Inbound, CallStatus::Answered)
     );
     assert_eq!(first.call.times.started_at, datetime!(2026-03-02 14:15 UTC));
+    assert_eq!(
+        first.call.handled_by,
+        Some(rita.id),
+        "answered on PJSIP/201, Rita's extension"
+    );
     assert_eq!(first.call.times.talk_seconds(), 3);
     assert_eq!(
         first.recording.as_ref().map(|r| r.channels),
@@ -177,6 +211,12 @@ async fn calls_and_recordings_come_in_once_with_a_summary() {
     let (_, outbound) = by_phone("+14155550199");
     assert_eq!(outbound.call.direction, Direction::Outbound);
     assert!(outbound.recording.is_some());
+    // Placed from extension 201 with the main line's caller ID: outbound on that number,
+    // with its recording, handled by Rita.
+    let (_, from_extension) = by_phone("+14155550198");
+    assert_eq!(from_extension.call.direction, Direction::Outbound);
+    assert_eq!(from_extension.call.handled_by, Some(rita.id));
+    assert!(from_extension.recording.is_some());
     assert_eq!(by_phone("+14155550101").1.call.status, CallStatus::NoAnswer);
     assert_eq!(by_phone("+14155550102").1.call.status, CallStatus::Busy);
     assert_eq!(
@@ -195,7 +235,7 @@ async fn calls_and_recordings_come_in_once_with_a_summary() {
     let objects = std::fs::read_dir(data.join("recordings"))
         .map(|d| d.count())
         .unwrap_or(0);
-    assert_eq!(objects, 2);
+    assert_eq!(objects, 3);
 
     // A second run adds nothing.
     let (_, again) = import(&data, &cdr, &monitor);
@@ -205,6 +245,6 @@ async fn calls_and_recordings_come_in_once_with_a_summary() {
         std::fs::read_dir(data.join("recordings"))
             .map(|d| d.count())
             .unwrap_or(0),
-        2
+        3
     );
 }

@@ -8,8 +8,11 @@ use anyhow::{Context, bail};
 use callvault_app::{App, ingest};
 use callvault_core::call::{CallTimes, Direction};
 use callvault_core::phone::E164;
+use callvault_core::user::normalise_extension;
 use callvault_store::NewCall;
-use callvault_telephony::asterisk::{Cdr, caller_name, parties, read_cdrs, uniqueid_tokens};
+use callvault_telephony::asterisk::{
+    Cdr, caller_name, caller_number, channel_endpoint, parties, read_cdrs, uniqueid_tokens,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::open_app;
@@ -29,6 +32,10 @@ pub enum ImportCommand {
         /// Time zone the CDR times are in (the PBX's), like Europe/Lisbon [default: this machine's]
         #[arg(long, value_name = "ZONE")]
         timezone: Option<String>,
+        /// The number calls placed from extensions went out on, when the caller ID does not
+        /// name one of your numbers [default: your only number, if you have one]
+        #[arg(long, value_name = "E164")]
+        outbound_number: Option<String>,
         #[command(flatten)]
         blob: crate::config::BlobArgs,
     },
@@ -48,6 +55,7 @@ pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
         cdr,
         recordings,
         timezone,
+        outbound_number,
         ..
     } = command;
     let zone = match &timezone {
@@ -69,6 +77,24 @@ pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
             "no phone numbers are configured; add the PBX's numbers first (POST /api/v1/numbers)"
         );
     }
+    let outbound_number = match outbound_number {
+        Some(raw) => {
+            let number = E164::parse(&raw, state.settings.default_region)
+                .with_context(|| format!("--outbound-number {raw:?}"))?;
+            if !ours.contains(&number) {
+                bail!("--outbound-number {raw} is not one of the configured numbers");
+            }
+            Some(number)
+        }
+        None => match ours.as_slice() {
+            [only] => Some(only.clone()),
+            _ => None,
+        },
+    };
+    let numbers = Numbers {
+        ours: &ours,
+        outbound: outbound_number.as_ref(),
+    };
     let index = match &recordings {
         Some(dir) => index_recordings(dir)?,
         None => HashMap::new(),
@@ -83,7 +109,7 @@ pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
     for record in read_cdrs(text.as_slice(), &zone) {
         progress.inc(1);
         match record {
-            Ok(record) => import_one(&state, &ours, &index, &record, &mut summary).await,
+            Ok(record) => import_one(&state, numbers, &index, &record, &mut summary).await,
             Err(e) => summary.failed.push(e.to_string()),
         }
         progress.set_message(format!("{} imported", summary.imported));
@@ -121,16 +147,46 @@ pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The configured numbers, and the one calls from extensions went out on.
+#[derive(Clone, Copy)]
+struct Numbers<'a> {
+    ours: &'a [E164],
+    outbound: Option<&'a E164>,
+}
+
+/// Who handled a call: the user whose extension the channel on the business's side names
+/// (the one that answered an inbound call, the one that placed an outbound one).
+async fn handler(state: &App, cdr: &Cdr, direction: Direction) -> Option<callvault_core::UserId> {
+    let channel = match direction {
+        Direction::Inbound => &cdr.dstchannel,
+        Direction::Outbound => &cdr.channel,
+    };
+    let extension = normalise_extension(channel_endpoint(channel)?)?;
+    let user = state.store.user_by_extension(&extension).await.ok()??;
+    Some(user.id)
+}
+
 async fn import_one(
     state: &App,
-    ours: &[E164],
+    numbers: Numbers<'_>,
     index: &HashMap<String, PathBuf>,
     cdr: &Cdr,
     summary: &mut Summary,
 ) {
     let region = state.settings.default_region;
     let parsed = |raw: &str| E164::parse(raw, region).ok();
-    let parties = match parties(parsed(&cdr.src), parsed(&cdr.dst), |n| ours.contains(n)) {
+    let ours = numbers.ours;
+    // An extension's call goes out with the trunk's caller ID: one of ours, when it names one.
+    let outbound_number = caller_number(&cdr.clid)
+        .and_then(parsed)
+        .filter(|n| ours.contains(n))
+        .or_else(|| numbers.outbound.cloned());
+    let parties = match parties(
+        parsed(&cdr.src),
+        parsed(&cdr.dst),
+        |n| ours.contains(n),
+        outbound_number,
+    ) {
         Ok(parties) => parties,
         Err(reason) => {
             *summary.skipped.entry(reason).or_default() += 1;
@@ -154,7 +210,7 @@ async fn import_one(
         direction: parties.direction,
         status,
         times,
-        handled_by: None,
+        handled_by: handler(state, cdr, parties.direction).await,
         source: "asterisk".into(),
         external_id: Some(cdr.uniqueid.clone()),
     };
