@@ -162,8 +162,8 @@ pub async fn open_call(app: &App, start: SessionStart) -> AppResult<OpenedCall> 
     })
 }
 
-/// New metadata during the call (a transfer, say): a team member it names becomes who handled
-/// the call.
+/// New metadata during the call (a transfer, say): the team member it names last, the one who
+/// joined most recently, becomes who handled the call.
 pub async fn parties_changed(app: &App, call_id: CallId, parties: &[Party]) -> AppResult<()> {
     let numbers: Vec<E164> = app
         .store
@@ -172,13 +172,13 @@ pub async fn parties_changed(app: &App, call_id: CallId, parties: &[Party]) -> A
         .into_iter()
         .map(|n| n.e164)
         .collect();
-    for party in parties {
+    for party in parties.iter().rev() {
         if let Role::Member(id) = role_of(app, &numbers, party).await? {
             app.store
                 .update_call(
                     call_id,
                     CallUpdate {
-                        handled_by: Some(id),
+                        handed_to: Some(id),
                         ..CallUpdate::default()
                     },
                 )

@@ -164,7 +164,7 @@ impl CallStore for PostgresStore {
                 status = CASE WHEN $1::text IS NULL OR $1 = 'ringing' THEN status ELSE $1 END,
                 answered_at = COALESCE(answered_at, $2),
                 ended_at = COALESCE(ended_at, $3),
-                handled_by = COALESCE(handled_by, $4),
+                handled_by = COALESCE($7, handled_by, $4),
                 recording_note = COALESCE($5, recording_note)
              WHERE id = $6
              RETURNING id",
@@ -175,13 +175,14 @@ impl CallStore for PostgresStore {
         .bind(update.handled_by.map(|u| u.0))
         .bind(&update.recording_note)
         .bind(id.0)
+        .bind(update.handed_to.map(|u| u.0))
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| missing_on_fk(e, Missing::User))?;
         if updated.is_none() {
             return Err(StoreError::NotFound);
         }
-        if let Some(handler) = update.handled_by {
+        for handler in [update.handled_by, update.handed_to].into_iter().flatten() {
             let_handler_see(&mut tx, contact, handler).await?;
         }
         let record = call_record_in(&mut tx, id)

@@ -140,7 +140,7 @@ impl CallStore for SqliteStore {
                 status = CASE WHEN ?1 IS NULL OR ?1 = 'ringing' THEN status ELSE ?1 END,
                 answered_at = COALESCE(answered_at, ?2),
                 ended_at = COALESCE(ended_at, ?3),
-                handled_by = COALESCE(handled_by, ?4),
+                handled_by = COALESCE(?7, handled_by, ?4),
                 recording_note = COALESCE(?5, recording_note)
              WHERE id = ?6",
         )
@@ -150,13 +150,14 @@ impl CallStore for SqliteStore {
         .bind(update.handled_by.map(|u| u.to_string()))
         .bind(&update.recording_note)
         .bind(id.to_string())
+        .bind(update.handed_to.map(|u| u.to_string()))
         .execute(&mut *tx)
         .await
         .map_err(|e| missing_on_fk(e, Missing::User))?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        if let Some(handler) = update.handled_by {
+        for handler in [update.handled_by, update.handed_to].into_iter().flatten() {
             let contact: String = sqlx::query_scalar("SELECT contact_id FROM calls WHERE id = ?")
                 .bind(id.to_string())
                 .fetch_one(&mut *tx)

@@ -1507,6 +1507,36 @@ pub async fn provider_updates_move_a_call_forward_only(s: &dyn Store) {
     );
     assert_eq!(later.call.times.talk_seconds(), 60);
     assert_eq!(later.call.recording_note.as_deref(), Some("no audio"));
+
+    // A transfer hands the call to someone else; a late report of the first handler does
+    // not take it back.
+    let ben = user(s, "ben@example.com", Scope::Assigned).await;
+    let handed = s
+        .update_call(
+            id,
+            CallUpdate {
+                handed_to: Some(ben.id),
+                ..CallUpdate::default()
+            },
+        )
+        .await
+        .expect("handed over");
+    assert_eq!(handed.handled_by.map(|u| u.id), Some(ben.id));
+    assert!(
+        handed.access.assigned.contains(&ben.id),
+        "the new handler sees the caller"
+    );
+    let repeated = s
+        .update_call(
+            id,
+            CallUpdate {
+                handled_by: Some(ana.id),
+                ..CallUpdate::default()
+            },
+        )
+        .await
+        .expect("repeated");
+    assert_eq!(repeated.handled_by.map(|u| u.id), Some(ben.id));
     assert!(matches!(
         s.update_call(callvault_core::CallId::new(), CallUpdate::default())
             .await,

@@ -341,8 +341,11 @@ pub struct CallUpdate {
     pub status: Option<CallStatus>,
     pub answered_at: Option<OffsetDateTime>,
     pub ended_at: Option<OffsetDateTime>,
-    /// Who took the call; they are added to the contact's assignees.
+    /// Who took the call, if no one is named yet; they are added to the contact's assignees.
     pub handled_by: Option<UserId>,
+    /// Who the call was handed to (a transfer): replaces who handled it, and is added to the
+    /// contact's assignees too.
+    pub handed_to: Option<UserId>,
     pub recording_note: Option<String>,
 }
 

@@ -69,32 +69,50 @@ fn refusal(dir: &Path, status: u16) -> PathBuf {
     path
 }
 
-/// sipp running `scenario` against the server; the call lasts `call_ms` after the ACK.
+/// How the client sends: SIP over UDP or TCP, and the codec of both streams.
+#[derive(Clone, Copy)]
+struct Client {
+    tcp: bool,
+    codec: Codec,
+}
+
+const UDP_PCMU: Client = Client {
+    tcp: false,
+    codec: Codec::Pcmu,
+};
+
+impl Client {
+    fn payload_type(self) -> u8 {
+        self.codec.payload_type()
+    }
+}
+
+/// sipp running `scenario` against the server; the call lasts `call_ms` after the ACK (and
+/// after each step of the scenario that pauses).
 fn sipp(
     server: SocketAddr,
     scenario: &Path,
     dir: &Path,
     call_ms: u64,
+    client: Client,
     keys: &[(&str, &str)],
 ) -> Child {
     let mut command = Command::new("sipp");
+    let codec = match client.codec {
+        Codec::Pcmu => "PCMU",
+        Codec::Pcma => "PCMA",
+        Codec::G722 => "G722",
+    };
     command
         .arg(server.to_string())
         .arg("-sf")
         .arg(scenario)
-        .args([
-            "-m",
-            "1",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            "0",
-            "-t",
-            "u1",
-            "-nostdin",
-        ])
+        .args(["-m", "1", "-i", "127.0.0.1", "-p", "0", "-nostdin"])
+        .args(["-t", if client.tcp { "t1" } else { "u1" }])
         .args(["-timeout", "60s", "-timeout_error", "-trace_err"])
         .args(["-d", &call_ms.to_string()])
+        .args(["-key", "pt", &client.payload_type().to_string()])
+        .args(["-key", "codec", codec])
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -146,14 +164,34 @@ enum Network {
 }
 
 /// Sends `left` to the first port and `right` to the second, 20 ms per packet, in real time.
-async fn send_call(ports: (u16, u16), left: &[i16], right: &[i16], network: Network) {
+async fn send_call(
+    ports: (u16, u16),
+    left: &[i16],
+    right: &[i16],
+    network: Network,
+    client: Client,
+) {
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
         .await
         .expect("socket");
     let mut encoders = [
-        PayloadEncoder::new(Codec::Pcmu),
-        PayloadEncoder::new(Codec::Pcmu),
+        PayloadEncoder::new(client.codec),
+        PayloadEncoder::new(client.codec),
     ];
+    // G.722 is 16 kHz audio: each 8 kHz sample, then the point halfway to the next.
+    let wideband = client.codec == Codec::G722;
+    let widen = |samples: Vec<i16>| -> Vec<i16> {
+        if !wideband {
+            return samples;
+        }
+        let mut out = Vec::with_capacity(2 * samples.len());
+        for (i, s) in samples.iter().enumerate() {
+            let next = samples.get(i + 1).copied().unwrap_or(*s);
+            out.push(*s);
+            out.push(((i32::from(*s) + i32::from(next)) / 2) as i16);
+        }
+        out
+    };
     let packets = left.len().max(right.len()) / SAMPLES_PER_PACKET;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let mut held: [Option<Vec<u8>>; 2] = [None, None];
@@ -169,9 +207,9 @@ async fn send_call(ports: (u16, u16), left: &[i16], right: &[i16], network: Netw
                         .unwrap_or(0)
                 })
                 .collect();
-            let payload = encoders[stream].encode(&frame);
+            let payload = encoders[stream].encode(&widen(frame));
             let packet = write_rtp(&RtpPacket {
-                payload_type: 0,
+                payload_type: client.payload_type(),
                 marker: n == 0,
                 // Both counters wrap during the call.
                 sequence: (65_500u16).wrapping_add(n as u16),
@@ -246,7 +284,12 @@ fn temp() -> tempfile::TempDir {
 }
 
 /// One recorded call: the server, sipp and the sender, until sipp has hung up.
-async fn record_call(data: &Path, network: Network, rtp_ports: &str) -> (Running, String) {
+async fn record_call(
+    data: &Path,
+    network: Network,
+    client: Client,
+    rtp_ports: &str,
+) -> (Running, String) {
     let token = admin_token(data);
     let (server, sip) = siprec_server(data, "127.0.0.1", rtp_ports);
     configure(&server.base, &token, true).await;
@@ -256,6 +299,7 @@ async fn record_call(data: &Path, network: Network, rtp_ports: &str) -> (Running
         &scenario("record.xml"),
         dir.path(),
         9000,
+        client,
         &[
             ("caller", "sip:+14155550100@carrier.example;user=phone"),
             ("callee", "sip:201@pbx.example"),
@@ -263,7 +307,7 @@ async fn record_call(data: &Path, network: Network, rtp_ports: &str) -> (Running
     );
     let ports = answered_ports(dir.path()).await;
     let (left, right) = channels(&fixture("call-2ch.wav"));
-    send_call(ports, &left, &right, network).await;
+    send_call(ports, &left, &right, network, client).await;
     let status = tokio::task::spawn_blocking(move || src.wait())
         .await
         .expect("joined")
@@ -275,7 +319,7 @@ async fn record_call(data: &Path, network: Network, rtp_ports: &str) -> (Running
 #[tokio::test]
 async fn a_forked_call_lands_with_its_parties_each_on_their_channel() {
     let data = temp();
-    let (server, token) = record_call(data.path(), Network::Clean, "32000-32099").await;
+    let (server, token) = record_call(data.path(), Network::Clean, UDP_PCMU, "32000-32099").await;
     let call = recorded_call(&server.base, &token).await;
     assert_eq!(call["direction"], "inbound", "{call}");
     assert_eq!(call["from"], "+14155550100", "{call}");
@@ -294,13 +338,17 @@ async fn a_forked_call_lands_with_its_parties_each_on_their_channel() {
         "recording {heard} s, call {lasted} s"
     );
 
-    // Transcribed automatically: each party's words on their own channel.
-    let id = text(recording, "id");
+    each_party_on_their_channel(&server.base, &token, &text(recording, "id")).await;
+}
+
+/// The automatic transcript has each party's words on their own channel: the contact's
+/// ("invoice") on the left, the team member's ("account") on the right.
+async fn each_party_on_their_channel(base: &str, token: &str, recording: &str) {
     let transcript = until(Duration::from_secs(240), "the transcript", async || {
         let t = get(
-            &server.base,
-            &format!("/api/v1/recordings/{id}/transcript"),
-            &token,
+            base,
+            &format!("/api/v1/recordings/{recording}/transcript"),
+            token,
         )
         .await;
         (t["status"] == "done").then_some(t)
@@ -321,9 +369,92 @@ async fn a_forked_call_lands_with_its_parties_each_on_their_channel() {
 }
 
 #[tokio::test]
+async fn a_wideband_call_over_tcp_lands_the_same() {
+    let data = temp();
+    let client = Client {
+        tcp: true,
+        codec: Codec::G722,
+    };
+    let (server, token) = record_call(data.path(), Network::Clean, client, "32500-32599").await;
+    let call = recorded_call(&server.base, &token).await;
+    assert_eq!(call["handled_by"]["name"], "Ana", "{call}");
+    let heard = call["recording"]["duration_s"]
+        .as_f64()
+        .expect("a recording");
+    let lasted = seconds_between(&call);
+    assert!(
+        (heard - lasted).abs() <= 0.25,
+        "recording {heard} s, call {lasted} s"
+    );
+    each_party_on_their_channel(&server.base, &token, &text(&call["recording"], "id")).await;
+}
+
+#[tokio::test]
+async fn a_transfer_names_who_took_the_call_over() {
+    let data = temp();
+    let token = admin_token(data.path());
+    let (server, sip) = siprec_server(data.path(), "127.0.0.1", "32600-32699");
+    configure(&server.base, &token, true).await;
+    send(
+        reqwest::Method::POST,
+        &format!("{}/api/v1/users", server.base),
+        &token,
+        Some(json!({"email": "ben@example.com", "name": "Ben", "extension": "202"})),
+    )
+    .await;
+    let dir = temp();
+    let mut src = sipp(
+        sip,
+        &scenario("transfer.xml"),
+        dir.path(),
+        1500,
+        UDP_PCMU,
+        &[
+            ("caller", "sip:+14155550100@carrier.example"),
+            ("callee", "sip:201@pbx.example"),
+            ("transferee", "sip:202@pbx.example"),
+        ],
+    );
+    let status = tokio::task::spawn_blocking(move || src.wait())
+        .await
+        .expect("joined")
+        .expect("sipp ends");
+    // sipp checked that the re-INVITE's answer repeated the SDP and the session timer.
+    assert!(status.success(), "sipp's transfer failed ({status})");
+    let call = recorded_call(&server.base, &token).await;
+    assert_eq!(call["handled_by"]["name"], "Ben", "{call}");
+}
+
+#[tokio::test]
+async fn options_pings_are_answered_with_what_the_server_takes() {
+    let data = temp();
+    let (_server, sip) = siprec_server(data.path(), "127.0.0.1", "32700-32799");
+    let dir = temp();
+    for client in [
+        UDP_PCMU,
+        Client {
+            tcp: true,
+            ..UDP_PCMU
+        },
+    ] {
+        let mut src = sipp(sip, &scenario("options.xml"), dir.path(), 0, client, &[]);
+        assert!(
+            src.wait().expect("sipp ends").success(),
+            "OPTIONS answered 200"
+        );
+    }
+}
+
+#[tokio::test]
 async fn lost_and_reordered_packets_still_give_a_recording_of_the_right_length() {
     let data = temp();
-    let (server, token) = record_call(data.path(), Network::LossyAndReordered, "32100-32199").await;
+    let (server, token) = record_call(
+        data.path(),
+        Network::LossyAndReordered,
+        UDP_PCMU,
+        "32100-32199",
+    )
+    .await;
     let call = recorded_call(&server.base, &token).await;
     let heard = call["recording"]["duration_s"]
         .as_f64()
@@ -342,7 +473,7 @@ async fn a_client_outside_the_allow_list_is_refused_and_nothing_is_stored() {
     let (server, sip) = siprec_server(data.path(), "10.0.0.0/8", "32200-32299");
     configure(&server.base, &token, true).await;
     let dir = temp();
-    let mut src = sipp(sip, &refusal(dir.path(), 403), dir.path(), 0, &[]);
+    let mut src = sipp(sip, &refusal(dir.path(), 403), dir.path(), 0, UDP_PCMU, &[]);
     assert!(
         src.wait().expect("sipp ends").success(),
         "the INVITE got 403"
@@ -358,7 +489,7 @@ async fn recording_off_declines_the_session_and_the_call_is_still_in_the_timelin
     let (server, sip) = siprec_server(data.path(), "127.0.0.1", "32300-32399");
     configure(&server.base, &token, false).await;
     let dir = temp();
-    let mut src = sipp(sip, &refusal(dir.path(), 603), dir.path(), 0, &[]);
+    let mut src = sipp(sip, &refusal(dir.path(), 603), dir.path(), 0, UDP_PCMU, &[]);
     assert!(
         src.wait().expect("sipp ends").success(),
         "the INVITE got 603"
@@ -384,6 +515,7 @@ async fn a_killed_server_stores_what_it_had_marked_as_cut_short() {
         &scenario("record.xml"),
         dir.path(),
         60_000,
+        UDP_PCMU,
         &[
             ("caller", "sip:+14155550100@carrier.example"),
             ("callee", "sip:201@pbx.example"),
@@ -397,6 +529,7 @@ async fn a_killed_server_stores_what_it_had_marked_as_cut_short() {
         &left[..three_seconds],
         &right[..three_seconds],
         Network::Clean,
+        UDP_PCMU,
     )
     .await;
     server.child.kill().expect("killed"); // SIGKILL
