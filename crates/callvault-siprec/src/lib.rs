@@ -4,6 +4,7 @@
 //! lasts; the services (`callvault_app::siprec`) decide who the call is with and store it.
 
 mod allow;
+mod digest;
 mod invite;
 mod media;
 mod ports;
@@ -22,6 +23,7 @@ use rsipstack::dialog::dialog_layer::DialogLayer;
 use tokio_util::sync::CancellationToken;
 
 pub use allow::AllowList;
+pub use digest::Credentials;
 pub use recovery::recover;
 
 /// How the recording server is set up.
@@ -29,8 +31,11 @@ pub use recovery::recover;
 pub struct SiprecConfig {
     /// Where SIP is received, on UDP and TCP both.
     pub listen: SocketAddr,
-    /// The clients that may record; anyone else gets 403.
+    /// The addresses clients may record from; anyone else gets 403. Empty: any address, if
+    /// `credentials` are set (else no one).
     pub allow: AllowList,
+    /// The user and password clients must authenticate a new session with (SIP digest).
+    pub credentials: Option<(String, String)>,
     /// Ports RTP is received on.
     pub rtp_ports: RangeInclusive<u16>,
     /// The address written into SDP answers (the listen address when it is not a wildcard).
@@ -52,6 +57,7 @@ pub(crate) struct Context {
     pub dialogs: Arc<DialogLayer>,
     pub ports: ports::RtpPorts,
     pub allow: AllowList,
+    pub credentials: Option<Credentials>,
     pub media_address: IpAddr,
     /// Our SIP URI, for Contact, with the recording server's feature tag (RFC 7866).
     pub contact: rsipstack::sip::Uri,
@@ -79,9 +85,9 @@ impl SiprecServer {
     /// Starts listening. Sessions a killed server left in the spool are not touched here;
     /// `recover` stores them.
     pub async fn start(app: App, config: SiprecConfig) -> Result<Self, SiprecServerError> {
-        if config.allow.is_empty() {
+        if config.allow.is_empty() && config.credentials.is_none() {
             tracing::warn!(
-                "SIPREC: no --siprec-allow networks, so every recording client is refused (403)"
+                "SIPREC: neither --siprec-allow nor --siprec-user is set, so every recording client is refused (403)"
             );
         }
         let shutdown = CancellationToken::new();

@@ -16,6 +16,7 @@ use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{TcpListenerConnection, TransportLayer};
 use tokio_util::sync::CancellationToken;
 
+use crate::digest::{Credentials, Verdict};
 use crate::ports::RtpPorts;
 use crate::{Context, SiprecConfig, SiprecServerError, session, spool};
 
@@ -115,6 +116,10 @@ pub(crate) async fn start(
         // whatever address the answer names (it may be a NAT's).
         ports: RtpPorts::new(config.listen.ip(), config.rtp_ports.clone()),
         allow: config.allow.clone(),
+        credentials: config
+            .credentials
+            .clone()
+            .map(|(user, password)| Credentials::new(user, password)),
         media_address,
         contact: rsipstack::sip::Uri::try_from(
             format!(
@@ -153,7 +158,12 @@ async fn dispatch(
     sessions: &mut tokio::task::JoinSet<()>,
 ) {
     let source = source_of(&tx.original);
-    let allowed = source.is_some_and(|ip| ctx.allow.allows(ip));
+    // An allow-list, when there is one, must pass; without one, credentials decide.
+    let allowed = if ctx.allow.is_empty() {
+        ctx.credentials.is_some()
+    } else {
+        source.is_some_and(|ip| ctx.allow.allows(ip))
+    };
     if tx.original.method == Method::Ack {
         return;
     }
@@ -174,7 +184,28 @@ async fn dispatch(
         return;
     }
     if tx.original.method == Method::Invite {
-        sessions.spawn(session::run(ctx.clone(), tx));
+        // A new session must also authenticate, when credentials are set. Requests within
+        // a session are bound to it by its dialog and are not challenged (nor are ACK and
+        // CANCEL ever, RFC 3261 22.1).
+        let now = time::OffsetDateTime::now_utc()
+            .unix_timestamp()
+            .unsigned_abs();
+        match ctx.credentials.as_ref().map(|c| c.check(&tx.original, now)) {
+            None | Some(Verdict::Allowed) => {
+                sessions.spawn(session::run(ctx.clone(), tx));
+            }
+            Some(Verdict::Challenge(headers)) => {
+                sessions.spawn(async move {
+                    let _ = tx.reply_with(StatusCode::Unauthorized, headers, None).await;
+                });
+            }
+            Some(Verdict::Refused) => {
+                tracing::info!(?source, "refused a SIPREC INVITE with wrong credentials");
+                sessions.spawn(async move {
+                    let _ = tx.reply(StatusCode::Forbidden).await;
+                });
+            }
+        }
         return;
     }
     sessions.spawn(answer_outside_dialog(tx));

@@ -181,6 +181,18 @@ pub struct SiprecArgs {
     /// else gets 403 [default: none]
     #[arg(long, env = "CALLVAULT_SIPREC_ALLOW", value_name = "CIDR,…")]
     pub siprec_allow: Option<String>,
+    /// The user recording clients authenticate new sessions as (SIP digest), with
+    /// --siprec-password; with --siprec-allow too, both must pass [default: none]
+    #[arg(long, env = "CALLVAULT_SIPREC_USER", value_name = "NAME")]
+    pub siprec_user: Option<String>,
+    /// The password for --siprec-user (or from the file CALLVAULT_SIPREC_PASSWORD_FILE names)
+    #[arg(
+        long,
+        env = "CALLVAULT_SIPREC_PASSWORD",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub siprec_password: Option<String>,
     /// Ports RTP is received on [default: 20000-29999]
     #[arg(long, env = "CALLVAULT_SIPREC_RTP_PORTS", value_name = "FIRST-LAST")]
     pub siprec_rtp_ports: Option<String>,
@@ -384,6 +396,7 @@ impl ConfigArgs {
     fn siprec_config(
         &self,
         file: &ConfigArgs,
+        env: &dyn Fn(&str) -> Option<String>,
     ) -> anyhow::Result<Option<callvault_siprec::SiprecConfig>> {
         let Some(listen) = self.siprec.siprec_listen.or(file.siprec.siprec_listen) else {
             return Ok(None);
@@ -418,9 +431,26 @@ impl ConfigArgs {
                 first..=last
             }
         };
+        let user = self
+            .siprec
+            .siprec_user
+            .clone()
+            .or(file.siprec.siprec_user.clone());
+        let password = match self.siprec.siprec_password.clone() {
+            Some(password) => Some(password),
+            None => secret_file("SIPREC_PASSWORD", env)?.or(file.siprec.siprec_password.clone()),
+        };
+        let credentials = match (user, password) {
+            (Some(user), Some(password)) if !user.is_empty() && !password.is_empty() => {
+                Some((user, password))
+            }
+            (None, None) => None,
+            _ => anyhow::bail!("siprec-user and siprec-password go together, neither empty"),
+        };
         Ok(Some(callvault_siprec::SiprecConfig {
             listen,
             allow: callvault_siprec::AllowList::new(allow),
+            credentials,
             rtp_ports,
             media_address: self
                 .siprec
@@ -480,7 +510,7 @@ impl ConfigArgs {
             Some(path) => read_file_config(path)?,
             None => ConfigArgs::default(),
         };
-        let siprec = self.siprec_config(&file).context("siprec")?;
+        let siprec = self.siprec_config(&file, env).context("siprec")?;
         let listen = self
             .listen
             .listen

@@ -15,12 +15,16 @@ use serde_json::{Value, json};
 
 const SAMPLES_PER_PACKET: usize = 160;
 
-/// A server that records over SIPREC for 127.0.0.1, on RTP ports of its own.
+/// A server that records over SIPREC for `allow`, on RTP ports of its own.
 fn siprec_server(data: &Path, allow: &str, rtp_ports: &str) -> (Running, SocketAddr) {
     let mut command = callvault(data);
+    command.env("CALLVAULT_SIPREC_ALLOW", allow);
+    siprec_server_with(command, rtp_ports)
+}
+
+fn siprec_server_with(mut command: Command, rtp_ports: &str) -> (Running, SocketAddr) {
     command
         .env("CALLVAULT_SIPREC_LISTEN", "127.0.0.1:0")
-        .env("CALLVAULT_SIPREC_ALLOW", allow)
         .env("CALLVAULT_SIPREC_RTP_PORTS", rtp_ports);
     let running = serve_with(command);
     let sip = running
@@ -87,6 +91,23 @@ impl Client {
     }
 }
 
+/// The authenticating client's scenario expecting `status` for its credentials; a refusal
+/// ends with the ACK.
+fn authenticated(dir: &Path, status: u16) -> PathBuf {
+    let text = std::fs::read_to_string(scenario("authenticated.xml")).expect("scenario");
+    let mut text = text.replace("[final]", &status.to_string());
+    if status != 200 {
+        let cut = text
+            .find("  <!-- After a 200 only")
+            .expect("the call's part");
+        text.truncate(cut);
+        text.push_str("</scenario>\n");
+    }
+    let path = dir.join(format!("authenticated-{status}.xml"));
+    std::fs::write(&path, text).expect("written");
+    path
+}
+
 /// sipp running `scenario` against the server; the call lasts `call_ms` after the ACK (and
 /// after each step of the scenario that pauses).
 fn sipp(
@@ -118,6 +139,41 @@ fn sipp(
         .stderr(Stdio::null());
     for (key, value) in keys {
         command.args(["-key", key, value]);
+    }
+    command.spawn().expect("sipp (Debian's sip-tester) runs")
+}
+
+/// sipp on UDP with extra options (flag, value) before the keys.
+fn sipp_with(
+    server: SocketAddr,
+    scenario: &Path,
+    dir: &Path,
+    call_ms: u64,
+    options: &[(&str, &str)],
+) -> Child {
+    let mut command = Command::new("sipp");
+    command
+        .arg(server.to_string())
+        .arg("-sf")
+        .arg(scenario)
+        .args([
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            "0",
+            "-nostdin",
+            "-t",
+            "u1",
+        ])
+        .args(["-timeout", "60s", "-timeout_error"])
+        .args(["-d", &call_ms.to_string()])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (flag, value) in options {
+        command.args([flag, value]);
     }
     command.spawn().expect("sipp (Debian's sip-tester) runs")
 }
@@ -557,4 +613,48 @@ async fn a_killed_server_stores_what_it_had_marked_as_cut_short() {
     // seconds sent (and the set-up before them) less the jitter window (0.3 s) and at most
     // one flush period (0.25 s) not yet written out.
     assert!((2.2..=3.6).contains(&heard), "recording {heard} s");
+}
+
+#[tokio::test]
+async fn a_client_with_credentials_records_and_a_wrong_password_is_refused() {
+    let data = temp();
+    let token = admin_token(data.path());
+    // No address list: the credentials alone decide.
+    let mut command = callvault(data.path());
+    command
+        .env("CALLVAULT_SIPREC_USER", "sbc")
+        .env("CALLVAULT_SIPREC_PASSWORD", "a long shared secret");
+    let (server, sip) = siprec_server_with(command, "32800-32899");
+    configure(&server.base, &token, true).await;
+    let dir = temp();
+    let credentials = |password: &'static str| [("-au", "sbc"), ("-ap", password)];
+    for (status, password) in [(403, "a wrong guess"), (200, "a long shared secret")] {
+        let mut src = sipp_with(
+            sip,
+            &authenticated(dir.path(), status),
+            dir.path(),
+            500,
+            &credentials(password),
+        );
+        assert!(
+            src.wait().expect("sipp ends").success(),
+            "the authenticated INVITE got {status}"
+        );
+    }
+    // Only the authenticated session made a call.
+    let call = recorded_call(&server.base, &token).await;
+    assert_eq!(call["from"], "+14155550100", "{call}");
+    let list = get(&server.base, "/api/v1/conversations", &token).await;
+    let conversation = text(&list["items"][0], "id");
+    let events = get(
+        &server.base,
+        &format!("/api/v1/conversations/{conversation}"),
+        &token,
+    )
+    .await;
+    assert_eq!(
+        events["events"].as_array().map(Vec::len),
+        Some(1),
+        "{events}"
+    );
 }
