@@ -30,17 +30,29 @@ async fn bind(
     token: &CancellationToken,
 ) -> Result<(TransportLayer, u16, IpAddr), SiprecServerError> {
     let failed = |e: String| SiprecServerError::Listen(listen, e);
-    let udp = UdpConnection::create_connection(listen, None, Some(token.child_token()))
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    let reported = udp
-        .get_addr()
-        .get_socketaddr()
-        .map_err(|e| failed(e.to_string()))?;
-    let tcp_addr = SocketAddr::new(listen.ip(), reported.port());
-    // The stack binds TCP only when it starts serving, and only logs a failure then: find out
-    // now whether the port is free, so a server never says TCP while it has none.
-    std::net::TcpListener::bind(tcp_addr).map_err(|e| failed(format!("TCP: {e}")))?;
+    // A port the system picks for UDP may be taken for TCP: pick again, a few times.
+    let mut tries = if listen.port() == 0 { 20 } else { 1 };
+    let (udp, reported, tcp_addr) = loop {
+        let udp = UdpConnection::create_connection(listen, None, Some(token.child_token()))
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let reported = udp
+            .get_addr()
+            .get_socketaddr()
+            .map_err(|e| failed(e.to_string()))?;
+        let tcp_addr = SocketAddr::new(listen.ip(), reported.port());
+        // The stack binds TCP only when it starts serving, and only logs a failure then: find
+        // out now whether the port is free, so a server never says TCP while it has none.
+        match std::net::TcpListener::bind(tcp_addr) {
+            Ok(_) => break (udp, reported, tcp_addr),
+            Err(e) => {
+                tries -= 1;
+                if tries == 0 {
+                    return Err(failed(format!("TCP: {e}")));
+                }
+            }
+        }
+    };
     let tcp = TcpListenerConnection::new(tcp_addr, None)
         .await
         .map_err(|e| failed(e.to_string()))?;
