@@ -13,7 +13,7 @@ step "tools"
 . scripts/postgres.sh
 . scripts/s3.sh
 # cmake builds the bundled Opus decoder; ffprobe checks the MP3s the tests make.
-need_packages cmake=cmake ffprobe=ffmpeg ccache=ccache sipp=sip-tester
+need_packages cmake=cmake ffprobe=ffmpeg ccache=ccache sipp=sip-tester openssl=openssl
 # Lints and builds each run CTranslate2's build script (cargo keeps them apart), and so compile
 # its C++ twice (7 minutes each, cold); ccache, kept outside the clone, makes the second a copy.
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/callvault-ccache}"

@@ -40,6 +40,24 @@ pub struct SiprecConfig {
     pub rtp_ports: RangeInclusive<u16>,
     /// The address written into SDP answers (the listen address when it is not a wildcard).
     pub media_address: Option<IpAddr>,
+    /// SIP over TLS as well.
+    pub tls: Option<SiprecTls>,
+}
+
+/// SIP over TLS: where, and the certificate chain and key (PEM) it is served with.
+#[derive(Clone)]
+pub struct SiprecTls {
+    pub listen: SocketAddr,
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for SiprecTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SiprecTls")
+            .field("listen", &self.listen)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Default range for RTP.
@@ -49,6 +67,8 @@ pub const DEFAULT_RTP_PORTS: RangeInclusive<u16> = 20000..=29999;
 pub enum SiprecServerError {
     #[error("listening for SIP on {0}: {1}")]
     Listen(SocketAddr, String),
+    #[error("the SIP TLS certificate or key: {0}")]
+    Certificate(String),
 }
 
 /// What the sessions share.
@@ -59,8 +79,9 @@ pub(crate) struct Context {
     pub allow: AllowList,
     pub credentials: Option<Credentials>,
     pub media_address: IpAddr,
-    /// Our SIP URI, for Contact, with the recording server's feature tag (RFC 7866).
-    pub contact: rsipstack::sip::Uri,
+    /// Our SIP URI for each transport, for Contact, with the recording server's feature tag
+    /// (RFC 7866): in-dialog requests must come back the way the INVITE came.
+    pub contacts: signaling::Contacts,
     pub spool_root: PathBuf,
     pub shutdown: CancellationToken,
 }
@@ -69,6 +90,8 @@ pub(crate) struct Context {
 pub struct SiprecServer {
     /// Where it listens (the port chosen, when the configuration said 0).
     pub local_addr: SocketAddr,
+    /// Where it takes SIP over TLS, when it does.
+    pub tls_addr: Option<SocketAddr>,
     task: tokio::task::JoinHandle<()>,
     shutdown: CancellationToken,
 }
@@ -91,9 +114,10 @@ impl SiprecServer {
             );
         }
         let shutdown = CancellationToken::new();
-        let (local_addr, task) = signaling::start(app, config, shutdown.clone()).await?;
+        let (local_addr, tls_addr, task) = signaling::start(app, config, shutdown.clone()).await?;
         Ok(Self {
             local_addr,
+            tls_addr,
             task,
             shutdown,
         })

@@ -35,7 +35,10 @@ pub(crate) async fn run(ctx: Arc<Context>, mut tx: Transaction) {
         &tx,
         state_sender,
         None,
-        Some(ctx.contact.clone()),
+        Some(
+            ctx.contacts
+                .for_transport(tx.connection.as_ref().map(|c| c.transport())),
+        ),
     ) {
         Ok(dialog) => dialog,
         Err(e) => {

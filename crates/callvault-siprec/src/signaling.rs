@@ -8,17 +8,19 @@ use std::sync::Arc;
 use callvault_app::App;
 use rsipstack::EndpointBuilder;
 use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::sip::Uri;
+use rsipstack::sip::transport::Transport;
 use rsipstack::sip::{HasHeaders, Header, Method, SipMessage, StatusCode};
 use rsipstack::transaction::Transaction;
 use rsipstack::transaction::endpoint::MessageInspector;
-use rsipstack::transport::SipAddr;
 use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{SipAddr, TlsConfig, TlsListenerConnection};
 use rsipstack::transport::{TcpListenerConnection, TransportLayer};
 use tokio_util::sync::CancellationToken;
 
 use crate::digest::{Credentials, Verdict};
 use crate::ports::RtpPorts;
-use crate::{Context, SiprecConfig, SiprecServerError, session, spool};
+use crate::{Context, SiprecConfig, SiprecServerError, SiprecTls, session, spool};
 
 const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE";
 
@@ -62,6 +64,95 @@ async fn bind(
     Ok((layer, reported.port(), reported.ip()))
 }
 
+/// Adds SIP over TLS to the transports. Returns where it listens.
+async fn bind_tls(
+    layer: &TransportLayer,
+    tls: &SiprecTls,
+) -> Result<SocketAddr, SiprecServerError> {
+    // rsipstack builds its TLS server from the process's default provider; with ring and
+    // aws-lc-rs both in the build, one must be named (a second install is refused, harmlessly).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    check_certificate(tls)?;
+    // Bound now (the stack binds when it serves, and only logs a failure): the port is known,
+    // and a port in use is an error at start.
+    let probe = std::net::TcpListener::bind(tls.listen)
+        .map_err(|e| SiprecServerError::Listen(tls.listen, format!("TLS: {e}")))?;
+    let addr = probe
+        .local_addr()
+        .map_err(|e| SiprecServerError::Listen(tls.listen, e.to_string()))?;
+    drop(probe);
+    let config = TlsConfig {
+        cert: Some(tls.cert_pem.clone()),
+        key: Some(tls.key_pem.clone()),
+        ..TlsConfig::default()
+    };
+    let listener = TlsListenerConnection::new(addr, None, config)
+        .await
+        .map_err(|e| SiprecServerError::Listen(addr, e.to_string()))?;
+    layer.add_transport(listener.into());
+    Ok(addr)
+}
+
+/// The chain and key read, and belonging together, before anything listens.
+fn check_certificate(tls: &SiprecTls) -> Result<(), SiprecServerError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |e: String| SiprecServerError::Certificate(e);
+    let chain = CertificateDer::pem_slice_iter(&tls.cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("the certificate: {e}")))?;
+    if chain.is_empty() {
+        return Err(bad("no certificate in the file".into()));
+    }
+    let key =
+        PrivateKeyDer::from_pem_slice(&tls.key_pem).map_err(|e| bad(format!("the key: {e}")))?;
+    rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| bad(e.to_string()))?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .map_err(|e| bad(e.to_string()))?;
+    Ok(())
+}
+
+/// Our Contact for each transport, so in-dialog requests come back the way the INVITE came.
+pub(crate) struct Contacts {
+    udp: Uri,
+    tcp: Uri,
+    tls: Option<Uri>,
+}
+
+impl Contacts {
+    fn new(address: IpAddr, port: u16, tls_port: Option<u16>) -> Result<Self, String> {
+        let uri = |port: u16, transport: &str| {
+            Uri::try_from(
+                format!(
+                    "sip:srs@{}{transport};+sip.srs",
+                    SocketAddr::new(address, port)
+                )
+                .as_str(),
+            )
+            .map_err(|e| e.to_string())
+        };
+        Ok(Self {
+            udp: uri(port, "")?,
+            tcp: uri(port, ";transport=tcp")?,
+            tls: tls_port.map(|p| uri(p, ";transport=tls")).transpose()?,
+        })
+    }
+
+    /// The Contact for a request that came over `transport`.
+    pub(crate) fn for_transport(&self, transport: Option<Transport>) -> Uri {
+        match transport {
+            Some(Transport::Tcp) => self.tcp.clone(),
+            Some(Transport::Tls) => self.tls.clone().unwrap_or_else(|| self.tcp.clone()),
+            _ => self.udp.clone(),
+        }
+    }
+}
+
 /// Writes the address a request really came from into a header of our own, after dropping
 /// any the sender wrote: the allow-list must not trust what a sender says about itself (a
 /// `received` it puts in its own Via survives when its sent-by matches).
@@ -103,9 +194,13 @@ pub(crate) async fn start(
     app: App,
     config: SiprecConfig,
     shutdown: CancellationToken,
-) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), SiprecServerError> {
+) -> Result<(SocketAddr, Option<SocketAddr>, tokio::task::JoinHandle<()>), SiprecServerError> {
     let token = CancellationToken::new();
     let (transport, port, reported_ip) = bind(config.listen, &token).await?;
+    let tls_addr = match &config.tls {
+        Some(tls) => Some(bind_tls(&transport, tls).await?),
+        None => None,
+    };
     let local_addr = SocketAddr::new(config.listen.ip(), port);
     let endpoint = EndpointBuilder::new()
         .with_cancel_token(token.clone())
@@ -133,14 +228,8 @@ pub(crate) async fn start(
             .clone()
             .map(|(user, password)| Credentials::new(user, password)),
         media_address,
-        contact: rsipstack::sip::Uri::try_from(
-            format!(
-                "sip:srs@{};+sip.srs",
-                SocketAddr::new(media_address, local_addr.port())
-            )
-            .as_str(),
-        )
-        .map_err(|e| SiprecServerError::Listen(local_addr, e.to_string()))?,
+        contacts: Contacts::new(media_address, port, tls_addr.map(|a| a.port()))
+            .map_err(|e| SiprecServerError::Listen(local_addr, e))?,
         shutdown: shutdown.clone(),
     });
     let task = tokio::spawn(async move {
@@ -161,7 +250,7 @@ pub(crate) async fn start(
         token.cancel();
         let _ = serving.await;
     });
-    Ok((local_addr, task))
+    Ok((local_addr, tls_addr, task))
 }
 
 async fn dispatch(
@@ -252,6 +341,31 @@ async fn answer_outside_dialog(mut tx: Transaction) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_certificate_that_cannot_be_served_is_refused_at_start() {
+        let tls = |cert: &str, key: &str| SiprecTls {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            cert_pem: cert.as_bytes().to_vec(),
+            key_pem: key.as_bytes().to_vec(),
+        };
+        for (cert, key) in [
+            ("", ""),
+            ("not PEM at all", "nor this"),
+            (
+                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            ),
+        ] {
+            assert!(
+                matches!(
+                    check_certificate(&tls(cert, key)),
+                    Err(SiprecServerError::Certificate(_))
+                ),
+                "{cert:?}"
+            );
+        }
+    }
 
     #[test]
     fn the_source_is_where_the_packet_came_from_whatever_the_request_claims() {

@@ -193,6 +193,16 @@ pub struct SiprecArgs {
         value_name = "SECRET"
     )]
     pub siprec_password: Option<String>,
+    /// Also take SIP over TLS on this address (usually port 5061), with --siprec-tls-cert
+    /// and --siprec-tls-key [default: off]
+    #[arg(long, env = "CALLVAULT_SIPREC_TLS_LISTEN", value_name = "ADDR")]
+    pub siprec_tls_listen: Option<SocketAddr>,
+    /// The certificate chain (PEM) SIP over TLS is served with
+    #[arg(long, env = "CALLVAULT_SIPREC_TLS_CERT", value_name = "FILE")]
+    pub siprec_tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM)
+    #[arg(long, env = "CALLVAULT_SIPREC_TLS_KEY", value_name = "FILE")]
+    pub siprec_tls_key: Option<PathBuf>,
     /// Ports RTP is received on [default: 20000-29999]
     #[arg(long, env = "CALLVAULT_SIPREC_RTP_PORTS", value_name = "FIRST-LAST")]
     pub siprec_rtp_ports: Option<String>,
@@ -447,10 +457,43 @@ impl ConfigArgs {
             (None, None) => None,
             _ => anyhow::bail!("siprec-user and siprec-password go together, neither empty"),
         };
+        let tls = match self
+            .siprec
+            .siprec_tls_listen
+            .or(file.siprec.siprec_tls_listen)
+        {
+            None => None,
+            Some(tls_listen) => {
+                let read = |given: Option<&PathBuf>, what: &str| -> anyhow::Result<Vec<u8>> {
+                    let path = given
+                        .with_context(|| format!("siprec-tls-listen needs siprec-tls-{what}"))?;
+                    std::fs::read(path)
+                        .with_context(|| format!("siprec-tls-{what}: reading {}", path.display()))
+                };
+                Some(callvault_siprec::SiprecTls {
+                    listen: tls_listen,
+                    cert_pem: read(
+                        self.siprec
+                            .siprec_tls_cert
+                            .as_ref()
+                            .or(file.siprec.siprec_tls_cert.as_ref()),
+                        "cert",
+                    )?,
+                    key_pem: read(
+                        self.siprec
+                            .siprec_tls_key
+                            .as_ref()
+                            .or(file.siprec.siprec_tls_key.as_ref()),
+                        "key",
+                    )?,
+                })
+            }
+        };
         Ok(Some(callvault_siprec::SiprecConfig {
             listen,
             allow: callvault_siprec::AllowList::new(allow),
             credentials,
+            tls,
             rtp_ports,
             media_address: self
                 .siprec
@@ -905,5 +948,53 @@ mod tests {
             .map(|c| c.trusted_proxies.len())
             .ok();
         assert_eq!(resolved, Some(3));
+    }
+
+    #[test]
+    fn siprec_settings_that_cannot_work_are_refused_with_their_name() {
+        let no_env = |_: &str| None;
+        let with = |siprec: SiprecArgs| {
+            ConfigArgs {
+                siprec,
+                ..ConfigArgs::default()
+            }
+            .resolve(&no_env)
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default()
+        };
+        let listen = Some(SocketAddr::from(([127, 0, 0, 1], 5060)));
+        let said = with(SiprecArgs {
+            siprec_listen: listen,
+            siprec_rtp_ports: Some("30000-20000".into()),
+            ..SiprecArgs::default()
+        });
+        assert!(said.contains("siprec-rtp-ports"), "{said}");
+        let said = with(SiprecArgs {
+            siprec_listen: listen,
+            siprec_user: Some("sbc".into()),
+            ..SiprecArgs::default()
+        });
+        assert!(said.contains("siprec-password"), "{said}");
+        let said = with(SiprecArgs {
+            siprec_listen: listen,
+            siprec_tls_listen: Some(SocketAddr::from(([127, 0, 0, 1], 5061))),
+            ..SiprecArgs::default()
+        });
+        assert!(said.contains("siprec-tls-cert"), "{said}");
+        let fine = ConfigArgs {
+            siprec: SiprecArgs {
+                siprec_listen: listen,
+                siprec_allow: Some("10.0.0.0/8".into()),
+                siprec_rtp_ports: Some("40000-40999".into()),
+                ..SiprecArgs::default()
+            },
+            ..ConfigArgs::default()
+        }
+        .resolve(&no_env)
+        .ok()
+        .and_then(|c| c.siprec)
+        .map(|s| s.rtp_ports);
+        assert_eq!(fine, Some(40000..=40999));
     }
 }

@@ -31,7 +31,7 @@ enum Command {
         #[command(flatten)]
         web: WebArgs,
         #[command(flatten)]
-        siprec: SiprecArgs,
+        siprec: Box<SiprecArgs>,
         #[command(flatten)]
         process: ProcessArgs,
     },
@@ -84,7 +84,7 @@ impl Command {
                 ..
             } => {
                 args.web = web.clone();
-                args.siprec = siprec.clone();
+                args.siprec = (**siprec).clone();
                 process.fill(&mut args);
             }
             Self::Worker { process, .. } => process.fill(&mut args),

@@ -658,3 +658,181 @@ async fn a_client_with_credentials_records_and_a_wrong_password_is_refused() {
         "{events}"
     );
 }
+
+/// Reads one SIP message from a stream: its head, then as much body as Content-Length says.
+/// `pending` keeps what came after it.
+async fn read_sip_message(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    pending: &mut Vec<u8>,
+) -> String {
+    use tokio::io::AsyncReadExt;
+    loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&pending[..end]).into_owned();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    (name.trim().eq_ignore_ascii_case("Content-Length")
+                        || name.trim().eq_ignore_ascii_case("l"))
+                    .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            if pending.len() >= end + 4 + length {
+                let message: Vec<u8> = pending.drain(..end + 4 + length).collect();
+                return String::from_utf8_lossy(&message).into_owned();
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk))
+            .await
+            .expect("the server answers")
+            .expect("reads");
+        assert!(read > 0, "the server closed the connection");
+        pending.extend_from_slice(&chunk[..read]);
+    }
+}
+
+/// Reads until a final response (a 100 may come first).
+async fn final_response(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    pending: &mut Vec<u8>,
+) -> String {
+    loop {
+        let message = read_sip_message(stream, pending).await;
+        if !message.starts_with("SIP/2.0 1") {
+            return message;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_over_tls_records() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use tokio::io::AsyncWriteExt;
+
+    let data = temp();
+    let token = admin_token(data.path());
+    let certs = temp();
+    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=recorder.test"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        // A server's certificate, not an authority's: what a client accepts for a server.
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let mut command = callvault(data.path());
+    command
+        .env("CALLVAULT_SIPREC_ALLOW", "127.0.0.1")
+        .env("CALLVAULT_SIPREC_TLS_LISTEN", "127.0.0.1:0")
+        .env("CALLVAULT_SIPREC_TLS_CERT", &cert)
+        .env("CALLVAULT_SIPREC_TLS_KEY", &key);
+    let (server, _) = siprec_server_with(command, "32900-32999");
+    let tls_addr: SocketAddr = server
+        .printed
+        .iter()
+        .find_map(|l| l.split_once("TLS on ").map(|(_, a)| a.trim().to_owned()))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("the TLS address in {:?}", server.printed));
+    configure(&server.base, &token, true).await;
+
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in CertificateDer::pem_file_iter(&cert).expect("PEM") {
+        roots
+            .add(certificate.expect("a certificate"))
+            .expect("a root");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(tls_addr)
+        .await
+        .expect("connects");
+    let local = tcp.local_addr().expect("address");
+    let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(
+            ServerName::from(std::net::IpAddr::from([127, 0, 0, 1])),
+            tcp,
+        )
+        .await
+        .expect("the server's certificate is trusted");
+    let mut pending = Vec::new();
+
+    let sdp = "v=0\r\no=src 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+               m=audio 40000 RTP/AVP 0\r\na=label:1\r\na=sendonly\r\n\
+               m=audio 40002 RTP/AVP 0\r\na=label:2\r\na=sendonly\r\n";
+    let dialog = |method: &str, cseq: u32, branch: &str, to_tag: &str| {
+        format!(
+            "{method} sip:srs@{tls_addr};transport=tls SIP/2.0\r\n\
+             Via: SIP/2.0/TLS {local};branch=z9hG4bK{branch}\r\n\
+             From: <sip:+14155550100@carrier.example>;tag=src1\r\n\
+             To: <sip:+14155550000@pbx.example>{to_tag}\r\nCall-ID: tls-call-1\r\n\
+             CSeq: {cseq} {method}\r\nContact: <sip:src@{local};transport=tls>;+sip.src\r\n\
+             Max-Forwards: 70\r\n"
+        )
+    };
+    let invite = format!(
+        "{}Require: siprec\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        dialog("INVITE", 1, "inv", ""),
+        sdp.len()
+    );
+    tls.write_all(invite.as_bytes()).await.expect("sent");
+    let answer = final_response(&mut tls, &mut pending).await;
+    assert!(answer.starts_with("SIP/2.0 200"), "{answer}");
+    let contact = answer
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("contact:"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        contact.to_ascii_lowercase().contains("transport=tls"),
+        "in-dialog requests come back over TLS: {contact}"
+    );
+    let to_tag = answer
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("to:"))
+        .and_then(|l| l.split("tag=").nth(1))
+        .map(|t| format!(";tag={}", t.trim()))
+        .expect("a To tag");
+    let ack = format!(
+        "{}Content-Length: 0\r\n\r\n",
+        dialog("ACK", 1, "ack", &to_tag)
+    );
+    tls.write_all(ack.as_bytes()).await.expect("sent");
+    // The call lasts a second.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let bye = format!(
+        "{}Content-Length: 0\r\n\r\n",
+        dialog("BYE", 2, "bye", &to_tag)
+    );
+    tls.write_all(bye.as_bytes()).await.expect("sent");
+    let ended = final_response(&mut tls, &mut pending).await;
+    assert!(ended.starts_with("SIP/2.0 200"), "{ended}");
+
+    let call = recorded_call(&server.base, &token).await;
+    assert_eq!(call["from"], "+14155550100", "{call}");
+    assert_eq!(call["recording"]["channels"], 2, "{call}");
+}

@@ -70,10 +70,16 @@ async fn start_siprec(
     let server = callvault_siprec::SiprecServer::start((**state).clone(), config)
         .await
         .context("starting the SIPREC recording server")?;
-    println!(
-        "callvault: SIPREC recording server on {} (UDP and TCP)",
-        server.local_addr
-    );
+    match server.tls_addr {
+        Some(tls) => println!(
+            "callvault: SIPREC recording server on {} (UDP and TCP), TLS on {tls}",
+            server.local_addr
+        ),
+        None => println!(
+            "callvault: SIPREC recording server on {} (UDP and TCP)",
+            server.local_addr
+        ),
+    }
     Ok(server)
 }
 
