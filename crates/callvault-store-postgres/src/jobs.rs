@@ -78,15 +78,23 @@ impl JobStore for PostgresStore {
     ) -> StoreResult<Option<Job>> {
         let mut tx = self.write().await?;
         // A job whose worker keeps dying (its lease runs out) must not be retried forever.
+        // A transcription buried so says so, rather than staying queued for ever.
         sqlx::query(
-            "UPDATE jobs SET state = 'dead', lease_until = NULL, worker = NULL, updated_at = $1,
-                             dedupe_key = NULL,
-                             last_error = COALESCE(last_error || '; ', '') ||
-                                          'the worker stopped while running it, ' || attempts || ' times'
-             WHERE id IN (SELECT id FROM jobs
-                          WHERE state = 'running' AND lease_until <= $1 AND attempts >= max_attempts
-                            AND kind = ANY($2)
-                          FOR UPDATE SKIP LOCKED)",
+            "WITH buried AS (
+                 UPDATE jobs SET state = 'dead', lease_until = NULL, worker = NULL, updated_at = $1,
+                                 dedupe_key = NULL,
+                                 last_error = COALESCE(last_error || '; ', '') ||
+                                              'the worker stopped while running it, ' || attempts || ' times'
+                 WHERE id IN (SELECT id FROM jobs
+                              WHERE state = 'running' AND lease_until <= $1 AND attempts >= max_attempts
+                                AND kind = ANY($2)
+                              FOR UPDATE SKIP LOCKED)
+                 RETURNING kind, payload)
+             UPDATE transcripts SET status = 'failed', updated_at = $1,
+                    error = 'the transcription stopped with its worker too many times'
+             WHERE status IN ('queued', 'running')
+               AND recording_id::text IN (SELECT payload->>'recording_id' FROM buried
+                                          WHERE kind = 'transcribe')",
         )
         .bind(now)
         .bind(names(kinds))

@@ -76,6 +76,22 @@ impl JobStore for SqliteStore {
     ) -> StoreResult<Option<Job>> {
         let mut tx = self.write().await?;
         // A job whose worker keeps dying (its lease runs out) must not be retried forever.
+        // A transcription buried so says so, rather than staying queued for ever.
+        sqlx::query(
+            "UPDATE transcripts SET status = 'failed', updated_at = ?1,
+                    error = 'the transcription stopped with its worker too many times'
+             WHERE status IN ('queued', 'running')
+               AND recording_id IN (
+                   SELECT json_extract(payload, '$.recording_id') FROM jobs
+                    WHERE kind = 'transcribe' AND state = 'running' AND lease_until <= ?1
+                      AND attempts >= max_attempts
+                      AND kind IN (SELECT value FROM json_each(?2)))",
+        )
+        .bind(ms(now))
+        .bind(names(kinds))
+        .execute(&mut *tx)
+        .await
+        .db()?;
         sqlx::query(
             "UPDATE jobs SET state = 'dead', lease_until = NULL, worker = NULL, updated_at = ?1, dedupe_key = NULL,
                              last_error = COALESCE(last_error || '; ', '') ||

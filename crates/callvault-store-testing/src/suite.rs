@@ -1192,6 +1192,55 @@ pub async fn an_expired_lease_with_no_attempts_left_is_buried(s: &dyn Store) {
             .contains("stopped while running")
     );
 
+    // A transcription whose worker keeps dying is buried the same way, and says it failed
+    // instead of staying queued.
+    number(s, "+1 415 555 0000", true, T0).await;
+    let call_record = s
+        .report_call(call("+1 415 555 0000", "+1 415 555 0101", T0, None), T0)
+        .await
+        .expect("call")
+        .record
+        .call;
+    let recording = recording_for(call_record.id);
+    s.add_recording(recording.clone(), false, None, T0)
+        .await
+        .expect("recording");
+    let transcription = s
+        .request_transcript(recording.id, T0)
+        .await
+        .expect("asked")
+        .job
+        .expect("a job");
+    let mut at = T0;
+    for attempt in 1..=JobKind::Transcribe.max_attempts() {
+        s.claim(transcription, &format!("t{attempt}"), at, lease)
+            .await
+            .ok()
+            .flatten()
+            .expect("due again once its lease ran out");
+        at += lease + Duration::minutes(1);
+    }
+    assert!(
+        s.claim_next(&[JobKind::Transcribe], "tx", at, lease)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+    let transcript = s
+        .transcript(recording.id)
+        .await
+        .ok()
+        .flatten()
+        .expect("kept");
+    assert_eq!(transcript.status, TranscriptStatus::Failed);
+    assert!(
+        transcript
+            .error
+            .unwrap_or_default()
+            .contains("stopped with its worker")
+    );
+
     let queued = s
         .enqueue(plain_job(2, T0 + Duration::hours(1)), T0)
         .await

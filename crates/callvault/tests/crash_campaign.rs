@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use callvault_blob::BlobStore;
 use callvault_blob::testing::{S3Server, files_under};
 use callvault_store_testing::{TestDatabase, fresh_postgres};
-use common::{admin_token_with, callvault, fixture, send, serve_with, text, until};
+use common::{admin_token_with, callvault, fixture, send, serve_logged, text, until};
 use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -39,6 +39,11 @@ struct Site {
 impl Site {
     fn data(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Every run's log, one after the other.
+    fn log(&self) -> std::path::PathBuf {
+        self.dir.path().join("servers.log")
     }
 
     fn command(&self) -> Command {
@@ -296,7 +301,7 @@ async fn campaign(site: Site) {
     let mut moments = Moments(seed);
     let token = admin_token_with(|| site.command());
     let audio = std::fs::read(fixture("call-turns-2ch.wav")).expect("fixture");
-    let mut server = serve_with(site.command());
+    let mut server = serve_logged(site.command(), &site.log());
     api(
         &server.base,
         &token,
@@ -378,7 +383,7 @@ async fn campaign(site: Site) {
         }
         eprintln!("kill {} after {wait} ms", round + 1);
         let left = spooled(&site);
-        server = serve_with(site.command());
+        server = serve_logged(site.command(), &site.log());
         // Swept as the server starts (it says it serves a moment before).
         until(
             Duration::from_secs(10),
@@ -450,27 +455,34 @@ async fn campaign(site: Site) {
         waiting.push(first);
     }
     for recording in waiting {
-        // A transcription killed again and again waits out its lease (30 s) and a backoff that
-        // doubles with each lost attempt (2^n s): after seven, that is over two and a half
-        // minutes before the last try starts.
-        until(
-            Duration::from_secs(300),
-            "the transcription to finish",
-            async || {
-                let t = api(
-                    &base,
-                    &token,
-                    Method::GET,
-                    &format!("/api/v1/recordings/{recording}/transcript"),
-                    None,
-                )
-                .await;
-                let status = text(&t, "status");
-                assert_ne!(status, "failed", "{t}");
-                (status == "done").then_some(())
-            },
-        )
-        .await;
+        // A transcription cut off by a kill waits out its lease (30 s) before it runs again.
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let t = api(
+                &base,
+                &token,
+                Method::GET,
+                &format!("/api/v1/recordings/{recording}/transcript"),
+                None,
+            )
+            .await;
+            let status = text(&t, "status");
+            assert_ne!(status, "failed", "{t}");
+            if status == "done" {
+                break;
+            }
+            if Instant::now() > deadline {
+                // Say what the servers did with it: the job's lines from every run's log.
+                let log = std::fs::read_to_string(site.log()).unwrap_or_default();
+                let lines: Vec<&str> = log
+                    .lines()
+                    .filter(|l| l.contains("job") || l.contains("transcri") || l.contains("lease"))
+                    .collect();
+                let tail = lines[lines.len().saturating_sub(80)..].join("\n");
+                panic!("waited 300 s for the transcription of {recording} in vain: {t}\n{tail}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
     // Idle now: nothing is spooled.
     assert_eq!(spooled(&site), BTreeSet::new());

@@ -90,12 +90,33 @@ pub fn worker_with(command: Command, jobs: &str) -> Running {
     )
 }
 
+/// `serve_with`, its log (at info) appended to `log`: for tests that must say why, when they
+/// fail, what the server was doing.
+pub fn serve_logged(mut command: Command, log: &Path) -> Running {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("a log file");
+    command.env("RUST_LOG", "info");
+    start_with_stderr(
+        command,
+        &["serve", "--listen", "127.0.0.1:0"],
+        "callvault: serving on ",
+        Stdio::from(file),
+    )
+}
+
 /// Runs `command` with `args` until it prints a line with `ready` followed by its address.
-fn start(mut command: Command, args: &[&str], ready: &str) -> Running {
+fn start(command: Command, args: &[&str], ready: &str) -> Running {
+    start_with_stderr(command, args, ready, Stdio::null())
+}
+
+fn start_with_stderr(mut command: Command, args: &[&str], ready: &str, stderr: Stdio) -> Running {
     let mut child = command
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("callvault starts");
     let stdout = child.stdout.take().expect("stdout");
