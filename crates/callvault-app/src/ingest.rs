@@ -11,6 +11,17 @@ use callvault_store::{CallRecord, Conflict, JobSpec, NewRecording};
 
 use crate::{App, AppError, AppResult};
 
+/// The installation's phone numbers, for telling which party of a call is the business.
+pub async fn configured_numbers(state: &App) -> AppResult<Vec<callvault_core::phone::E164>> {
+    Ok(state
+        .store
+        .numbers()
+        .await?
+        .into_iter()
+        .map(|n| n.e164)
+        .collect())
+}
+
 /// A recording stored for a call.
 pub struct StoredRecording {
     pub recording: Recording,

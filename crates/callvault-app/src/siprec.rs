@@ -49,7 +49,6 @@ pub struct OpenedCall {
     pub recording_allowed: bool,
     /// Which party is the contact (their audio goes on the left channel).
     pub contact: usize,
-    pub direction: Direction,
     /// The session id had been reported before: this is not a new call.
     pub repeated: bool,
 }
@@ -85,13 +84,7 @@ async fn role_of(app: &App, numbers: &[E164], party: &Party) -> AppResult<Role> 
 /// Reports the call a session records. `Invalid::CallParties` when no party is someone
 /// outside, or no configured number can be told (none named, and more than one configured).
 pub async fn open_call(app: &App, start: SessionStart) -> AppResult<OpenedCall> {
-    let numbers: Vec<E164> = app
-        .store
-        .numbers()
-        .await?
-        .into_iter()
-        .map(|n| n.e164)
-        .collect();
+    let numbers = ingest::configured_numbers(app).await?;
     let mut roles = Vec::with_capacity(start.parties.len());
     for party in &start.parties {
         roles.push(role_of(app, &numbers, party).await?);
@@ -126,8 +119,9 @@ pub async fn open_call(app: &App, start: SessionStart) -> AppResult<OpenedCall> 
         Direction::Outbound
     };
     let now = app.now();
+    // Started now, so never in the future: a failure here is ours.
     let times = CallTimes::new(CallStatus::Answered, start.started_at, None, None, now)
-        .map_err(|_| AppError::Invalid(Invalid::CallParties))?;
+        .map_err(AppError::internal)?;
     let party = &start.parties[contact];
     let reported = app
         .store
@@ -157,7 +151,6 @@ pub async fn open_call(app: &App, start: SessionStart) -> AppResult<OpenedCall> 
         call_id: call.id,
         recording_allowed: call.recording_allowed,
         contact,
-        direction,
         repeated: !reported.created,
     })
 }
@@ -165,13 +158,7 @@ pub async fn open_call(app: &App, start: SessionStart) -> AppResult<OpenedCall> 
 /// New metadata during the call (a transfer, say): the team member it names last, the one who
 /// joined most recently, becomes who handled the call.
 pub async fn parties_changed(app: &App, call_id: CallId, parties: &[Party]) -> AppResult<()> {
-    let numbers: Vec<E164> = app
-        .store
-        .numbers()
-        .await?
-        .into_iter()
-        .map(|n| n.e164)
-        .collect();
+    let numbers = ingest::configured_numbers(app).await?;
     for party in parties.iter().rev() {
         if let Role::Member(id) = role_of(app, &numbers, party).await? {
             app.store

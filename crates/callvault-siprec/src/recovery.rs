@@ -37,7 +37,20 @@ pub(crate) fn settle(session: SessionSpool, result: AppResult<()>) {
 async fn recover_from(app: &App, root: &Path) -> usize {
     let mut stored = 0;
     for session in SessionSpool::left_behind(root) {
-        let (wav, frames) = match session.to_wav() {
+        // Reading the whole call back is disk work, kept off the async threads.
+        let (session, assembled) = match tokio::task::spawn_blocking(move || {
+            let wav = session.to_wav();
+            (session, wav)
+        })
+        .await
+        {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(error = %e, "assembling a cut-short SIPREC recording failed");
+                continue;
+            }
+        };
+        let (wav, frames) = match assembled {
             Ok(done) => done,
             Err(e) => {
                 tracing::error!(error = %e, call = %session.info.call_id, "could not assemble a cut-short SIPREC recording");

@@ -207,7 +207,8 @@ pub struct SiprecArgs {
     #[arg(long, env = "CALLVAULT_SIPREC_RTP_PORTS", value_name = "FIRST-LAST")]
     pub siprec_rtp_ports: Option<String>,
     /// The address recording clients send RTP to, written into SDP answers [default: the
-    /// --siprec-listen address, or 127.0.0.1 when that is a wildcard]
+    /// --siprec-listen address, or this machine's first non-loopback address when that is a
+    /// wildcard]
     #[arg(long, env = "CALLVAULT_SIPREC_MEDIA_ADDRESS", value_name = "IP")]
     pub siprec_media_address: Option<std::net::IpAddr>,
 }

@@ -65,13 +65,7 @@ pub async fn run(config: Config, command: ImportCommand) -> anyhow::Result<()> {
         None => jiff::tz::TimeZone::system(),
     };
     let state = open_app(&config, false).await?;
-    let ours: Vec<E164> = state
-        .store
-        .numbers()
-        .await?
-        .into_iter()
-        .map(|n| n.e164)
-        .collect();
+    let ours = ingest::configured_numbers(&state).await?;
     if ours.is_empty() {
         bail!(
             "no phone numbers are configured; add the PBX's numbers first (POST /api/v1/numbers)"
